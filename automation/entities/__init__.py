@@ -1,0 +1,1 @@
+"""Reactive entities: one mutation service, field transitions, change events and their routing."""

@@ -1,0 +1,185 @@
+"""Routing of committed change events, exactly once and per entity in commit order.
+
+The change-event row is the durable record (an outbox); Celery messages only wake a worker. Every step
+here is idempotent because a message may arrive twice or never: the sweeper re-sends what was missed.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from ..models import ChangeEvent, DerivedTriggerEvent, SubscriptionDelivery
+from .registry import Change, Delivery, derive_events, registry, subscriptions_for
+
+logger = logging.getLogger(__name__)
+
+MAX_DELIVERY_ATTEMPTS = 10
+
+
+def as_change(event: ChangeEvent) -> Change:
+    return Change(
+        change_id=str(event.change_id),
+        kind=event.kind,
+        entity_id=event.entity_id,
+        prev=event.prev,
+        next=event.next,
+        delta=event.delta,
+        changed_fields=list(event.changed_fields),
+        actor=event.actor,
+        occurred_at=event.occurred_at,
+        depth=event.depth,
+    )
+
+
+def _send(task, *args) -> bool:
+    """Publish a wake-up; a broker outage is logged, not raised: the sweeper re-sends later."""
+    try:
+        task.delay(*args)
+        return True
+    except Exception:  # noqa: BLE001 - any broker failure; the durable row remains
+        logger.warning("broker unavailable; %s(%s) left for the sweeper", task.name, args, exc_info=True)
+        return False
+
+
+def wake_router(change_id: str) -> None:
+    """After commit: ask a worker to route this change event."""
+    if not settings.CHECKSTACK_FAST_PATH:
+        return
+    from .. import tasks
+
+    _send(tasks.route_change_event, change_id)
+
+
+@dataclass(frozen=True)
+class RoutingResult:
+    routed: list[str]
+    deliveries: list[int]
+
+
+def route_change_event(change_id: str) -> RoutingResult:
+    """Route this event and every earlier unrouted event of its entity, oldest first.
+
+    Idempotent: a routed event is skipped, so a duplicated message routes nothing twice.
+    """
+    head = ChangeEvent.objects.filter(change_id=change_id).values("kind", "entity_id", "id").first()
+    if head is None:
+        return RoutingResult(routed=[], deliveries=[])
+    with transaction.atomic():
+        # Blocks while another worker routes this entity; PostgreSQL then re-checks `routed_at`, so rows
+        # it routed meanwhile drop out. On SQLite the IMMEDIATE write lock serialises the same way.
+        pending = list(
+            ChangeEvent.objects.select_for_update()
+            .filter(kind=head["kind"], entity_id=head["entity_id"], id__lte=head["id"], routed_at=None)
+            .order_by("id")
+        )
+        deliveries = []
+        for event in pending:
+            deliveries.extend(_route_one(event))
+        result = RoutingResult(routed=[str(e.change_id) for e in pending], deliveries=deliveries)
+        transaction.on_commit(lambda: _after_routing(result, pending), robust=True)
+    return result
+
+
+def _route_one(event: ChangeEvent) -> list[int]:
+    change = as_change(event)
+    derived = derive_events(change)
+    trigger_rows = DerivedTriggerEvent.objects.bulk_create(
+        DerivedTriggerEvent(change=event, event=d.event, payload=d.payload, context_key=d.context_key)
+        for d in derived
+    )
+    for consumer in registry.trigger_consumers:
+        consumer(change, trigger_rows)
+    delivery_ids = []
+    for sub in subscriptions_for(event.kind):
+        if sub.delivery == Delivery.WORK_QUEUE:
+            delivery_ids.append(SubscriptionDelivery.objects.create(subscriber=sub.name, change=event).id)
+    event.routed_at = timezone.now()
+    event.save(update_fields=["routed_at"])
+    return delivery_ids
+
+
+def _after_routing(result: RoutingResult, events: list[ChangeEvent]) -> None:
+    from .. import tasks
+
+    for delivery_id in result.deliveries:
+        _send(tasks.deliver_change, delivery_id)
+    for event in events:
+        if any(s.delivery == Delivery.BROADCAST for s in subscriptions_for(event.kind)):
+            _send(tasks.broadcast_change, str(event.change_id))
+
+
+def deliver_change(delivery_id: int) -> bool:
+    """Run one work_queue subscriber on one change, at most once; True when it ran now."""
+    with transaction.atomic():
+        delivery = (
+            SubscriptionDelivery.objects.select_for_update(skip_locked=True)
+            .select_related("change")
+            .filter(pk=delivery_id, delivered_at=None)
+            .first()
+        )
+        if delivery is None:
+            return False  # done already, or another worker holds it
+        subscription = registry.subscriptions.get(delivery.subscriber)
+        if subscription is None:
+            logger.error("no subscriber named %s; delivery %s left pending", delivery.subscriber, delivery_id)
+            return False
+        try:
+            with transaction.atomic():
+                subscription.handler(as_change(delivery.change))
+        except Exception as exc:  # noqa: BLE001 - recorded; the sweeper retries up to the bound
+            delivery.attempts += 1
+            delivery.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            delivery.save(update_fields=["attempts", "last_error"])
+            logger.exception("subscriber %s failed on change %s", delivery.subscriber, delivery.change.change_id)
+            return False
+        delivery.attempts += 1
+        delivery.delivered_at = timezone.now()
+        delivery.save(update_fields=["attempts", "delivered_at"])
+    return True
+
+
+def broadcast_change(change_id: str) -> None:
+    """Run every broadcast subscriber of this change in this worker (idempotent handlers only)."""
+    event = ChangeEvent.objects.filter(change_id=change_id).first()
+    if event is None:
+        return
+    change = as_change(event)
+    for sub in subscriptions_for(event.kind):
+        if sub.delivery == Delivery.BROADCAST:
+            try:
+                sub.handler(change)
+            except Exception:  # noqa: BLE001 - one handler's failure must not stop the others
+                logger.exception("broadcast subscriber %s failed on change %s", sub.name, change_id)
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    events_resent: int
+    deliveries_resent: int
+
+
+def sweep_undelivered(*, grace: timedelta | None = None, limit: int = 500) -> SweepResult:
+    """Re-send wake-ups for change events and deliveries still pending after the grace period."""
+    if grace is None:
+        grace = timedelta(seconds=settings.CHECKSTACK_OUTBOX_GRACE_SECONDS)
+    cutoff = timezone.now() - grace
+    from .. import tasks
+
+    # One message per entity suffices: routing an event routes its entity's earlier ones first.
+    heads = {}
+    for kind, entity_id, change_id in (
+        ChangeEvent.objects.filter(routed_at=None, occurred_at__lte=cutoff)
+        .order_by("id")
+        .values_list("kind", "entity_id", "change_id")[:limit]
+    ):
+        heads[(kind, entity_id)] = str(change_id)
+    events_sent = sum(_send(tasks.route_change_event, change_id) for change_id in heads.values())
+    delivery_ids = SubscriptionDelivery.objects.filter(
+        delivered_at=None, created_at__lte=cutoff, attempts__lt=MAX_DELIVERY_ATTEMPTS
+    ).values_list("id", flat=True)[:limit]
+    deliveries_sent = sum(_send(tasks.deliver_change, delivery_id) for delivery_id in delivery_ids)
+    return SweepResult(events_resent=events_sent, deliveries_resent=deliveries_sent)

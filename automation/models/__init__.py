@@ -1,0 +1,3 @@
+from .changes import ChangeEvent, DerivedTriggerEvent, SubscriptionDelivery, Transition
+
+__all__ = ["ChangeEvent", "DerivedTriggerEvent", "SubscriptionDelivery", "Transition"]

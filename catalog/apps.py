@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class CatalogConfig(AppConfig):
+    name = "catalog"
+    verbose_name = "Systems"
+
+    def ready(self):
+        from . import entities
+
+        entities.register()

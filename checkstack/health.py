@@ -1,0 +1,43 @@
+"""/healthz: can Checkstack reach its database and broker, and is change delivery keeping up."""
+
+from django.db import connection
+from django.db.models import Min
+from django.http import JsonResponse
+from django.utils import timezone
+
+from automation.models import ChangeEvent
+
+from .celery import app
+
+
+def _database_ok() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True
+    except Exception:  # noqa: BLE001 - reported, not raised
+        return False
+
+
+def _broker_ok() -> bool:
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return True
+    except Exception:  # noqa: BLE001 - reported, not raised
+        return False
+
+
+def healthz(request):
+    database = _database_ok()
+    oldest = ChangeEvent.objects.filter(routed_at=None).aggregate(m=Min("occurred_at"))["m"] if database else None
+    body = {
+        "database": "ok" if database else "unavailable",
+        "broker": "ok" if _broker_ok() else "unavailable",
+        "oldest_undelivered_change_seconds": (
+            round((timezone.now() - oldest).total_seconds(), 3) if oldest else None
+        ),
+        "oldest_overdue_timer_seconds": None,
+    }
+    healthy = body["database"] == "ok" and body["broker"] == "ok"
+    return JsonResponse({"status": "ok" if healthy else "degraded", **body}, status=200 if healthy else 503)
