@@ -4,3 +4,5 @@ import os
 
 # Settings require SECRET_KEY outside debug; tests run with debug off, like production.
 os.environ.setdefault("SECRET_KEY", "checkstack-tests-only")
+# Unit tests wake no real worker: wake-ups go to an in-process broker. Integration tests set Redis.
+os.environ.setdefault("CELERY_BROKER_URL", "memory://")

@@ -1,0 +1,166 @@
+"""The entity-mutation service: exact transitions and one change event per committed change."""
+
+import pytest
+from django.db import transaction
+
+from automation.entities.actor import acting_as
+from automation.entities.history import in_state_for, in_state_since, transition_count
+from automation.entities.mutation import UntrackedWriteError, entity_mutate
+from automation.models import ChangeEvent, Transition
+from catalog.models import System
+from catalog.services import health_report, system_create, system_delete, system_update
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
+
+
+def transitions(entity_id):
+    return list(
+        Transition.objects.filter(entity_id=str(entity_id))
+        .order_by("id")
+        .values_list("kind", "field", "from_value", "to_value", "actor")
+    )
+
+
+def test_create_writes_a_transition_per_field_and_one_event():
+    system = system_create(name="api", description="front door", metadata={"team": "x"}, actor="user:ann")
+
+    assert transitions(system.pk) == [
+        ("system", "description", None, "front door", "user:ann"),
+        ("system", "metadata", None, {"team": "x"}, "user:ann"),
+        ("system", "name", None, "api", "user:ann"),
+    ]
+    event = ChangeEvent.objects.get(entity_id=str(system.pk))
+    assert event.prev is None
+    assert event.next == {"name": "api", "description": "front door", "metadata": {"team": "x"}}
+    assert event.delta == event.next
+    assert event.changed_fields == ["description", "metadata", "name"]
+    assert event.actor == "user:ann"
+    assert event.routed_at is None
+    # Every transition of the change carries the event's change id.
+    assert set(Transition.objects.filter(entity_id=str(system.pk)).values_list("change_id", flat=True)) == {
+        event.change_id
+    }
+
+
+def test_update_writes_only_changed_fields():
+    system = system_create(name="api", actor="system")
+    system_update(system=system, name="api-v2", description="", actor="user:bob")
+
+    assert transitions(system.pk)[-1:] == [("system", "name", "api", "api-v2", "user:bob")]
+    event = ChangeEvent.objects.filter(entity_id=str(system.pk)).order_by("-id").first()
+    assert event.prev["name"] == "api" and event.next["name"] == "api-v2"
+    assert event.delta == {"name": "api-v2"}
+    assert event.changed_fields == ["name"]
+
+
+def test_empty_diff_writes_nothing():
+    system = system_create(name="api", metadata={"a": 1, "b": 2}, actor="system")
+    before = (Transition.objects.count(), ChangeEvent.objects.count())
+
+    system_update(system=system, name="api", metadata={"b": 2, "a": 1}, actor="system")
+
+    assert (Transition.objects.count(), ChangeEvent.objects.count()) == before
+
+
+def test_rolled_back_transaction_leaves_nothing():
+    system = system_create(name="api", actor="system")
+    before = (Transition.objects.count(), ChangeEvent.objects.count())
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        system_update(system=system, name="renamed", actor="system")
+        raise RuntimeError("caller fails after the write")
+
+    assert (Transition.objects.count(), ChangeEvent.objects.count()) == before
+    assert System.objects.get(pk=system.pk).name == "api"
+
+
+def test_raising_write_leaves_nothing():
+    system = system_create(name="api", actor="system")
+    before = (Transition.objects.count(), ChangeEvent.objects.count())
+
+    def write(current):
+        current.name = "half-done"
+        current.save()
+        raise ValueError("domain rule broken")
+
+    with pytest.raises(ValueError):
+        entity_mutate(kind="system", entity_id=system.pk, write=write, actor="system")
+
+    assert (Transition.objects.count(), ChangeEvent.objects.count()) == before
+    assert System.objects.get(pk=system.pk).name == "api"
+
+
+def test_delete_is_a_tombstone():
+    system = system_create(name="api", description="d", actor="system")
+    health_report(system=system, status="healthy", actor="system")
+
+    system_id = system.pk
+    system_delete(system=system, actor="user:ann")
+
+    tombstones = ChangeEvent.objects.filter(entity_id=str(system_id), next__isnull=True).order_by("id")
+    assert [(e.kind, e.delta, sorted(e.prev), e.changed_fields) for e in tombstones] == [
+        ("health", {}, ["latency_ms", "message", "status"], ["latency_ms", "message", "status"]),
+        ("system", {}, ["description", "metadata", "name"], ["description", "metadata", "name"]),
+    ]
+    # latency_ms was null and stays null, yet a tombstone records every previous field.
+    assert transitions(system_id)[-6:] == [
+        ("health", "latency_ms", None, None, "user:ann"),
+        ("health", "message", "", None, "user:ann"),
+        ("health", "status", "healthy", None, "user:ann"),
+        ("system", "description", "d", None, "user:ann"),
+        ("system", "metadata", {}, None, "user:ann"),
+        ("system", "name", "api", None, "user:ann"),
+    ]
+    assert not System.objects.filter(pk=system_id).exists()
+
+
+def test_shell_style_save_and_delete_are_tracked():
+    with acting_as("user:shell"):
+        system = System(name="shell-made")
+        system.save()
+        system.description = "edited in the shell"
+        system.save()
+        system_id = system.pk
+        system.delete()
+
+    kinds = list(
+        ChangeEvent.objects.filter(entity_id=str(system_id)).order_by("id").values_list("changed_fields", "actor")
+    )
+    assert kinds == [
+        (["description", "metadata", "name"], "user:shell"),
+        (["description"], "user:shell"),
+        (["description", "metadata", "name"], "user:shell"),
+    ]
+
+
+def test_queryset_writes_that_bypass_the_log_raise():
+    system_create(name="api", actor="system")
+    with pytest.raises(UntrackedWriteError):
+        System.objects.update(name="x")
+    with pytest.raises(UntrackedWriteError):
+        System.objects.filter(name="api").update(name="x")
+    with pytest.raises(UntrackedWriteError):
+        System.objects.bulk_create([System(name="b")])
+    with pytest.raises(UntrackedWriteError):
+        System.objects.bulk_update([System.objects.get()], ["name"])
+    with pytest.raises(UntrackedWriteError):
+        System.objects.all().delete()
+    assert list(System.objects.values_list("name", flat=True)) == ["api"]
+
+
+def test_state_history_helpers():
+    system = system_create(name="api", actor="system")
+    health_report(system=system, status="healthy", actor="system")
+    health_report(system=system, status="degraded", actor="system")
+    health_report(system=system, status="degraded", message="slow", actor="system")
+
+    last_status_change = (
+        Transition.objects.filter(kind="health", entity_id=str(system.pk), field="status").order_by("-id").first()
+    )
+    assert in_state_since(kind="health", entity_id=system.pk, field="status") == last_status_change.at
+    assert in_state_for(kind="health", entity_id=system.pk, field="status").total_seconds() >= 0
+    from datetime import timedelta
+
+    assert transition_count(kind="health", entity_id=system.pk, field="status", window=timedelta(minutes=5)) == 2
+    assert transition_count(kind="health", entity_id=system.pk, field="message", window=timedelta(minutes=5)) == 2
+    assert in_state_since(kind="health", entity_id=system.pk, field="nothing") is None

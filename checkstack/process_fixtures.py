@@ -1,0 +1,143 @@
+"""Real processes for integration tests: a private Redis, Celery workers and beat on the test database.
+
+The tests that stop the broker own it: a private `redis-server` on CHECKSTACK_TEST_REDIS_PORT, so the
+machine's shared Redis is never disturbed. A missing PostgreSQL, Redis binary or worker fails the test;
+nothing here skips.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+BASE_DIR = Path(settings.BASE_DIR)
+CELERY_BIN = str(Path(sys.executable).with_name("celery"))
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.3)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def wait_for(predicate, *, timeout: float, interval: float = 0.1, what: str = "condition"):
+    """Poll `predicate` until it returns a truthy value; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout}s waiting for {what}")
+
+
+class PrivateRedis:
+    """A redis-server this test session owns (it can be stopped and restarted at will)."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.url = f"redis://127.0.0.1:{port}/0"
+
+    def start(self):
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.fail("redis-server is not installed: integration tests need Redis")
+        subprocess.run(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--daemonize", "yes", "--logfile", ""],
+            check=True,
+        )
+        wait_for(lambda: _port_open(self.port), timeout=10, what=f"redis on port {self.port}")
+
+    def stop(self):
+        subprocess.run(["redis-cli", "-p", str(self.port), "shutdown", "nosave"], capture_output=True)
+        wait_for(lambda: not _port_open(self.port), timeout=10, what="redis to stop")
+
+    def flush(self):
+        subprocess.run(["redis-cli", "-p", str(self.port), "flushall"], check=True, capture_output=True)
+
+    @property
+    def running(self) -> bool:
+        return _port_open(self.port)
+
+
+def process_env(**extra) -> dict:
+    """Environment for a worker/beat process that shares this test session's database and broker."""
+    db = connection.settings_dict
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
+        SECRET_KEY="checkstack-tests-only",
+        CHECKSTACK_OUTBOX_GRACE_SECONDS="1",
+        CHECKSTACK_SWEEP_INTERVAL_SECONDS="1",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+class CeleryProcess:
+    """A `celery worker` or `celery beat` subprocess with its log in the test's temporary folder."""
+
+    def __init__(self, args: list[str], log_path: Path, env: dict):
+        self.args, self.log_path, self.env = args, log_path, env
+        self.proc = None
+
+    def start(self, ready_text: str, timeout: float = 30):
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [CELERY_BIN, "-A", "checkstack", *self.args],
+            cwd=BASE_DIR, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        wait_for(lambda: ready_text in self.log() or self.proc.poll() is not None, timeout=timeout,
+                 what=f"celery {self.args[0]} to start")
+        if self.proc.poll() is not None:
+            pytest.fail(f"celery {self.args[0]} exited at start:\n{self.log()[-3000:]}")
+        return self
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def kill(self, sig=signal.SIGKILL):
+        """Signal the whole process group (the prefork children too)."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.kill(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill(signal.SIGKILL)
+                self.proc.wait(timeout=5)
+        if getattr(self, "_log", None):
+            self._log.close()
+
+
+def start_worker(tmp_path: Path, name: str = "w1", concurrency: int = 2, **env) -> CeleryProcess:
+    args = ["worker", "-n", f"{name}@%h", "-c", str(concurrency), "--pool", "prefork", "-l", "INFO",
+            "--without-mingle", "--without-gossip", "-I", "automation.tests.worker_plugin"]
+    return CeleryProcess(args, tmp_path / f"{name}.log", process_env(**env)).start("ready.")
+
+
+def start_beat(tmp_path: Path, name: str = "beat", **env) -> CeleryProcess:
+    args = ["beat", "-l", "INFO", "-s", str(tmp_path / f"{name}-schedule")]
+    return CeleryProcess(args, tmp_path / f"{name}.log", process_env(**env)).start("beat: Starting")
+
+
+def require_integration_services():
+    """Fail (never skip) unless this run uses PostgreSQL and the private Redis broker."""
+    if connection.vendor != "postgresql":
+        pytest.fail("integration tests need DATABASE_URL pointing at PostgreSQL (run the README's test command)")
+    if not settings.CELERY_BROKER_URL.startswith("redis://"):
+        pytest.fail("integration tests need CELERY_BROKER_URL pointing at Redis (run the README's test command)")
