@@ -9,7 +9,8 @@ from kombu.common import Broadcast
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 # The embedded SQLite database and filesystem broker live here.
-(VAR_DIR / "broker").mkdir(parents=True, exist_ok=True)
+for folder in ("broker", "broker-processed", "broker-control"):
+    (VAR_DIR / folder).mkdir(parents=True, exist_ok=True)
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env")  # optional; real environment variables win
