@@ -27,14 +27,22 @@ def admin_api(api_client, admin_user):
     return api_client
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
 def private_redis():
-    """The Redis broker integration tests own (see checkstack/process_fixtures.py)."""
+    """The Redis broker integration tests own (see checkstack/process_fixtures.py).
+
+    Started for the whole session when the broker is Redis (the PostgreSQL pass), so every test's commit
+    wake-ups have a broker to reach; None in the SQLite pass, whose broker is in-process.
+    """
     from urllib.parse import urlparse
 
     from django.conf import settings
 
     from checkstack.process_fixtures import PrivateRedis
+
+    if not settings.CELERY_BROKER_URL.startswith("redis://"):
+        yield None
+        return
 
     port = urlparse(settings.CELERY_BROKER_URL).port or 6379
     server = PrivateRedis(port)
@@ -52,6 +60,8 @@ def integration(private_redis, transactional_db):
     from checkstack.process_fixtures import require_integration_services
 
     require_integration_services()
+    if private_redis is None:
+        pytest.fail("integration tests need CELERY_BROKER_URL pointing at Redis (run the README's test command)")
     if not private_redis.running:
         private_redis.start()
     private_redis.flush()
