@@ -6,6 +6,9 @@ from .health import healthz
 
 api_v1 = [
     path("", include("automation.api.urls")),
+    path("", include("maintenance.api.urls")),
+    path("", include("catalog.api.urls")),
+    path("", include("incidents.api.urls")),
 ]
 
 urlpatterns = [

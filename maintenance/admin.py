@@ -1,0 +1,158 @@
+"""Admin of maintenance windows: every write goes through the services, with the operator as actor."""
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin.widgets import FilteredSelectMultiple
+from django.db import transaction
+from django.forms.models import BaseInlineFormSet
+
+from automation.admin_history import EntityHistoryMixin
+from automation.entities.actor import user_actor
+from catalog.models import System
+
+from .models import FINAL_STATUSES, MaintenanceSystem, MaintenanceUpdate, MaintenanceWindow
+from .services import (
+    maintenance_add_update,
+    maintenance_close,
+    maintenance_create,
+    maintenance_delete,
+    maintenance_update,
+)
+
+WINDOW_FIELDS = ["title", "description", "status", "start_at", "end_at", "suppress_notifications"]
+
+
+class MaintenanceWindowForm(forms.ModelForm):
+    # Not the model's `systems` field: the admin cannot edit an M2M with an explicit through model, and the
+    # links must change through the service anyway (they are tracked state).
+    affected_systems = forms.ModelMultipleChoiceField(
+        queryset=System.objects.all(),
+        required=False,
+        label="Systems",
+        widget=FilteredSelectMultiple("systems", is_stacked=False),
+    )
+
+    class Meta:
+        model = MaintenanceWindow
+        fields = WINDOW_FIELDS
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.instance._state.adding:
+            self.fields["affected_systems"].initial = list(
+                MaintenanceSystem.objects.filter(window_id=self.instance.pk).values_list("system_id", flat=True)
+            )
+
+
+class MaintenanceUpdateHistoryInline(admin.TabularInline):
+    """Posted updates, read-only: an update is a record, not something to edit later."""
+
+    model = MaintenanceUpdate
+    fields = ["created_at", "message", "status_change", "created_by"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "updates"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class NewUpdateFormSet(BaseInlineFormSet):
+    """Forms for new updates; saved by MaintenanceWindowAdmin.save_formset through the service."""
+
+
+class MaintenanceUpdateAddInline(admin.StackedInline):
+    model = MaintenanceUpdate
+    formset = NewUpdateFormSet
+    fields = ["message", "status_change"]
+    extra = 1
+    can_delete = False
+    verbose_name = "new update"
+    verbose_name_plural = "post an update"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).none()
+
+
+@admin.register(MaintenanceWindow)
+class MaintenanceWindowAdmin(EntityHistoryMixin, admin.ModelAdmin):
+    form = MaintenanceWindowForm
+    list_display = ["title", "status", "start_at", "end_at", "system_names", "suppress_notifications"]
+    list_filter = ["status", "systems", "suppress_notifications"]
+    search_fields = ["title", "description"]
+    date_hierarchy = "start_at"
+    readonly_fields = ["created_at", "updated_at", "transition_history"]
+    fieldsets = [
+        (None, {"fields": ["title", "description", "status", ("start_at", "end_at"), "affected_systems"]}),
+        ("Notifications", {"fields": ["suppress_notifications"]}),
+        ("History", {"fields": ["created_at", "updated_at", "transition_history"]}),
+    ]
+    inlines = [MaintenanceUpdateHistoryInline, MaintenanceUpdateAddInline]
+    actions = ["close_windows"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("systems")
+
+    @admin.display(description="Systems")
+    def system_names(self, obj):
+        return ", ".join(system.name for system in obj.systems.all())
+
+    def save_model(self, request, obj, form, change):
+        actor = user_actor(request.user)
+        fields = {name: form.cleaned_data[name] for name in WINDOW_FIELDS}
+        system_ids = [system.pk for system in form.cleaned_data["affected_systems"]]
+        if change:
+            maintenance_update(window=obj, actor=actor, system_ids=system_ids, **fields)
+            return
+        created = maintenance_create(actor=actor, system_ids=system_ids, **fields)
+        # The admin keeps using `obj` (inlines, redirect): make it the saved row. (Its own pk may have been
+        # cleared by the inline formsets, which drop an unsaved parent's generated key.)
+        obj.pk = created.pk
+        obj.refresh_from_db()
+        obj._state.adding = False
+
+    def save_formset(self, request, form, formset, change):
+        # Read by construct_change_message; nothing is saved through the formset itself.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        if not isinstance(formset, NewUpdateFormSet):
+            return
+        for update_form in formset.forms:
+            if not update_form.has_changed():
+                continue
+            update = maintenance_add_update(
+                window=form.instance,
+                message=update_form.cleaned_data["message"],
+                status_change=update_form.cleaned_data.get("status_change"),
+                actor=user_actor(request.user),
+            )
+            formset.new_objects.append(update)
+
+    def delete_model(self, request, obj):
+        maintenance_delete(window=obj, actor=user_actor(request.user))
+
+    def delete_queryset(self, request, queryset):
+        # One tracked tombstone per window; a queryset delete would bypass the change log.
+        actor = user_actor(request.user)
+        with transaction.atomic():
+            for window in queryset.order_by("pk"):
+                maintenance_delete(window=window, actor=actor)
+
+    @admin.action(description="Close selected windows", permissions=["change"])
+    def close_windows(self, request, queryset):
+        actor = user_actor(request.user)
+        windows = list(queryset.order_by("pk"))
+        closed = 0
+        with transaction.atomic():
+            for window in windows:
+                if window.status not in FINAL_STATUSES:
+                    maintenance_close(window=window, actor=actor)
+                    closed += 1
+        skipped = len(windows) - closed
+        message = f"Closed {closed} window(s)."
+        if skipped:
+            message += f" {skipped} already completed or cancelled."
+        self.message_user(request, message)
