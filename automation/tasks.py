@@ -23,3 +23,38 @@ def broadcast_change(change_id: str) -> None:
 @shared_task(name="checkstack.sweep_undelivered")
 def sweep_undelivered() -> None:
     delivery.sweep_undelivered()
+
+
+@shared_task(name="checkstack.advance_run")
+def advance_run(run_id: str) -> None:
+    from .engine.runner import run_advance
+
+    run_advance(run_id=run_id)
+
+
+@shared_task(name="checkstack.recover_stalled_runs")
+def recover_stalled_runs() -> None:
+    from .engine.lifecycle import recover_stalled_runs as recover
+
+    recover()
+
+
+@shared_task(name="checkstack.resume_run")
+def resume_run(run_id: str) -> None:
+    from .engine.runner import run_advance
+
+    run_advance(run_id=run_id, resume=True)
+
+
+@shared_task(name="checkstack.fire_due_timers")
+def fire_due_timers() -> None:
+    from .engine.timers import timers_fire_due
+
+    timers_fire_due()
+
+
+@shared_task(name="checkstack.fire_schedules")
+def fire_schedules() -> None:
+    from .engine.schedules import schedules_fire
+
+    schedules_fire()

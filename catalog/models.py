@@ -1,14 +1,38 @@
 import uuid
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
-from automation.entities.mutation import TrackedModel
+from automation.entities.actor import current_acting
+from automation.entities.mutation import TrackedModel, is_mutating
+
+
+# Largest latency stored: PositiveIntegerField's range on PostgreSQL (SQLite would take more; we refuse it).
+MAX_LATENCY_MS = 2_147_483_647
 
 
 class HealthStatus(models.TextChoices):
     HEALTHY = "healthy"
     DEGRADED = "degraded"
     UNHEALTHY = "unhealthy"
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
+def validate_metadata(value) -> None:
+    """Metadata is a JSON object; NUL characters are refused because PostgreSQL's jsonb cannot store them."""
+    if not isinstance(value, dict):
+        raise ValidationError("Metadata must be a JSON object.", code="invalid")
+    if _has_nul(value):
+        raise ValidationError("Metadata must not contain NUL characters.", code="null_characters_not_allowed")
 
 
 class System(TrackedModel):
@@ -19,7 +43,7 @@ class System(TrackedModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200, unique=True)
     description = models.TextField(blank=True)
-    metadata = models.JSONField(default=dict, blank=True)
+    metadata = models.JSONField(default=dict, blank=True, validators=[validate_metadata])
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -28,6 +52,17 @@ class System(TrackedModel):
 
     def __str__(self):
         return self.name
+
+    def delete(self, *args, **kwargs):
+        # A plain cascade would remove the health row without its tombstone: route a shell or admin
+        # delete through the service, which deletes (and logs) the health first.
+        if is_mutating(self.entity_kind_name, self.pk):
+            return super().delete(*args, **kwargs)
+        from .services import system_delete
+
+        system_delete(system=self, actor=current_acting().actor)
+
+    delete.alters_data = True
 
 
 class SystemHealth(TrackedModel):
@@ -43,6 +78,9 @@ class SystemHealth(TrackedModel):
 
     class Meta:
         verbose_name_plural = "system health"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status__in=HealthStatus.values), name="health_status_valid"),
+        ]
 
     def __str__(self):
         return f"{self.system_id}: {self.status}"

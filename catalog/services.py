@@ -1,10 +1,32 @@
-"""Writes of systems and their health, each through the entity-mutation service."""
+"""Writes of systems and their health, each through the entity-mutation service.
+
+Lock order, everywhere: the system row, then its health row. A first health report has no health row to
+lock, so it locks the system to serialise with another first report and with the system's deletion.
+"""
 
 from django.db import transaction
 
 from automation.entities.mutation import entity_mutate
 
 from .models import System, SystemHealth
+
+SYSTEM_FIELDS = frozenset({"name", "description", "metadata"})
+
+
+def _lock_system(system: System) -> None:
+    """Lock the system's row; raise System.DoesNotExist if it was deleted meanwhile."""
+    if not System.objects.select_for_update().filter(pk=system.pk).values_list("pk", flat=True):
+        raise System.DoesNotExist(f"system {system.pk} does not exist")
+
+
+def _deleting(instance):
+    """A mutation `write` that deletes `instance` (None tells the service the entity is gone)."""
+
+    def write(_current):
+        instance.delete()
+        return None
+
+    return write
 
 
 def system_create(*, name: str, description: str = "", metadata: dict | None = None, actor: str) -> System:
@@ -19,38 +41,49 @@ def system_create(*, name: str, description: str = "", metadata: dict | None = N
 
 
 def system_update(*, system: System, actor: str, **fields) -> System:
-    """Set the given fields (name, description, metadata) and save."""
+    """Set the given fields (name, description, metadata) on the locked row and save; `system` follows."""
+    unknown = set(fields) - SYSTEM_FIELDS
+    if unknown:
+        raise TypeError(f"system_update() got unknown fields: {', '.join(sorted(unknown))}")
 
-    def write(_current):
+    def write(current: System | None):
+        if current is None:
+            raise System.DoesNotExist(f"system {system.pk} no longer exists")
+        # Write onto the locked row, not the caller's copy, so a concurrent edit of another field survives.
         for name, value in fields.items():
-            setattr(system, name, value)
-        system.save()
-        return system
+            setattr(current, name, value)
+        current.save()
+        return current
 
-    entity_mutate(kind="system", entity_id=system.pk, write=write, actor=actor)
+    updated, _event = entity_mutate(kind="system", entity_id=system.pk, write=write, actor=actor)
+    for name in (*SYSTEM_FIELDS, "updated_at"):
+        setattr(system, name, getattr(updated, name))
     return system
 
 
 @transaction.atomic
 def system_delete(*, system: System, actor: str) -> None:
     """Delete a system and its health; incidents and windows drop it when they see the tombstone."""
+    _lock_system(system)
     health = SystemHealth.objects.filter(pk=system.pk).first()
     if health is not None:
-        entity_mutate(kind="health", entity_id=system.pk, write=lambda _c: health.delete() and None, actor=actor)
-    entity_mutate(kind="system", entity_id=system.pk, write=lambda _c: system.delete() and None, actor=actor)
+        entity_mutate(kind="health", entity_id=system.pk, write=_deleting(health), actor=actor)
+    entity_mutate(kind="system", entity_id=system.pk, write=_deleting(system), actor=actor)
 
 
+@transaction.atomic
 def health_report(
     *, system: System, status: str, message: str = "", latency_ms: int | None = None, actor: str
 ) -> SystemHealth:
     """Record a system's current health (creating its health row on the first report)."""
+    _lock_system(system)
 
     def write(current: SystemHealth | None):
         health = current or SystemHealth(system=system)
         health.status = status
         health.message = message
         health.latency_ms = latency_ms
-        health.save()
+        health.save(force_insert=current is None)
         return health
 
     health, _event = entity_mutate(kind="health", entity_id=system.pk, write=write, actor=actor)

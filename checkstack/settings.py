@@ -150,6 +150,24 @@ CELERY_BEAT_SCHEDULE = {
         "task": "checkstack.sweep_undelivered",
         "schedule": env.float("CHECKSTACK_SWEEP_INTERVAL_SECONDS", default=5.0),
     },
+    "fire-due-timers": {
+        "task": "checkstack.fire_due_timers",
+        "schedule": env.float("CHECKSTACK_TIMER_INTERVAL_SECONDS", default=1.0),
+    },
+    "fire-schedules": {
+        "task": "checkstack.fire_schedules",
+        "schedule": env.float("CHECKSTACK_TIMER_INTERVAL_SECONDS", default=1.0),
+    },
+    # Drops a tick still queued when the next is due.
+    "maintenance-advance-schedule": {
+        "task": "checkstack.maintenance_advance_schedule",
+        "schedule": 30.0,
+        "options": {"expires": 25.0},
+    },
+    "recover-stalled-runs": {
+        "task": "checkstack.recover_stalled_runs",
+        "schedule": env.float("CHECKSTACK_SWEEP_INTERVAL_SECONDS", default=5.0),
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
@@ -166,6 +184,14 @@ CHECKSTACK_OUTBOX_GRACE_SECONDS = env.int("CHECKSTACK_OUTBOX_GRACE_SECONDS", def
 # Off: no wake-up is sent at commit, only the sweeper delivers (benchmarks measure that path).
 CHECKSTACK_FAST_PATH = env.bool("CHECKSTACK_FAST_PATH", default=True)
 CHECKSTACK_MAX_CHAIN_DEPTH = env.int("CHECKSTACK_MAX_CHAIN_DEPTH", default=10)
+# A worker renews a run's lease at every step; a run whose lease lapsed is recovered by the sweeper.
+CHECKSTACK_RUN_LEASE_SECONDS = env.int("CHECKSTACK_RUN_LEASE_SECONDS", default=60)
+# Claims of one run without progress before it fails (a step that keeps killing its worker).
+CHECKSTACK_RUN_MAX_ATTEMPTS = env.int("CHECKSTACK_RUN_MAX_ATTEMPTS", default=5)
+# Times one step may be started (a crash mid-step retries it) before it fails.
+CHECKSTACK_STEP_MAX_ATTEMPTS = env.int("CHECKSTACK_STEP_MAX_ATTEMPTS", default=3)
+# Fernet key encrypting secrets at rest; by default derived from SECRET_KEY (set it to rotate separately).
+CHECKSTACK_SECRETS_KEY = env("CHECKSTACK_SECRETS_KEY", default="")
 CHECKSTACK_WEBHOOK_ALLOWLIST = env.list("CHECKSTACK_WEBHOOK_ALLOWLIST", default=[])
 
 # --- Email ----------------------------------------------------------------------------------------
@@ -180,7 +206,10 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"mask_secrets": {"()": "automation.masking.SecretMaskingFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_secrets"]},
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -22,6 +22,8 @@ class TransitionFilter(django_filters.FilterSet):
 
 
 class TransitionViewSet(viewsets.ReadOnlyModelViewSet):
+    # Any id reaches the view, so a malformed one is DRF's JSON 404 rather than the URL resolver's HTML one.
+    lookup_value_regex = "[^/]+"
     queryset = Transition.objects.order_by("-at", "-id")
     serializer_class = TransitionSerializer
     filterset_class = TransitionFilter

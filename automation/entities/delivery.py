@@ -35,7 +35,7 @@ def as_change(event: ChangeEvent) -> Change:
     )
 
 
-def _send(task, *args) -> bool:
+def send_wakeup(task, *args) -> bool:
     """Publish a wake-up; a broker outage is logged, not raised: the sweeper re-sends later."""
     try:
         task.delay(*args)
@@ -51,7 +51,7 @@ def wake_router(change_id: str) -> None:
         return
     from .. import tasks
 
-    _send(tasks.route_change_event, change_id)
+    send_wakeup(tasks.route_change_event, change_id)
 
 
 @dataclass(frozen=True)
@@ -106,17 +106,19 @@ def _after_routing(result: RoutingResult, events: list[ChangeEvent]) -> None:
     from .. import tasks
 
     for delivery_id in result.deliveries:
-        _send(tasks.deliver_change, delivery_id)
+        send_wakeup(tasks.deliver_change, delivery_id)
     for event in events:
         if any(s.delivery == Delivery.BROADCAST for s in subscriptions_for(event.kind)):
-            _send(tasks.broadcast_change, str(event.change_id))
+            send_wakeup(tasks.broadcast_change, str(event.change_id))
 
 
 def deliver_change(delivery_id: int) -> bool:
     """Run one work_queue subscriber on one change, at most once; True when it ran now."""
     with transaction.atomic():
+        # of=self: lock the delivery only; locking its change too would make sibling deliveries of the same
+        # change skip each other.
         delivery = (
-            SubscriptionDelivery.objects.select_for_update(skip_locked=True)
+            SubscriptionDelivery.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("change")
             .filter(pk=delivery_id, delivered_at=None)
             .first()
@@ -177,9 +179,9 @@ def sweep_undelivered(*, grace: timedelta | None = None, limit: int = 500) -> Sw
         .values_list("kind", "entity_id", "change_id")[:limit]
     ):
         heads[(kind, entity_id)] = str(change_id)
-    events_sent = sum(_send(tasks.route_change_event, change_id) for change_id in heads.values())
+    events_sent = sum(send_wakeup(tasks.route_change_event, change_id) for change_id in heads.values())
     delivery_ids = SubscriptionDelivery.objects.filter(
         delivered_at=None, created_at__lte=cutoff, attempts__lt=MAX_DELIVERY_ATTEMPTS
     ).values_list("id", flat=True)[:limit]
-    deliveries_sent = sum(_send(tasks.deliver_change, delivery_id) for delivery_id in delivery_ids)
+    deliveries_sent = sum(send_wakeup(tasks.deliver_change, delivery_id) for delivery_id in delivery_ids)
     return SweepResult(events_resent=events_sent, deliveries_resent=deliveries_sent)

@@ -7,13 +7,16 @@ transitions plus one change event in the same transaction. After commit, a worke
 import uuid
 from contextlib import contextmanager
 from contextvars import ContextVar
-from functools import partial
+from functools import cache, partial
 from typing import Any, Callable
 
-from django.db import models, transaction
+from django.core.exceptions import ValidationError
+from django.db import connection, models, transaction
 from django.utils import timezone
 
-from ..models import ChangeEvent, Transition
+from ..masking import mask
+from ..models import ChangeEvent
+from .change_log import write_change
 from .actor import current_acting
 from .diff import diff_states
 from .registry import EntityKind, entity_kind
@@ -34,6 +37,27 @@ def _mutating(kind: str, entity_id: str):
         yield
     finally:
         _in_progress.reset(token)
+
+
+def lock_entity_row(model, entity_id):
+    """The entity's row, locked until the transaction ends (None if it does not exist yet).
+
+    One cached SQL string per model instead of compiling a queryset on every write (the hot path).
+    """
+    pk = model._meta.pk
+    try:
+        value = pk.get_db_prep_value(pk.to_python(entity_id), connection)
+    except ValidationError:
+        return None
+    rows = list(model._base_manager.raw(_lock_sql(model), [value]))
+    return rows[0] if rows else None
+
+
+@cache
+def _lock_sql(model) -> str:
+    quote = connection.ops.quote_name
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    return f"SELECT * FROM {quote(model._meta.db_table)} WHERE {quote(model._meta.pk.column)} = %s{lock}"
 
 
 def is_mutating(kind: str, entity_id: Any) -> bool:
@@ -58,7 +82,7 @@ def entity_mutate(
     entity_id = str(entity_id)
     acting = current_acting()
     with transaction.atomic():
-        current = spec.model._base_manager.select_for_update().filter(pk=entity_id).first()
+        current = lock_entity_row(spec.model, entity_id)
         prev = spec.state(current) if current is not None else None
         with _mutating(kind, entity_id):
             after = write(current)
@@ -77,36 +101,23 @@ def entity_mutate(
 def _record_change(spec: EntityKind, *, entity_id, prev, next_, actor, depth) -> ChangeEvent | None:
     if prev is None and next_ is None:
         return None
+    # A secret an automation resolved must not reach the change log through the state it wrote.
+    prev, next_ = mask(prev), mask(next_)
     changed, delta = diff_states(prev, next_)
     if not changed:
         return None
     now = timezone.now()
     change_id = uuid.uuid4()
     prev_values = prev or {}
-    Transition.objects.bulk_create(
-        Transition(
-            kind=spec.kind,
-            entity_id=entity_id,
-            field=name,
-            from_value=prev_values.get(name),
-            to_value=None if next_ is None else next_.get(name),
-            at=now,
-            actor=actor,
-            change_id=change_id,
-        )
-        for name in changed
-    )
-    event = ChangeEvent.objects.create(
-        change_id=change_id,
-        kind=spec.kind,
-        entity_id=entity_id,
-        prev=prev,
-        next=next_,
-        delta=delta,
-        changed_fields=changed,
-        actor=actor,
-        depth=depth,
-        occurred_at=now,
+    event = write_change(
+        {"change_id": change_id, "kind": spec.kind, "entity_id": entity_id, "prev": prev, "next": next_,
+         "delta": delta, "changed_fields": changed, "actor": actor, "depth": depth, "occurred_at": now},
+        [
+            {"kind": spec.kind, "entity_id": entity_id, "field": name, "from_value": prev_values.get(name),
+             "to_value": None if next_ is None else next_.get(name), "at": now, "actor": actor,
+             "change_id": change_id}
+            for name in changed
+        ],
     )
     # Imported here: delivery imports the Celery task module, which imports this one.
     from .delivery import wake_router

@@ -1,0 +1,145 @@
+"""automations/: the document as the body (JSON or YAML), one validator, enable/disable/run."""
+
+import django_filters
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import JSONParser
+from rest_framework.response import Response
+
+from checkstack.permissions import ActionAwarePermissions
+
+from ..documents.validate import validate_document
+from ..entities.actor import user_actor
+from ..models import Automation
+from ..secrets import secret_names
+from ..services.automations import automation_create, automation_delete, automation_set_enabled, automation_update
+from ..services.runs import run_manual
+from .parsers import TextYAMLParser, YAMLParser
+
+
+class AutomationSerializer(serializers.ModelSerializer):
+    run_as = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Automation
+        fields = ["id", "version", "enabled", "managed_by", "run_as", "created_at", "updated_at", "document"]
+
+
+class ManualRunSerializer(serializers.Serializer):
+    trigger_id = serializers.CharField(required=False, allow_blank=False)
+    payload = serializers.DictField(required=False, default=dict)
+
+
+class DocumentErrors(serializers.ValidationError):
+    """400 `{errors: [{path, message}]}`: the document shape of SPEC section 6."""
+
+    def __init__(self, errors):
+        super().__init__({"errors": errors})
+
+
+def validated_document(data) -> dict:
+    """The normalized document, or 400 with every `{path, message}` error."""
+    result = validate_document(data, known_secrets=secret_names())
+    if result.errors:
+        raise DocumentErrors(result.errors)
+    return result.document
+
+
+class AutomationFilter(django_filters.FilterSet):
+    class Meta:
+        model = Automation
+        fields = ["enabled", "managed_by", "name"]
+
+
+class AutomationViewSet(viewsets.ModelViewSet):
+    lookup_value_regex = "[^/]+"
+    queryset = Automation.objects.select_related("run_as").order_by("name")
+    serializer_class = AutomationSerializer
+    filterset_class = AutomationFilter
+    parser_classes = [JSONParser, YAMLParser, TextYAMLParser]
+    permission_classes = [ActionAwarePermissions]
+    # validate/ writes nothing; run/, enable/ and disable/ change an existing automation.
+    action_permissions = {
+        "validate": ["automation.view_automation"],
+        "run": ["automation.change_automation"],
+        "enable": ["automation.change_automation"],
+        "disable": ["automation.change_automation"],
+    }
+
+    def _run_as(self, request):
+        name = request.query_params.get("run_as")
+        if not name:
+            return request.user
+        user = get_user_model().objects.filter(username=name).first()
+        if user is None:
+            raise serializers.ValidationError({"run_as": [f"no user named {name!r}"]})
+        return user
+
+    @extend_schema(request={"application/json": dict, "application/yaml": str}, responses=AutomationSerializer)
+    def create(self, request, *args, **kwargs):
+        document = validated_document(request.data)
+        run_as = self._run_as(request)
+        if Automation.objects.filter(name=document["name"]).exists():
+            raise DocumentErrors([{"path": "name", "message": "an automation with this name already exists"}])
+        with transaction.atomic():
+            automation = automation_create(document=document, actor=user_actor(request.user), run_as=run_as)
+        return Response(self.get_serializer(automation).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request={"application/json": dict, "application/yaml": str}, responses=AutomationSerializer)
+    def update(self, request, *args, **kwargs):
+        automation = self.get_object()
+        data = request.data
+        if kwargs.get("partial"):
+            data = {**automation.document, **dict(data)}
+        document = validated_document(data)
+        if Automation.objects.filter(name=document["name"]).exclude(pk=automation.pk).exists():
+            raise DocumentErrors([{"path": "name", "message": "an automation with this name already exists"}])
+        run_as = self._run_as(request) if request.query_params.get("run_as") else None
+        with transaction.atomic():
+            automation = automation_update(automation=automation, document=document,
+                                           actor=user_actor(request.user), run_as=run_as)
+        return Response(self.get_serializer(automation).data)
+
+    def destroy(self, request, *args, **kwargs):
+        with transaction.atomic():
+            automation_delete(automation=self.get_object(), actor=user_actor(request.user))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request={"application/json": dict}, responses=None)
+    @action(detail=False, methods=["post"])
+    def validate(self, request):
+        result = validate_document(request.data, known_secrets=secret_names())
+        return Response({"valid": not result.errors, "errors": result.errors})
+
+    def _set_enabled(self, request, enabled: bool):
+        with transaction.atomic():
+            automation = automation_set_enabled(automation=self.get_object(), enabled=enabled,
+                                                actor=user_actor(request.user))
+        return Response(self.get_serializer(automation).data)
+
+    @extend_schema(request=None, responses=AutomationSerializer)
+    @action(detail=True, methods=["post"])
+    def enable(self, request, pk=None):
+        return self._set_enabled(request, True)
+
+    @extend_schema(request=None, responses=AutomationSerializer)
+    @action(detail=True, methods=["post"])
+    def disable(self, request, pk=None):
+        return self._set_enabled(request, False)
+
+    @extend_schema(request=ManualRunSerializer, responses={201: dict})
+    @action(detail=True, methods=["post"])
+    def run(self, request, pk=None):
+        automation = self.get_object()
+        serializer = ManualRunSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            with transaction.atomic():
+                run = run_manual(automation=automation, actor=user_actor(request.user), **serializer.validated_data)
+        except ValueError as exc:
+            raise serializers.ValidationError({"trigger_id": [str(exc)]}) from exc
+        return Response({"run_id": str(run.pk)}, status=status.HTTP_201_CREATED)
+

@@ -1,0 +1,101 @@
+"""`for:` dwells: arm once per (automation, trigger, context key), fire at the first deadline if the
+trigger's condition held without a break since — decided from the change log, so outages don't matter."""
+
+from datetime import timedelta
+
+from django.db.models import Max
+
+from ..definitions import trigger as trigger_definition
+from ..expressions.evaluate import ExpressionError, is_true
+from ..models import Automation, ChangeEvent, Dwell, Timer
+from .scope import firing_scope
+from .timers import timer_set, timers_cancel
+
+
+def _condition_still_holds(dwell_trigger: dict, event: str, entity_id: str, state: dict | None) -> bool:
+    """Whether the event would still hold given the entity's state after some change."""
+    definition = trigger_definition(event)
+    if state is None:
+        return False
+    if definition is not None and definition.holds is not None and not definition.holds(state):
+        return False
+    condition = dwell_trigger.get("filter")
+    if condition and definition is not None and definition.payload_from_state is not None:
+        payload = definition.payload_from_state(entity_id, state)
+        try:
+            return is_true(condition, firing_scope(trigger_id=dwell_trigger["id"], event=event, actor="system",
+                                                   payload=payload))
+        except ExpressionError:
+            return False
+    return True
+
+
+def dwell_arm(firing, seconds: int) -> Dwell:
+    """Arm (or keep) the dwell of this firing; an armed dwell keeps its first deadline."""
+    change = ChangeEvent.objects.filter(change_id=firing.firing_key).values("id", "occurred_at").first() \
+        if firing.firing_key else None
+    armed_at = change["occurred_at"] if change else None
+    if armed_at is None:
+        from django.utils import timezone
+
+        armed_at = timezone.now()
+    dwell, created = Dwell.objects.get_or_create(
+        automation=firing.automation, trigger_id=firing.trigger["id"], context_key=firing.context_key or "",
+        defaults=dict(
+            event=firing.event, payload=firing.payload, actor=firing.actor, firing_key=firing.firing_key or "",
+            depth=firing.depth, armed_at=armed_at,
+            armed_after_change=change["id"] if change else (ChangeEvent.objects.aggregate(m=Max("id"))["m"] or 0),
+            deadline=armed_at + timedelta(seconds=seconds),
+        ),
+    )
+    if created:
+        timer_set(kind=Timer.Kind.DWELL, owner=dwell.pk, due_at=dwell.deadline)
+    return dwell
+
+
+def _trigger_of(dwell: Dwell) -> dict | None:
+    return next((t for t in dwell.automation.document["triggers"] if t["id"] == dwell.trigger_id), None)
+
+
+def dwell_broken_since_armed(dwell: Dwell) -> bool:
+    definition = trigger_definition(dwell.event)
+    trigger = _trigger_of(dwell)
+    if trigger is None or definition is None or definition.entity_kind is None:
+        return trigger is None
+    later = ChangeEvent.objects.filter(kind=definition.entity_kind, entity_id=dwell.context_key,
+                                       id__gt=dwell.armed_after_change).order_by("id").values_list("next", flat=True)
+    return any(not _condition_still_holds(trigger, dwell.event, dwell.context_key, state) for state in later)
+
+
+def dwells_break_on(change) -> int:
+    """A change of an entity: drop the armed dwells on it whose condition no longer holds."""
+    broken = 0
+    for dwell in Dwell.objects.filter(context_key=change.entity_id).select_related("automation"):
+        definition = trigger_definition(dwell.event)
+        trigger = _trigger_of(dwell)
+        if definition is None or definition.entity_kind != change.kind or trigger is None:
+            continue
+        if not _condition_still_holds(trigger, dwell.event, dwell.context_key, change.next):
+            timers_cancel(owner=dwell.pk, kinds=[Timer.Kind.DWELL])
+            dwell.delete()
+            broken += 1
+    return broken
+
+
+def dwell_fire(*, dwell_id, generation: int = 0) -> None:
+    """The deadline came: start the run unless the change log shows a break since arming."""
+    from .routing import Firing, after_time_gates
+
+    dwell = Dwell.objects.select_for_update().select_related("automation").filter(pk=dwell_id).first()
+    if dwell is None:
+        return
+    broken = dwell_broken_since_armed(dwell)
+    trigger = _trigger_of(dwell)
+    dwell.delete()
+    if broken or trigger is None or not Automation.objects.filter(pk=dwell.automation_id, enabled=True).exists():
+        return
+    firing = Firing(automation=dwell.automation, trigger=trigger, event=dwell.event, payload=dwell.payload,
+                    context_key=dwell.context_key or None, firing_key=dwell.firing_key or None, actor=dwell.actor,
+                    depth=dwell.depth)
+    after_time_gates(firing, firing_scope(trigger_id=trigger["id"], event=dwell.event, actor=dwell.actor,
+                                          payload=dwell.payload))

@@ -1,0 +1,159 @@
+"""A run's life: claim with a lease and fencing token, cancel, finish, start the next queued, recover.
+
+Every write a worker makes for a run first re-reads the run row under lock and checks its fencing token:
+a worker that lost its lease (paused, partitioned, presumed dead) can no longer change anything.
+"""
+
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from ..entities.delivery import send_wakeup
+from ..masking import mask
+from ..models import ACTIVE_STATUSES, Run, RunStatus
+
+logger = logging.getLogger(__name__)
+
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+
+
+class LeaseLost(Exception):
+    """This worker no longer holds the run (its lease was taken over, or the run was cancelled)."""
+
+
+def lease_seconds() -> int:
+    return settings.CHECKSTACK_RUN_LEASE_SECONDS
+
+
+def wake_run(run_id) -> None:
+    """After commit: ask a worker to advance this run."""
+    from .. import tasks
+
+    send_wakeup(tasks.advance_run, str(run_id))
+
+
+@dataclass(frozen=True)
+class Claim:
+    run_id: str
+    token: int
+
+
+def _startable(run: Run) -> bool:
+    """A pending run may start unless its bucket is queued behind an older or active run."""
+    if run.automation.mode != "queued":
+        return True
+    ahead = Run.objects.filter(bucket=run.bucket, status__in=ACTIVE_STATUSES).exclude(pk=run.pk)
+    return not ahead.filter(status__in=[RunStatus.RUNNING, RunStatus.WAITING]).exists() and not ahead.filter(
+        status=RunStatus.PENDING, created_at__lt=run.created_at
+    ).exists()
+
+
+def run_claim(*, run_id, resume: bool = False) -> Claim | None:
+    """Take the run's lease if it is free; None when there is nothing to do here now.
+
+    `resume`: a waiting run whose wait resolved may be claimed too.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        run = Run.objects.select_for_update().select_related("automation").filter(pk=run_id).first()
+        if run is None or run.is_terminal:
+            return None
+        if run.status == RunStatus.WAITING and not resume:
+            return None
+        if run.status == RunStatus.RUNNING and run.lease_expires_at and run.lease_expires_at > now:
+            return None  # another worker holds it
+        if run.status == RunStatus.PENDING and not _startable(run):
+            return None
+        if run.attempts >= settings.CHECKSTACK_RUN_MAX_ATTEMPTS:
+            _finish_locked(run, RunStatus.FAILED,
+                           f"gave up after {run.attempts} attempts: the worker running it was lost each time")
+            return None
+        run.status = RunStatus.RUNNING
+        run.started_at = run.started_at or now
+        run.lease_owner = WORKER_ID
+        run.lease_expires_at = now + timedelta(seconds=lease_seconds())
+        run.fencing_token += 1
+        run.attempts += 1
+        run.save(update_fields=["status", "started_at", "lease_owner", "lease_expires_at", "fencing_token",
+                                "attempts"])
+        return Claim(run_id=str(run.pk), token=run.fencing_token)
+
+
+def locked_run(claim: Claim) -> Run:
+    """The run row, locked, if this claim still holds it; raises LeaseLost otherwise. Renews the lease."""
+    run = Run.objects.select_for_update().filter(pk=claim.run_id).first()
+    if run is None or run.fencing_token != claim.token or run.status != RunStatus.RUNNING:
+        raise LeaseLost(claim.run_id)
+    run.lease_expires_at = timezone.now() + timedelta(seconds=lease_seconds())
+    run.save(update_fields=["lease_expires_at"])
+    return run
+
+
+def _finish_locked(run: Run, status: str, error: str = "", reason: str = "") -> None:
+    run.status = status
+    run.error = mask(error)[:10000]
+    run.reason = mask(reason or error)[:500]
+    run.finished_at = timezone.now()
+    run.lease_owner = ""
+    run.lease_expires_at = None
+    run.save(update_fields=["status", "error", "reason", "finished_at", "lease_owner", "lease_expires_at"])
+    transaction.on_commit(partial(_wake_bucket, run.bucket), robust=True)
+
+
+def run_finish(*, claim: Claim, status: str, error: str = "", reason: str = "") -> None:
+    with transaction.atomic():
+        run = locked_run(claim)
+        _finish_locked(run, status, error, reason)
+
+
+def run_release_to_wait(*, claim: Claim, park=None) -> None:
+    """Park a running run in `waiting` and free its lease (a timer or event resumes it)."""
+    with transaction.atomic():
+        run = locked_run(claim)
+        if park is not None:
+            park()
+        run.status = RunStatus.WAITING
+        run.lease_owner = ""
+        run.lease_expires_at = None
+        run.attempts = 0  # it made progress: crashes before the wait do not count against its future
+        run.save(update_fields=["status", "lease_owner", "lease_expires_at", "attempts"])
+
+
+def run_cancel(*, run: Run, reason: str = "cancelled") -> bool:
+    """Cancel a run; idempotent. The run starts no step after this commits. True if it changed."""
+    with transaction.atomic():
+        run = Run.objects.select_for_update().get(pk=run.pk)
+        if run.is_terminal:
+            return False
+        _finish_locked(run, RunStatus.CANCELLED, reason=reason)
+        # Bump the token so a worker inside a step cannot write the run's outcome afterwards.
+        run.fencing_token += 1
+        run.save(update_fields=["fencing_token"])
+    return True
+
+
+def _wake_bucket(bucket: str) -> None:
+    """When a run ends, start the oldest pending run of its bucket (queued mode)."""
+    nxt = (
+        Run.objects.filter(bucket=bucket, status=RunStatus.PENDING).order_by("created_at").values_list("pk", flat=True)
+    ).first()
+    if nxt is not None:
+        wake_run(nxt)
+
+
+def recover_stalled_runs(*, limit: int = 200) -> int:
+    """Re-send wake-ups for running runs whose lease expired and pending runs nobody started."""
+    now = timezone.now()
+    stale = Run.objects.filter(status=RunStatus.RUNNING, lease_expires_at__lt=now).values_list("pk", flat=True)
+    grace = now - timedelta(seconds=settings.CHECKSTACK_OUTBOX_GRACE_SECONDS)
+    unstarted = Run.objects.filter(status=RunStatus.PENDING, created_at__lt=grace).values_list("pk", flat=True)
+    from .. import tasks
+
+    return sum(send_wakeup(tasks.advance_run, str(run_id)) for run_id in [*stale[:limit], *unstarted[:limit]])

@@ -1,0 +1,173 @@
+"""Stage 1 (which automations listen to an event) and Stage 2 (gates, concurrency mode, the run row).
+
+Runs inside the routing transaction of the change event, so a run exists if and only if its change was
+routed; the unique constraint on (automation, firing, trigger) makes a second routing create nothing.
+"""
+
+import logging
+from dataclasses import dataclass
+from functools import partial
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from ..expressions.evaluate import ExpressionError, is_true
+from ..models import ACTIVE_STATUSES, Automation, AutomationTrigger, Mode, Run, RunStatus
+from .conditions import conditions_hold
+from .durations import DurationError, duration_seconds
+from .dwells import dwell_arm, dwells_break_on
+from .scope import firing_scope
+from .trigger_waits import resume_waiting_for
+from .waits import wake_readers_of
+from .windows import window_gate
+
+logger = logging.getLogger(__name__)
+
+REASON_LOOP = "automation loop"
+REASON_FILTER = "filter did not match"
+REASON_CONDITIONS = "conditions not met"
+REASON_ACTIVE = "a run is already active (mode single)"
+REASON_QUEUE_FULL = "queue is full (mode queued)"
+REASON_MAX_RUNS = "max_runs reached (mode parallel)"
+
+
+@dataclass(frozen=True)
+class Firing:
+    """A trigger event reaching one trigger of one automation."""
+
+    automation: Automation
+    trigger: dict  # the trigger's entry in the document
+    event: str
+    payload: dict
+    context_key: str | None
+    firing_key: str | None  # change id / schedule tick; None for manual runs
+    actor: str
+    depth: int = 0
+
+
+def route_trigger_event(*, event: str, payload: dict, context_key: str | None, firing_key: str, actor: str,
+                        depth: int = 0) -> list[Run]:
+    """Stage 1: every enabled automation with a trigger on `event`, found through the index."""
+    runs = []
+    index = AutomationTrigger.objects.filter(event=event, enabled=True).select_related("automation")
+    for row in index:
+        automation = row.automation
+        trigger = next((t for t in automation.document["triggers"] if t["id"] == row.trigger_id), None)
+        if trigger is None:
+            continue
+        firing = Firing(automation=automation, trigger=trigger, event=event, payload=payload,
+                        context_key=context_key, firing_key=firing_key, actor=actor, depth=depth)
+        run = fire(firing)
+        if run is not None:
+            runs.append(run)
+    return runs
+
+
+def on_routed_change(change, trigger_rows) -> None:
+    """The routing hook, inside the routing transaction: wake waits, break dwells, then Stage 1."""
+    wake_readers_of(kind=change.kind, entity_id=change.entity_id)
+    dwells_break_on(change)
+    for row in trigger_rows:
+        resume_waiting_for(event=row.event, context_key=row.context_key, payload=row.payload)
+        route_trigger_event(event=row.event, payload=row.payload, context_key=row.context_key,
+                            firing_key=change.change_id, actor=change.actor, depth=change.depth)
+
+
+def fire(firing: Firing) -> Run | None:
+    """Stage 2: apply the gates in order and record one run or one skipped run."""
+    if firing.depth > settings.CHECKSTACK_MAX_CHAIN_DEPTH:
+        return record_firing(firing, skipped=REASON_LOOP)
+    # Serialise this automation's firing decisions (window counts, dwells, concurrency).
+    Automation.objects.select_for_update().filter(pk=firing.automation.pk).first()
+    scope = firing_scope(trigger_id=firing.trigger["id"], event=firing.event, actor=firing.actor,
+                         payload=firing.payload)
+    gate = _filter_gate(firing, scope)
+    if gate is not None:
+        return record_firing(firing, skipped=gate)
+    gate = window_gate(firing, scope)
+    if gate is not None:
+        return record_firing(firing, skipped=gate)
+    if firing.trigger.get("for"):
+        try:
+            seconds = duration_seconds(firing.trigger["for"], scope)
+        except (DurationError, ExpressionError) as exc:
+            return record_firing(firing, skipped=f"dwell duration: {exc}")
+        dwell_arm(firing, seconds)
+        return None  # the dwell's timer continues from here at its deadline
+    return after_time_gates(firing, scope)
+
+
+def after_time_gates(firing: Firing, scope: dict) -> Run | None:
+    """The gates after window and dwell: conditions, then the concurrency mode."""
+    if not conditions_hold(firing.automation.document.get("conditions", []), scope):
+        return record_firing(firing, skipped=REASON_CONDITIONS)
+    return start_by_mode(firing)
+
+
+def _filter_gate(firing: Firing, scope: dict) -> str | None:
+    expression = firing.trigger.get("filter")
+    if not expression:
+        return None
+    try:
+        return None if is_true(expression, scope) else REASON_FILTER
+    except ExpressionError as exc:
+        return f"filter error: {exc}"
+
+
+def bucket_of(automation: Automation, context_key: str | None) -> str:
+    if automation.concurrency_scope == "context_key":
+        return f"{automation.pk}:{context_key or ''}"
+    return str(automation.pk)
+
+
+def start_by_mode(firing: Firing) -> Run | None:
+    """Apply the concurrency mode in the firing's bucket; the automation row lock serialises decisions."""
+    automation = Automation.objects.get(pk=firing.automation.pk)  # locked by fire()
+    bucket = bucket_of(automation, firing.context_key)
+    active = Run.objects.filter(bucket=bucket, status__in=ACTIVE_STATUSES)
+    mode = automation.mode
+    if mode == Mode.SINGLE and active.exists():
+        return record_firing(firing, skipped=REASON_ACTIVE)
+    if mode == Mode.QUEUED and active.filter(status=RunStatus.PENDING).count() >= automation.max_runs:
+        return record_firing(firing, skipped=REASON_QUEUE_FULL)
+    if mode == Mode.PARALLEL and active.count() >= automation.max_runs:
+        return record_firing(firing, skipped=REASON_MAX_RUNS)
+    if mode == Mode.RESTART:
+        from .lifecycle import run_cancel
+
+        for run in active:
+            run_cancel(run=run, reason="restarted by a newer firing")
+    return record_firing(firing, bucket=bucket)
+
+
+def record_firing(firing: Firing, *, skipped: str | None = None, bucket: str | None = None) -> Run | None:
+    """Create the run (or skipped record); a duplicate firing creates nothing and returns None."""
+    automation = firing.automation
+    version = automation.version
+    fields = dict(
+        automation=automation,
+        automation_version=version,
+        document=automation.document,
+        trigger_id=firing.trigger["id"],
+        event=firing.event,
+        payload=firing.payload,
+        actor=firing.actor,
+        context_key=firing.context_key,
+        firing_key=firing.firing_key,
+        bucket=bucket or bucket_of(automation, firing.context_key),
+        depth=firing.depth,
+    )
+    if skipped is not None:
+        fields.update(status=RunStatus.SKIPPED, error=skipped, reason=skipped, finished_at=timezone.now())
+    try:
+        with transaction.atomic():
+            run = Run.objects.create(**fields)
+    except IntegrityError:
+        logger.info("duplicate firing %s of %s ignored", firing.firing_key, automation.pk)
+        return None
+    if skipped is None:
+        from .lifecycle import wake_run
+
+        transaction.on_commit(partial(wake_run, run.pk), robust=True)
+    return run

@@ -1,0 +1,52 @@
+"""Advance a run: claim it, walk its steps from where it stopped, record how it ended."""
+
+import logging
+
+from ..masking import masking_scope
+from ..models import Run, RunStatus
+from .lifecycle import LeaseLost, run_claim, run_finish, run_release_to_wait
+from .waits import wake_run_resume
+from .walker import StepError, StopRun, Suspend, Walker
+
+logger = logging.getLogger(__name__)
+
+
+def run_advance(*, run_id, resume: bool = False) -> str | None:
+    """Walk the run as far as it goes now; idempotent (a run held elsewhere or finished is left alone).
+
+    Returns the status this call left the run in, or None when it did nothing.
+    """
+    with masking_scope():
+        return _advance(run_id=run_id, resume=resume)
+
+
+def _advance(*, run_id, resume: bool) -> str | None:
+    claim = run_claim(run_id=run_id, resume=resume)
+    if claim is None:
+        return None
+    run = Run.objects.select_related("automation", "automation__run_as").get(pk=claim.run_id)
+    walker = Walker(run, claim)
+    try:
+        walker.walk_steps(run.document.get("actions", []), "actions", "")
+    except LeaseLost:
+        logger.info("run %s: lease lost (cancelled or taken over); stopping here", run_id)
+        return None
+    except Suspend as suspend:
+        run_release_to_wait(claim=claim, park=suspend.park)
+        if suspend.missed is not None and suspend.missed():
+            wake_run_resume(run.pk)
+        return RunStatus.WAITING
+    except StopRun as stop:
+        status = RunStatus.FAILED if stop.failed else RunStatus.SUCCEEDED
+        return _finish(claim, status, error=stop.reason if stop.failed else "", reason=stop.reason)
+    except StepError as exc:
+        return _finish(claim, RunStatus.FAILED, error=str(exc))
+    return _finish(claim, RunStatus.SUCCEEDED)
+
+
+def _finish(claim, status, error: str = "", reason: str = "") -> str | None:
+    try:
+        run_finish(claim=claim, status=status, error=error, reason=reason)
+    except LeaseLost:
+        return None
+    return status

@@ -1,0 +1,55 @@
+"""Schedules: `automation.cron` and `automation.interval` fire only their own automation, once per tick.
+
+The beat task looks at the trigger index each time, so new and edited schedules apply without a
+restart; the unique (automation, firing, trigger) constraint makes a tick fire once however many beat
+or worker processes run this at the same moment.
+"""
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from croniter import croniter
+from django.db import transaction
+from django.utils import timezone
+
+from ..entities.actor import SYSTEM_ACTOR
+from ..entities.values import iso_utc
+from ..models import AutomationTrigger, Run
+from .routing import Firing, fire
+
+SCHEDULE_EVENTS = ("automation.cron", "automation.interval")
+
+
+def latest_tick(trigger: dict, now: datetime) -> datetime | None:
+    """The most recent tick at or before `now` of a schedule trigger."""
+    config = trigger.get("config") or {}
+    if trigger["event"] == "automation.interval":
+        seconds = int(config["seconds"])
+        epoch = int(now.timestamp())
+        return datetime.fromtimestamp(epoch - epoch % seconds, tz=UTC)
+    zone = ZoneInfo(config.get("timezone", "UTC"))
+    return croniter(config["cron"], now.astimezone(zone)).get_prev(datetime).astimezone(UTC)
+
+
+def schedules_fire(*, now: datetime | None = None) -> int:
+    """Fire every schedule trigger whose latest tick has not fired yet (only ticks after its last edit)."""
+    now = now or timezone.now()
+    fired = 0
+    rows = AutomationTrigger.objects.filter(event__in=SCHEDULE_EVENTS, enabled=True).select_related("automation")
+    for row in rows:
+        automation = row.automation
+        trigger = next((t for t in automation.document["triggers"] if t["id"] == row.trigger_id), None)
+        if trigger is None:
+            continue
+        tick = latest_tick(trigger, now)
+        if tick is None or tick < automation.updated_at - timedelta(seconds=1):
+            continue
+        firing_key = f"tick:{iso_utc(tick)}"
+        if Run.objects.filter(automation=automation, firing_key=firing_key, trigger_id=trigger["id"]).exists():
+            continue  # this tick fired already (here or in another process)
+        payload = {"scheduled_for": iso_utc(tick)}
+        with transaction.atomic():
+            run = fire(Firing(automation=automation, trigger=trigger, event=trigger["event"], payload=payload,
+                              context_key=None, firing_key=firing_key, actor=SYSTEM_ACTOR))
+        fired += run is not None
+    return fired

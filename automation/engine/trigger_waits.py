@@ -1,0 +1,59 @@
+"""Runs waiting for a trigger event: match arriving events to them and resume them."""
+
+from ..expressions.evaluate import ExpressionError, is_true
+from ..expressions.scope import build_scope
+from ..models import DerivedTriggerEvent, Run, RunStatus, RunStep, StepStatus, Wait
+from .scope import context_system_id, trigger_scope
+from .waits import wait_resolve
+from .walker import step_at
+
+
+def _run_scope(run: Run, *, event: str, payload: dict) -> dict:
+    """A waiting run's own values (trigger, variables, artifacts) plus the arriving `event`."""
+    variables = {}
+    for result in RunStep.objects.filter(run=run, kind="variables", status=StepStatus.SUCCEEDED).order_by("id") \
+            .values_list("result", flat=True):
+        variables.update(result.get("variables", {}))
+    artifacts = {}
+    for artifact in run.artifacts.order_by("id"):
+        artifacts.setdefault(artifact.step_id, {})[artifact.type] = artifact.data
+    scope = build_scope(
+        trigger=trigger_scope(trigger_id=run.trigger_id, event=run.event, actor=run.actor, payload=run.payload),
+        variables=variables, artifacts=artifacts, now=None, context_system_id=context_system_id(run.payload),
+    )
+    scope["event"] = {"event": event, "payload": payload}
+    return scope
+
+
+def _matches(wait: Wait, *, event: str, payload: dict) -> bool:
+    condition = step_at(wait.run.document, wait.path)["wait_for_trigger"].get("filter")
+    if not condition:
+        return True
+    try:
+        return is_true(condition, _run_scope(wait.run, event=event, payload=payload))
+    except ExpressionError:
+        return False
+
+
+def resume_waiting_for(*, event: str, context_key: str | None, payload: dict) -> int:
+    """An event arrived: resolve every open wait for it with the same context key whose filter passes."""
+    resumed = 0
+    waits = Wait.objects.filter(kind=Wait.Kind.TRIGGER, event=event, context_key=context_key, outcome=None,
+                                run__status=RunStatus.WAITING).select_related("run")
+    for wait in waits:
+        if _matches(wait, event=event, payload=payload):
+            resumed += wait_resolve(wait, {"completed": True, "timed_out": False, "payload": payload})
+    return resumed
+
+
+def catch_up(*, run_id) -> bool:
+    """After parking: did a matching event arrive while the run was parking? Resolve the wait if so."""
+    from django.db import transaction
+
+    with transaction.atomic():
+        for wait in Wait.objects.filter(run_id=run_id, kind=Wait.Kind.TRIGGER, outcome=None).select_related("run"):
+            for row in DerivedTriggerEvent.objects.filter(id__gt=wait.mark, event=wait.event,
+                                                          context_key=wait.context_key).order_by("id"):
+                if _matches(wait, event=row.event, payload=row.payload):
+                    return wait_resolve(wait, {"completed": True, "timed_out": False, "payload": row.payload})
+    return False

@@ -1,0 +1,67 @@
+"""Waiting runs: record what a wait is for, resolve it, and wake its run."""
+
+from datetime import datetime
+from functools import partial
+
+from django.db import transaction
+
+from ..models import RunStatus, Timer, Wait, WaitRead
+from .timers import timer_set, timers_cancel
+
+
+def wake_run_resume(run_id) -> None:
+    """After commit: ask a worker to continue a waiting run."""
+    from .. import tasks
+    from ..entities.delivery import send_wakeup
+
+    send_wakeup(tasks.resume_run, str(run_id))
+
+
+def wait_open(*, run, path: str, iteration: str, kind: str, deadline: datetime | None, event: str = "",
+              context_key: str | None = None, timeout_kind: str = Timer.Kind.WAIT_TIMEOUT) -> Wait:
+    """The wait of a step, created once (with its deadline timer) however often the step is re-entered."""
+    wait, created = Wait.objects.get_or_create(
+        run=run, path=path, iteration=iteration,
+        defaults={"kind": kind, "event": event, "context_key": context_key, "deadline": deadline},
+    )
+    if created and deadline is not None:
+        timer_set(kind=timeout_kind, owner=wait.pk, due_at=deadline)
+    return wait
+
+
+def wait_resolve(wait: Wait, outcome: dict) -> bool:
+    """Record how a wait ended and wake its run; False if it had ended already or its run is not waiting."""
+    wait = Wait.objects.select_for_update().select_related("run").get(pk=wait.pk)
+    if wait.outcome is not None or wait.run.status != RunStatus.WAITING:
+        return False
+    wait.outcome = outcome
+    wait.save(update_fields=["outcome"])
+    WaitRead.objects.filter(wait=wait).delete()
+    timers_cancel(owner=wait.pk)
+    transaction.on_commit(partial(wake_run_resume, wait.run_id), robust=True)
+    return True
+
+
+def wait_settle(wait: Wait, outcome: dict) -> None:
+    """The running step itself saw its wait end: record it and drop what would wake it again."""
+    wait.outcome = outcome
+    wait.save(update_fields=["outcome"])
+    WaitRead.objects.filter(wait=wait).delete()
+    timers_cancel(owner=wait.pk)
+
+
+def wait_record_reads(wait: Wait, reads) -> None:
+    """Replace the entities whose changes wake this wait with those its condition just read."""
+    WaitRead.objects.filter(wait=wait).delete()
+    WaitRead.objects.bulk_create(WaitRead(wait=wait, kind=kind, entity_id=str(entity_id)) for kind, entity_id in reads)
+
+
+def wake_readers_of(*, kind: str, entity_id: str) -> int:
+    """A change of this entity: wake every run waiting on a condition that read it."""
+    run_ids = set(
+        WaitRead.objects.filter(kind=kind, entity_id=str(entity_id), wait__outcome__isnull=True,
+                                wait__run__status=RunStatus.WAITING).values_list("wait__run_id", flat=True)
+    )
+    for run_id in run_ids:
+        transaction.on_commit(partial(wake_run_resume, run_id), robust=True)
+    return len(run_ids)

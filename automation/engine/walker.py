@@ -1,0 +1,183 @@
+"""The step walker: executes a run's document, recording a row per executed step.
+
+A run may be interrupted at any point (a killed worker, a wait). Walking again replays it: a step whose
+row says it finished is not executed again; its recorded result (variables, chosen branch, artifact) is
+re-applied instead, so the walk reaches the same place and continues from the step after the last one
+completed. Decisions (which branch, how many iterations) are recorded before they are acted on.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from ..expressions.scope import build_scope
+from ..masking import mask
+from ..secrets import secret_resolve
+from ..models import Run, RunStep, StepStatus
+from .lifecycle import Claim, LeaseLost, locked_run
+from .scope import context_system_id, trigger_scope
+
+# Step kinds that contain other steps: re-entering them after a crash is not a new attempt.
+CONTAINER_KINDS = {"sequence", "choose", "parallel", "repeat"}
+STEP_KINDS = ("action", "choose", "parallel", "sequence", "repeat", "variables", "condition", "stop", "delay",
+              "wait_for_trigger", "wait_until")
+
+
+class StepError(Exception):
+    """A step failed; the message goes on its row (and the run's, unless continue_on_error)."""
+
+
+class StopRun(Exception):
+    """`stop` or a false `condition`: end the run now."""
+
+    def __init__(self, reason: str, *, failed: bool):
+        super().__init__(reason)
+        self.reason, self.failed = reason, failed
+
+
+class Suspend(Exception):
+    """The run waits (delay, wait_until, wait_for_trigger): release it until a timer or event resumes it.
+
+    `park` runs in the transaction that sets the run `waiting` (it records what may wake it); `missed`,
+    run after that commits, says whether something that should wake it happened while it parked.
+    """
+
+    def __init__(self, *, park=None, missed=None):
+        super().__init__("waiting")
+        self.park, self.missed = park, missed
+
+
+def step_kind(step: dict) -> str:
+    return next(k for k in STEP_KINDS if k in step)
+
+
+def step_at(document: dict, path: str) -> dict:
+    """The step a row's path names, e.g. `actions.1.choose.0.sequence.2` or `actions.0.parallel.1.sequence.0`."""
+    parts = path.split(".")
+    node = document[parts[0]]
+    for part in parts[1:]:
+        if isinstance(node, list) and part == "sequence":
+            continue  # a parallel branch written as a bare list of steps
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    return node
+
+
+@dataclass
+class WalkState:
+    trigger: dict
+    payload: dict
+    variables: dict = field(default_factory=dict)
+    artifacts: dict = field(default_factory=dict)  # step_id -> {type: data}
+    artifact_rows: list = field(default_factory=list)  # Artifact rows of this run, oldest first
+    resume: dict | None = None
+    wait: dict | None = None
+
+
+class Walker:
+    def __init__(self, run: Run, claim: Claim):
+        self.run, self.claim = run, claim
+        self.memo = {(s.path, s.iteration): s for s in run.steps.all()}
+        self.secret_resolver = secret_resolve  # resolved values are masked (see automation.masking)
+        self.state = WalkState(
+            trigger=trigger_scope(trigger_id=run.trigger_id, event=run.event, actor=run.actor, payload=run.payload),
+            payload=run.payload,
+        )
+
+    # --- scope ------------------------------------------------------------------------------------------
+    def scope(self, *, repeat: dict | None = None, reads=None) -> dict:
+        return build_scope(
+            trigger=self.state.trigger,
+            variables=self.state.variables,
+            artifacts=self.state.artifacts,
+            now=timezone.now(),
+            context_system_id=context_system_id(self.run.payload),
+            repeat=repeat,
+            resume=self.state.resume,
+            wait=self.state.wait,
+            reads=reads,
+        )
+
+    # --- walking ----------------------------------------------------------------------------------------
+    def walk_steps(self, steps: list, base: str, iteration: str, repeat: dict | None = None) -> None:
+        for index, step in enumerate(steps):
+            self.walk_step(step, f"{base}.{index}", iteration, repeat)
+
+    def walk_step(self, step: dict, path: str, iteration: str, repeat: dict | None = None) -> None:
+        if not step.get("enabled", True):
+            return
+        from .steps import EXECUTORS, REPLAYERS
+
+        kind = step_kind(step)
+        memo = self.memo.get((path, iteration))
+        if memo is not None and memo.status in (StepStatus.SUCCEEDED, StepStatus.SKIPPED):
+            REPLAYERS.get(kind, lambda *a: None)(self, step, memo)
+            return
+        if memo is not None and memo.status == StepStatus.FAILED:
+            if step.get("continue_on_error"):
+                return
+            raise StepError(memo.error)
+        row = self.begin(step, path, iteration, kind, memo)
+        try:
+            result = EXECUTORS[kind](self, step, row, repeat)
+        except (StopRun, Suspend, LeaseLost):
+            raise
+        except Exception as exc:  # noqa: BLE001 - any step failure is recorded on its row
+            self.fail(row, exc)
+            if step.get("continue_on_error"):
+                return
+            # A child's failure already names its own path; only the innermost step says "failed".
+            raise exc if isinstance(exc, StepError) else StepError(f"step {path} failed: {exc}") from exc
+        if result is not None:
+            self.complete(row, result)
+
+    # --- step rows, each write fenced by the run's token ------------------------------------------------
+    def begin(self, step: dict, path: str, iteration: str, kind: str, memo: RunStep | None) -> RunStep:
+        with transaction.atomic():
+            locked_run(self.claim)
+            row = memo or RunStep(run=self.run, path=path, iteration=iteration, kind=kind,
+                                  step_id=step.get("id", ""))
+            if kind not in CONTAINER_KINDS or row.pk is None:
+                row.attempts += 1
+            row.status = StepStatus.RUNNING
+            row.started_at = row.started_at or timezone.now()
+            if row.attempts > settings.CHECKSTACK_STEP_MAX_ATTEMPTS:
+                row.status = StepStatus.FAILED
+                row.error = f"interrupted {row.attempts - 1} times; giving up"
+                row.finished_at = timezone.now()
+                row.save()
+                self.memo[(path, iteration)] = row
+                raise StepError(row.error)
+            row.save()
+        self.memo[(path, iteration)] = row
+        return row
+
+    def record(self, row: RunStep, **fields) -> None:
+        """Update a running step's row (e.g. a decision) while the run is still ours."""
+        with transaction.atomic():
+            locked_run(self.claim)
+            for name, value in fields.items():
+                setattr(row, name, mask(value))
+            row.save(update_fields=list(fields))
+
+    def complete(self, row: RunStep, result: dict, *, inside: Callable[[], Any] | None = None,
+                 status: str = StepStatus.SUCCEEDED) -> Any:
+        """Mark the step done; `inside` runs in the same transaction (a database-only action's write)."""
+        with transaction.atomic():
+            locked_run(self.claim)
+            value = inside() if inside is not None else None
+            row.status = status
+            row.result = mask(result if value is None else {**result, **value.get("result", {})})
+            row.finished_at = timezone.now()
+            row.save(update_fields=["status", "result", "finished_at"])
+        return value
+
+    def fail(self, row: RunStep, exc: BaseException) -> None:
+        with transaction.atomic():
+            locked_run(self.claim)
+            row.status = StepStatus.FAILED
+            row.error = mask(str(exc))[:10000]
+            row.finished_at = timezone.now()
+            row.save(update_fields=["status", "error", "finished_at"])

@@ -1,0 +1,86 @@
+"""Automations: the current document, its kept versions, and the Stage 1 trigger index."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class Mode(models.TextChoices):
+    SINGLE = "single"
+    QUEUED = "queued"
+    RESTART = "restart"
+    PARALLEL = "parallel"
+
+
+class ConcurrencyScope(models.TextChoices):
+    AUTOMATION = "automation"
+    CONTEXT_KEY = "context_key"
+
+
+class Automation(models.Model):
+    """An automation document; the columns mirror the fields routing needs without parsing it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200, unique=True)
+    enabled = models.BooleanField(default=True)
+    mode = models.CharField(max_length=20, choices=Mode.choices, default=Mode.SINGLE)
+    concurrency_scope = models.CharField(
+        max_length=20, choices=ConcurrencyScope.choices, default=ConcurrencyScope.AUTOMATION
+    )
+    max_runs = models.PositiveIntegerField(default=10)
+    document = models.JSONField()
+    version = models.PositiveIntegerField(default=1)
+    managed_by = models.CharField(max_length=40, blank=True, default="")
+    run_as = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class AutomationVersion(models.Model):
+    """The document of one version, kept so a run keeps the version it started with."""
+
+    automation = models.ForeignKey(Automation, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    document = models.JSONField()
+    created_by = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["automation", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["automation", "version"], name="automation_version_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.automation_id} v{self.version}"
+
+
+class AutomationTrigger(models.Model):
+    """Stage 1's index: one row per trigger of each automation, looked up by event id."""
+
+    automation = models.ForeignKey(Automation, on_delete=models.CASCADE, related_name="trigger_index")
+    event = models.CharField(max_length=100)
+    trigger_id = models.CharField(max_length=100)
+    # Copied from the automation so the lookup needs no join to skip disabled ones.
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["automation", "trigger_id"], name="automation_trigger_unique"),
+        ]
+        indexes = [
+            # Stage 1: enabled automations listening to one event; cost independent of unrelated ones.
+            models.Index(fields=["event", "enabled"], name="trigger_index_event"),
+        ]
+
+    def __str__(self):
+        return f"{self.event} → {self.automation_id}"

@@ -1,0 +1,32 @@
+"""Operator actions on runs: run an automation now, cancel a run."""
+
+from django.db import transaction
+
+from ..engine.lifecycle import run_cancel as _cancel
+from ..engine.routing import Firing, record_firing
+from ..models import Automation, Run
+
+MANUAL_EVENT = "automation.manual"
+
+
+@transaction.atomic
+def run_manual(*, automation: Automation, actor: str, payload: dict | None = None,
+               trigger_id: str | None = None) -> Run:
+    """Start a run now: bypasses filter, window, dwell, conditions and mode (SPEC 4, automation.manual)."""
+    triggers = automation.document["triggers"]
+    trigger = next((t for t in triggers if t["id"] == trigger_id), None) if trigger_id else None
+    if trigger_id and trigger is None:
+        raise ValueError(f"no trigger {trigger_id!r} in this automation")
+    trigger = trigger or {"id": "manual", "event": MANUAL_EVENT}
+    payload = payload or {}
+    context = payload.get("system_id") or payload.get("incident_id") or payload.get("maintenance_id")
+    firing = Firing(automation=automation, trigger=trigger, event=MANUAL_EVENT if trigger_id is None else trigger["event"],
+                    payload=payload, context_key=str(context) if context else None, firing_key=None, actor=actor)
+    return record_firing(firing)
+
+
+def run_cancel(*, run: Run, actor: str) -> Run:
+    """Cancel a run; idempotent, and a cancelled run never resumes."""
+    _cancel(run=run, reason=f"cancelled by {actor}")
+    run.refresh_from_db()
+    return run

@@ -1,0 +1,142 @@
+"""Systems in the admin: health reported from the system's page, every write through the catalog services."""
+
+from django import forms
+from django.contrib import admin
+from django.db import transaction
+
+from automation.admin_history import EntityHistoryMixin
+from automation.entities.actor import user_actor
+
+from . import services
+from .models import MAX_LATENCY_MS, HealthStatus, System, SystemHealth
+from .selectors import system_health
+
+SYSTEM_FIELDS = ("name", "description", "metadata")
+HEALTH_FIELDS = ("health_status", "health_message", "health_latency_ms")
+NOT_REPORTED = "none"
+
+
+class SystemAdminForm(forms.ModelForm):
+    """The system's fields plus its health; a health change is saved as a health report."""
+
+    health_status = forms.ChoiceField(
+        label="Status", choices=[("", "Not reported"), *HealthStatus.choices], required=False
+    )
+    health_message = forms.CharField(label="Message", widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    health_latency_ms = forms.IntegerField(label="Latency (ms)", min_value=0, max_value=MAX_LATENCY_MS, required=False)
+
+    # Set per request by SystemAdmin.get_form: reporting health needs catalog.change_systemhealth.
+    can_report_health = False
+
+    class Meta:
+        model = System
+        fields = list(SYSTEM_FIELDS)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.instance._state.adding:
+            health = system_health(system=self.instance)
+            self.initial.update(
+                health_status=health.status or "",
+                health_message=health.message,
+                health_latency_ms=health.latency_ms,
+            )
+        for name in HEALTH_FIELDS:
+            self.fields[name].disabled = not self.can_report_health
+
+    @property
+    def health_changed(self) -> bool:
+        return any(name in self.changed_data for name in HEALTH_FIELDS)
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.health_changed and not cleaned.get("health_status"):
+            # Health is reported, never withdrawn: there is no "unknown" to go back to.
+            self.add_error("health_status", "Choose a status to report health.")
+        return cleaned
+
+
+class HealthStatusFilter(admin.SimpleListFilter):
+    title = "health status"
+    parameter_name = "health"
+
+    def lookups(self, request, model_admin):
+        return [*HealthStatus.choices, (NOT_REPORTED, "Not reported")]
+
+    def queryset(self, request, queryset):
+        if self.value() == NOT_REPORTED:
+            return queryset.filter(health__isnull=True)
+        if self.value() in HealthStatus.values:
+            return queryset.filter(health__status=self.value())
+        return queryset
+
+
+def _adopt(target: System, saved: System) -> None:
+    """Make the admin's unsaved instance the row the service created (the admin links to its pk)."""
+    for field in saved._meta.concrete_fields:
+        setattr(target, field.attname, getattr(saved, field.attname))
+    target._state.adding = False
+    target._state.db = saved._state.db
+
+
+@admin.register(System)
+class SystemAdmin(EntityHistoryMixin, admin.ModelAdmin):
+    form = SystemAdminForm
+    list_display = ["name", "health_status", "health_updated_at"]
+    list_select_related = ["health"]
+    list_filter = [HealthStatusFilter]
+    search_fields = ["name"]
+    readonly_fields = ["health_updated_at", "transition_history", "health_history"]
+    fieldsets = [
+        (None, {"fields": list(SYSTEM_FIELDS)}),
+        ("Health", {"fields": [*HEALTH_FIELDS, "health_updated_at"]}),
+        ("History", {"fields": ["transition_history", "health_history"], "classes": ["collapse"]}),
+    ]
+
+    @admin.display(description="Health", ordering="health__status")
+    def health_status(self, obj: System) -> str:
+        return system_health(system=obj).status or "—"
+
+    @admin.display(description="Health updated", ordering="health__updated_at")
+    def health_updated_at(self, obj: System):
+        if obj is None or obj._state.adding:
+            return "—"
+        return system_health(system=obj).updated_at or "—"
+
+    @admin.display(description="Health history")
+    def health_history(self, obj: System):
+        if obj is None or obj._state.adding:
+            return "—"
+        # Health transitions are keyed by the system's id, reported or not.
+        return self.transition_history(SystemHealth(system_id=obj.pk))
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        form.can_report_health = request.user.has_perm("catalog.change_systemhealth")
+        return form
+
+    def save_model(self, request, obj, form, change):
+        actor = user_actor(request.user)
+        # Only the fields the operator changed: a concurrent edit of another field is kept.
+        changed = {name: form.cleaned_data[name] for name in SYSTEM_FIELDS if name in form.changed_data}
+        if not change:
+            _adopt(obj, services.system_create(**changed, actor=actor))
+        elif changed:
+            services.system_update(system=obj, **changed, actor=actor)
+        if form.health_changed:
+            services.health_report(
+                system=obj,
+                status=form.cleaned_data["health_status"],
+                message=form.cleaned_data["health_message"],
+                latency_ms=form.cleaned_data["health_latency_ms"],
+                actor=actor,
+            )
+
+    def delete_model(self, request, obj):
+        services.system_delete(system=obj, actor=user_actor(request.user))
+
+    def delete_queryset(self, request, queryset):
+        actor = user_actor(request.user)
+        with transaction.atomic():
+            for system in queryset:
+                services.system_delete(system=system, actor=actor)

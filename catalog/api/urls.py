@@ -1,0 +1,12 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from .views import SystemHealthView, SystemViewSet
+
+router = SimpleRouter()
+router.register("systems", SystemViewSet, basename="system")
+
+urlpatterns = [
+    *router.urls,
+    path("systems/<str:pk>/health/", SystemHealthView.as_view(), name="system-health"),
+]
