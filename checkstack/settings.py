@@ -52,6 +52,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "checkstack.urls"
+SESSION_ENGINE = "checkstack.sessions"
 WSGI_APPLICATION = "checkstack.wsgi.application"
 
 TEMPLATES = [
@@ -104,7 +105,7 @@ STATIC_ROOT = VAR_DIR / "static"
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes anonymous requests 401, not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "checkstack.authentication.StrictTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["checkstack.permissions.ModelPermissions"],
@@ -119,6 +120,13 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `status`; name each enum after its model so the schema has no collisions.
+    "ENUM_NAME_OVERRIDES": {
+        "HealthStatusEnum": "catalog.models.HealthStatus",
+        "IncidentStatusEnum": "incidents.models.IncidentStatus",
+        "MaintenanceStatusEnum": "maintenance.models.MaintenanceStatus",
+        "RunStatusEnum": "automation.models.runs.RunStatus",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------------
