@@ -42,22 +42,42 @@ def _mutating(kind: str, entity_id: str):
 def lock_entity_row(model, entity_id):
     """The entity's row, locked until the transaction ends (None if it does not exist yet).
 
-    One cached SQL string per model instead of compiling a queryset on every write (the hot path).
+    A cached SQL string and converter list per model instead of compiling a queryset on every write:
+    this is the hot path of every tracked write.
     """
     pk = model._meta.pk
     try:
         value = pk.get_db_prep_value(pk.to_python(entity_id), connection)
     except ValidationError:
         return None
-    rows = list(model._base_manager.raw(_lock_sql(model), [value]))
-    return rows[0] if rows else None
+    sql, attnames, converters = _row_reader(model)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = []
+    for raw, (column, field_converters) in zip(row, converters):
+        for convert in field_converters:
+            raw = convert(raw, column, connection)
+        values.append(raw)
+    return model.from_db(connection.alias, attnames, values)
 
 
 @cache
-def _lock_sql(model) -> str:
+def _row_reader(model):
+    """(locking SELECT, attribute names, per-column converters) for `model`, as the ORM would read it."""
     quote = connection.ops.quote_name
+    fields = model._meta.concrete_fields
+    table = model._meta.db_table
+    columns = ", ".join(f"{quote(table)}.{quote(f.column)}" for f in fields)
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    return f"SELECT * FROM {quote(model._meta.db_table)} WHERE {quote(model._meta.pk.column)} = %s{lock}"
+    sql = f"SELECT {columns} FROM {quote(table)} WHERE {quote(model._meta.pk.column)} = %s{lock}"
+    converters = []
+    for field in fields:
+        column = field.get_col(table)
+        converters.append((column, connection.ops.get_db_converters(column) + field.get_db_converters(connection)))
+    return sql, [f.attname for f in fields], converters
 
 
 def is_mutating(kind: str, entity_id: Any) -> bool:
