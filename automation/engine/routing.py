@@ -129,7 +129,7 @@ def start_by_mode(firing: Firing) -> Run | None:
     mode = automation.mode
     if mode == Mode.SINGLE and active.exists():
         return record_firing(firing, skipped=REASON_ACTIVE)
-    if mode == Mode.QUEUED and active.filter(status=RunStatus.PENDING).count() >= automation.max_runs:
+    if mode == Mode.QUEUED and _queue_length(active) >= automation.max_runs:
         return record_firing(firing, skipped=REASON_QUEUE_FULL)
     if mode == Mode.PARALLEL and active.count() >= automation.max_runs:
         return record_firing(firing, skipped=REASON_MAX_RUNS)
@@ -139,6 +139,13 @@ def start_by_mode(firing: Firing) -> Run | None:
         for run in active:
             run_cancel(run=run, reason="restarted by a newer firing")
     return record_firing(firing, bucket=bucket)
+
+
+def _queue_length(active) -> int:
+    """Runs waiting their turn: the pending ones, except the oldest when nothing else is active yet."""
+    pending = active.filter(status=RunStatus.PENDING).count()
+    started = active.exclude(status=RunStatus.PENDING).exists()
+    return pending if started or pending == 0 else pending - 1
 
 
 def record_firing(firing: Firing, *, skipped: str | None = None, bucket: str | None = None) -> Run | None:

@@ -5,7 +5,7 @@ from .waits import wait_resolve, wake_run_resume
 
 
 def _wait_of(timer: Timer) -> Wait | None:
-    return Wait.objects.select_related("run").filter(pk=timer.owner, outcome=None).first()
+    return Wait.objects.select_related("run").filter(pk=timer.owner, outcome__isnull=True).first()
 
 
 def delay_over(timer: Timer) -> None:

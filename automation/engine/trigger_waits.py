@@ -38,7 +38,7 @@ def _matches(wait: Wait, *, event: str, payload: dict) -> bool:
 def resume_waiting_for(*, event: str, context_key: str | None, payload: dict) -> int:
     """An event arrived: resolve every open wait for it with the same context key whose filter passes."""
     resumed = 0
-    waits = Wait.objects.filter(kind=Wait.Kind.TRIGGER, event=event, context_key=context_key, outcome=None,
+    waits = Wait.objects.filter(kind=Wait.Kind.TRIGGER, event=event, context_key=context_key, outcome__isnull=True,
                                 run__status=RunStatus.WAITING).select_related("run")
     for wait in waits:
         if _matches(wait, event=event, payload=payload):
@@ -51,7 +51,7 @@ def catch_up(*, run_id) -> bool:
     from django.db import transaction
 
     with transaction.atomic():
-        for wait in Wait.objects.filter(run_id=run_id, kind=Wait.Kind.TRIGGER, outcome=None).select_related("run"):
+        for wait in Wait.objects.filter(run_id=run_id, kind=Wait.Kind.TRIGGER, outcome__isnull=True).select_related("run"):
             for row in DerivedTriggerEvent.objects.filter(id__gt=wait.mark, event=wait.event,
                                                           context_key=wait.context_key).order_by("id"):
                 if _matches(wait, event=row.event, payload=row.payload):

@@ -87,12 +87,12 @@ class Walker:
         )
 
     # --- scope ------------------------------------------------------------------------------------------
-    def scope(self, *, repeat: dict | None = None, reads=None) -> dict:
+    def scope(self, *, repeat: dict | None = None, reads=None, now=None) -> dict:
         return build_scope(
             trigger=self.state.trigger,
             variables=self.state.variables,
             artifacts=self.state.artifacts,
-            now=timezone.now(),
+            now=now or timezone.now(),
             context_system_id=context_system_id(self.run.payload),
             repeat=repeat,
             resume=self.state.resume,

@@ -22,9 +22,7 @@ HORIZON = timedelta(days=30)
 
 
 def _holds_at(walker, condition, repeat, at) -> bool:
-    scope = walker.scope(repeat=repeat)
-    scope["now"] = at
-    return is_true(condition, scope)
+    return is_true(condition, walker.scope(repeat=repeat, now=at))
 
 
 def _time_alone_true_at(walker, condition, repeat, now, until):
@@ -58,9 +56,7 @@ def execute(walker, step, row: RunStep, repeat):
     mark = ChangeEvent.objects.aggregate(m=Max("id"))["m"] or 0
     reads = EntityReads()
     now = timezone.now()
-    scope = walker.scope(repeat=repeat, reads=reads)
-    scope["now"] = now
-    if is_true(spec["condition"], scope):
+    if is_true(spec["condition"], walker.scope(repeat=repeat, reads=reads, now=now)):
         if wait is not None:
             wait_settle(wait, {"completed": True, "timed_out": False})
         walker.state.wait = {"completed": True, "timed_out": False}

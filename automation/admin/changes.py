@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import ChangeEvent, DerivedTriggerEvent, SubscriptionDelivery, Transition
+from ..models import ChangeEvent, DerivedTriggerEvent, SubscriptionDelivery, Transition
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -1,0 +1,61 @@
+"""Runs in the admin: status, steps and artifacts, cancel."""
+
+from django.contrib import admin
+
+from ..entities.actor import user_actor
+from ..models import Artifact, Run, RunStep
+from ..services.runs import run_cancel
+
+
+class _ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class StepInline(_ReadOnlyInline):
+    model = RunStep
+    fields = ["path", "iteration", "kind", "status", "attempts", "result", "error", "started_at", "finished_at"]
+    readonly_fields = fields
+
+
+class ArtifactInline(_ReadOnlyInline):
+    model = Artifact
+    fields = ["type", "step_id", "data", "context_key", "created_at", "closed_at"]
+    readonly_fields = fields
+
+
+@admin.register(Run)
+class RunAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "automation", "event", "context_key", "status", "reason"]
+    list_filter = ["status", "automation", "event"]
+    search_fields = ["=id", "=context_key", "automation__name"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    list_select_related = ["automation"]
+    readonly_fields = ["automation", "automation_version", "trigger_id", "event", "payload", "actor", "context_key",
+                       "status", "error", "reason", "created_at", "started_at", "finished_at", "attempts"]
+    fields = readonly_fields
+    inlines = [StepInline, ArtifactInline]
+    actions = ["cancel_selected"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # The page is read-only; "change" here only gates the cancel action.
+        return request.user.has_perm("automation.change_automation") if request.method == "POST" else False
+
+    @admin.action(description="Cancel selected runs")
+    def cancel_selected(self, request, queryset):
+        for run in queryset:
+            run_cancel(run=run, actor=user_actor(request.user))
+        self.message_user(request, f"Cancelled {queryset.count()} run(s) (finished runs are left as they were).")

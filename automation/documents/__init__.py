@@ -1,0 +1,1 @@
+"""Automation documents: parsing (YAML/JSON), the one validator, and writing them back out."""

@@ -1,0 +1,284 @@
+"""The one validator of automation documents, used by the API, the admin and the importer.
+
+Returns every problem as `{path, message}` (paths like `actions.2.config.severity`) and, when there is
+none, the document normalized with its defaults filled in.
+"""
+
+import json
+import re
+from dataclasses import dataclass, field
+
+from pydantic import ValidationError
+
+from ..definitions import definitions
+from ..expressions.evaluate import ExpressionError, compile_expression, compile_template, expression_references, \
+    template_references
+from .io import MAX_BYTES, DocumentError, parse_document
+from .steps import StepChecker  # noqa: E402 - steps imports helpers from here lazily
+
+TOP_KEYS = {"name", "description", "enabled", "mode", "concurrency_scope", "max_runs", "triggers", "conditions",
+            "actions"}
+TRIGGER_KEYS = {"id", "event", "filter", "for", "window", "config"}
+WINDOW_KEYS = {"count", "minutes", "refire", "partition_by"}
+MODES = ("single", "queued", "restart", "parallel")
+SCOPES = ("automation", "context_key")
+MAX_DEPTH = 20
+
+
+@dataclass
+class ValidationResult:
+    document: dict | None
+    errors: list[dict] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+
+class Problems:
+    """Collects `{path, message}` errors while a document is walked."""
+
+    def __init__(self):
+        self.errors: list[dict] = []
+
+    def add(self, path: str, message: str) -> None:
+        self.errors.append({"path": path, "message": message})
+
+    def unknown_keys(self, path: str, value: dict, allowed: set) -> None:
+        for key in sorted(set(value) - allowed, key=str):
+            self.add(join(path, str(key)), "unknown key")
+
+    def expression(self, path: str, text, *, produced=None) -> None:
+        """A bare expression: parses, has no {{ }} wrapper, references only earlier artifacts, no secrets."""
+        if not isinstance(text, str) or not text.strip():
+            self.add(path, "must be a non-empty expression")
+            return
+        if "{{" in text or "{%" in text:
+            self.add(path, "expressions are written bare, without {{ }}")
+            return
+        try:
+            compile_expression(text)
+            artifacts, secrets = expression_references(text)
+        except ExpressionError as exc:
+            self.add(path, f"expression does not parse: {exc}")
+            return
+        self._references(path, artifacts, produced)
+        if secrets:
+            self.add(path, "secret() may only be used in an action's config")
+
+    def template(self, path: str, text: str, *, produced=None, secrets_allowed=False, known_secrets=None) -> None:
+        try:
+            compile_template(text)
+            artifacts, secrets = template_references(text)
+        except ExpressionError as exc:
+            self.add(path, f"template does not parse: {exc}")
+            return
+        self._references(path, artifacts, produced)
+        if secrets and not secrets_allowed:
+            self.add(path, "secret() may only be used in an action's config")
+        elif secrets and known_secrets is not None:
+            for name in sorted(secrets):
+                if name == "":
+                    self.add(path, "secret() needs a literal name, e.g. secret(\"API_TOKEN\")")
+                elif name not in known_secrets:
+                    self.add(path, f"unknown secret {name!r}")
+
+    def _references(self, path, artifacts, produced):
+        if produced is None:
+            return
+        for step_id, type_id in sorted(artifacts):
+            if (step_id, type_id) not in produced:
+                self.add(path, f"artifacts.{step_id}.{type_id}: no earlier step {step_id!r} produces {type_id!r}")
+
+    def duration(self, path: str, value) -> None:
+        if not isinstance(value, dict) or len(value) != 1:
+            self.add(path, "a duration is one of {seconds}, {minutes}, {hours} or {template}")
+            return
+        (unit, amount), = value.items()
+        if unit == "template":
+            self.expression(join(path, "template"), amount)
+            return
+        limits = {"seconds": 30 * 86400, "minutes": 30 * 1440, "hours": 30 * 24}
+        if unit not in limits:
+            self.add(join(path, str(unit)), "unknown key")
+        elif isinstance(amount, bool) or not isinstance(amount, int) or amount < 1:
+            self.add(join(path, unit), "must be a positive whole number")
+        elif amount > limits[unit]:
+            self.add(join(path, unit), "must be at most 30 days")
+
+
+def join(path: str, key) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
+def _depth(value, level=0) -> int:
+    if level > MAX_DEPTH:
+        return level
+    if isinstance(value, dict):
+        return max([_depth(v, level + 1) for v in value.values()] or [level])
+    if isinstance(value, list):
+        return max([_depth(v, level + 1) for v in value] or [level])
+    return level
+
+
+def default_trigger_id(event: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]", "_", event)
+
+
+def validate_document(raw, *, known_secrets: set[str] | None = None) -> ValidationResult:
+    """Validate a document (mapping, or YAML/JSON text); collect every error, save nothing."""
+    if isinstance(raw, (str, bytes)):
+        try:
+            raw = parse_document(raw)
+        except DocumentError as exc:
+            return ValidationResult(document=None, errors=exc.errors)
+    if not isinstance(raw, dict):
+        return ValidationResult(document=None, errors=[{"path": "", "message": "a document must be a mapping"}])
+    try:
+        size = len(json.dumps(raw, default=str))
+    except (TypeError, ValueError):
+        return ValidationResult(document=None, errors=[{"path": "", "message": "document is not JSON-compatible"}])
+    if size > MAX_BYTES:
+        return ValidationResult(document=None, errors=[{"path": "", "message": "document is larger than 1 MB"}])
+    if _depth(raw) > MAX_DEPTH:
+        return ValidationResult(document=None,
+                                errors=[{"path": "", "message": f"document nests deeper than {MAX_DEPTH} levels"}])
+    problems = Problems()
+    document = _top(raw, problems)
+    document["triggers"] = _triggers(raw.get("triggers"), problems)
+    document["conditions"] = _conditions(raw.get("conditions", []), problems)
+    actions = raw.get("actions", [])
+    if not isinstance(actions, list):
+        problems.add("actions", "must be a list of steps")
+        actions = []
+    StepChecker(problems, known_secrets).steps("actions", actions)
+    document["actions"] = actions
+    if problems.errors:
+        return ValidationResult(document=None, errors=problems.errors)
+    return ValidationResult(document=document)
+
+
+def _top(raw: dict, problems: Problems) -> dict:
+    problems.unknown_keys("", raw, TOP_KEYS)
+    name = raw.get("name")
+    if not isinstance(name, str) or not 1 <= len(name.strip()) <= 200:
+        problems.add("name", "required, 1 to 200 characters")
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        problems.add("description", "must be text")
+    enabled = raw.get("enabled", True)
+    if not isinstance(enabled, bool):
+        problems.add("enabled", "must be true or false")
+    mode = raw.get("mode", "single")
+    if mode not in MODES:
+        problems.add("mode", f"must be one of {', '.join(MODES)}")
+    scope = raw.get("concurrency_scope", "automation")
+    if scope not in SCOPES:
+        problems.add("concurrency_scope", f"must be one of {', '.join(SCOPES)}")
+    max_runs = raw.get("max_runs", 10)
+    if isinstance(max_runs, bool) or not isinstance(max_runs, int) or not 1 <= max_runs <= 1000:
+        problems.add("max_runs", "must be a whole number from 1 to 1000")
+    return {"name": name.strip() if isinstance(name, str) else name, "description": description, "enabled": enabled,
+            "mode": mode, "concurrency_scope": scope, "max_runs": max_runs}
+
+
+def _triggers(triggers, problems: Problems) -> list:
+    if not isinstance(triggers, list) or not triggers:
+        problems.add("triggers", "at least one trigger is required")
+        return []
+    normalized, seen = [], set()
+    for index, trigger in enumerate(triggers):
+        path = f"triggers.{index}"
+        if not isinstance(trigger, dict):
+            problems.add(path, "a trigger is a mapping with an `event`")
+            continue
+        problems.unknown_keys(path, trigger, TRIGGER_KEYS)
+        event = trigger.get("event")
+        definition = definitions.triggers.get(event) if isinstance(event, str) else None
+        if definition is None:
+            problems.add(join(path, "event"), f"unknown trigger event {event!r}")
+        trigger_id = trigger.get("id", default_trigger_id(event) if isinstance(event, str) else None)
+        if not isinstance(trigger_id, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", trigger_id):
+            problems.add(join(path, "id"), "must match ^[a-zA-Z_][a-zA-Z0-9_]*$")
+        elif trigger_id in seen:
+            problems.add(join(path, "id"), f"duplicate trigger id {trigger_id!r}")
+        seen.add(trigger_id)
+        if "filter" in trigger:
+            problems.expression(join(path, "filter"), trigger["filter"])
+        if "for" in trigger:
+            problems.duration(join(path, "for"), trigger["for"])
+        if "window" in trigger:
+            _window(join(path, "window"), trigger["window"], problems)
+        config = trigger.get("config")
+        if definition is not None and definition.config_schema is not None:
+            _schema(join(path, "config"), definition.config_schema, config or {}, problems)
+        elif config not in (None, {}):
+            problems.add(join(path, "config"), "this trigger takes no config")
+        normalized.append({**trigger, "id": trigger_id})
+    return normalized
+
+
+def _window(path: str, window, problems: Problems) -> None:
+    if not isinstance(window, dict):
+        problems.add(path, "a window is {count, minutes, refire?, partition_by?}")
+        return
+    problems.unknown_keys(path, window, WINDOW_KEYS)
+    for key, low, high in (("count", 1, 1000), ("minutes", 1, 1440)):
+        value = window.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            problems.add(join(path, key), f"must be a whole number from {low} to {high}")
+    if window.get("refire", "every") not in ("every", "once"):
+        problems.add(join(path, "refire"), "must be every or once")
+    if "partition_by" in window:
+        problems.expression(join(path, "partition_by"), window["partition_by"])
+
+
+def _conditions(conditions, problems: Problems) -> list:
+    if not isinstance(conditions, list):
+        problems.add("conditions", "must be a list")
+        return []
+    for index, condition in enumerate(conditions):
+        _condition(f"conditions.{index}", condition, problems)
+    return conditions
+
+
+def _condition(path: str, condition, problems: Problems) -> None:
+    if isinstance(condition, str):
+        problems.expression(path, condition)
+        return
+    if not isinstance(condition, dict) or len(condition) != 1:
+        problems.add(path, "a condition is an expression or one of {condition}, {and}, {or}, {not}")
+        return
+    (key, value), = condition.items()
+    if key == "condition":
+        problems.expression(join(path, key), value)
+    elif key in ("and", "or"):
+        if not isinstance(value, list) or not value:
+            problems.add(join(path, key), "must be a non-empty list of conditions")
+            return
+        for index, item in enumerate(value):
+            _condition(join(join(path, key), index), item, problems)
+    elif key == "not":
+        _condition(join(path, key), value, problems)
+    else:
+        problems.add(join(path, str(key)), "unknown key")
+
+
+def _is_templated(value) -> bool:
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
+def _schema(path: str, schema, config, problems: Problems) -> None:
+    """Check a config against a pydantic model, leaving templated values to be checked at run time."""
+    if not isinstance(config, dict):
+        problems.add(path, "config must be a mapping")
+        return
+    try:
+        schema.model_validate(config)
+    except ValidationError as exc:
+        for error in exc.errors():
+            if _is_templated(error.get("input")):
+                continue
+            location = ".".join(str(part) for part in error["loc"])
+            message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+            problems.add(join(path, location) if location else path, message)

@@ -1,0 +1,1 @@
+"""Sandboxed Jinja2 expressions and templates, and the lazily read scope they run in."""

@@ -1,0 +1,130 @@
+"""Evaluate expressions and render templates in the sandbox; find what they reference."""
+
+import re
+from functools import lru_cache
+from typing import Any, Callable
+
+from jinja2 import TemplateError, nodes
+from jinja2.exceptions import SecurityError, UndefinedError
+
+from .sandbox import MAX_OUTPUT, environment
+
+
+class ExpressionError(Exception):
+    """An expression or template that does not parse, or fails while it runs."""
+
+
+_ONE_EXPRESSION = re.compile(r"^\s*\{\{(?P<body>.*)\}\}\s*$", re.DOTALL)
+_RUNTIME_ERRORS = (TemplateError, SecurityError, UndefinedError, TypeError, ValueError, ZeroDivisionError,
+                   AttributeError, KeyError, IndexError, OverflowError, LookupError)
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, TemplateError) and getattr(exc, "message", None):
+        return exc.message
+    return str(exc) or type(exc).__name__
+
+
+@lru_cache(maxsize=4096)
+def compile_expression(text: str):
+    """Compile a bare expression (cached); raises ExpressionError when it does not parse."""
+    try:
+        return environment.compile_expression(text, undefined_to_none=True)
+    except TemplateError as exc:
+        raise ExpressionError(_describe(exc)) from None
+
+
+@lru_cache(maxsize=4096)
+def compile_template(text: str):
+    try:
+        return environment.from_string(text)
+    except TemplateError as exc:
+        raise ExpressionError(_describe(exc)) from None
+
+
+def evaluate(text: str, scope: dict) -> Any:
+    expression = compile_expression(text)
+    try:
+        return expression(**scope)
+    except _RUNTIME_ERRORS as exc:
+        raise ExpressionError(_describe(exc)) from None
+
+
+def is_true(text: str, scope: dict) -> bool:
+    return bool(evaluate(text, scope))
+
+
+def render_template(text: str, scope: dict) -> str:
+    template = compile_template(text)
+    try:
+        pieces, size = [], 0
+        for piece in template.generate(**scope):
+            size += len(piece)
+            if size > MAX_OUTPUT:
+                raise ExpressionError(f"template output exceeds {MAX_OUTPUT} characters")
+            pieces.append(piece)
+    except _RUNTIME_ERRORS as exc:
+        raise ExpressionError(_describe(exc)) from None
+    return "".join(pieces)
+
+
+def render_config(value: Any, scope: dict, *, secret_resolver: Callable[[str], str] | None = None) -> Any:
+    """Render every string of an action config; `"{{ expr }}"` alone keeps the value's own type."""
+    if secret_resolver is not None:
+        scope = {**scope, "secret": secret_resolver}
+    return _render(value, scope)
+
+
+def _render(value, scope):
+    if isinstance(value, str):
+        if "{{" not in value and "{%" not in value:
+            return value
+        whole = _ONE_EXPRESSION.match(value)
+        if whole and "{{" not in whole["body"] and "{%" not in value:
+            return evaluate(whole["body"], scope)
+        return render_template(value, scope)
+    if isinstance(value, dict):
+        return {key: _render(item, scope) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_render(item, scope) for item in value]
+    return value
+
+
+def _references(tree) -> tuple[set[tuple[str, str]], set[str]]:
+    """(artifact (step id, type) pairs, literal secret names) referenced in a parsed tree."""
+    artifacts, secrets = set(), set()
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        chain = []
+        current = node
+        while isinstance(current, (nodes.Getattr, nodes.Getitem)):
+            key = current.attr if isinstance(current, nodes.Getattr) else (
+                current.arg.value if isinstance(current.arg, nodes.Const) else None)
+            chain.append(key)
+            current = current.node
+        if isinstance(current, nodes.Name) and current.name == "artifacts":
+            chain.reverse()
+            if len(chain) >= 2 and chain[0] is not None and chain[1] is not None:
+                artifacts.add((str(chain[0]), str(chain[1])))
+    for call in tree.find_all(nodes.Call):
+        if isinstance(call.node, nodes.Name) and call.node.name == "secret":
+            if call.args and isinstance(call.args[0], nodes.Const):
+                secrets.add(str(call.args[0].value))
+            else:
+                secrets.add("")  # a computed name: cannot be checked, so it is refused
+    return artifacts, secrets
+
+
+def expression_references(text: str):
+    try:
+        tree = environment.parse(f"{{{{ {text} }}}}")
+    except TemplateError as exc:
+        raise ExpressionError(_describe(exc)) from None
+    return _references(tree)
+
+
+def template_references(text: str):
+    try:
+        tree = environment.parse(text)
+    except TemplateError as exc:
+        raise ExpressionError(_describe(exc)) from None
+    return _references(tree)

@@ -1,0 +1,83 @@
+"""Test actions and helpers for engine tests: a registry restored after each test, runs driven in-process."""
+
+import copy
+
+import pytest
+from pydantic import BaseModel, ConfigDict
+
+from automation.definitions import ActionDefinition, ActionOutcome, ArtifactType, definitions
+from automation.documents.validate import validate_document
+from automation.engine.runner import run_advance
+from automation.models import Run, RunStatus
+from automation.services.automations import automation_create
+
+
+class NoteConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = ""
+    thing_id: str | None = None
+    fail: bool = False
+
+
+class Journal:
+    """What the test actions did, in order."""
+
+    def __init__(self):
+        self.entries = []
+
+    def texts(self):
+        return [text for _action, text, _consumed in self.entries]
+
+
+@pytest.fixture
+def journal():
+    """Register test actions (`test.note`, `test.make_thing`, `test.use_thing`, `test.close_thing`)."""
+    saved = copy.copy(definitions.actions), copy.copy(definitions.artifact_types)
+    log = Journal()
+
+    def note(config, consumed, context):
+        log.entries.append(("note", config.text, consumed))
+        if config.fail:
+            return ActionOutcome.fail(f"told to fail: {config.text}")
+        return ActionOutcome.ok(result={"text": config.text})
+
+    def make_thing(config, consumed, context):
+        log.entries.append(("make", config.text, consumed))
+        return ActionOutcome.ok(artifact={"thing_id": config.text or context.step_path})
+
+    def use_thing(config, consumed, context):
+        thing = config.thing_id or (consumed.get("thing") or {}).get("thing_id")
+        log.entries.append(("use", thing, consumed))
+        if thing is None:
+            return ActionOutcome.fail("no thing given and no upstream thing artifact found")
+        return ActionOutcome.ok(result={"thing_id": thing})
+
+    definitions.artifact_types["thing"] = ArtifactType(id="thing", description="a test thing")
+    for action_id, fn, extra in [
+        ("test.note", note, {}),
+        ("test.make_thing", make_thing, {"produces": "thing"}),
+        ("test.use_thing", use_thing, {"consumes": ("thing",)}),
+        ("test.close_thing", use_thing, {"consumes": ("thing",), "closes_consumed": True}),
+    ]:
+        definitions.actions[action_id] = ActionDefinition(
+            id=action_id, description=action_id, config_schema=NoteConfig, execute=fn, **extra
+        )
+    yield log
+    definitions.actions, definitions.artifact_types = saved
+
+
+def make_automation(document: dict, **kwargs):
+    result = validate_document(document)
+    assert result.errors == [], result.errors
+    return automation_create(document=result.document, actor="user:test", **kwargs)
+
+
+def drain_runs(limit: int = 100) -> None:
+    """Advance every run that can move until none does (what workers would do)."""
+    for _ in range(limit):
+        moved = False
+        for run_id in Run.objects.filter(status=RunStatus.PENDING).order_by("created_at").values_list("pk", flat=True):
+            moved |= run_advance(run_id=run_id) is not None
+        if not moved:
+            return

@@ -1,0 +1,143 @@
+"""Concurrency modes, cancel, and recovery of runs whose worker was lost."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from automation.engine.lifecycle import LeaseLost, locked_run, recover_stalled_runs, run_claim
+from automation.engine.routing import route_trigger_event
+from automation.engine.runner import run_advance
+from automation.models import Run, RunStatus
+from automation.services.runs import run_cancel
+from automation.tests.engine_support import drain_runs, journal, make_automation  # noqa: F401 - fixture
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
+
+
+def automation(mode, max_runs=10, scope="automation"):
+    return make_automation({"name": f"m-{mode}-{scope}", "mode": mode, "max_runs": max_runs,
+                            "concurrency_scope": scope,
+                            "triggers": [{"event": "automation.interval", "config": {"seconds": 60}}],
+                            "actions": [{"action": "test.note", "config": {"text": "{{ trigger.payload.n | string }}"}}]})
+
+
+def fire(n, context="c"):
+    runs = route_trigger_event(event="automation.interval", payload={"n": n}, context_key=context,
+                               firing_key=f"f{n}", actor="system")
+    return runs[0] if runs else None
+
+
+def statuses():
+    return [(r.payload["n"], r.status) for r in Run.objects.order_by("created_at")]
+
+
+def test_single_skips_while_a_run_is_active(journal):
+    automation("single")
+    fire(1)
+    skipped = fire(2)
+    assert (skipped.status, skipped.error) == (RunStatus.SKIPPED, "a run is already active (mode single)")
+    drain_runs()
+    fire(3)
+    drain_runs()
+    assert statuses() == [(1, "succeeded"), (2, "skipped"), (3, "succeeded")]
+
+
+def test_single_per_context_key_runs_each_context(journal):
+    automation("single", scope="context_key")
+    fire(1, context="a")
+    fire(2, context="b")
+    drain_runs()
+    assert statuses() == [(1, "succeeded"), (2, "succeeded")]
+
+
+def test_queued_runs_in_fifo_order_up_to_max_runs_waiting(journal):
+    automation("queued", max_runs=2)
+    for n in range(1, 5):
+        fire(n)
+    # 1 active, 2 and 3 queued, 4 over the queue's length.
+    assert statuses()[-1] == (4, "skipped")
+    assert run_advance(run_id=Run.objects.get(payload__n=3).pk) is None  # not its turn
+    drain_runs()
+    assert journal.texts() == ["1", "2", "3"]
+    assert statuses() == [(1, "succeeded"), (2, "succeeded"), (3, "succeeded"), (4, "skipped")]
+
+
+def test_restart_cancels_the_active_run_and_starts_the_new_one(journal):
+    automation("restart")
+    first = fire(1)
+    second = fire(2)
+    first.refresh_from_db()
+    assert first.status == RunStatus.CANCELLED
+    drain_runs()
+    assert journal.texts() == ["2"]
+    assert statuses() == [(1, "cancelled"), (2, "succeeded")]
+    assert second.pk
+
+
+def test_parallel_allows_up_to_max_runs(journal):
+    automation("parallel", max_runs=2)
+    fire(1), fire(2)
+    third = fire(3)
+    assert third.error == "max_runs reached (mode parallel)"
+    drain_runs()
+    assert sorted(journal.texts()) == ["1", "2"]
+
+
+def test_cancel_is_idempotent_and_a_cancelled_run_never_runs(journal):
+    automation("single")
+    run = fire(1)
+    run_cancel(run=run, actor="user:ann")
+    run_cancel(run=run, actor="user:ann")
+    assert run_advance(run_id=run.pk) is None
+    run.refresh_from_db()
+    assert (run.status, run.reason) == (RunStatus.CANCELLED, "cancelled by user:ann")
+    assert journal.texts() == []
+
+
+def test_a_cancel_fences_out_the_worker_holding_the_run(journal):
+    automation("single")
+    run = fire(1)
+    claim = run_claim(run_id=run.pk)
+    run_cancel(run=run, actor="user:ann")
+    with pytest.raises(LeaseLost):
+        from django.db import transaction
+
+        with transaction.atomic():
+            locked_run(claim)
+
+
+def test_a_run_whose_worker_died_is_recovered_and_skips_finished_steps(journal):
+    make_automation({"name": "crashy", "triggers": [{"event": "automation.interval", "config": {"seconds": 60}}],
+                     "actions": [{"action": "test.note", "config": {"text": "one"}},
+                                 {"action": "test.note", "config": {"text": "two"}}]})
+    run = fire(1)
+    # A worker claims it, finishes step one, then dies (its lease simply lapses).
+    claim = run_claim(run_id=run.pk)
+    from automation.engine.walker import Walker
+
+    walker = Walker(Run.objects.get(pk=run.pk), claim)
+    walker.walk_step(run.document["actions"][0], "actions.0", "")
+    Run.objects.filter(pk=run.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+
+    assert recover_stalled_runs() == 1
+    assert run_advance(run_id=run.pk) == RunStatus.SUCCEEDED
+    assert journal.texts() == ["one", "two"]  # step one ran once
+    run.refresh_from_db()
+    assert run.attempts == 2
+    # The dead worker's late write is refused.
+    with pytest.raises(LeaseLost):
+        walker.complete(walker.memo[("actions.0", "")], {})
+
+
+def test_a_run_that_keeps_losing_its_worker_fails_after_bounded_attempts(journal, settings):
+    settings.CHECKSTACK_RUN_MAX_ATTEMPTS = 2
+    automation("single")
+    run = fire(1)
+    for _ in range(2):
+        assert run_claim(run_id=run.pk) is not None
+        Run.objects.filter(pk=run.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert run_claim(run_id=run.pk) is None
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    assert "gave up after 2 attempts" in run.error
