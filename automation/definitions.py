@@ -68,7 +68,7 @@ class ActionContext:
     @property
     def idempotency_key(self) -> str:
         """Stable across retries of this step: receivers drop duplicates by it."""
-        return f"{self.run_id}:{self.step_path}:{self.iteration}"
+        return f"{self.run_id}:{self.step_path}:{self.iteration or '0'}"
 
 
 class ActionExecute(Protocol):
@@ -99,6 +99,8 @@ class ArtifactType:
     id: str  # e.g. "incident"
     description: str
     schema: type[BaseModel] | None = None
+    # Data key naming the thing the artifact stands for; None: f"{id}_id".
+    id_field: str | None = None
 
 
 @dataclass

@@ -6,6 +6,7 @@ class CatalogConfig(AppConfig):
     verbose_name = "Systems"
 
     def ready(self):
-        from . import entities
+        from . import entities, triggers
 
         entities.register()
+        triggers.register()

@@ -6,6 +6,8 @@ class IncidentsConfig(AppConfig):
     verbose_name = "Incidents"
 
     def ready(self):
-        from . import entities
+        from . import actions, entities, triggers
 
         entities.register()
+        triggers.register()
+        actions.register()

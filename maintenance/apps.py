@@ -6,6 +6,9 @@ class MaintenanceConfig(AppConfig):
     verbose_name = "Maintenance"
 
     def ready(self):
-        from . import entities
+        from . import actions, entities, facts, triggers
 
         entities.register()
+        triggers.register()
+        actions.register()
+        facts.register()

@@ -2,13 +2,9 @@
 
 
 def register() -> None:
-    from . import log, triggers
+    from . import email, log, triggers, webhook
 
     triggers.register()
     log.register()
-    try:
-        from . import email, webhook
-    except ImportError:  # pragma: no cover - modules land separately
-        return
     webhook.register()
     email.register()

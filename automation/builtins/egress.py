@@ -1,0 +1,119 @@
+"""Outbound HTTP targets an automation may reach: refuse internal addresses, then connect to the checked one.
+
+Server-side request forgery guard for `automation.webhook`. The host is resolved once, every address it
+resolves to is checked, and the connection goes to a checked address (the URL's host still names the
+server for the Host header, TLS SNI and certificate checks). Connecting by name again would resolve it
+again, and a rebinding DNS server could then answer with an internal address the check never saw.
+"""
+
+import http.client
+import ipaddress
+import socket
+import ssl
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class TargetRefused(Exception):
+    """The URL points somewhere automations may not send to."""
+
+
+@dataclass(frozen=True)
+class Target:
+    scheme: str
+    host: str
+    port: int
+    path: str  # path and query, as sent in the request line
+    addresses: tuple[tuple[int, tuple], ...]  # (family, sockaddr) pairs, all checked
+
+
+def _allowlist() -> tuple[set[str], list[ipaddress.IPv4Network | ipaddress.IPv6Network]]:
+    entries = settings.CHECKSTACK_WEBHOOK_ALLOWLIST
+    if isinstance(entries, str):
+        entries = entries.split(",")
+    hosts, networks = set(), []
+    for entry in (e.strip() for e in entries):
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            hosts.add(entry.lower().rstrip("."))
+    return hosts, networks
+
+
+def forbidden_reason(ip: Address) -> str | None:
+    """Why an address is internal (and refused unless allow-listed), or None for a public address."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        # An IPv6 spelling of an IPv4 address must not slip past the IPv4 rules.
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if embedded is not None:
+            return forbidden_reason(embedded)
+    for reason, flag in [
+        ("unspecified", ip.is_unspecified), ("loopback", ip.is_loopback), ("link-local", ip.is_link_local),
+        ("multicast", ip.is_multicast), ("private", ip.is_private), ("reserved", ip.is_reserved),
+    ]:
+        if flag:
+            return reason
+    return None if ip.is_global else "not globally routable"
+
+
+def resolve_target(url: str) -> Target:
+    """Parse, resolve and check `url`; raises TargetRefused, or OSError when the host does not resolve."""
+    parts = urlsplit(url)
+    if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
+        raise TargetRefused("the URL must be http:// or https:// with a host")
+    try:
+        port = parts.port or DEFAULT_PORTS[parts.scheme]
+    except ValueError:
+        raise TargetRefused("the URL's port is not valid") from None
+    host = parts.hostname.rstrip(".")
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    hosts, networks = _allowlist()
+    host_allowed = host.lower() in hosts
+    addresses = []
+    for family, _type, _proto, _name, sockaddr in infos:
+        ip = ipaddress.ip_address(sockaddr[0].split("%", 1)[0])
+        reason = None if host_allowed or any(ip in net for net in networks) else forbidden_reason(ip)
+        if reason:
+            raise TargetRefused(f"refused: {host} resolves to {ip} ({reason}); allow it with "
+                                f"CHECKSTACK_WEBHOOK_ALLOWLIST")
+        addresses.append((family, sockaddr))
+    path = parts.path or "/"
+    return Target(parts.scheme, host, port, f"{path}?{parts.query}" if parts.query else path,
+                  tuple(dict.fromkeys(addresses)))
+
+
+def _connect_any(addresses, timeout: float) -> socket.socket:
+    """Connect to the first checked address that answers."""
+    error = OSError("no address to connect to")
+    for family, sockaddr in addresses:
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.settimeout(timeout)
+        try:
+            sock.connect(sockaddr)
+            return sock
+        except OSError as exc:
+            sock.close()
+            error = exc
+    raise error
+
+
+def open_connection(target: Target, *, timeout: float) -> http.client.HTTPConnection:
+    """An HTTP(S) connection to `target` that only ever connects to its checked addresses."""
+    if target.scheme == "https":
+        connection = http.client.HTTPSConnection(target.host, target.port, timeout=timeout,
+                                                 context=ssl.create_default_context())
+    else:
+        connection = http.client.HTTPConnection(target.host, target.port, timeout=timeout)
+    # http.client's hook for opening the socket (HTTPS wraps it afterwards, verifying the host name):
+    # connect to the addresses checked above instead of resolving the name again.
+    connection._create_connection = lambda _address, conn_timeout, _source=None: _connect_any(
+        target.addresses, conn_timeout
+    )
+    return connection

@@ -1,0 +1,86 @@
+"""Stage 1 and 2: which automations an event reaches, the gates, and one run per firing."""
+
+import pytest
+
+from automation.engine.routing import route_trigger_event
+from automation.models import Run, RunStatus
+from automation.services.automations import automation_set_enabled
+from automation.tests.engine_support import journal, make_automation  # noqa: F401 - fixture
+from catalog.services import health_report, system_create
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
+
+
+def doc(name, event="healthcheck.system_degraded", **extra):
+    return {"name": name, "triggers": [{"event": event, **extra.pop("trigger", {})}],
+            "actions": [{"action": "test.note", "config": {"text": name}}], **extra}
+
+
+def route(event="healthcheck.system_degraded", payload=None, key="c1", context="sys-1", depth=0):
+    return route_trigger_event(event=event, payload=payload or {"system_id": context, "new_status": "degraded"},
+                               context_key=context, firing_key=key, actor="system", depth=depth)
+
+
+def test_event_fans_out_to_every_listening_automation_and_no_other(journal):
+    a = make_automation(doc("a"))
+    b = make_automation(doc("b"))
+    make_automation(doc("other", event="incident.created"))
+
+    runs = route()
+
+    assert sorted(r.automation_id for r in runs) == sorted([a.pk, b.pk])
+    assert {r.status for r in runs} == {RunStatus.PENDING}
+    assert {r.trigger_id for r in runs} == {"healthcheck_system_degraded"}
+
+
+def test_disabled_automation_gets_nothing(journal):
+    a = make_automation(doc("a"))
+    automation_set_enabled(automation=a, enabled=False, actor="user:test")
+
+    assert route() == []
+    assert Run.objects.count() == 0
+
+
+def test_same_firing_routed_twice_gives_one_run(journal):
+    make_automation(doc("a"))
+    first, second = route(key="change-1"), route(key="change-1")
+    assert len(first) == 1 and second == []
+    assert Run.objects.count() == 1
+
+
+def test_filter_false_records_a_skip_with_reason(journal):
+    make_automation(doc("a", trigger={"filter": "trigger.payload.new_status == 'unhealthy'"}))
+    [run] = route()
+    assert (run.status, run.error) == (RunStatus.SKIPPED, "filter did not match")
+
+
+def test_conditions_false_records_a_skip(journal):
+    make_automation(doc("a", conditions=["trigger.payload.system_id == 'nope'"]))
+    [run] = route()
+    assert (run.status, run.reason) == (RunStatus.SKIPPED, "conditions not met")
+
+
+def test_too_deep_a_chain_is_recorded_as_an_automation_loop(journal, settings):
+    settings.CHECKSTACK_MAX_CHAIN_DEPTH = 3
+    make_automation(doc("a"))
+    [run] = route(depth=4)
+    assert (run.status, run.error) == (RunStatus.SKIPPED, "automation loop")
+    assert route(key="c2", depth=3)[0].status == RunStatus.PENDING
+
+
+def test_a_routed_health_change_starts_runs(journal):
+    from automation.entities.delivery import route_change_event
+    from automation.models import ChangeEvent
+
+    make_automation(doc("on-degraded"))
+    make_automation(doc("on-healthy", event="healthcheck.system_healthy"))
+    system = system_create(name="api", actor="system")
+    health_report(system=system, status="degraded", actor="user:ann")
+
+    route_change_event(str(ChangeEvent.objects.order_by("-id").first().change_id))
+
+    [run] = Run.objects.all()
+    assert run.automation.name == "on-degraded"
+    assert run.context_key == str(system.pk)
+    assert run.actor == "user:ann"
+    assert run.payload["new_status"] == "degraded"

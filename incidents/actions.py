@@ -1,0 +1,192 @@
+"""Automation actions on incidents, and the `incident` artifact they hand from step to step.
+
+Writes go through the incident services with the run's actor, so they are tracked like any other write.
+"""
+
+import hashlib
+import uuid
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from pydantic import BaseModel, ConfigDict, Field
+
+from automation.definitions import (
+    ActionContext,
+    ActionDefinition,
+    ActionOutcome,
+    ArtifactType,
+    register_action,
+    register_artifact_type,
+)
+
+from .entities import incident_state
+from .models import Incident
+from .selectors import incidents_open
+from .services import incident_add_update, incident_create, incident_resolve
+from .triggers import Severity, Status
+
+ARTIFACT = "incident"
+NO_TARGET = "No incident_id given and no upstream incident artifact found"
+
+
+class IncidentArtifact(BaseModel):
+    incident_id: str
+    status: Status
+    severity: Severity
+    system_ids: list[str]
+
+
+class CreateConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    severity: Severity = "major"
+    system_ids: list[str] = Field(min_length=1, description="Systems affected; the first one is the dedupe key.")
+    initial_message: str | None = Field(default=None, description="Posted as the first timeline update.")
+    suppress_notifications: bool = False
+    dedupe_open_for_system: bool = Field(
+        default=False,
+        description="Reuse an incident already open on the first system instead of opening another.",
+    )
+
+
+class _Targeted(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    incident_id: str | None = Field(default=None, description="Defaults to the upstream incident artifact.")
+
+
+class ResolveConfig(_Targeted):
+    message: str | None = Field(default=None, description='Defaults to "Incident resolved".')
+
+
+class AddUpdateConfig(_Targeted):
+    message: str = Field(min_length=1)
+    status_change: Status | None = None
+
+
+class UpdateStatusConfig(_Targeted):
+    status: Status
+    message: str | None = Field(default=None, description='Defaults to "Status changed to <status>".')
+
+
+def incident_artifact(incident: Incident) -> dict:
+    return {"incident_id": str(incident.pk), **incident_state(incident)}
+
+
+def _error(exc: ValidationError) -> str:
+    if hasattr(exc, "message_dict"):
+        return "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items())
+    return " ".join(exc.messages)
+
+
+def _target(config: _Targeted, consumed: dict) -> Incident | str:
+    """The incident to act on: the explicit id wins over the upstream artifact; a str is the failure."""
+    raw = (config.incident_id or "").strip() or (consumed.get(ARTIFACT) or {}).get("incident_id")
+    if not raw:
+        return NO_TARGET
+    try:
+        return Incident.objects.get(pk=uuid.UUID(str(raw)))
+    except (ValueError, Incident.DoesNotExist):
+        return f"Incident {raw} not found"
+
+
+def _lock_system_for_dedupe(system_id: str) -> None:
+    """Serialise dedupe-creates per system until the transaction ends.
+
+    PostgreSQL: a transaction-scoped advisory lock keyed by the system, so two runs cannot both see
+    "none open" and both create. SQLite needs nothing: its IMMEDIATE transactions hold the write lock.
+    """
+    if connection.vendor != "postgresql":
+        return
+    digest = hashlib.blake2b(f"incidents.dedupe:{system_id}".encode(), digest_size=8).digest()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest, "big", signed=True)])
+
+
+def create(config: CreateConfig, consumed: dict, context: ActionContext) -> ActionOutcome:
+    fields = config.model_dump(exclude={"dedupe_open_for_system"})
+    try:
+        with transaction.atomic():  # holds the dedupe lock until the step's transaction ends
+            reused = None
+            if config.dedupe_open_for_system:
+                try:
+                    first = str(uuid.UUID(config.system_ids[0]))
+                except ValueError:
+                    return ActionOutcome.fail(f"system_ids: '{config.system_ids[0]}' is not a valid system id.")
+                _lock_system_for_dedupe(first)
+                reused = incidents_open().filter(system_links__system_id=first).first()
+            incident = reused or incident_create(**fields, actor=context.actor)
+    except ValidationError as exc:
+        return ActionOutcome.fail(_error(exc))
+    return ActionOutcome.ok(
+        result={"incident_id": str(incident.pk), "reused": reused is not None},
+        artifact=incident_artifact(incident),
+    )
+
+
+def resolve(config: ResolveConfig, consumed: dict, context: ActionContext) -> ActionOutcome:
+    incident = _target(config, consumed)
+    if isinstance(incident, str):
+        return ActionOutcome.fail(incident)
+    try:
+        incident = incident_resolve(incident=incident, message=config.message or None, actor=context.actor)
+    except Incident.DoesNotExist:
+        return ActionOutcome.fail(f"Incident {incident.pk} not found")
+    return ActionOutcome.ok(result={"incident_id": str(incident.pk), "status": incident.status})
+
+
+def _post(incident: Incident | str, *, message: str, status_change: str | None, actor: str) -> ActionOutcome:
+    if isinstance(incident, str):
+        return ActionOutcome.fail(incident)
+    try:
+        update = incident_add_update(incident=incident, message=message, status_change=status_change, actor=actor)
+    except Incident.DoesNotExist:
+        return ActionOutcome.fail(f"Incident {incident.pk} not found")
+    except ValidationError as exc:
+        return ActionOutcome.fail(_error(exc))
+    return ActionOutcome.ok(result={
+        "incident_id": str(incident.pk), "update_id": str(update.pk), "status": update.incident.status,
+    })
+
+
+def add_update(config: AddUpdateConfig, consumed: dict, context: ActionContext) -> ActionOutcome:
+    return _post(_target(config, consumed), message=config.message, status_change=config.status_change,
+                 actor=context.actor)
+
+
+def update_status(config: UpdateStatusConfig, consumed: dict, context: ActionContext) -> ActionOutcome:
+    return _post(_target(config, consumed), message=config.message or f"Status changed to {config.status}",
+                 status_change=config.status, actor=context.actor)
+
+
+def register() -> None:
+    register_artifact_type(ArtifactType(
+        id=ARTIFACT,
+        description="An incident opened (or reused) by an earlier step: later steps act on it by default.",
+        schema=IncidentArtifact,
+        id_field="incident_id",
+    ))
+    change = ("incidents.change_incident",)
+    consumes = (ARTIFACT,)
+    for definition in [
+        ActionDefinition(
+            id="incident.create", description="Open an incident (or reuse the one open on the first system).",
+            config_schema=CreateConfig, execute=create, produces=ARTIFACT, permissions=("incidents.add_incident",),
+        ),
+        ActionDefinition(
+            id="incident.resolve", description="Resolve an incident, with a closing update.",
+            config_schema=ResolveConfig, execute=resolve, consumes=consumes, closes_consumed=True,
+            permissions=change,
+        ),
+        ActionDefinition(
+            id="incident.add_update", description="Post an update on an incident, optionally changing its status.",
+            config_schema=AddUpdateConfig, execute=add_update, consumes=consumes, permissions=change,
+        ),
+        ActionDefinition(
+            id="incident.update_status", description="Change an incident's status, with an update saying so.",
+            config_schema=UpdateStatusConfig, execute=update_status, consumes=consumes, permissions=change,
+        ),
+    ]:
+        register_action(definition)
