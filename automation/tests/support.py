@@ -22,3 +22,10 @@ def _record(change):
 
 def register() -> None:
     subscribe("system", _record, name="tests.redis_recorder", delivery=Delivery.WORK_QUEUE)
+
+
+FIRED_KEY = "checkstack-tests:timers-fired"
+
+
+def record_timer(timer):
+    seen_client().rpush(FIRED_KEY, str(timer.pk))

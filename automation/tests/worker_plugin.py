@@ -1,5 +1,9 @@
-"""Loaded only by integration-test workers: registers the test subscriber there, not in the test process."""
+"""Loaded only by integration-test workers: test hooks registered there, not in the test process."""
 
-from .support import register
+from automation.engine.timer_handlers import HANDLERS
+
+from .support import record_timer, register
 
 register()
+# A timer kind whose firing is recorded in Redis, so a test can count firings per timer.
+HANDLERS["test_count"] = record_timer
