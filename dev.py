@@ -65,8 +65,22 @@ def run():
     os.execve(str(BIN / "honcho"), [str(BIN / "honcho"), "start"], env)
 
 
+def ensure_chromium():
+    """The browser tests drive Debian's Chromium; install it when missing (they fail, never skip, without it)."""
+    if Path("/usr/bin/chromium").exists():
+        return
+    if os.geteuid() != 0 or not Path("/usr/bin/apt-get").exists():
+        print("Chromium is missing and cannot be installed here: the browser tests will fail.", flush=True)
+        return
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    if sh("apt-get", "install", "-y", "-q", "chromium", env=env, check=False).returncode != 0:
+        sh("apt-get", "update", "-q", env=env, check=False)
+        sh("apt-get", "install", "-y", "-q", "chromium", env=env, check=False)
+
+
 def test(extra: list[str]):
     ensure_virtualenv()
+    ensure_chromium()
     base = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "DEBUG"}}
     base["PATH"] = f"{BIN}:{base['PATH']}"
     # Pass 1: everything but the integration tests, on SQLite and an in-process broker.
