@@ -13,6 +13,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from ..entities.delivery import send_wakeup
@@ -149,11 +150,18 @@ def _wake_bucket(bucket: str) -> None:
 
 
 def recover_stalled_runs(*, limit: int = 200) -> int:
-    """Re-send wake-ups for running runs whose lease expired and pending runs nobody started."""
+    """Re-send lost wake-ups: running runs whose lease expired, pending runs nobody started, and waiting
+    runs whose wait already ended (their resume message was lost)."""
+    from ..models import RunStep, Wait
+    from .. import tasks
+
     now = timezone.now()
     stale = Run.objects.filter(status=RunStatus.RUNNING, lease_expires_at__lt=now).values_list("pk", flat=True)
     grace = now - timedelta(seconds=settings.CHECKSTACK_OUTBOX_GRACE_SECONDS)
     unstarted = Run.objects.filter(status=RunStatus.PENDING, created_at__lt=grace).values_list("pk", flat=True)
-    from .. import tasks
-
-    return sum(send_wakeup(tasks.advance_run, str(run_id)) for run_id in [*stale[:limit], *unstarted[:limit]])
+    parked_step = RunStep.objects.filter(run=OuterRef("run"), path=OuterRef("path"), iteration=OuterRef("iteration"),
+                                         status="waiting")
+    ended_waits = Wait.objects.filter(outcome__isnull=False, run__status=RunStatus.WAITING, created_at__lt=grace) \
+        .filter(Exists(parked_step)).values_list("run_id", flat=True)
+    woken = sum(send_wakeup(tasks.advance_run, str(run_id)) for run_id in [*stale[:limit], *unstarted[:limit]])
+    return woken + sum(send_wakeup(tasks.resume_run, str(run_id)) for run_id in set(ended_waits[:limit]))

@@ -126,3 +126,21 @@ def test_a_cancelled_waiting_run_is_not_resumed_by_its_event(journal):
     assert resume(run).status == RunStatus.CANCELLED
     assert journal.texts() == []
     assert Run.objects.get().status == RunStatus.CANCELLED
+
+
+def test_a_waiting_run_whose_resume_message_was_lost_is_recovered(journal, settings, monkeypatch):
+    from automation.engine import lifecycle
+
+    settings.CHECKSTACK_OUTBOX_GRACE_SECONDS = 0
+    run = start([{"delay": {"seconds": 1}}, note("after")])
+    timers_fire_due(now=later(2))  # the wait ends; its resume message goes nowhere (no worker here)
+    sent = []
+    monkeypatch.setattr(lifecycle, "send_wakeup", lambda task, *args: sent.append((task.name, args)) or True)
+    assert lifecycle.recover_stalled_runs() == 1
+    assert sent == [("checkstack.resume_run", (str(run.pk),))]
+    assert resume(run).status == RunStatus.SUCCEEDED
+    monkeypatch.undo()
+    sent.clear()
+    monkeypatch.setattr(lifecycle, "send_wakeup", lambda task, *args: sent.append((task.name, args)) or True)
+    lifecycle.recover_stalled_runs()
+    assert sent == []  # finished: nothing to recover
