@@ -62,6 +62,24 @@ class AutomationAdmin(admin.ModelAdmin):
     inlines = [VersionInline]
     actions = ["enable_selected", "disable_selected", "run_now"]
 
+    def has_change_permission(self, request, obj=None):
+        # GitOps owns managed automations: the admin shows them, edits happen in their repository.
+        if obj is not None and obj.managed_by:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.managed_by:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        automation = self.get_object(request, object_id)
+        if automation is not None and automation.managed_by:
+            self.message_user(request, f"Managed by {automation.managed_by}: read-only here. Change its YAML file "
+                              "and run `manage.py automations_import`.", messages.WARNING)
+        return super().change_view(request, object_id, form_url, extra_context)
+
     def save_model(self, request, obj, form, change):
         actor = user_actor(request.user)
         run_as = form.cleaned_data.get("run_as") or request.user

@@ -1,0 +1,99 @@
+"""GitOps: sync automation documents from YAML files, all validated before any is applied."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import transaction
+from django.utils.text import slugify
+
+from ..documents.io import dump_yaml
+from ..documents.validate import validate_document
+from ..models import Automation
+from ..secrets import secret_names
+from .automations import automation_create, automation_delete, automation_update
+
+MANAGED_BY = "gitops"
+
+
+@dataclass
+class Plan:
+    create: list[str] = field(default_factory=list)
+    update: list[str] = field(default_factory=list)
+    delete: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+    @property
+    def changes(self) -> int:
+        return len(self.create) + len(self.update) + len(self.delete)
+
+
+def document_files(paths: list[str]) -> list[Path]:
+    files = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml", ".json")))
+        else:
+            files.append(path)
+    return files
+
+
+def load_documents(paths: list[str]) -> tuple[dict[str, tuple[Path, dict]], list[str]]:
+    """Validate every file; returns ({name: (file, document)}, ["file:path: message", ...])."""
+    documents, problems = {}, []
+    known = secret_names()
+    for path in document_files(paths):
+        try:
+            text = path.read_bytes()
+        except OSError as exc:
+            problems.append(f"{path}:: cannot read: {exc.strerror}")
+            continue
+        result = validate_document(text, known_secrets=known)
+        for error in result.errors:
+            problems.append(f"{path}:{error['path']}: {error['message']}")
+        if result.document is None:
+            continue
+        name = result.document["name"]
+        if name in documents:
+            problems.append(f"{path}:name: {name!r} is also defined in {documents[name][0]}")
+            continue
+        documents[name] = (path, result.document)
+    return documents, problems
+
+
+def plan_sync(documents: dict[str, tuple[Path, dict]]) -> tuple[Plan, list[str]]:
+    plan, problems = Plan(), []
+    existing = {a.name: a for a in Automation.objects.all()}
+    for name, (path, document) in sorted(documents.items()):
+        current = existing.get(name)
+        if current is None:
+            plan.create.append(name)
+        elif current.managed_by != MANAGED_BY:
+            problems.append(f"{path}:name: {name!r} exists and was made in the admin; GitOps never touches it")
+        elif current.document == document:
+            plan.unchanged.append(name)
+        else:
+            plan.update.append(name)
+    plan.delete = sorted(n for n, a in existing.items() if a.managed_by == MANAGED_BY and n not in documents)
+    return plan, problems
+
+
+@transaction.atomic
+def apply_sync(documents: dict[str, tuple[Path, dict]], plan: Plan, *, actor: str, run_as) -> None:
+    for name in plan.create:
+        automation_create(document=documents[name][1], actor=actor, run_as=run_as, managed_by=MANAGED_BY)
+    for name in plan.update:
+        automation_update(automation=Automation.objects.get(name=name), document=documents[name][1], actor=actor,
+                          run_as=run_as)
+    for name in plan.delete:
+        automation_delete(automation=Automation.objects.get(name=name), actor=actor)
+
+
+def export_all(directory: Path) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for automation in Automation.objects.order_by("name"):
+        path = directory / f"{slugify(automation.name) or automation.pk}.yaml"
+        path.write_text(dump_yaml(automation.document))
+        written.append(path)
+    return written
