@@ -8,7 +8,9 @@ class AutomationConfig(AppConfig):
     def ready(self):
         from .builtins import register as register_builtins
         from .engine.routing import on_routed_change
+        from .entities.kinds import register as register_kinds
         from .entities.registry import register_trigger_consumer
 
+        register_kinds()
         register_trigger_consumer(on_routed_change)
         register_builtins()

@@ -1,7 +1,15 @@
 """Automations in the admin: the document edited as YAML, checked by the one validator."""
 
+import difflib
+
 from django import forms
+from django.http import Http404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from ..documents.io import dump_yaml
@@ -9,11 +17,13 @@ from ..documents.validate import validate_document
 from ..entities.actor import user_actor
 from ..models import Automation, AutomationVersion
 from ..secrets import secret_names
+from ..services.permissions import check_can_save
 from ..services.automations import automation_create, automation_delete, automation_set_enabled, automation_update
 from ..services.runs import run_manual
 
 
 class AutomationForm(forms.ModelForm):
+    editor = None  # the requesting user, set by AutomationAdmin.get_form
     document_yaml = forms.CharField(
         label="Document (YAML)", widget=forms.Textarea(attrs={"rows": 30, "cols": 100, "class": "vLargeTextField",
                                                              "style": "font-family: monospace"}),
@@ -25,7 +35,7 @@ class AutomationForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance.pk:
+        if not self.instance._state.adding:
             self.fields["document_yaml"].initial = dump_yaml(self.instance.document)
 
     def clean_document_yaml(self):
@@ -38,10 +48,22 @@ class AutomationForm(forms.ModelForm):
         self.document = result.document
         return self.cleaned_data["document_yaml"]
 
+    def clean(self):
+        cleaned = super().clean()
+        document = getattr(self, "document", None)
+        if document is not None and self.editor is not None:
+            creating = self.instance._state.adding
+            run_as = cleaned.get("run_as") or (self.editor if creating else self.instance.run_as)
+            try:
+                check_can_save(editor=self.editor, document=document, run_as=run_as, creating=creating)
+            except PermissionDenied as exc:
+                raise forms.ValidationError(str(exc)) from exc
+        return cleaned
+
 
 class VersionInline(admin.TabularInline):
     model = AutomationVersion
-    fields = ["version", "created_by", "created_at"]
+    fields = ["version", "created_by", "created_at", "compare"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -50,17 +72,69 @@ class VersionInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
+    @admin.display(description="Changes")
+    def compare(self, version):
+        if version.version <= 1:
+            return "—"
+        url = reverse("admin:automation_automation_diff", args=[version.automation_id])
+        return format_html('<a href="{}?from={}&amp;to={}">compare with v{}</a>', url, version.version - 1,
+                           version.version, version.version - 1)
+
+
+class RunAsActiveFilter(admin.SimpleListFilter):
+    title = "run_as user"
+    parameter_name = "run_as_active"
+
+    def lookups(self, request, model_admin):
+        return [("no", "inactive (its runs fail)"), ("yes", "active")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "no":
+            return queryset.filter(run_as__is_active=False)
+        if self.value() == "yes":
+            return queryset.filter(run_as__is_active=True)
+        return queryset
+
 
 @admin.register(Automation)
 class AutomationAdmin(admin.ModelAdmin):
     form = AutomationForm
     list_display = ["name", "enabled", "mode", "version", "managed_by", "run_as", "updated_at"]
-    list_filter = ["enabled", "mode", "managed_by"]
+    list_filter = ["enabled", "mode", "managed_by", RunAsActiveFilter]
     search_fields = ["name"]
     readonly_fields = ["version", "enabled", "managed_by", "created_at", "updated_at"]
     fields = ["document_yaml", "run_as", "version", "enabled", "managed_by", "created_at", "updated_at"]
     inlines = [VersionInline]
     actions = ["enable_selected", "disable_selected", "run_now"]
+
+    def get_urls(self):
+        diff = path("<uuid:automation_id>/diff/", self.admin_site.admin_view(self.diff_view),
+                    name="automation_automation_diff")
+        return [diff, *super().get_urls()]
+
+    def diff_view(self, request, automation_id):
+        """Two versions of a document side by side (`?from=1&to=2`)."""
+        automation = self.get_object(request, str(automation_id))
+        if automation is None or not self.has_view_permission(request, automation):
+            raise Http404
+        versions = {v.version: v for v in automation.versions.all()}
+        try:
+            old, new = versions[int(request.GET.get("from", 0))], versions[int(request.GET.get("to", 0))]
+        except (KeyError, ValueError):
+            raise Http404("no such versions") from None
+        table = difflib.HtmlDiff(wrapcolumn=80).make_table(
+            dump_yaml(old.document).splitlines(), dump_yaml(new.document).splitlines(),
+            f"version {old.version} ({old.created_by})", f"version {new.version} ({new.created_by})",
+        )
+        context = {**self.admin_site.each_context(request), "title": f"{automation.name}: v{old.version} → "
+                   f"v{new.version}", "diff_table": mark_safe(table), "automation": automation,  # noqa: S308
+                   "opts": self.model._meta}
+        return TemplateResponse(request, "admin/automation/automation/diff.html", context)
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.editor = request.user
+        return form
 
     def has_change_permission(self, request, obj=None):
         # GitOps owns managed automations: the admin shows them, edits happen in their repository.
@@ -82,7 +156,7 @@ class AutomationAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         actor = user_actor(request.user)
-        run_as = form.cleaned_data.get("run_as") or request.user
+        run_as = form.cleaned_data.get("run_as") or (None if change else request.user)
         with transaction.atomic():
             if change:
                 saved = automation_update(automation=obj, document=form.document, actor=actor, run_as=run_as)

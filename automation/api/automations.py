@@ -4,7 +4,9 @@ import django_filters
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from drf_spectacular.utils import extend_schema
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from rest_framework import serializers, status, viewsets
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
@@ -15,6 +17,7 @@ from ..documents.validate import validate_document
 from ..entities.actor import user_actor
 from ..models import Automation
 from ..secrets import secret_names
+from ..services.permissions import check_can_save
 from ..services.automations import automation_create, automation_delete, automation_set_enabled, automation_update
 from ..services.runs import run_manual
 from .parsers import TextYAMLParser, YAMLParser
@@ -38,6 +41,14 @@ class DocumentErrors(serializers.ValidationError):
 
     def __init__(self, errors):
         super().__init__({"errors": errors})
+
+
+def may_save(request, document: dict, run_as, *, creating: bool) -> None:
+    """403 naming the missing permission unless the editor may save this document acting as run_as."""
+    try:
+        check_can_save(editor=request.user, document=document, run_as=run_as, creating=creating)
+    except DjangoPermissionDenied as exc:
+        raise PermissionDenied(str(exc)) from exc
 
 
 def validated_document(data) -> dict:
@@ -82,6 +93,7 @@ class AutomationViewSet(viewsets.ModelViewSet):
     def create(self, request, *args, **kwargs):
         document = validated_document(request.data)
         run_as = self._run_as(request)
+        may_save(request, document, run_as, creating=True)
         if Automation.objects.filter(name=document["name"]).exists():
             raise DocumentErrors([{"path": "name", "message": "an automation with this name already exists"}])
         with transaction.atomic():
@@ -98,6 +110,7 @@ class AutomationViewSet(viewsets.ModelViewSet):
         if Automation.objects.filter(name=document["name"]).exclude(pk=automation.pk).exists():
             raise DocumentErrors([{"path": "name", "message": "an automation with this name already exists"}])
         run_as = self._run_as(request) if request.query_params.get("run_as") else None
+        may_save(request, document, run_as or automation.run_as, creating=False)
         with transaction.atomic():
             automation = automation_update(automation=automation, document=document,
                                            actor=user_actor(request.user), run_as=run_as)

@@ -216,3 +216,20 @@ class StepChecker:
             p.duration(join(wpath, "timeout"), spec["timeout"])
         if "continue_on_timeout" in spec and not isinstance(spec["continue_on_timeout"], bool):
             p.add(join(wpath, "continue_on_timeout"), "must be true or false")
+
+
+def iter_steps(steps):
+    """Every step of a list of steps, nested ones included, in document order."""
+    for step in steps or []:
+        if not isinstance(step, dict):
+            continue
+        yield step
+        for option in step.get("choose") or []:
+            yield from iter_steps(option.get("sequence"))
+        yield from iter_steps(step.get("else"))
+        yield from iter_steps(step.get("sequence") if isinstance(step.get("sequence"), list) else None)
+        repeat = step.get("repeat")
+        if isinstance(repeat, dict):
+            yield from iter_steps(repeat.get("sequence"))
+        for branch in step.get("parallel") or []:
+            yield from iter_steps(branch if isinstance(branch, list) else [branch])

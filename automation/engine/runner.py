@@ -25,6 +25,9 @@ def _advance(*, run_id, resume: bool) -> str | None:
     if claim is None:
         return None
     run = Run.objects.select_related("automation", "automation__run_as").get(pk=claim.run_id)
+    run_as = run.automation.run_as
+    if run_as is not None and not run_as.is_active:
+        return _finish(claim, RunStatus.FAILED, error=f"run_as user {run_as.get_username()} is inactive")
     walker = Walker(run, claim)
     try:
         walker.walk_steps(run.document.get("actions", []), "actions", "")

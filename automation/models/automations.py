@@ -5,6 +5,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from ..entities.mutation import TrackedModel
+
 
 class Mode(models.TextChoices):
     SINGLE = "single"
@@ -18,8 +20,10 @@ class ConcurrencyScope(models.TextChoices):
     CONTEXT_KEY = "context_key"
 
 
-class Automation(models.Model):
+class Automation(TrackedModel):
     """An automation document; the columns mirror the fields routing needs without parsing it."""
+
+    entity_kind_name = "automation"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200, unique=True)

@@ -1,11 +1,13 @@
 """Writes of automations: create, update (a new version), enable/disable, delete.
 
-Callers validate the document first with `automation.documents.validate.validate_document`; these functions
-take the normalized document it returns.
+Each is a tracked change of the `automation` entity (who changed which automation, when). Callers
+validate the document first with `automation.documents.validate.validate_document` and check the editor
+with `automation.services.permissions.check_can_save`; these functions take the normalized document.
 """
 
 from django.db import transaction
 
+from ..entities.mutation import entity_mutate
 from ..models import Automation, AutomationTrigger, AutomationVersion
 
 
@@ -32,43 +34,55 @@ def _reindex(automation: Automation) -> None:
 
 @transaction.atomic
 def automation_create(*, document: dict, actor: str, run_as=None, managed_by: str = "") -> Automation:
-    automation = Automation.objects.create(
-        document=document, version=1, managed_by=managed_by, run_as=run_as, **_columns(document)
-    )
-    AutomationVersion.objects.create(automation=automation, version=1, document=document, created_by=actor)
-    _reindex(automation)
+    automation = Automation(document=document, version=1, managed_by=managed_by, run_as=run_as, **_columns(document))
+
+    def write(_current):
+        automation.save(force_insert=True)
+        AutomationVersion.objects.create(automation=automation, version=1, document=document, created_by=actor)
+        _reindex(automation)
+        return automation
+
+    entity_mutate(kind="automation", entity_id=automation.pk, write=write, actor=actor)
     return automation
 
 
 @transaction.atomic
 def automation_update(*, automation: Automation, document: dict, actor: str, run_as=None) -> Automation:
     """Store a new version (runs already started keep theirs); an identical document changes nothing."""
-    automation = Automation.objects.select_for_update().get(pk=automation.pk)
-    if document == automation.document and (run_as is None or run_as == automation.run_as):
-        return automation
-    automation.document = document
-    automation.version += 1
-    if run_as is not None:
-        automation.run_as = run_as
-    for name, value in _columns(document).items():
-        setattr(automation, name, value)
-    automation.save()
-    AutomationVersion.objects.create(
-        automation=automation, version=automation.version, document=document, created_by=actor
-    )
-    _reindex(automation)
-    return automation
+
+    def write(current: Automation):
+        if document == current.document and (run_as is None or run_as == current.run_as):
+            return current
+        current.document = document
+        current.version += 1
+        if run_as is not None:
+            current.run_as = run_as
+        for name, value in _columns(document).items():
+            setattr(current, name, value)
+        current.save()
+        AutomationVersion.objects.create(
+            automation=current, version=current.version, document=document, created_by=actor
+        )
+        _reindex(current)
+        return current
+
+    updated, _event = entity_mutate(kind="automation", entity_id=automation.pk, write=write, actor=actor)
+    return updated
 
 
 @transaction.atomic
 def automation_set_enabled(*, automation: Automation, enabled: bool, actor: str) -> Automation:
     """Enable or disable; the document's `enabled` follows so export round-trips."""
-    automation = Automation.objects.select_for_update().get(pk=automation.pk)
-    if automation.enabled == enabled:
-        return automation
-    return automation_update(automation=automation, document={**automation.document, "enabled": enabled}, actor=actor)
+    current = Automation.objects.get(pk=automation.pk)
+    if current.enabled == enabled:
+        return current
+    return automation_update(automation=current, document={**current.document, "enabled": enabled}, actor=actor)
 
 
 @transaction.atomic
 def automation_delete(*, automation: Automation, actor: str) -> None:
-    automation.delete()
+    def write(current):
+        current.delete()
+        return None
+
+    entity_mutate(kind="automation", entity_id=automation.pk, write=write, actor=actor)

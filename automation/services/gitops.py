@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.text import slugify
 
@@ -10,6 +11,7 @@ from ..documents.io import dump_yaml
 from ..documents.validate import validate_document
 from ..models import Automation
 from ..secrets import secret_names
+from .permissions import check_can_save
 from .automations import automation_create, automation_delete, automation_update
 
 MANAGED_BY = "gitops"
@@ -61,11 +63,16 @@ def load_documents(paths: list[str]) -> tuple[dict[str, tuple[Path, dict]], list
     return documents, problems
 
 
-def plan_sync(documents: dict[str, tuple[Path, dict]]) -> tuple[Plan, list[str]]:
+def plan_sync(documents: dict[str, tuple[Path, dict]], *, editor) -> tuple[Plan, list[str]]:
     plan, problems = Plan(), []
     existing = {a.name: a for a in Automation.objects.all()}
     for name, (path, document) in sorted(documents.items()):
         current = existing.get(name)
+        try:
+            check_can_save(editor=editor, document=document, run_as=editor, creating=current is None)
+        except PermissionDenied as exc:
+            problems.append(f"{path}:: {exc}")
+            continue
         if current is None:
             plan.create.append(name)
         elif current.managed_by != MANAGED_BY:

@@ -32,9 +32,28 @@ def run(command, *args, **kwargs):
     return out.getvalue()
 
 
+def grant(user, *codenames):
+    from django.contrib.auth.models import Permission
+
+    user.user_permissions.add(*Permission.objects.filter(content_type__app_label="automation",
+                                                         codename__in=codenames))
+
+
 @pytest.fixture
 def importer(django_user_model):
-    return django_user_model.objects.create_user("deployer")
+    user = django_user_model.objects.create_user("deployer")
+    grant(user, "add_automation", "change_automation", "delete_automation")
+    return user
+
+
+def test_import_refuses_what_the_importing_user_may_not_do(tmp_path, django_user_model):
+    django_user_model.objects.create_user("intern")
+    write(tmp_path, "a.yaml", "a")
+    out = StringIO()
+    with pytest.raises(CommandError):
+        call_command("automations_import", str(tmp_path), "--as", "intern", stdout=out)
+    assert out.getvalue().strip() == f"{tmp_path / 'a.yaml'}:: permission denied: automation.add_automation"
+    assert not Automation.objects.exists()
 
 
 def test_validate_prints_file_path_message_and_fails(tmp_path):

@@ -20,7 +20,7 @@ class Command(BaseCommand):
         if user is None:
             raise CommandError(f"no active user named {username!r}")
         documents, problems = load_documents(paths)
-        plan, conflicts = plan_sync(documents) if not problems else (None, [])
+        plan, conflicts = plan_sync(documents, editor=user) if not problems else (None, [])
         for line in problems + conflicts:
             self.stdout.write(line)
         if problems or conflicts:
