@@ -5,7 +5,7 @@ from django.db.models import Min
 from django.http import JsonResponse
 from django.utils import timezone
 
-from automation.models import ChangeEvent
+from automation.models import ChangeEvent, Timer
 
 from .celery import app
 
@@ -30,14 +30,17 @@ def _broker_ok() -> bool:
 
 def healthz(request):
     database = _database_ok()
+    now = timezone.now()
     oldest = ChangeEvent.objects.filter(routed_at=None).aggregate(m=Min("occurred_at"))["m"] if database else None
+    overdue = (Timer.objects.filter(fired_at=None, due_at__lte=now).aggregate(m=Min("due_at"))["m"]
+               if database else None)
     body = {
         "database": "ok" if database else "unavailable",
         "broker": "ok" if _broker_ok() else "unavailable",
         "oldest_undelivered_change_seconds": (
-            round((timezone.now() - oldest).total_seconds(), 3) if oldest else None
+            round((now - oldest).total_seconds(), 3) if oldest else None
         ),
-        "oldest_overdue_timer_seconds": None,
+        "oldest_overdue_timer_seconds": round((now - overdue).total_seconds(), 3) if overdue else None,
     }
     healthy = body["database"] == "ok" and body["broker"] == "ok"
     return JsonResponse({"status": "ok" if healthy else "degraded", **body}, status=200 if healthy else 503)

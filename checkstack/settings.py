@@ -200,6 +200,8 @@ CHECKSTACK_RUN_MAX_ATTEMPTS = env.int("CHECKSTACK_RUN_MAX_ATTEMPTS", default=5)
 CHECKSTACK_STEP_MAX_ATTEMPTS = env.int("CHECKSTACK_STEP_MAX_ATTEMPTS", default=3)
 # Fernet key encrypting secrets at rest; by default derived from SECRET_KEY (set it to rotate separately).
 CHECKSTACK_SECRETS_KEY = env("CHECKSTACK_SECRETS_KEY", default="")
+# Clients that may read /metrics without logging in (IPs or CIDRs); staff users always may.
+CHECKSTACK_METRICS_ALLOWLIST = env.list("CHECKSTACK_METRICS_ALLOWLIST", default=["127.0.0.1", "::1"])
 CHECKSTACK_WEBHOOK_ALLOWLIST = env.list("CHECKSTACK_WEBHOOK_ALLOWLIST", default=[])
 
 # --- Email ----------------------------------------------------------------------------------------
@@ -208,15 +210,22 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="checkstack@localhost")
 
 # --- Logging --------------------------------------------------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+# "plain" for people, "json" for log pipelines; both carry the run and change a line is about.
+LOG_FORMAT = env("LOG_FORMAT", default="plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [run=%(run_id)s change=%(change_id)s] %(message)s"},
+        "json": {"()": "automation.observability.JSONFormatter"},
     },
-    "filters": {"mask_secrets": {"()": "automation.masking.SecretMaskingFilter"}},
+    "filters": {
+        "mask_secrets": {"()": "automation.masking.SecretMaskingFilter"},
+        "context": {"()": "automation.observability.ContextFilter"},
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_secrets"]},
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT,
+                    "filters": ["context", "mask_secrets"]},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},

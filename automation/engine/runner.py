@@ -3,6 +3,7 @@
 import logging
 
 from ..masking import masking_scope
+from ..observability import log_context
 from ..models import Run, RunStatus
 from .lifecycle import LeaseLost, run_claim, run_finish, run_release_to_wait
 from .waits import wake_run_resume
@@ -16,7 +17,7 @@ def run_advance(*, run_id, resume: bool = False) -> str | None:
 
     Returns the status this call left the run in, or None when it did nothing.
     """
-    with masking_scope():
+    with masking_scope(), log_context(run_id=run_id):
         return _advance(run_id=run_id, resume=resume)
 
 

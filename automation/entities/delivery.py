@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..models import ChangeEvent, DerivedTriggerEvent, SubscriptionDelivery
+from ..observability import log_context
 from .registry import Change, Delivery, derive_events, registry, subscriptions_for
 
 logger = logging.getLogger(__name__)
@@ -85,6 +86,11 @@ def route_change_event(change_id: str) -> RoutingResult:
 
 
 def _route_one(event: ChangeEvent) -> list[int]:
+    with log_context(change_id=event.change_id):
+        return _route(event)
+
+
+def _route(event: ChangeEvent) -> list[int]:
     change = as_change(event)
     derived = derive_events(change)
     trigger_rows = DerivedTriggerEvent.objects.bulk_create(

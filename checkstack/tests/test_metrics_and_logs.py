@@ -1,0 +1,53 @@
+"""/metrics (Prometheus text) and structured log lines carrying run and change ids."""
+
+import json
+import logging
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from automation.models import Timer
+from automation.observability import ContextFilter, JSONFormatter, log_context
+from catalog.services import system_create
+
+pytestmark = pytest.mark.django_db
+
+
+def test_metrics_report_pending_changes_runs_and_overdue_timers(client):
+    system_create(name="api", actor="system")
+    Timer.objects.create(kind="resume", owner="x", due_at=timezone.now() - timedelta(seconds=30))
+    response = client.get("/metrics", REMOTE_ADDR="127.0.0.1")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    lines = response.content.decode().splitlines()
+    assert "checkstack_change_events_pending 1" in lines
+    assert "checkstack_change_events_routed_total 0" in lines
+    assert 'checkstack_runs{status="failed"} 0' in lines
+    assert "checkstack_timers_due 1" in lines
+    overdue = next(line for line in lines if line.startswith("checkstack_timers_overdue_seconds"))
+    assert float(overdue.split()[1]) >= 30
+
+
+def test_metrics_refuse_anonymous_clients_outside_the_allowlist(admin_client):
+    from django.test import Client
+
+    assert Client().get("/metrics", REMOTE_ADDR="203.0.113.9").status_code == 403
+    assert admin_client.get("/metrics", REMOTE_ADDR="203.0.113.9").status_code == 200
+
+
+def test_log_lines_carry_run_and_change_ids():
+    record = logging.LogRecord("checkstack", logging.INFO, __file__, 1, "hello %s", ("ops",), None)
+    with log_context(run_id="r-1", change_id="c-2"):
+        ContextFilter().filter(record)
+    line = json.loads(JSONFormatter().format(record))
+    assert (line["message"], line["run_id"], line["change_id"], line["level"]) == ("hello ops", "r-1", "c-2", "INFO")
+    outside = logging.LogRecord("checkstack", logging.INFO, __file__, 1, "x", (), None)
+    ContextFilter().filter(outside)
+    assert (outside.run_id, outside.change_id) == ("-", "-")
+
+
+def test_healthz_reports_the_oldest_overdue_timer(client):
+    Timer.objects.create(kind="resume", owner="x", due_at=timezone.now() - timedelta(seconds=12))
+    body = client.get("/healthz").json()
+    assert body["oldest_overdue_timer_seconds"] >= 12
