@@ -6,7 +6,7 @@ from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from rest_framework import serializers, status, viewsets
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
@@ -15,11 +15,12 @@ from checkstack.permissions import ActionAwarePermissions
 
 from ..documents.validate import validate_document
 from ..entities.actor import user_actor
-from ..models import Automation
+from ..models import Automation, ChangeEvent
 from ..secrets import secret_names
 from ..services.permissions import check_can_save
 from ..services.automations import automation_create, automation_delete, automation_set_enabled, automation_update
-from ..services.runs import run_manual
+from ..engine.simulate import simulate
+from ..services.runs import run_manual, simulate_change
 from .parsers import TextYAMLParser, YAMLParser
 
 
@@ -34,6 +35,19 @@ class AutomationSerializer(serializers.ModelSerializer):
 class ManualRunSerializer(serializers.Serializer):
     trigger_id = serializers.CharField(required=False, allow_blank=False)
     payload = serializers.DictField(required=False, default=dict)
+
+
+class SimulateSerializer(serializers.Serializer):
+    event = serializers.CharField(required=False)
+    trigger_id = serializers.CharField(required=False)
+    payload = serializers.DictField(required=False, default=dict)
+    context_key = serializers.CharField(required=False, allow_null=True, default=None)
+    change_event_id = serializers.UUIDField(required=False, help_text="simulate a real, stored change instead")
+
+    def validate(self, data):
+        if not data.get("event") and not data.get("change_event_id"):
+            raise serializers.ValidationError({"event": ["give an event (with its payload) or a change_event_id"]})
+        return data
 
 
 class DocumentErrors(serializers.ValidationError):
@@ -78,6 +92,7 @@ class AutomationViewSet(viewsets.ModelViewSet):
         "run": ["automation.change_automation"],
         "enable": ["automation.change_automation"],
         "disable": ["automation.change_automation"],
+        "simulate": ["automation.view_automation"],
     }
 
     def _run_as(self, request):
@@ -126,6 +141,21 @@ class AutomationViewSet(viewsets.ModelViewSet):
     def validate(self, request):
         result = validate_document(request.data, known_secrets=secret_names())
         return Response({"valid": not result.errors, "errors": result.errors})
+
+    @extend_schema(request=SimulateSerializer, responses={200: dict})
+    @action(detail=True, methods=["post"])
+    def simulate(self, request, pk=None):
+        automation = self.get_object()
+        serializer = SimulateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if data.get("change_event_id"):
+            try:
+                return Response(simulate_change(automation, change_id=data["change_event_id"]))
+            except ChangeEvent.DoesNotExist:
+                raise NotFound("no change event with that id") from None
+        return Response(simulate(automation, event=data["event"], payload=data["payload"],
+                                 trigger_id=data.get("trigger_id"), context_key=data["context_key"]))
 
     def _set_enabled(self, request, enabled: bool):
         with transaction.atomic():

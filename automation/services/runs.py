@@ -30,3 +30,16 @@ def run_cancel(*, run: Run, actor: str) -> Run:
     _cancel(run=run, reason=f"cancelled by {actor}")
     run.refresh_from_db()
     return run
+
+
+def simulate_change(automation: Automation, *, change_id) -> dict:
+    """Simulate the trigger events a stored change event derives (read-only); DoesNotExist if unknown."""
+    from ..engine.simulate import simulate
+    from ..entities.delivery import as_change
+    from ..entities.registry import derive_events
+    from ..models import ChangeEvent
+
+    event = ChangeEvent.objects.get(change_id=change_id)
+    results = [{"event": d.event, **simulate(automation, event=d.event, payload=d.payload, context_key=d.context_key)}
+               for d in derive_events(as_change(event))]
+    return {"change_id": str(change_id), "events": results}
