@@ -20,7 +20,7 @@ from ..secrets import secret_names
 from ..services.permissions import check_can_save
 from ..services.automations import automation_create, automation_delete, automation_set_enabled, automation_update
 from ..engine.simulate import simulate
-from ..services.runs import run_manual, simulate_change
+from ..services.runs import firing_history, run_manual, simulate_change
 from .parsers import TextYAMLParser, YAMLParser
 
 
@@ -93,6 +93,7 @@ class AutomationViewSet(viewsets.ModelViewSet):
         "enable": ["automation.change_automation"],
         "disable": ["automation.change_automation"],
         "simulate": ["automation.view_automation"],
+        "why": ["automation.view_automation", "automation.view_run"],
     }
 
     def _run_as(self, request):
@@ -156,6 +157,16 @@ class AutomationViewSet(viewsets.ModelViewSet):
                 raise NotFound("no change event with that id") from None
         return Response(simulate(automation, event=data["event"], payload=data["payload"],
                                  trigger_id=data.get("trigger_id"), context_key=data["context_key"]))
+
+    @extend_schema(request=None, responses={200: dict})
+    @action(detail=True, methods=["get"], url_path="why")
+    def why(self, request, pk=None):
+        """Why (not) did it fire: the recent firings for one entity and the gate that stopped each."""
+        automation = self.get_object()
+        entity_id = request.query_params.get("entity_id")
+        if not entity_id:
+            raise serializers.ValidationError({"entity_id": ["required: the entity (context key) to explain"]})
+        return Response(firing_history(automation=automation, context_key=entity_id))
 
     def _set_enabled(self, request, enabled: bool):
         with transaction.atomic():

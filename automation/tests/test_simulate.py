@@ -70,3 +70,22 @@ def test_simulate_bad_input_is_a_400_and_unknown_change_a_404(admin_api):
     assert admin_api.post(url, {}, format="json").status_code == 400
     missing = admin_api.post(url, {"change_event_id": "00000000-0000-0000-0000-000000000000"}, format="json")
     assert missing.status_code == 404
+
+
+def test_why_did_it_not_fire_lists_each_firing_and_the_gate_that_stopped_it(admin_api):
+    from automation.entities.delivery import route_change_event
+    from automation.models import ChangeEvent
+
+    system = system_create(name="api", actor="system")
+    automation = make_automation({"name": "picky", "triggers": [
+        {"event": "healthcheck.system_health_changed", "filter": "trigger.payload.new_status == 'unhealthy'"}],
+        "actions": [{"action": "automation.log", "config": {"message": "x"}}]})
+    for status in ("degraded", "unhealthy"):
+        health_report(system=system, status=status, actor="system")
+        route_change_event(str(ChangeEvent.objects.order_by("-id").first().change_id))
+    response = admin_api.get(f"/api/v1/automations/{automation.pk}/why/?entity_id={system.pk}")
+    assert response.status_code == 200
+    firings = response.json()["firings"]
+    assert [(f["status"], f["reason"]) for f in firings] == [("pending", None), ("skipped", "filter did not match")]
+    assert firings[1]["change_id"] == str(ChangeEvent.objects.filter(kind="health").order_by("id").first().change_id)
+    assert admin_api.get(f"/api/v1/automations/{automation.pk}/why/").status_code == 400
