@@ -3,6 +3,7 @@ trigger's condition held without a break since — decided from the change log, 
 
 from datetime import timedelta
 
+from django.db import transaction
 from django.db.models import Max
 
 from ..definitions import trigger as trigger_definition
@@ -82,6 +83,7 @@ def dwells_break_on(change) -> int:
     return broken
 
 
+@transaction.atomic
 def dwell_fire(*, dwell_id, generation: int = 0) -> None:
     """The deadline came: start the run unless the change log shows a break since arming."""
     from .routing import Firing, after_time_gates

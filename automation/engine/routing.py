@@ -74,6 +74,7 @@ def on_routed_change(change, trigger_rows) -> None:
                             firing_key=change.change_id, actor=change.actor, depth=change.depth)
 
 
+@transaction.atomic  # joins the routing transaction; its own when called alone (schedules, tests)
 def fire(firing: Firing) -> Run | None:
     """Stage 2: apply the gates in order and record one run or one skipped run."""
     if firing.depth > settings.CHECKSTACK_MAX_CHAIN_DEPTH:
