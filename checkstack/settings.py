@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "catalog",
     "incidents",
     "maintenance",
+    "statuspage",
 ]
 
 MIDDLEWARE = [

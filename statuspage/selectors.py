@@ -1,0 +1,40 @@
+"""What the public status page shows: only public facts, read in a fixed number of queries."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from catalog.selectors import system_list
+from incidents.selectors import incidents_open
+from maintenance.selectors import maintenance_current, maintenance_upcoming
+
+
+@dataclass(frozen=True)
+class StatusPage:
+    systems: list
+    incidents: list
+    current_maintenance: list
+    upcoming_maintenance: list
+
+
+def _names(links, names_by_id) -> list[str]:
+    return sorted(names_by_id[str(link.system_id)] for link in links if str(link.system_id) in names_by_id)
+
+
+def status_page(*, now: datetime) -> StatusPage:
+    systems = list(system_list())
+    names = {str(s.pk): s.name for s in systems}
+    incidents = []
+    for incident in incidents_open():
+        updates = sorted(incident.updates.all(), key=lambda u: (u.created_at, u.pk))
+        incidents.append({"title": incident.title, "status": incident.status, "severity": incident.severity,
+                          "systems": _names(incident.system_links.all(), names),
+                          "latest_update": updates[-1] if updates else None, "created_at": incident.created_at})
+    current, upcoming = [], []
+    for window in [*maintenance_current(), *maintenance_upcoming()]:
+        entry = {"title": window.title, "status": window.status, "start_at": window.start_at,
+                 "end_at": window.end_at, "systems": _names(window.system_links.all(), names)}
+        (current if window.status == "in_progress" or window.start_at <= now else upcoming).append(entry)
+    health = [{"name": s.name, "status": getattr(getattr(s, "health", None), "status", None),
+               "message": getattr(getattr(s, "health", None), "message", "")} for s in systems]
+    return StatusPage(systems=health, incidents=incidents, current_maintenance=current,
+                      upcoming_maintenance=upcoming)
