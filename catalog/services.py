@@ -52,7 +52,7 @@ def system_update(*, system: System, actor: str, **fields) -> System:
         # Write onto the locked row, not the caller's copy, so a concurrent edit of another field survives.
         for name, value in fields.items():
             setattr(current, name, value)
-        current.save()
+        current.save(update_fields=[*fields, "updated_at"])
         return current
 
     updated, _event = entity_mutate(kind="system", entity_id=system.pk, write=write, actor=actor)

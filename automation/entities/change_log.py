@@ -8,7 +8,7 @@ field's own `get_db_prep_save`, so they are stored exactly as the ORM would stor
 
 from functools import cache
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from ..models import ChangeEvent, Transition
 
@@ -22,26 +22,29 @@ def _fields(model, names):
     return [model._meta.get_field(name) for name in names]
 
 
-def _insert_sql(model, names, rows: int) -> str:
-    quote = connection.ops.quote_name
+@cache
+def _insert_sql(model, names, rows: int, vendor: str) -> str:
+    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
     columns = ", ".join(quote(f.column) for f in _fields(model, names))
     one_row = "(" + ", ".join(["%s"] * len(names)) + ")"
     return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES {', '.join([one_row] * rows)}"
 
 
-def _params(model, names, values: dict) -> list:
-    return [field.get_db_prep_save(values[field.name], connection) for field in _fields(model, names)]
+def _params(model, names, values: dict, conn) -> list:
+    return [field.get_db_prep_save(values[field.name], conn) for field in _fields(model, names)]
 
 
 def write_change(event: dict, transitions: list[dict]) -> ChangeEvent:
     """Insert the event and its transitions; returns the event as an unsaved-looking instance with its id."""
-    transition_sql = _insert_sql(Transition, TRANSITION_COLUMNS, len(transitions))
-    transition_params = [p for row in transitions for p in _params(Transition, TRANSITION_COLUMNS, row)]
-    event_sql = _insert_sql(ChangeEvent, EVENT_COLUMNS, 1)
-    event_params = _params(ChangeEvent, EVENT_COLUMNS, event)
-    id_column = connection.ops.quote_name(ChangeEvent._meta.pk.column)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+    conn = connections[DEFAULT_DB_ALIAS]  # once: every proxy attribute lookup costs a thread-local read
+    vendor = conn.vendor
+    transition_sql = _insert_sql(Transition, TRANSITION_COLUMNS, len(transitions), vendor)
+    transition_params = [p for row in transitions for p in _params(Transition, TRANSITION_COLUMNS, row, conn)]
+    event_sql = _insert_sql(ChangeEvent, EVENT_COLUMNS, 1, vendor)
+    event_params = _params(ChangeEvent, EVENT_COLUMNS, event, conn)
+    id_column = conn.ops.quote_name(ChangeEvent._meta.pk.column)
+    with conn.cursor() as cursor:
+        if vendor == "postgresql":
             cursor.execute(f"WITH t AS ({transition_sql}) {event_sql} RETURNING {id_column}",
                            transition_params + event_params)
             event_id = cursor.fetchone()[0]

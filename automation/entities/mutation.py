@@ -11,7 +11,7 @@ from functools import cache, partial
 from typing import Any, Callable
 
 from django.core.exceptions import ValidationError
-from django.db import connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.utils import timezone
 
 from ..masking import mask
@@ -45,13 +45,14 @@ def lock_entity_row(model, entity_id):
     A cached SQL string and converter list per model instead of compiling a queryset on every write:
     this is the hot path of every tracked write.
     """
+    conn = connections[DEFAULT_DB_ALIAS]  # once: every proxy attribute lookup costs a thread-local read
     pk = model._meta.pk
     try:
-        value = pk.get_db_prep_value(pk.to_python(entity_id), connection)
+        value = pk.get_db_prep_value(pk.to_python(entity_id), conn)
     except ValidationError:
         return None
     sql, attnames, converters = _row_reader(model)
-    with connection.cursor() as cursor:
+    with conn.cursor() as cursor:
         cursor.execute(sql, [value])
         row = cursor.fetchone()
     if row is None:
@@ -59,9 +60,9 @@ def lock_entity_row(model, entity_id):
     values = []
     for raw, (column, field_converters) in zip(row, converters):
         for convert in field_converters:
-            raw = convert(raw, column, connection)
+            raw = convert(raw, column, conn)
         values.append(raw)
-    return model.from_db(connection.alias, attnames, values)
+    return model.from_db(DEFAULT_DB_ALIAS, attnames, values)
 
 
 @cache
