@@ -32,7 +32,8 @@ class RunSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Run
-        fields = ["id", "automation", "automation_version", "trigger_id", "event", "payload", "actor", "context_key",
+        fields = ["id", "automation", "automation_version", "trigger_id", "event", "payload", "actor", "run_as",
+                  "context_key",
                   "status", "error", "reason", "created_at", "started_at", "finished_at", "steps", "artifacts"]
 
 

@@ -50,7 +50,7 @@ def route_trigger_event(*, event: str, payload: dict, context_key: str | None, f
                         depth: int = 0) -> list[Run]:
     """Stage 1: every enabled automation with a trigger on `event`, found through the index."""
     runs = []
-    index = AutomationTrigger.objects.filter(event=event, enabled=True).select_related("automation")
+    index = AutomationTrigger.objects.filter(event=event, enabled=True).select_related("automation__run_as")
     for row in index:
         automation = row.automation
         trigger = next((t for t in automation.document["triggers"] if t["id"] == row.trigger_id), None)
@@ -161,6 +161,7 @@ def record_firing(firing: Firing, *, skipped: str | None = None, bucket: str | N
         event=firing.event,
         payload=firing.payload,
         actor=firing.actor,
+        run_as=automation.run_as.get_username() if automation.run_as_id else "",
         context_key=firing.context_key,
         firing_key=firing.firing_key,
         bucket=bucket or bucket_of(automation, firing.context_key),

@@ -33,6 +33,8 @@ class Run(models.Model):
     event = models.CharField(max_length=100)
     payload = models.JSONField(default=dict)
     actor = models.CharField(max_length=200)
+    # The user the run acts as (its automation's run_as when it started), kept with the run for audit.
+    run_as = models.CharField(max_length=150, blank=True)
     context_key = models.CharField(max_length=64, null=True, blank=True)
     # What fired it: "<change id>" for entity-derived events, "<tick>" for schedules; null for manual runs.
     firing_key = models.CharField(max_length=100, null=True, blank=True)

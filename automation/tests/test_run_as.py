@@ -114,7 +114,7 @@ def test_domain_writes_of_a_run_carry_the_run_actor(django_user_model, system):
                                    run_as=runner)
     run = run_manual(automation=automation, actor="user:admin")
     run_advance(run_id=run.pk)
-    assert Run.objects.get().status == RunStatus.SUCCEEDED
+    assert (Run.objects.get().status, Run.objects.get().run_as) == (RunStatus.SUCCEEDED, "runner")
     incident = Incident.objects.get()
     assert set(Transition.objects.filter(kind="incident", entity_id=str(incident.pk)).values_list("actor", flat=True)) \
         == {f"run:{run.pk}"}
