@@ -5,7 +5,9 @@ from .waits import wait_resolve, wake_run_resume
 
 
 def _wait_of(timer: Timer) -> Wait | None:
-    return Wait.objects.select_related("run").filter(pk=timer.owner, outcome__isnull=True).first()
+    if not timer.owner.isdigit():
+        return None  # not a wait's timer (nothing to do)
+    return Wait.objects.select_related("run").filter(pk=int(timer.owner), outcome__isnull=True).first()
 
 
 def delay_over(timer: Timer) -> None:
