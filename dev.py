@@ -48,8 +48,17 @@ def local_secret_key() -> str:
     return path.read_text().strip()
 
 
+def ensure_local_env_file():
+    """A git-ignored .env with this checkout's secret key, so `manage.py` commands work here too."""
+    path = ROOT / ".env"
+    if not path.exists():
+        path.write_text(f"# Written by `python3 dev.py run` for this checkout; never commit it.\n"
+                        f"SECRET_KEY={local_secret_key()}\n")
+
+
 def run():
     ensure_virtualenv()
+    ensure_local_env_file()
     env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"}
     env.setdefault("SECRET_KEY", local_secret_key())
     env.setdefault("DEBUG", "true")
@@ -59,7 +68,8 @@ def run():
     port = env.setdefault("PORT", "8000")
     print(
         f"\nCheckstack: http://127.0.0.1:{port}/admin/  (user: admin, password: {password})\n"
-        f"Status page: http://127.0.0.1:{port}/status/   API docs: http://127.0.0.1:{port}/api/docs/\n",
+        f"Status page: http://127.0.0.1:{port}/status/   API docs: http://127.0.0.1:{port}/api/docs/\n"
+        f"Commands: .venv/bin/python manage.py <command>  (e.g. drf_create_token admin for an API token)\n",
         flush=True,
     )
     os.execve(str(BIN / "honcho"), [str(BIN / "honcho"), "start"], env)

@@ -132,7 +132,8 @@ def start_worker(tmp_path: Path, name: str = "w1", concurrency: int = 2, **env) 
 
 def start_beat(tmp_path: Path, name: str = "beat", **env) -> CeleryProcess:
     args = ["beat", "-l", "INFO", "-s", str(tmp_path / f"{name}-schedule")]
-    return CeleryProcess(args, tmp_path / f"{name}.log", process_env(**env)).start("beat: Starting")
+    # The banner line printed once the scheduler service exists (celery.beat's own log lines are quieted).
+    return CeleryProcess(args, tmp_path / f"{name}.log", process_env(**env)).start("LocalTime ->")
 
 
 def require_integration_services():
