@@ -140,3 +140,6 @@ class SystemAdmin(EntityHistoryMixin, admin.ModelAdmin):
         with transaction.atomic():
             for system in queryset:
                 services.system_delete(system=system, actor=actor)
+
+
+from . import admin_subscribers  # noqa: E402,F401  (registers the Subscriber admin)

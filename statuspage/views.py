@@ -9,6 +9,8 @@ from .selectors import status_page
 
 
 @require_safe
-@cache_control(public=True, max_age=30)  # visitors and proxies may reuse it briefly; it refreshes every 60 s
+# Browsers may reuse it briefly (it refreshes every 60 s). Not shared caches: the subscribe form's CSRF token
+# belongs to one visitor's cookie.
+@cache_control(private=True, max_age=30)
 def status(request):
     return render(request, "status/page.html", {"page": status_page(now=timezone.now())})

@@ -1,0 +1,114 @@
+"""subscribers/ CRUD for operators: validate, call a subscriber service in a transaction, serialize.
+
+The link token is never part of any representation.
+"""
+
+from contextlib import contextmanager
+
+import django_filters
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
+from rest_framework import serializers, status, viewsets
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+
+from automation.entities.actor import user_actor
+
+from .. import subscribers as services
+from ..models import Subscriber
+from ..subscribers import subscriber_list
+
+ID = extend_schema(parameters=[OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)])
+
+
+class SubscriberSerializer(serializers.ModelSerializer):
+    system_ids = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Subscriber
+        fields = ["id", "email", "system_ids", "confirmed", "confirmed_at", "created_at", "updated_at"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.UUIDField()))
+    def get_system_ids(self, subscriber: Subscriber) -> list[str]:
+        return sorted(str(system.pk) for system in subscriber.systems.all())
+
+
+class SubscriberWriteSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    # Existence is checked by the service (one rule for API, admin and the public form).
+    system_ids = serializers.ListField(child=serializers.UUIDField(), allow_empty=False)
+    confirmed = serializers.BooleanField(default=False)
+
+    def validate_email(self, value: str) -> str:
+        email = services.normalize_email(value)
+        taken = Subscriber.objects.filter(email=email)
+        if self.instance is not None:
+            taken = taken.exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise serializers.ValidationError(services.EMAIL_TAKEN)
+        return email
+
+
+class SubscriberFilter(django_filters.FilterSet):
+    email = django_filters.CharFilter(field_name="email", lookup_expr="iexact")
+    confirmed = django_filters.BooleanFilter()
+    system = django_filters.UUIDFilter(field_name="systems__id")
+
+    class Meta:
+        model = Subscriber
+        fields = ["email", "confirmed", "system"]
+
+
+@contextmanager
+def _service_errors():
+    """Map service validation errors and races the serializer cannot see to client errors."""
+    try:
+        yield
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(serializers.as_serializer_error(exc)) from exc
+    except IntegrityError as exc:
+        # The unique email (taken by a concurrent request) or a system deleted since it was checked.
+        raise serializers.ValidationError({"non_field_errors": ["Conflicting change; try again."]}) from exc
+    except Subscriber.DoesNotExist as exc:
+        raise NotFound() from exc
+
+
+@extend_schema_view(retrieve=ID, update=ID, partial_update=ID, destroy=ID)
+@extend_schema(tags=["subscribers"])
+class SubscriberViewSet(viewsets.ModelViewSet):
+    lookup_value_regex = "[^/]+"  # a malformed id is DRF's JSON 404, not the resolver's HTML one
+    queryset = subscriber_list()
+    serializer_class = SubscriberSerializer
+    filterset_class = SubscriberFilter
+
+    def _represent(self, subscriber: Subscriber, code: int = status.HTTP_200_OK) -> Response:
+        return Response(SubscriberSerializer(subscriber_list().get(pk=subscriber.pk)).data, status=code)
+
+    @extend_schema(request=SubscriberWriteSerializer, responses={201: SubscriberSerializer})
+    def create(self, request, *args, **kwargs):
+        serializer = SubscriberWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with _service_errors(), transaction.atomic():
+            subscriber = services.subscriber_create(**serializer.validated_data, actor=user_actor(request.user))
+        return self._represent(subscriber, status.HTTP_201_CREATED)
+
+    @extend_schema(request=SubscriberWriteSerializer, responses=SubscriberSerializer)
+    def update(self, request, *args, **kwargs):
+        subscriber = self.get_object()
+        partial = kwargs.get("partial", False)
+        serializer = SubscriberWriteSerializer(subscriber, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        with _service_errors(), transaction.atomic():
+            services.subscriber_update(
+                subscriber=subscriber, **serializer.validated_data, actor=user_actor(request.user)
+            )
+        return self._represent(subscriber)
+
+    def destroy(self, request, *args, **kwargs):
+        subscriber = self.get_object()
+        with transaction.atomic():
+            services.subscriber_delete(subscriber=subscriber, actor=user_actor(request.user))
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,57 @@
+"""Notification settings and their defaults; settings.py may set any of them (from the environment)."""
+
+from datetime import timedelta
+
+from django.conf import settings
+
+
+def _setting(name: str, default):
+    return getattr(settings, name, default)
+
+
+def public_url() -> str:
+    """Base URL of links in emails (the worker sending them has no request to build them from)."""
+    return _setting("CHECKSTACK_PUBLIC_URL", "http://localhost:8000").rstrip("/")
+
+
+def subscribe_limit_per_address() -> int:
+    """Subscribe requests per address per window: caps the confirmation emails anyone can cause."""
+    return _setting("CHECKSTACK_SUBSCRIBE_LIMIT_PER_ADDRESS", 5)
+
+
+def subscribe_limit_per_client() -> int:
+    """Subscribe form posts per client IP per window, valid or not."""
+    return _setting("CHECKSTACK_SUBSCRIBE_LIMIT_PER_CLIENT", 20)
+
+
+def subscribe_limit_window() -> int:
+    return _setting("CHECKSTACK_SUBSCRIBE_LIMIT_WINDOW_SECONDS", 3600)
+
+
+def trusted_proxies() -> int:
+    """Reverse proxies in front of the app: the client IP is that many hops from the right of X-Forwarded-For."""
+    return _setting("CHECKSTACK_TRUSTED_PROXIES", 0)
+
+
+def confirm_max_age() -> timedelta:
+    """How long a confirmation link confirms; never-confirmed requests are purged after it."""
+    return timedelta(days=_setting("CHECKSTACK_SUBSCRIBE_CONFIRM_DAYS", 7))
+
+
+def send_max_attempts() -> int:
+    return _setting("CHECKSTACK_NOTIFICATION_MAX_ATTEMPTS", 5)
+
+
+def email_timeout() -> float:
+    """Seconds a mail-server operation may block; must stay well under sending_timeout()."""
+    return settings.EMAIL_TIMEOUT or _setting("CHECKSTACK_NOTIFICATION_EMAIL_TIMEOUT_SECONDS", 30)
+
+
+def sending_timeout() -> timedelta:
+    """After this long a claimed send is taken to have lost its worker (see sending.py)."""
+    return timedelta(seconds=_setting("CHECKSTACK_NOTIFICATION_SENDING_TIMEOUT_SECONDS", 300))
+
+
+def sweep_grace() -> timedelta:
+    """Age before the sweeper re-wakes a pending send, so it does not race the wake-up sent at commit."""
+    return timedelta(seconds=settings.CHECKSTACK_OUTBOX_GRACE_SECONDS)

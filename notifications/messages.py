@@ -1,0 +1,91 @@
+"""The emails: a notification about a change, and the confirmation of a subscription (plain text and HTML)."""
+
+from urllib.parse import urlsplit
+
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.dateparse import parse_datetime
+
+from catalog.models import Subscriber, System
+
+from .conf import public_url
+from .models import NotificationSend
+from .topics import notification_subject, status_label
+
+
+def confirm_url(subscriber: Subscriber) -> str:
+    return public_url() + reverse("notifications:confirm", args=[subscriber.token])
+
+
+def unsubscribe_url(subscriber: Subscriber) -> str:
+    return public_url() + reverse("notifications:unsubscribe", args=[subscriber.token])
+
+
+def _headers(subscriber: Subscriber, message_id: str) -> dict:
+    return {
+        # RFC 2369 and RFC 8058: mail clients show an unsubscribe button that POSTs to the link.
+        "List-Unsubscribe": f"<{unsubscribe_url(subscriber)}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        # RFC 3834: no vacation auto-replies to these.
+        "Auto-Submitted": "auto-generated",
+        "Message-ID": message_id,
+    }
+
+
+def _domain() -> str:
+    return urlsplit(public_url()).hostname or "localhost"
+
+
+def _email(*, subject: str, template: str, context: dict, subscriber: Subscriber, message_id: str):
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string(f"notifications/email/{template}.txt", context),
+        to=[subscriber.email],
+        headers=_headers(subscriber, message_id),
+    )
+    message.attach_alternative(render_to_string(f"notifications/email/{template}.html", context), "text/html")
+    return message
+
+
+def notification_email(*, send: NotificationSend) -> EmailMultiAlternatives:
+    """The email of one send; its Message-ID is the same on every attempt, so receivers can drop a repeat."""
+    notification, subscriber = send.notification, send.subscriber
+    context = {
+        **notification.context,
+        "topic": notification.topic,
+        "status_label": status_label(notification.context.get("status")),
+        "start_at": parse_datetime(notification.context.get("start_at") or ""),
+        "end_at": parse_datetime(notification.context.get("end_at") or ""),
+        "unsubscribe_url": unsubscribe_url(subscriber),
+    }
+    return _email(
+        subject=notification_subject(notification.topic, notification.context),
+        template="notification",
+        context=context,
+        subscriber=subscriber,
+        message_id=f"<notification.{notification.change_id}.{subscriber.pk}@{_domain()}>",
+    )
+
+
+def confirmation_email(*, subscriber: Subscriber) -> EmailMultiAlternatives:
+    """The email asking the address's owner to confirm following the systems it lists."""
+    wanted = {str(pk) for pk in subscriber.requested_system_ids} | {
+        str(pk) for pk in subscriber.systems.values_list("pk", flat=True)
+    }
+    context = {
+        "email": subscriber.email,
+        "systems": list(System.objects.filter(pk__in=wanted).order_by("name").values_list("name", flat=True)),
+        "confirm_url": confirm_url(subscriber),
+        "unsubscribe_url": unsubscribe_url(subscriber),
+        "status_url": f"{public_url()}/status/",
+    }
+    # One id per request: a re-sent confirmation of the same request may be dropped as a repeat.
+    requested = subscriber.confirmation_requested_at
+    return _email(
+        subject="Confirm your status notifications",
+        template="confirmation",
+        context=context,
+        subscriber=subscriber,
+        message_id=f"<confirmation.{subscriber.pk}.{int(requested.timestamp() * 1e6) if requested else 0}@{_domain()}>",
+    )

@@ -1,0 +1,67 @@
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from catalog.models import Subscriber
+
+from .topics import Topic
+
+
+class Notification(models.Model):
+    """What one incident or maintenance change announced: the snapshot every email about it renders."""
+
+    change_id = models.UUIDField(unique=True)
+    kind = models.CharField(max_length=20)
+    entity_id = models.CharField(max_length=64)
+    topic = models.CharField(max_length=40, choices=Topic.choices)
+    # Title, status, systems, message… as they were at the change, so a late retry says what happened then.
+    context = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.topic}: {self.context.get('title', self.entity_id)}"
+
+
+class SendStatus(models.TextChoices):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # the subscriber was no longer confirmed when its turn came
+
+
+class NotificationSend(models.Model):
+    """One email owed to one subscriber about one change: the record that keeps a retry from sending twice."""
+
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="sends")
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="notification_sends")
+    status = models.CharField(max_length=10, choices=SendStatus.choices, default=SendStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    # Not before: a send the mail server refused for now waits here (a row, not a Celery countdown).
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    # Set just before the message goes to the mail server: a lost worker with this set may have sent it.
+    handed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # One email per subscriber per change (a change has one Notification): the no-duplicate rule.
+            models.UniqueConstraint(fields=["notification", "subscriber"], name="notification_send_once"),
+            models.CheckConstraint(condition=Q(status__in=SendStatus.values), name="notification_send_status_valid"),
+        ]
+        indexes = [
+            # The sweeper: pending sends that are due.
+            models.Index(fields=["next_attempt_at"], condition=Q(status="pending"), name="notification_send_due"),
+            # The sweeper: claims whose worker may be lost.
+            models.Index(fields=["claimed_at"], condition=Q(status="sending"), name="notification_send_claimed"),
+        ]
+
+    def __str__(self):
+        return f"{self.notification_id} → {self.subscriber_id}: {self.status}"

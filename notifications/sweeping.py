@@ -1,0 +1,66 @@
+"""The beat safety net: wake what a lost message left undone, take back claims of lost workers, purge."""
+
+import logging
+from dataclasses import dataclass
+
+from django.db.models import F
+from django.utils import timezone
+
+from automation.entities.delivery import send_wakeup
+from catalog.subscribers import subscribers_confirmation_owed, subscribers_purge_expired
+
+from .conf import confirm_max_age, send_max_attempts, sending_timeout, sweep_grace
+from .models import NotificationSend, SendStatus
+from .sending import LOST_AFTER_HANDING, LOST_BEFORE_HANDING
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    recovered: int
+    failed: int
+    woken: int
+    confirmations: int
+    purged: int
+
+
+def _take_back_lost_claims(now) -> tuple[int, int]:
+    """Claims older than the sending timeout lost their worker: decide from `handed_at` (see sending.py)."""
+    stale = NotificationSend.objects.filter(status=SendStatus.SENDING, claimed_at__lte=now - sending_timeout())
+    failed = stale.filter(handed_at__isnull=False).update(status=SendStatus.FAILED, last_error=LOST_AFTER_HANDING)
+    never_handed = stale.filter(handed_at__isnull=True)
+    # A send that keeps losing its worker before it is even handed over stops after the bound.
+    failed += never_handed.filter(attempts__gte=send_max_attempts()).update(
+        status=SendStatus.FAILED, last_error=LOST_BEFORE_HANDING
+    )
+    # Due at once: next_attempt_at takes the old claim time, already past the grace.
+    recovered = never_handed.update(
+        status=SendStatus.PENDING, next_attempt_at=F("claimed_at"), last_error=LOST_BEFORE_HANDING
+    )
+    return recovered, failed
+
+
+def notifications_sweep(*, now=None, limit: int = 500) -> SweepResult:
+    """Run every safety net once; safe from several processes at once (every step is conditional)."""
+    from . import tasks
+
+    now = now or timezone.now()
+    recovered, failed = _take_back_lost_claims(now)
+    due = NotificationSend.objects.filter(status=SendStatus.PENDING, next_attempt_at__lte=now - sweep_grace())
+    woken = sum(
+        send_wakeup(tasks.send_notification, send_id)
+        for send_id in due.order_by("next_attempt_at").values_list("id", flat=True)[:limit]
+    )
+    owed = subscribers_confirmation_owed(now=now, grace=sweep_grace(), max_age=confirm_max_age())
+    confirmations = sum(
+        send_wakeup(tasks.send_subscription_confirmation, str(pk))
+        for pk in owed.order_by("confirmation_requested_at").values_list("pk", flat=True)[:limit]
+    )
+    purged = subscribers_purge_expired(now=now, max_age=confirm_max_age())
+    if recovered or failed or woken or confirmations or purged:
+        logger.info(
+            "notifications sweep: %s recovered, %s failed, %s woken, %s confirmations, %s purged",
+            recovered, failed, woken, confirmations, purged,
+        )
+    return SweepResult(recovered=recovered, failed=failed, woken=woken, confirmations=confirmations, purged=purged)

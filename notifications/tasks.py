@@ -1,0 +1,21 @@
+"""Celery tasks of notifications: thin calls into the services, ids only."""
+
+from celery import shared_task
+
+from . import confirmations, sending, sweeping
+
+# No autoretry: a send's retries live in its row (the sweeper wakes them), and a redelivered message
+# finds the row already claimed and does nothing.
+@shared_task(name="checkstack.send_notification")
+def send_notification(send_id: int) -> None:
+    sending.notification_send(send_id=send_id)
+
+
+@shared_task(name="checkstack.send_subscription_confirmation")
+def send_subscription_confirmation(subscriber_id: str) -> None:
+    confirmations.confirmation_send(subscriber_id=subscriber_id)
+
+
+@shared_task(name="checkstack.sweep_notifications")
+def sweep_notifications() -> None:
+    sweeping.notifications_sweep()
