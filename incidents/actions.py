@@ -161,6 +161,28 @@ def update_status(config: UpdateStatusConfig, consumed: dict, context: ActionCon
                  status_change=config.status, actor=context.actor)
 
 
+class AnnounceConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    system_ids: list[str] = Field(min_length=1, description="Every open incident affecting one of these gets it.")
+    message: str = Field(min_length=1)
+
+
+def announce(config: AnnounceConfig, consumed: dict, context: ActionContext) -> ActionOutcome:
+    """Post the same update on every open incident that affects one of the systems (none open: nothing)."""
+    try:
+        system_ids = [str(uuid.UUID(str(pk))) for pk in config.system_ids]
+    except ValueError:
+        return ActionOutcome.fail(f"system_ids must be system ids, got {config.system_ids!r}")
+    posted = []
+    for incident in incidents_open().filter(system_links__system_id__in=system_ids).distinct().order_by("id"):
+        outcome = _post(incident, message=config.message, status_change=None, actor=context.actor)
+        if not outcome.success:
+            return outcome
+        posted.append(str(incident.pk))
+    return ActionOutcome.ok(result={"incident_ids": posted})
+
+
 def register() -> None:
     register_artifact_type(ArtifactType(
         id=ARTIFACT,
@@ -183,6 +205,11 @@ def register() -> None:
         ActionDefinition(
             id="incident.add_update", description="Post an update on an incident, optionally changing its status.",
             config_schema=AddUpdateConfig, execute=add_update, consumes=consumes, permissions=change,
+        ),
+        ActionDefinition(
+            id="incident.add_update_on_open",
+            description="Post an update on every open incident affecting any of the given systems.",
+            config_schema=AnnounceConfig, execute=announce, permissions=change,
         ),
         ActionDefinition(
             id="incident.update_status", description="Change an incident's status, with an update saying so.",

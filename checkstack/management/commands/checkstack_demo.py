@@ -1,0 +1,27 @@
+"""Demo systems, an incident, a maintenance window and the template automations (idempotent)."""
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from checkstack.demo import demo_install
+
+
+class Command(BaseCommand):
+    help = "Install demo data and the template automations; a second run changes nothing."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--as", dest="username", help="the user the automations run as (default: the first "
+                                                          "active superuser)")
+
+    def handle(self, *args, username=None, **options):
+        users = get_user_model().objects.filter(is_active=True)
+        editor = (users.filter(username=username) if username else users.filter(is_superuser=True)).order_by("pk").first()
+        if editor is None:
+            raise CommandError(f"no active user named {username!r}" if username else
+                               "no active superuser: create one (manage.py createsuperuser) or pass --as USER")
+        result = demo_install(editor=editor)
+        for line in result.created:
+            self.stdout.write(f"created: {line}")
+        for line in result.unchanged:
+            self.stdout.write(f"unchanged: {line}")
+        self.stdout.write(self.style.SUCCESS(f"{len(result.created)} created, {len(result.unchanged)} unchanged"))
