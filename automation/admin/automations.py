@@ -1,6 +1,7 @@
 """Automations in the admin: the document edited as YAML, checked by the one validator."""
 
 import difflib
+from functools import partial
 
 from django import forms
 from django.http import Http404
@@ -20,6 +21,8 @@ from ..secrets import secret_names
 from ..services.permissions import check_can_save
 from ..services.automations import automation_create, automation_delete, automation_set_enabled, automation_update
 from ..services.runs import run_manual
+from .inspect import simulate_view, why_view
+from .templates_install import install_view
 
 
 class AutomationForm(forms.ModelForm):
@@ -98,6 +101,8 @@ class RunAsActiveFilter(admin.SimpleListFilter):
 
 @admin.register(Automation)
 class AutomationAdmin(admin.ModelAdmin):
+    change_list_template = "admin/automation/automation/change_list.html"  # adds "Install a template"
+    change_form_template = "admin/automation/automation/change_form.html"  # adds "Simulate" and "Why?"
     form = AutomationForm
     list_display = ["name", "enabled", "mode", "version", "managed_by", "run_as", "updated_at"]
     list_filter = ["enabled", "mode", "managed_by", RunAsActiveFilter]
@@ -110,7 +115,13 @@ class AutomationAdmin(admin.ModelAdmin):
     def get_urls(self):
         diff = path("<uuid:automation_id>/diff/", self.admin_site.admin_view(self.diff_view),
                     name="automation_automation_diff")
-        return [diff, *super().get_urls()]
+        install = path("install-template/", self.admin_site.admin_view(partial(install_view, self)),
+                       name="automation_automation_install_template")
+        simulate = path("<uuid:automation_id>/simulate/", self.admin_site.admin_view(partial(simulate_view, self)),
+                        name="automation_automation_simulate")
+        why = path("<uuid:automation_id>/why/", self.admin_site.admin_view(partial(why_view, self)),
+                   name="automation_automation_why")
+        return [diff, install, simulate, why, *super().get_urls()]
 
     def diff_view(self, request, automation_id):
         """Two versions of a document side by side (`?from=1&to=2`)."""

@@ -5,6 +5,7 @@ from django.contrib import admin
 from ..entities.actor import user_actor
 from ..models import Artifact, Run, RunStep
 from ..services.runs import run_cancel
+from .timeline import timeline_html
 
 
 class _ReadOnlyInline(admin.TabularInline):
@@ -38,7 +39,7 @@ class RunAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False
     list_select_related = ["automation"]
-    readonly_fields = ["automation", "automation_version", "trigger_id", "event", "payload", "actor", "run_as",
+    readonly_fields = ["timeline", "automation", "automation_version", "trigger_id", "event", "payload", "actor", "run_as",
                        "context_key",
                        "status", "error", "reason", "created_at", "started_at", "finished_at", "attempts"]
     fields = readonly_fields
@@ -47,6 +48,10 @@ class RunAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    @admin.display(description="Timeline")
+    def timeline(self, run):
+        return timeline_html(run, list(run.steps.all()))
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -194,8 +194,9 @@ class StepChecker:
             p.add(wpath, "wait_for_trigger is {event, filter?, timeout?, continue_on_timeout?}")
             return
         p.unknown_keys(wpath, spec, {"event", "filter", "timeout", "continue_on_timeout"})
-        if definitions.triggers.get(spec.get("event")) is None:
-            p.add(join(wpath, "event"), f"unknown trigger event {spec.get('event')!r}")
+        event = spec.get("event")
+        if not isinstance(event, str) or definitions.triggers.get(event) is None:
+            p.add(join(wpath, "event"), f"unknown trigger event {event!r}")
         self._wait_common(wpath, spec)
 
     def _wait_until(self, path, step):

@@ -13,7 +13,7 @@ from .scope import firing_scope
 from .timers import timer_set, timers_cancel
 
 
-def _condition_still_holds(dwell_trigger: dict, event: str, entity_id: str, state: dict | None) -> bool:
+def dwell_condition_holds(dwell_trigger: dict, event: str, entity_id: str, state: dict | None) -> bool:
     """Whether the event would still hold given the entity's state after some change."""
     definition = trigger_definition(event)
     if state is None:
@@ -65,7 +65,7 @@ def dwell_broken_since_armed(dwell: Dwell) -> bool:
         return trigger is None
     later = ChangeEvent.objects.filter(kind=definition.entity_kind, entity_id=dwell.context_key,
                                        id__gt=dwell.armed_after_change).order_by("id").values_list("next", flat=True)
-    return any(not _condition_still_holds(trigger, dwell.event, dwell.context_key, state) for state in later)
+    return any(not dwell_condition_holds(trigger, dwell.event, dwell.context_key, state) for state in later)
 
 
 def dwells_break_on(change) -> int:
@@ -76,7 +76,7 @@ def dwells_break_on(change) -> int:
         trigger = _trigger_of(dwell)
         if definition is None or definition.entity_kind != change.kind or trigger is None:
             continue
-        if not _condition_still_holds(trigger, dwell.event, dwell.context_key, change.next):
+        if not dwell_condition_holds(trigger, dwell.event, dwell.context_key, change.next):
             timers_cancel(owner=dwell.pk, kinds=[Timer.Kind.DWELL])
             dwell.delete()
             broken += 1

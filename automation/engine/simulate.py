@@ -14,7 +14,7 @@ from .conditions import condition_holds
 from .durations import DurationError, duration_seconds
 from .routing import bucket_of
 from .scope import firing_scope
-from .windows import partition_key
+from .windows import partition_key, window_outcome
 from .walker import step_kind
 
 
@@ -42,9 +42,8 @@ def gates(automation: Automation, trigger: dict, *, event, payload, context_key,
         start = timezone.now() - timedelta(minutes=window["minutes"])
         count = WindowHit.objects.filter(automation=automation, trigger_id=trigger["id"], partition_key=key,
                                          at__gte=start).count() + 1
-        needed = window["count"]
-        passed = count == needed if window.get("refire", "every") == "once" else count >= needed
-        result.append(_gate("window", passed, f"this would be occurrence {count} of {needed} in "
+        passed = window_outcome(count, window) is None
+        result.append(_gate("window", passed, f"this would be occurrence {count} of {window['count']} in "
                                               f"{window['minutes']} min (partition {key!r})"))
     if trigger.get("for"):
         try:

@@ -139,7 +139,10 @@ class Walker:
             locked_run(self.claim)
             row = memo or RunStep(run=self.run, path=path, iteration=iteration, kind=kind,
                                   step_id=step.get("id", ""))
-            if kind not in CONTAINER_KINDS or row.pk is None:
+            # A step resumed from a wait was not interrupted: only a fresh start or a crash counts as an attempt
+            # (else a wait woken a few times by changes that leave it false would "give up").
+            resumed = row.status == StepStatus.WAITING
+            if (kind not in CONTAINER_KINDS or row.pk is None) and not resumed:
                 row.attempts += 1
             row.status = StepStatus.RUNNING
             row.started_at = row.started_at or timezone.now()

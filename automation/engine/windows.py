@@ -32,7 +32,14 @@ def window_gate(firing, scope) -> str | None:
     hits = WindowHit.objects.filter(automation=firing.automation, trigger_id=firing.trigger["id"], partition_key=key)
     hits.filter(at__lt=start).delete()  # prune what fell out of the window
     WindowHit.objects.create(automation=firing.automation, trigger_id=firing.trigger["id"], partition_key=key, at=now)
-    count = hits.filter(at__gte=start).count()
+    return window_outcome(hits.filter(at__gte=start).count(), window)
+
+
+def window_outcome(count: int, window: dict) -> str | None:
+    """With `count` occurrences in the window (this one included): None if it fires, else why not.
+
+    `every` fires at each occurrence from the count-th on, `once` only at the count-th.
+    """
     needed = window["count"]
     fires = count == needed if window.get("refire", "every") == "once" else count >= needed
     return None if fires else f"window: {count} of {needed} in {window['minutes']} min"

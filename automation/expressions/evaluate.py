@@ -19,7 +19,14 @@ _RUNTIME_ERRORS = (TemplateError, SecurityError, UndefinedError, TypeError, Valu
                    AttributeError, KeyError, IndexError, OverflowError, LookupError)
 
 
+# What parsing can raise besides TemplateError: Jinja's lexer converts integer literals with int(), which
+# refuses more than 4,300 digits (ValueError), and very deep nesting exhausts the parser's recursion.
+_PARSE_ERRORS = (TemplateError, ValueError, OverflowError, RecursionError)
+
+
 def _describe(exc: Exception) -> str:
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
     if isinstance(exc, TemplateError) and getattr(exc, "message", None):
         return exc.message
     return str(exc) or type(exc).__name__
@@ -30,7 +37,7 @@ def compile_expression(text: str):
     """Compile a bare expression (cached); raises ExpressionError when it does not parse."""
     try:
         return environment.compile_expression(text, undefined_to_none=True)
-    except TemplateError as exc:
+    except _PARSE_ERRORS as exc:
         raise ExpressionError(_describe(exc)) from None
 
 
@@ -38,7 +45,7 @@ def compile_expression(text: str):
 def compile_template(text: str):
     try:
         return environment.from_string(text)
-    except TemplateError as exc:
+    except _PARSE_ERRORS as exc:
         raise ExpressionError(_describe(exc)) from None
 
 
@@ -117,7 +124,7 @@ def _references(tree) -> tuple[set[tuple[str, str]], set[str]]:
 def expression_references(text: str):
     try:
         tree = environment.parse(f"{{{{ {text} }}}}")
-    except TemplateError as exc:
+    except _PARSE_ERRORS as exc:
         raise ExpressionError(_describe(exc)) from None
     return _references(tree)
 
@@ -125,6 +132,6 @@ def expression_references(text: str):
 def template_references(text: str):
     try:
         tree = environment.parse(text)
-    except TemplateError as exc:
+    except _PARSE_ERRORS as exc:
         raise ExpressionError(_describe(exc)) from None
     return _references(tree)

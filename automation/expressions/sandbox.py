@@ -3,6 +3,8 @@
 import json
 from datetime import UTC, datetime
 
+from django.utils import timezone
+
 from jinja2 import ChainableUndefined, pass_context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -34,7 +36,7 @@ def _now(context) -> datetime:
     reads = context.get(READS_KEY)
     if reads is not None:
         reads.time_dependent = True
-    return context.get("now") or datetime.now(UTC)
+    return context.get("now") or timezone.now()
 
 
 @pass_context

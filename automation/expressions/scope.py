@@ -2,7 +2,9 @@
 expression touches it, and every read is recorded so a waiting run knows which changes may wake it."""
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+
+from django.utils import timezone
 
 from ..definitions import definitions
 from ..entities import history
@@ -132,7 +134,7 @@ class Health(_Lazy):
 def build_scope(*, trigger: dict, variables: dict, artifacts: dict, now: datetime | None,
                 context_system_id: str | None, repeat=None, resume=None, wait=None,
                 reads: EntityReads | None = None) -> dict:
-    now = now or datetime.now(UTC)
+    now = now or timezone.now()
     return {
         "trigger": trigger,
         "variables": variables,
