@@ -18,7 +18,13 @@ from ..entities.actor import user_actor
 from ..models import Automation, ChangeEvent
 from ..secrets import secret_names
 from ..services.permissions import check_can_save
-from ..services.automations import automation_create, automation_delete, automation_set_enabled, automation_update
+from ..services.automations import (
+    AutomationConflict,
+    automation_create,
+    automation_delete,
+    automation_set_enabled,
+    automation_update,
+)
 from ..engine.simulate import simulate
 from ..services.runs import firing_history, run_manual, simulate_change
 from .parsers import TextYAMLParser, YAMLParser
@@ -63,6 +69,17 @@ def may_save(request, document: dict, run_as, *, creating: bool) -> None:
         check_can_save(editor=request.user, document=document, run_as=run_as, creating=creating)
     except DjangoPermissionDenied as exc:
         raise PermissionDenied(str(exc)) from exc
+
+
+def expected_version(request) -> int | None:
+    """The version an edit was based on, from `If-Match: "<version>"` (the ETag of GET); None without one."""
+    header = request.headers.get("If-Match", "").strip()
+    if not header or header == "*":
+        return None
+    try:
+        return int(header.removeprefix("W/").strip('"'))
+    except ValueError:
+        raise serializers.ValidationError({"If-Match": ['must be the ETag of the automation, e.g. "3"']}) from None
 
 
 def validated_document(data) -> dict:
@@ -127,10 +144,23 @@ class AutomationViewSet(viewsets.ModelViewSet):
             raise DocumentErrors([{"path": "name", "message": "an automation with this name already exists"}])
         run_as = self._run_as(request) if request.query_params.get("run_as") else None
         may_save(request, document, run_as or automation.run_as, creating=False)
-        with transaction.atomic():
-            automation = automation_update(automation=automation, document=document,
-                                           actor=user_actor(request.user), run_as=run_as)
-        return Response(self.get_serializer(automation).data)
+        try:
+            with transaction.atomic():
+                automation = automation_update(automation=automation, document=document,
+                                               actor=user_actor(request.user), run_as=run_as,
+                                               expected_version=expected_version(request))
+        except AutomationConflict as exc:
+            return Response({"detail": str(exc), "version": exc.current}, status=status.HTTP_409_CONFLICT)
+        return self._with_etag(Response(self.get_serializer(automation).data), automation)
+
+    def retrieve(self, request, *args, **kwargs):
+        automation = self.get_object()
+        return self._with_etag(Response(self.get_serializer(automation).data), automation)
+
+    @staticmethod
+    def _with_etag(response, automation):
+        response["ETag"] = f'"{automation.version}"'
+        return response
 
     def destroy(self, request, *args, **kwargs):
         with transaction.atomic():

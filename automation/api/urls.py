@@ -4,6 +4,7 @@ from .automations import AutomationViewSet
 from .definitions import ActionViewSet, TriggerViewSet
 from .runs import RunViewSet
 from .secrets import SecretViewSet
+from .templates import AutomationTemplateViewSet
 from .transitions import TransitionViewSet
 
 router = SimpleRouter()
@@ -13,5 +14,6 @@ router.register("runs", RunViewSet, basename="run")
 router.register("triggers", TriggerViewSet, basename="trigger")
 router.register("actions", ActionViewSet, basename="action")
 router.register("secrets", SecretViewSet, basename="secret")
+router.register("automation-templates", AutomationTemplateViewSet, basename="automation-template")
 
 urlpatterns = router.urls

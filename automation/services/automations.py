@@ -46,11 +46,27 @@ def automation_create(*, document: dict, actor: str, run_as=None, managed_by: st
     return automation
 
 
+class AutomationConflict(Exception):
+    """The automation changed since the version the editor started from."""
+
+    def __init__(self, expected: int, current: int):
+        super().__init__(f"the automation is at version {current}, not {expected}: someone else changed it; "
+                         "reload it and apply your change again")
+        self.expected, self.current = expected, current
+
+
 @transaction.atomic
-def automation_update(*, automation: Automation, document: dict, actor: str, run_as=None) -> Automation:
-    """Store a new version (runs already started keep theirs); an identical document changes nothing."""
+def automation_update(*, automation: Automation, document: dict, actor: str, run_as=None,
+                      expected_version: int | None = None) -> Automation:
+    """Store a new version (runs already started keep theirs); an identical document changes nothing.
+
+    With `expected_version`, refuse (AutomationConflict) unless the locked row is still at that version:
+    two editors who both loaded version 3 cannot both save over it.
+    """
 
     def write(current: Automation):
+        if expected_version is not None and current.version != expected_version:
+            raise AutomationConflict(expected_version, current.version)
         if document == current.document and (run_as is None or run_as == current.run_as):
             return current
         current.document = document
