@@ -6,3 +6,8 @@ import os
 os.environ.setdefault("SECRET_KEY", "checkstack-tests-only")
 # Unit tests wake no real worker: wake-ups go to an in-process broker. Integration tests set Redis.
 os.environ.setdefault("CELERY_BROKER_URL", "memory://")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--full", action="store_true", default=False,
+                     help="fault-injection tests at their full sizes (manual runs; CI uses the small ones)")

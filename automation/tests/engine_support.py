@@ -1,6 +1,8 @@
 """Test actions and helpers for engine tests: a registry restored after each test, runs driven in-process."""
 
 import copy
+from contextlib import contextmanager
+from unittest import mock
 
 import pytest
 from pydantic import BaseModel, ConfigDict
@@ -81,3 +83,54 @@ def drain_runs(limit: int = 100) -> None:
             moved |= run_advance(run_id=run_id) is not None
         if not moved:
             return
+
+
+@contextmanager
+def clock(start):
+    """timezone.now() under the test's control: yields `advance(timedelta)`."""
+    state = {"now": start}
+
+    def advance(delta):
+        state["now"] += delta
+
+    with mock.patch("django.utils.timezone.now", lambda: state["now"]):
+        yield advance
+
+
+@contextmanager
+def actions_registered(register):
+    """Run `register()` (it adds test actions) and restore the action registry afterwards."""
+    saved = dict(definitions.actions)
+    register()
+    try:
+        yield
+    finally:
+        definitions.actions.clear()
+        definitions.actions.update(saved)
+
+
+def touch_concurrently(system, count: int) -> list[Exception]:
+    """`count` threads each updating the system's description at once; the errors they met."""
+    import threading
+
+    from django.db import connection
+
+    from catalog.models import System
+    from catalog.services import system_update
+
+    errors = []
+
+    def touch(n):
+        try:
+            system_update(system=System.objects.get(pk=system.pk), description=f"d{n}", actor="system")
+        except Exception as exc:  # noqa: BLE001 - returned to the test, which asserts on them
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=touch, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors

@@ -6,6 +6,9 @@ list, so a test can see exactly which changes a real worker delivered, and how m
 
 import redis
 from django.conf import settings
+from pydantic import BaseModel, ConfigDict
+
+from automation.definitions import ActionDefinition, ActionOutcome, definitions
 
 from automation.entities.registry import Delivery, subscribe
 
@@ -29,3 +32,36 @@ FIRED_KEY = "checkstack-tests:timers-fired"
 
 def record_timer(timer):
     seen_client().rpush(FIRED_KEY, str(timer.pk))
+
+
+class FailConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str
+
+
+def _fail(config, consumed, context):
+    return ActionOutcome.fail(f"told to fail: {config.text}")
+
+
+def register_failing_action() -> None:
+    """`test.fail`: an action whose error message carries its (templated) text."""
+    definitions.actions["test.fail"] = ActionDefinition(
+        id="test.fail", description="fails with its text", config_schema=FailConfig, execute=_fail)
+
+
+def _explode(config, consumed, context):
+    raise RuntimeError(f"poison: {config.text}")
+
+
+def _kill_own_process(config, consumed, context):
+    import os
+
+    os._exit(137)  # the prefork child dies mid-step, as on an OOM kill
+
+
+def register_fault_actions() -> None:
+    """`test.explode` raises; `test.kill_worker` kills the worker process running it (fault-injection tests)."""
+    for action_id, execute in (("test.explode", _explode), ("test.kill_worker", _kill_own_process)):
+        definitions.actions[action_id] = ActionDefinition(
+            id=action_id, description=action_id, config_schema=FailConfig, execute=execute)

@@ -1,14 +1,12 @@
 """The engine against PostgreSQL, Redis and real Celery worker processes."""
 
-import threading
 import time
 
 import pytest
-from django.db import connection
 
 from automation import tasks
 from automation.models import ChangeEvent, Run, RunStatus, RunStep
-from automation.tests.engine_support import make_automation
+from automation.tests.engine_support import make_automation, touch_concurrently
 from catalog.services import system_create
 from checkstack.http_receiver import Receiver
 from checkstack.process_fixtures import start_beat, start_worker, wait_for
@@ -73,24 +71,8 @@ def test_restart_mode_under_twenty_concurrent_triggers_leaves_one_completed_run(
     workers = [start_worker(tmp_path, name=f"w{i}") for i in range(2)]
     beat = start_beat(tmp_path)
     try:
-        from catalog.models import System
-        from catalog.services import system_update
-
         system = system_create(name="api", actor="system")
-        errors = []
-
-        def touch(n):
-            try:
-                system_update(system=System.objects.get(pk=system.pk), description=f"d{n}", actor="system")
-            except Exception as exc:  # noqa: BLE001 - asserted below
-                errors.append(exc)
-            finally:
-                connection.close()
-
-        threads = [threading.Thread(target=touch, args=(n,)) for n in range(20)]
-        [t.start() for t in threads]
-        [t.join() for t in threads]
-        assert errors == []
+        assert touch_concurrently(system, 20) == []
         wait_for(lambda: len(runs()) == 20 and not runs(status__in=["pending", "running", "waiting"]),
                  timeout=90, what="every run to end")
     finally:

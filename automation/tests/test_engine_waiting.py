@@ -84,6 +84,20 @@ def test_wait_until_is_woken_by_a_change_of_what_it_read_and_still_false_keeps_w
     assert journal.texts() == ["go"]
 
 
+def test_a_wait_woken_many_times_while_still_false_keeps_waiting(journal):
+    system = system_create(name="api", actor="system")
+    health_report(system=system, status="unhealthy", actor="system")
+    run = start([{"wait_until": {"condition": f"state.health['{system.pk}'].status == 'healthy'"}}, note("go")])
+    for status in ["degraded", "unhealthy"] * 3:  # six wake-ups, each leaving it false
+        health_report(system=system, status=status, actor="system")
+        route_latest()
+        assert resume(run).status == RunStatus.WAITING
+    health_report(system=system, status="healthy", actor="system")
+    route_latest()
+    assert resume(run).status == RunStatus.SUCCEEDED
+    assert run.steps.get(path="actions.0").attempts == 1
+
+
 def test_wait_until_timeout_continues_or_fails(journal):
     system = system_create(name="api", actor="system")
     condition = f"state.system['{system.pk}'].name == 'never'"

@@ -1,0 +1,140 @@
+"""Every benchmark in one command: `python bench/run.py [--quick]` (from the repository, after the README's setup).
+
+Creates the disposable database `checkstack_bench` on the PostgreSQL at 127.0.0.1:5432 when it is missing
+(override with BENCH_DATABASE_URL), runs each script (each starts the private Redis and Celery processes it
+needs), writes bench/results/latest.json and rewrites BENCHMARKS.md with the table and the machine it ran on.
+Its last output line is the JSON object of every figure.
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/checkstack_bench")
+
+SCRIPTS = {
+    "mutations": (["bench/mutations.py"], ["--seconds", "1"]),
+    "timers": (["bench/timers.py", "--sizes", "1000,10000"], ["--sizes", "1000", "--spread", "5"]),
+    "routing": (["bench/routing.py", "--levels", "1,100,1000"], ["--levels", "1,20", "--samples", "10"]),
+    "engine": (["bench/engine.py"], ["--quick"]),
+}
+
+
+def ensure_database():
+    name = DATABASE_URL.rsplit("/", 1)[1]
+    exists = subprocess.run(["psql", DATABASE_URL, "-c", "SELECT 1"], capture_output=True).returncode == 0
+    if not exists:
+        admin_url = DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
+        subprocess.run(["psql", admin_url, "-c", f'CREATE DATABASE "{name}"'], check=True, capture_output=True)
+
+
+def run_script(name: str, quick: bool) -> dict:
+    args, quick_args = SCRIPTS[name]
+    command = [PYTHON, *args, *(quick_args if quick else [])]
+    print(f"== {name}: {' '.join(command[1:])}", flush=True)
+    env = {**os.environ, "DATABASE_URL": DATABASE_URL}
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    sys.stdout.write(result.stdout)
+    if result.returncode != 0:
+        sys.stderr.write(result.stderr[-4000:])
+        raise SystemExit(f"bench/{name} failed (exit {result.returncode})")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def machine() -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
+    redis = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout.split()
+    return {"cpus": os.cpu_count(), "cpu": cpu, "python": platform.python_version(), "os": platform.platform(),
+            "redis": next((w.split("=")[1] for w in redis if w.startswith("v=")), "?")}
+
+
+def p50(figure) -> str:
+    return f"{figure['p50_ms']} ms / {figure['p99_ms']} ms"
+
+
+def table(r: dict) -> list[tuple[str, str, str, str]]:
+    """(figure, value, baseline, ratio) rows."""
+    m, t, rt, e = r["mutations"], r["timers"], r["routing"], r["engine"]
+    levels = sorted(int(k.rsplit("_", 1)[1]) for k in rt if k.startswith("commit_to_first_action_"))
+    rows = [
+        ("PostgreSQL single-row INSERT + COMMIT", f"{e['postgres_insert_commit_per_s']}/s", "baseline", ""),
+        ("Celery no-op round trip p50 / p99", p50(e["noop_round_trip"]), "baseline", ""),
+        ("Celery no-op throughput (worker -c 2)", f"{e['noop_tasks_per_s']}/s", "baseline", ""),
+        ("Mutations through the service, 1 thread", f"{m['service_1t']}/s", f"update() {m['plain_1t']}/s",
+         f"{m['ratio_1t']}"),
+        ("Mutations through the service, 8 threads", f"{m['service_8t']}/s", f"update() {m['plain_8t']}/s",
+         f"{m['ratio_8t']}"),
+        ("Queries per mutation (1 / 2 / 3 fields)", " / ".join(str(v) for v in m["queries_per_mutation"].values()),
+         "", "flat"),
+        ("Commit → change routed, fast path", p50(e["commit_to_routed_fast_path"]),
+         f"no-op p50 {e['noop_round_trip']['p50_ms']} ms", f"{e['ratio_routed_vs_noop_p50']}"),
+        ("Commit → change routed, sweeper only (grace 1 s, sweep 1 s)", p50(e["commit_to_routed_sweeper_only"]),
+         "", ""),
+    ]
+    for level in levels:
+        figure = rt[f"commit_to_first_action_{level}"]
+        rows.append((f"Commit → first action started, {level} enabled automation(s)", p50(figure),
+                     f"no-op p50 {rt['noop_round_trip']['p50_ms']} ms",
+                     f"{round(figure['p50_ms'] / rt['noop_round_trip']['p50_ms'], 1)}"))
+    rows += [
+        (f"Routing cost, {levels[-1]} vs {levels[0]} automations (p50)", "", "", f"{rt['ratio_crowded_vs_alone_p50']}"),
+        ("End-to-end runs/s of a one-step automation at saturation", f"{e['runs_per_s_saturation']}/s",
+         f"no-op {e['noop_tasks_per_s']}/s", f"{e['ratio_runs_vs_noop_throughput']}"),
+    ]
+    crowd = next(k for k in e if k.startswith("wake_latency_") and k != "wake_latency_10_waiting")
+    rows += [
+        ("Wake latency, 10 unrelated waiting runs", p50(e["wake_latency_10_waiting"]), "", ""),
+        (f"Wake latency, {crowd.split('_')[2]} unrelated waiting runs", p50(e[crowd]), "10 waiting",
+         f"{e['ratio_wake_crowded_vs_10_p50']}"),
+    ]
+    for timers in t["results"]:
+        rows.append((f"Timer lateness p50 / p99, {timers['pending']} pending",
+                     f"{timers['lateness_p50_s']} s / {timers['lateness_p99_s']} s (sweep {timers['sweep_p50_s']} s)",
+                     f"target p99 ≤ {t['target_p99_s']} s", f"{round(timers['lateness_p99_s'] / t['target_p99_s'], 2)}"))
+    rows.append(("200-step document validated", f"{e['validate_200_steps_ms']} ms", "target 200 ms",
+                 f"{round(e['validate_200_steps_ms'] / 200, 3)}"))
+    return rows
+
+
+def write_markdown(results: dict, info: dict, quick: bool) -> str:
+    lines = ["# Benchmarks", "",
+             f"Latest `python bench/run.py{' --quick' if quick else ''}` on {info['when']}: {info['cpus']} CPUs "
+             f"({info['cpu']}), Python {info['python']}, PostgreSQL {results['engine']['postgres']}, Redis "
+             f"{info['redis']}, {info['os']}. Ratios are against the baseline measured in the same run. "
+             "Raw figures: `bench/results/latest.json`; what each script measures: `bench/README.md`.", "",
+             "| Figure | Value | Baseline | Ratio |", "|---|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in table(results)]
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run; BENCHMARKS.md unchanged)")
+    parser.add_argument("--only", help="comma-separated subset of: " + ",".join(SCRIPTS))
+    args = parser.parse_args()
+    ensure_database()
+    names = args.only.split(",") if args.only else list(SCRIPTS)
+    results = {name: run_script(name, args.quick) for name in names}
+    info = {**machine(), "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
+    if set(names) == set(SCRIPTS):
+        out = ROOT / "bench" / "results"
+        out.mkdir(exist_ok=True)
+        (out / ("quick.json" if args.quick else "latest.json")).write_text(
+            json.dumps({"machine": info, "quick": args.quick, **results}, indent=2) + "\n")
+        markdown = write_markdown(results, info, args.quick)
+        print(markdown)
+        if not args.quick:
+            (ROOT / "BENCHMARKS.md").write_text(markdown)
+    print(json.dumps({"machine": info, "quick": args.quick, **results}))
+
+
+if __name__ == "__main__":
+    main()
