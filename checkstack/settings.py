@@ -7,13 +7,14 @@ from kombu import Queue
 from kombu.common import Broadcast
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
-# The embedded SQLite database and filesystem broker live here.
-for folder in ("broker", "broker-processed", "broker-control"):
-    (VAR_DIR / folder).mkdir(parents=True, exist_ok=True)
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env")  # optional; real environment variables win
+
+# The embedded SQLite database, filesystem broker and beat schedule live here.
+VAR_DIR = Path(env("CHECKSTACK_VAR_DIR", default=str(BASE_DIR / "var")))
+for folder in ("broker", "broker-processed", "broker-control"):
+    (VAR_DIR / folder).mkdir(parents=True, exist_ok=True)
 
 DEBUG = env.bool("DEBUG", default=False)
 if DEBUG:
@@ -39,6 +40,8 @@ INSTALLED_APPS = [
     "incidents",
     "maintenance",
     "statuspage",
+    "notifications",
+    "checkstack",  # project-level management commands (checkstack_demo)
 ]
 
 MIDDLEWARE = [
@@ -140,6 +143,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "processed_folder": str(VAR_DIR / "broker-processed"),
         "control_folder": str(VAR_DIR / "broker-control"),
         "store_processed": False,
+        # kombu sleeps this long whenever a poll finds nothing it may take (empty folder or all prefetch
+        # slots busy). Its 1 s default lets beat's every-second sweeps outpace the worker: a backlog
+        # that grows without bound. 0.1 s keeps a wake-up within a tenth of a second for the cost of
+        # listing one small folder.
+        "polling_interval": 0.1,
     }
     if CELERY_BROKER_URL.startswith("filesystem")
     else {"visibility_timeout": 3600}
@@ -177,6 +185,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "checkstack.recover_stalled_runs",
         "schedule": env.float("CHECKSTACK_SWEEP_INTERVAL_SECONDS", default=5.0),
     },
+    # Notification and confirmation emails a lost wake-up or worker left owed; lost claims; expired requests.
+    "notifications-sweep": {
+        "task": "checkstack.sweep_notifications",
+        "schedule": env.float("CHECKSTACK_SWEEP_INTERVAL_SECONDS", default=5.0),
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
@@ -205,9 +218,24 @@ CHECKSTACK_SECRETS_KEY = env("CHECKSTACK_SECRETS_KEY", default="")
 CHECKSTACK_METRICS_ALLOWLIST = env.list("CHECKSTACK_METRICS_ALLOWLIST", default=["127.0.0.1", "::1"])
 CHECKSTACK_WEBHOOK_ALLOWLIST = env.list("CHECKSTACK_WEBHOOK_ALLOWLIST", default=[])
 
-# --- Email ----------------------------------------------------------------------------------------
+# --- Email and subscribers ------------------------------------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="checkstack@localhost")
+# Base of the links in emails (workers have no request to build them from).
+CHECKSTACK_PUBLIC_URL = env("CHECKSTACK_PUBLIC_URL", default="http://localhost:8000")
+# The public subscribe form's limits: requests per address and per client IP in each window.
+CHECKSTACK_SUBSCRIBE_LIMIT_PER_ADDRESS = env.int("CHECKSTACK_SUBSCRIBE_LIMIT_PER_ADDRESS", default=5)
+CHECKSTACK_SUBSCRIBE_LIMIT_PER_CLIENT = env.int("CHECKSTACK_SUBSCRIBE_LIMIT_PER_CLIENT", default=20)
+CHECKSTACK_SUBSCRIBE_LIMIT_WINDOW_SECONDS = env.int("CHECKSTACK_SUBSCRIBE_LIMIT_WINDOW_SECONDS", default=3600)
+# Reverse proxies in front of the web process (the client IP is read that many hops into X-Forwarded-For).
+CHECKSTACK_TRUSTED_PROXIES = env.int("CHECKSTACK_TRUSTED_PROXIES", default=0)
+CHECKSTACK_SUBSCRIBE_CONFIRM_DAYS = env.int("CHECKSTACK_SUBSCRIBE_CONFIRM_DAYS", default=7)
+CHECKSTACK_NOTIFICATION_MAX_ATTEMPTS = env.int("CHECKSTACK_NOTIFICATION_MAX_ATTEMPTS", default=5)
+# A claimed send older than this lost its worker (the sweeper then decides from whether it was handed over).
+CHECKSTACK_NOTIFICATION_SENDING_TIMEOUT_SECONDS = env.int("CHECKSTACK_NOTIFICATION_SENDING_TIMEOUT_SECONDS",
+                                                          default=300)
+# The rate limits count in this cache: one shared by every web process in production (e.g. redis://…/1).
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
 # --- Logging --------------------------------------------------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
@@ -229,5 +257,14 @@ LOGGING = {
                     "filters": ["context", "mask_secrets"]},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        # Django's default config gives "django" its own console handler too: every line would print twice.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.db.backends": {"level": "WARNING"},
+        # Beat sends sweeps every second: Celery's per-task "received/succeeded/sending" lines would drown
+        # the log. Failures still show (they are warnings and errors); our own modules log what happened.
+        "celery.app.trace": {"level": env("CELERY_TASK_LOG_LEVEL", default="WARNING")},
+        "celery.worker.strategy": {"level": env("CELERY_TASK_LOG_LEVEL", default="WARNING")},
+        "celery.beat": {"level": env("CELERY_TASK_LOG_LEVEL", default="WARNING")},
+    },
 }

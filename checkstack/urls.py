@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("status/subscribe/", include("notifications.urls")),
     path("status/", include("statuspage.urls")),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics, name="metrics"),
