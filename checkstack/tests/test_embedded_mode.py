@@ -2,8 +2,8 @@
 
 Beat sends sweeps every second; if the worker drains the broker folder more slowly than that (kombu's 1 s
 default polling interval did), messages pile up without bound and every wake-up waits behind the pile.
-The test runs the processes for a while and checks that the folder never holds more than a few messages,
-then that a change made meanwhile is routed by the worker.
+The test runs the processes for a while and checks that the folder is empty most of the time, then that a
+change made meanwhile is routed by the worker.
 """
 
 import os
@@ -52,4 +52,7 @@ def test_the_worker_keeps_up_with_beat_on_the_filesystem_broker(embedded_env, tm
     finally:
         beat.stop()
         worker.stop()
-    assert max(depths[10:]) <= 4, depths
+    # A single sample can catch a burst in flight; what tells a worker that keeps up from one that lags
+    # is how often it finds the folder empty (about 80% of samples with 0.1 s polling, 20% with 1 s).
+    settled = depths[10:]
+    assert settled.count(0) >= len(settled) // 2, depths
