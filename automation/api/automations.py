@@ -8,9 +8,9 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from rest_framework import serializers, status, viewsets
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
+from checkstack.parsers import StrictJSONParser
 from checkstack.permissions import ActionAwarePermissions
 
 from ..documents.validate import validate_document
@@ -101,7 +101,7 @@ class AutomationViewSet(viewsets.ModelViewSet):
     queryset = Automation.objects.select_related("run_as").order_by("name")
     serializer_class = AutomationSerializer
     filterset_class = AutomationFilter
-    parser_classes = [JSONParser, YAMLParser, TextYAMLParser]
+    parser_classes = [StrictJSONParser, YAMLParser, TextYAMLParser]
     permission_classes = [ActionAwarePermissions]
     # validate/ writes nothing; run/, enable/ and disable/ change an existing automation.
     action_permissions = {

@@ -27,3 +27,39 @@ def test_unrouted_page_outside_the_api_is_html(client):
     response = client.get("/no-such-page/")
     assert response.status_code == 404
     assert response["Content-Type"].startswith("text/html")
+
+
+MANUAL_AUTOMATION = {"name": "manual", "triggers": [{"event": "automation.manual"}],
+                     "actions": [{"action": "automation.log", "config": {"message": "hi"}}]}
+
+
+def test_a_nul_character_inside_a_json_payload_is_a_400_and_starts_no_run(admin_api):
+    from automation.models import Run
+
+    created = admin_api.post("/api/v1/automations/", MANUAL_AUTOMATION, format="json").json()
+    response = admin_api.post(f"/api/v1/automations/{created['id']}/run/",
+                              {"payload": {"note": "a\x00b"}}, format="json")
+    assert response.status_code == 400
+    assert "payload.note" in response.json()["detail"]
+    assert not Run.objects.exists()
+
+
+def test_a_nul_character_in_a_yaml_document_is_a_400_naming_the_field(admin_api):
+    from automation.models import Automation
+
+    body = 'name: nul\ndescription: "a\\0b"\ntriggers: [{event: automation.manual}]\n' \
+           'actions: [{action: automation.log, config: {message: hi}}]\n'
+    response = admin_api.post("/api/v1/automations/", body, content_type="application/yaml")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["path"] == "description"
+    assert not Automation.objects.exists()
+
+
+def test_a_huge_page_limit_is_capped_not_a_500(admin_api):
+    from catalog.services import system_create
+
+    for n in range(3):
+        system_create(name=f"s{n}", actor="test")
+    response = admin_api.get("/api/v1/systems/", {"limit": "99999999999999999999"})
+    assert response.status_code == 200
+    assert response.json()["count"] == 3 and len(response.json()["results"]) == 3
