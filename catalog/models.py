@@ -8,6 +8,7 @@ from django.db.models.functions import Lower
 
 from automation.entities.actor import current_acting
 from automation.entities.mutation import TrackedModel, is_mutating
+from checkstack.json_text import validate_no_nul_characters
 
 
 # Largest latency stored: PositiveIntegerField's range on PostgreSQL (SQLite would take more; we refuse it).
@@ -20,22 +21,11 @@ class HealthStatus(models.TextChoices):
     UNHEALTHY = "unhealthy"
 
 
-def _has_nul(value) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(item) for item in value)
-    return False
-
-
 def validate_metadata(value) -> None:
     """Metadata is a JSON object; NUL characters are refused because PostgreSQL's jsonb cannot store them."""
     if not isinstance(value, dict):
         raise ValidationError("Metadata must be a JSON object.", code="invalid")
-    if _has_nul(value):
-        raise ValidationError("Metadata must not contain NUL characters.", code="null_characters_not_allowed")
+    validate_no_nul_characters(value)
 
 
 class System(TrackedModel):

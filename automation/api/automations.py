@@ -8,9 +8,10 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from rest_framework import serializers, status, viewsets
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.decorators import action
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
-from checkstack.parsers import StrictJSONParser
+from checkstack.json_text import validate_no_nul_characters
 from checkstack.permissions import ActionAwarePermissions
 
 from ..documents.validate import validate_document
@@ -40,13 +41,13 @@ class AutomationSerializer(serializers.ModelSerializer):
 
 class ManualRunSerializer(serializers.Serializer):
     trigger_id = serializers.CharField(required=False, allow_blank=False)
-    payload = serializers.DictField(required=False, default=dict)
+    payload = serializers.DictField(required=False, default=dict, validators=[validate_no_nul_characters])
 
 
 class SimulateSerializer(serializers.Serializer):
     event = serializers.CharField(required=False)
     trigger_id = serializers.CharField(required=False)
-    payload = serializers.DictField(required=False, default=dict)
+    payload = serializers.DictField(required=False, default=dict, validators=[validate_no_nul_characters])
     context_key = serializers.CharField(required=False, allow_null=True, default=None)
     change_event_id = serializers.UUIDField(required=False, help_text="simulate a real, stored change instead")
 
@@ -101,7 +102,7 @@ class AutomationViewSet(viewsets.ModelViewSet):
     queryset = Automation.objects.select_related("run_as").order_by("name")
     serializer_class = AutomationSerializer
     filterset_class = AutomationFilter
-    parser_classes = [StrictJSONParser, YAMLParser, TextYAMLParser]
+    parser_classes = [JSONParser, YAMLParser, TextYAMLParser]
     permission_classes = [ActionAwarePermissions]
     # validate/ writes nothing; run/, enable/ and disable/ change an existing automation.
     action_permissions = {

@@ -8,8 +8,11 @@ from ..models import Secret
 from ..secrets import secret_delete, secret_set
 
 
+SECRET_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+
+
 class SecretSerializer(serializers.ModelSerializer):
-    name = serializers.RegexField(r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=100)
+    name = serializers.RegexField(rf"^{SECRET_NAME}$", max_length=100)
     value = serializers.CharField(write_only=True, max_length=10000, trim_whitespace=False)
 
     class Meta:
@@ -23,7 +26,7 @@ class SecretViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
     queryset = Secret.objects.order_by("name")
     serializer_class = SecretSerializer
     lookup_field = "name"
-    lookup_value_regex = "[^/]+"
+    lookup_value_regex = SECRET_NAME  # anything else is a 404 before it reaches the database
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)

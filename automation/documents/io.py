@@ -4,8 +4,6 @@ import json
 
 import yaml
 
-from checkstack.json_text import nul_character_path
-
 MAX_BYTES = 1024 * 1024
 KEY_ORDER = ("name", "description", "enabled", "mode", "concurrency_scope", "max_runs", "triggers", "conditions",
              "actions")
@@ -54,9 +52,6 @@ def parse_document(text: str | bytes, *, format: str | None = None) -> dict:
         raise DocumentError([{"path": "", "message": f"malformed YAML: {problem}{where}"}]) from None
     if not isinstance(data, dict):
         raise DocumentError([{"path": "", "message": "a document must be a mapping of fields"}])
-    nul_path = nul_character_path(data)
-    if nul_path is not None:
-        raise DocumentError([{"path": nul_path, "message": "the NUL character (\\u0000) is not allowed"}])
     return data
 
 

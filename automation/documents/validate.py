@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
+from checkstack.json_text import nul_character_path
+
 from ..definitions import definitions
 from ..expressions.evaluate import ExpressionError, compile_expression, compile_template, expression_references, \
     template_references
@@ -143,6 +145,10 @@ def validate_document(raw, *, known_secrets: set[str] | None = None) -> Validati
     if _depth(raw) > MAX_DEPTH:
         return ValidationResult(document=None,
                                 errors=[{"path": "", "message": f"document nests deeper than {MAX_DEPTH} levels"}])
+    nul_path = nul_character_path(raw)
+    if nul_path is not None:  # PostgreSQL could not store the document
+        return ValidationResult(document=None, errors=[{"path": nul_path,
+                                                        "message": "NUL characters (\\u0000) are not allowed"}])
     problems = Problems()
     document = _top(raw, problems)
     document["triggers"] = _triggers(raw.get("triggers"), problems)

@@ -40,7 +40,7 @@ def test_a_nul_character_inside_a_json_payload_is_a_400_and_starts_no_run(admin_
     response = admin_api.post(f"/api/v1/automations/{created['id']}/run/",
                               {"payload": {"note": "a\x00b"}}, format="json")
     assert response.status_code == 400
-    assert "payload.note" in response.json()["detail"]
+    assert response.json() == {"payload": ["NUL characters (\\u0000) are not allowed (at note)."]}
     assert not Run.objects.exists()
 
 
@@ -63,3 +63,8 @@ def test_a_huge_page_limit_is_capped_not_a_500(admin_api):
     response = admin_api.get("/api/v1/systems/", {"limit": "99999999999999999999"})
     assert response.status_code == 200
     assert response.json()["count"] == 3 and len(response.json()["results"]) == 3
+
+
+def test_a_secret_name_the_api_could_never_create_is_a_404_even_with_a_nul(admin_api):
+    response = admin_api.put("/api/v1/secrets/a%00b/", {"value": "x"}, format="json")
+    assert response.status_code == 404
