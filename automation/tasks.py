@@ -7,7 +7,9 @@ from .entities import delivery
 
 @shared_task(name="checkstack.route_change_event")
 def route_change_event(change_id: str) -> None:
-    delivery.route_change_event(change_id)
+    from .engine.runner import route_and_start
+
+    route_and_start(change_id)
 
 
 @shared_task(name="checkstack.deliver_change")

@@ -8,7 +8,7 @@ from django.db.models import Max
 
 from ..definitions import trigger as trigger_definition
 from ..expressions.evaluate import ExpressionError, is_true
-from ..models import Automation, ChangeEvent, Dwell, Timer
+from ..models import ChangeEvent, Dwell, Timer
 from .scope import firing_scope
 from .timers import timer_set, timers_cancel
 
@@ -86,7 +86,7 @@ def dwells_break_on(change) -> int:
 @transaction.atomic
 def dwell_fire(*, dwell_id, generation: int = 0) -> None:
     """The deadline came: start the run unless the change log shows a break since arming."""
-    from .routing import Firing, after_time_gates
+    from .routing import Firing, after_time_gates, with_locked_automation
 
     dwell = Dwell.objects.select_for_update().select_related("automation").filter(pk=dwell_id).first()
     if dwell is None:
@@ -94,10 +94,13 @@ def dwell_fire(*, dwell_id, generation: int = 0) -> None:
     broken = dwell_broken_since_armed(dwell)
     trigger = _trigger_of(dwell)
     dwell.delete()
-    if broken or trigger is None or not Automation.objects.filter(pk=dwell.automation_id, enabled=True).exists():
+    if broken or trigger is None:
         return
-    firing = Firing(automation=dwell.automation, trigger=trigger, event=dwell.event, payload=dwell.payload,
-                    context_key=dwell.context_key or None, firing_key=dwell.firing_key or None, actor=dwell.actor,
-                    depth=dwell.depth)
+    firing = with_locked_automation(Firing(
+        automation=dwell.automation, trigger=trigger, event=dwell.event, payload=dwell.payload,
+        context_key=dwell.context_key or None, firing_key=dwell.firing_key or None, actor=dwell.actor,
+        depth=dwell.depth))
+    if firing is None or not firing.automation.enabled:
+        return
     after_time_gates(firing, firing_scope(trigger_id=trigger["id"], event=dwell.event, actor=dwell.actor,
                                           payload=dwell.payload))

@@ -6,8 +6,10 @@ a worker that lost its lease (paused, partitioned, presumed dead) can no longer 
 
 import logging
 import os
+from contextlib import contextmanager
+from contextvars import ContextVar
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 
@@ -33,17 +35,42 @@ def lease_seconds() -> int:
     return settings.CHECKSTACK_RUN_LEASE_SECONDS
 
 
+# Set inside runs_woken_here(): wake-ups are collected for the caller to act on, not published.
+_woken_here: ContextVar[list | None] = ContextVar("woken_here", default=None)
+
+
 def wake_run(run_id) -> None:
     """After commit: ask a worker to advance this run."""
     from .. import tasks
 
+    collected = _woken_here.get()
+    if collected is not None:
+        collected.append(str(run_id))
+        return
     send_wakeup(tasks.advance_run, str(run_id))
+
+
+@contextmanager
+def runs_woken_here():
+    """Collect the run wake-ups made inside the block (committed runs, ready to advance) instead of
+    publishing them; the caller advances them or wakes them itself. Nothing is lost if it cannot: a
+    pending run nobody started is re-sent by recover_stalled_runs."""
+    collected: list[str] = []
+    token = _woken_here.set(collected)
+    try:
+        yield collected
+    finally:
+        _woken_here.reset(token)
 
 
 @dataclass(frozen=True)
 class Claim:
     run_id: str
     token: int
+    # The run as claimed (with its automation and run_as user), and whether it had never started: a
+    # first start has no step rows to replay.
+    run: Run | None = field(default=None, compare=False, repr=False)
+    first_start: bool = False
 
 
 def _startable(run: Run) -> bool:
@@ -63,7 +90,8 @@ def run_claim(*, run_id, resume: bool = False) -> Claim | None:
     """
     now = timezone.now()
     with transaction.atomic():
-        run = Run.objects.select_for_update().select_related("automation").filter(pk=run_id).first()
+        run = (Run.objects.select_for_update(of=("self",)).select_related("automation__run_as")
+               .filter(pk=run_id).first())
         if run is None or run.is_terminal:
             return None
         if run.status == RunStatus.WAITING and not resume:
@@ -76,6 +104,7 @@ def run_claim(*, run_id, resume: bool = False) -> Claim | None:
             _finish_locked(run, RunStatus.FAILED,
                            f"gave up after {run.attempts} attempts: the worker running it was lost each time")
             return None
+        first_start = run.status == RunStatus.PENDING
         run.status = RunStatus.RUNNING
         run.started_at = run.started_at or now
         run.lease_owner = WORKER_ID
@@ -84,16 +113,22 @@ def run_claim(*, run_id, resume: bool = False) -> Claim | None:
         run.attempts += 1
         run.save(update_fields=["status", "started_at", "lease_owner", "lease_expires_at", "fencing_token",
                                 "attempts"])
-        return Claim(run_id=str(run.pk), token=run.fencing_token)
+        return Claim(run_id=str(run.pk), token=run.fencing_token, run=run, first_start=first_start)
 
 
 def locked_run(claim: Claim) -> Run:
-    """The run row, locked, if this claim still holds it; raises LeaseLost otherwise. Renews the lease."""
+    """The run row, locked, if this claim still holds it; raises LeaseLost otherwise.
+
+    Renews the lease once less than half of it is left: often enough that a live worker never loses it,
+    without an UPDATE on every step write.
+    """
     run = Run.objects.select_for_update().filter(pk=claim.run_id).first()
     if run is None or run.fencing_token != claim.token or run.status != RunStatus.RUNNING:
         raise LeaseLost(claim.run_id)
-    run.lease_expires_at = timezone.now() + timedelta(seconds=lease_seconds())
-    run.save(update_fields=["lease_expires_at"])
+    now = timezone.now()
+    if run.lease_expires_at is None or run.lease_expires_at - now < timedelta(seconds=lease_seconds() / 2):
+        run.lease_expires_at = now + timedelta(seconds=lease_seconds())
+        run.save(update_fields=["lease_expires_at"])
     return run
 
 

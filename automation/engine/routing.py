@@ -5,7 +5,7 @@ routed; the unique constraint on (automation, firing, trigger) makes a second ro
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 from django.conf import settings
@@ -74,13 +74,16 @@ def on_routed_change(change, trigger_rows) -> None:
                             firing_key=change.change_id, actor=change.actor, depth=change.depth)
 
 
-@transaction.atomic  # joins the routing transaction; its own when called alone (schedules, tests)
+# Joins the routing transaction without a savepoint (record_firing has its own); a transaction of its
+# own when called alone (schedules, tests).
+@transaction.atomic(savepoint=False)
 def fire(firing: Firing) -> Run | None:
     """Stage 2: apply the gates in order and record one run or one skipped run."""
     if firing.depth > settings.CHECKSTACK_MAX_CHAIN_DEPTH:
         return record_firing(firing, skipped=REASON_LOOP)
-    # Serialise this automation's firing decisions (window counts, dwells, concurrency).
-    Automation.objects.select_for_update().filter(pk=firing.automation.pk).first()
+    firing = with_locked_automation(firing)
+    if firing is None:
+        return None  # deleted since the index was read
     scope = firing_scope(trigger_id=firing.trigger["id"], event=firing.event, actor=firing.actor,
                          payload=firing.payload)
     gate = _filter_gate(firing, scope)
@@ -97,6 +100,14 @@ def fire(firing: Firing) -> Run | None:
         dwell_arm(firing, seconds)
         return None  # the dwell's timer continues from here at its deadline
     return after_time_gates(firing, scope)
+
+
+def with_locked_automation(firing: Firing) -> Firing | None:
+    """The firing with its automation re-read under lock: serialises this automation's firing decisions
+    (window counts, dwells, concurrency) and makes them on its current row. None if it was deleted."""
+    locked = (Automation.objects.select_for_update(of=("self",)).select_related("run_as")
+              .filter(pk=firing.automation.pk).first())
+    return None if locked is None else replace(firing, automation=locked)
 
 
 def after_time_gates(firing: Firing, scope: dict) -> Run | None:
@@ -124,7 +135,7 @@ def bucket_of(automation: Automation, context_key: str | None) -> str:
 
 def start_by_mode(firing: Firing) -> Run | None:
     """Apply the concurrency mode in the firing's bucket; the automation row lock serialises decisions."""
-    automation = Automation.objects.get(pk=firing.automation.pk)  # locked by fire()
+    automation = firing.automation  # locked and re-read by with_locked_automation()
     bucket = bucket_of(automation, firing.context_key)
     active = Run.objects.filter(bucket=bucket, status__in=ACTIVE_STATUSES)
     mode = automation.mode

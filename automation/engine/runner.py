@@ -4,8 +4,8 @@ import logging
 
 from ..masking import masking_scope
 from ..observability import log_context
-from ..models import Run, RunStatus
-from .lifecycle import LeaseLost, run_claim, run_finish, run_release_to_wait
+from ..models import RunStatus
+from .lifecycle import LeaseLost, run_claim, run_finish, run_release_to_wait, runs_woken_here, wake_run
 from .waits import wake_run_resume
 from .walker import StepError, StopRun, Suspend, Walker
 
@@ -21,11 +21,28 @@ def run_advance(*, run_id, resume: bool = False) -> str | None:
         return _advance(run_id=run_id, resume=resume)
 
 
+def route_and_start(change_id: str) -> None:
+    """Route a change event, then advance the first run it started right here.
+
+    The run is committed before it is advanced, so this only saves the round trip through the broker
+    (and a worker's pick-up) between routing and the first step; other runs it started go out as
+    messages to run in parallel elsewhere.
+    """
+    from ..entities.delivery import route_change_event
+
+    with runs_woken_here() as woken:
+        route_change_event(change_id)
+    for run_id in woken[1:]:
+        wake_run(run_id)
+    if woken:
+        run_advance(run_id=woken[0])
+
+
 def _advance(*, run_id, resume: bool) -> str | None:
     claim = run_claim(run_id=run_id, resume=resume)
     if claim is None:
         return None
-    run = Run.objects.select_related("automation", "automation__run_as").get(pk=claim.run_id)
+    run = claim.run
     run_as = run.automation.run_as
     if run_as is not None and not run_as.is_active:
         return _finish(claim, RunStatus.FAILED, error=f"run_as user {run_as.get_username()} is inactive")

@@ -79,7 +79,7 @@ class WalkState:
 class Walker:
     def __init__(self, run: Run, claim: Claim):
         self.run, self.claim = run, claim
-        self.memo = {(s.path, s.iteration): s for s in run.steps.all()}
+        self.memo = {} if claim.first_start else {(s.path, s.iteration): s for s in run.steps.all()}
         self.secret_resolver = secret_resolve  # resolved values are masked (see automation.masking)
         self.state = WalkState(
             trigger=trigger_scope(trigger_id=run.trigger_id, event=run.event, actor=run.actor, payload=run.payload),

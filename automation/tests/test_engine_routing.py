@@ -84,3 +84,23 @@ def test_a_routed_health_change_starts_runs(journal):
     assert run.context_key == str(system.pk)
     assert run.actor == "user:ann"
     assert run.payload["new_status"] == "degraded"
+
+
+def test_routing_task_advances_the_first_run_it_started_and_leaves_the_others_to_messages(journal):
+    from automation.engine.lifecycle import runs_woken_here
+    from automation.engine.runner import route_and_start
+    from automation.models import ChangeEvent
+
+    make_automation(doc("first"))
+    make_automation(doc("second"))
+    system = system_create(name="api", actor="system")
+    health_report(system=system, status="degraded", actor="user:ann")
+
+    with runs_woken_here() as sent_as_messages:  # what route_and_start publishes, caught here
+        route_and_start(str(ChangeEvent.objects.order_by("-id").first().change_id))
+
+    statuses = dict(Run.objects.values_list("pk", "status"))
+    [advanced] = [str(pk) for pk, status in statuses.items() if status == RunStatus.SUCCEEDED]
+    [left] = [str(pk) for pk, status in statuses.items() if status == RunStatus.PENDING]
+    assert sent_as_messages == [left]
+    assert len(journal.entries) == 1 and advanced not in sent_as_messages
