@@ -49,29 +49,44 @@ class Firing:
 def route_trigger_event(*, event: str, payload: dict, context_key: str | None, firing_key: str, actor: str,
                         depth: int = 0) -> list[Run]:
     """Stage 1: every enabled automation with a trigger on `event`, found through the index."""
+    return _fire_listeners(listeners_of([event]).get(event, []), event=event, payload=payload,
+                           context_key=context_key, firing_key=firing_key, actor=actor, depth=depth)
+
+
+def listeners_of(events: list[str]) -> dict[str, list[AutomationTrigger]]:
+    """The index rows of the enabled triggers on these events, by event: one query however many events."""
+    found = {}
+    for row in AutomationTrigger.objects.filter(event__in=events, enabled=True).select_related("automation__run_as"):
+        found.setdefault(row.event, []).append(row)
+    return found
+
+
+def _fire_listeners(index: list[AutomationTrigger], *, event: str, **firing) -> list[Run]:
     runs = []
-    index = AutomationTrigger.objects.filter(event=event, enabled=True).select_related("automation__run_as")
     for row in index:
         automation = row.automation
         trigger = next((t for t in automation.document["triggers"] if t["id"] == row.trigger_id), None)
         if trigger is None:
             continue
-        firing = Firing(automation=automation, trigger=trigger, event=event, payload=payload,
-                        context_key=context_key, firing_key=firing_key, actor=actor, depth=depth)
-        run = fire(firing)
+        run = fire(Firing(automation=automation, trigger=trigger, event=event, **firing))
         if run is not None:
             runs.append(run)
     return runs
 
 
 def on_routed_change(change, trigger_rows) -> None:
-    """The routing hook, inside the routing transaction: wake waits, break dwells, then Stage 1."""
+    """The routing hook, inside the routing transaction: wake waits, break dwells, then Stage 1.
+
+    The change's trigger events share one lookup of the waits and one of the index.
+    """
     wake_readers_of(kind=change.kind, entity_id=change.entity_id)
     dwells_break_on(change)
+    resume_waiting_for(trigger_rows)
+    listeners = listeners_of([row.event for row in trigger_rows])
     for row in trigger_rows:
-        resume_waiting_for(event=row.event, context_key=row.context_key, payload=row.payload)
-        route_trigger_event(event=row.event, payload=row.payload, context_key=row.context_key,
-                            firing_key=change.change_id, actor=change.actor, depth=change.depth)
+        _fire_listeners(listeners.get(row.event, []), event=row.event, payload=row.payload,
+                        context_key=row.context_key, firing_key=change.change_id, actor=change.actor,
+                        depth=change.depth)
 
 
 # Joins the routing transaction without a savepoint (record_firing has its own); a transaction of its

@@ -1,5 +1,7 @@
 """Runs waiting for a trigger event: match arriving events to them and resume them."""
 
+from django.db.models import Q
+
 from ..expressions.evaluate import ExpressionError, is_true
 from ..expressions.scope import build_scope
 from ..models import DerivedTriggerEvent, Run, RunStatus, RunStep, StepStatus, Wait
@@ -35,14 +37,23 @@ def _matches(wait: Wait, *, event: str, payload: dict) -> bool:
         return False
 
 
-def resume_waiting_for(*, event: str, context_key: str | None, payload: dict) -> int:
-    """An event arrived: resolve every open wait for it with the same context key whose filter passes."""
+def resume_waiting_for(events) -> int:
+    """Trigger events arrived (rows with event, context_key, payload): resolve every open wait for one of
+    them with the same context key whose filter passes. One query for all the events."""
+    by_event = {(row.event, row.context_key): row for row in events}
+    if not by_event:
+        return 0
+    contexts = {context for _, context in by_event}
+    same_context = Q(context_key__in=contexts - {None})
+    if None in contexts:
+        same_context |= Q(context_key__isnull=True)
+    waits = Wait.objects.filter(same_context, kind=Wait.Kind.TRIGGER, event__in={event for event, _ in by_event},
+                                outcome__isnull=True, run__status=RunStatus.WAITING).select_related("run")
     resumed = 0
-    waits = Wait.objects.filter(kind=Wait.Kind.TRIGGER, event=event, context_key=context_key, outcome__isnull=True,
-                                run__status=RunStatus.WAITING).select_related("run")
-    for wait in waits:
-        if _matches(wait, event=event, payload=payload):
-            resumed += wait_resolve(wait, {"completed": True, "timed_out": False, "payload": payload})
+    for wait in waits.order_by("id"):
+        row = by_event.get((wait.event, wait.context_key))
+        if row is not None and _matches(wait, event=row.event, payload=row.payload):
+            resumed += wait_resolve(wait, {"completed": True, "timed_out": False, "payload": row.payload})
     return resumed
 
 

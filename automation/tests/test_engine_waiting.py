@@ -126,6 +126,22 @@ def test_wait_for_trigger_resumes_with_the_event_payload(journal):
     assert journal.texts() == ["resolved"]
 
 
+def test_wait_for_trigger_ignores_the_same_event_of_another_context(journal):
+    from incidents.services import incident_create, incident_resolve
+
+    system = system_create(name="api", actor="system")
+    mine, other = (incident_create(title=t, system_ids=[system.pk], actor="system") for t in ("mine", "other"))
+    run = start([{"wait_for_trigger": {"event": "incident.resolved"}}, note("{{ resume.payload.incident_id }}")],
+                payload={"incident_id": str(mine.pk)})
+    incident_resolve(incident=other, actor="user:ann")
+    route_latest()
+    assert Wait.objects.get().outcome is None
+    incident_resolve(incident=mine, actor="user:ann")
+    route_latest()
+    assert resume(run).status == RunStatus.SUCCEEDED
+    assert journal.texts() == [str(mine.pk)]
+
+
 def test_a_cancelled_waiting_run_is_not_resumed_by_its_event(journal):
     from incidents.services import incident_create, incident_resolve
 
