@@ -6,7 +6,8 @@ Measured in one run, each against a baseline from the same run:
 - baselines: PostgreSQL single-row INSERT + COMMIT rate; Celery no-op round trip p50/p99 and no-op throughput
   with the same worker (`-c 2`, prefetch 1, acks late);
 - commit → change event routed, p50/p99, with the fast path (a wake-up published at commit) and with it
-  disabled (only beat's sweeper delivers: grace 1 s, sweep every 1 s);
+  disabled (only beat's sweeper delivers: grace 1 s, sweep every 1 s); commit → first action started with the
+  sweeper only (the fast-path figure is bench/routing.py's);
 - end-to-end runs/s of a one-step automation at saturation (N health changes, each starting a run) vs no-op
   throughput;
 - wake latency of a wait_until: commit of the change it waits for → its run finished, with 10 and with 10,000
@@ -273,6 +274,10 @@ def main():
         try:
             phase("commit → routed (sweeper only)")
             figures["commit_to_routed_sweeper_only"] = summary(commit_to_routed(sizes["sweeper_samples"]))
+            phase("commit → first action (sweeper only)")
+            routing.create_matching_automation()
+            figures["commit_to_first_action_sweeper_only"] = summary(
+                routing.commit_to_first_action(sizes["sweeper_samples"]))
         finally:
             finish(processes)
             settings.CHECKSTACK_FAST_PATH = True

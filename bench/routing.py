@@ -133,6 +133,17 @@ def commit_to_first_action(n: int) -> list[float]:
 STAGES = {"routed": [], "run_created": [], "run_claimed": []}
 
 
+def create_matching_automation():
+    """The one automation the measured change starts (a one-step run: automation.log)."""
+    from automation.documents.validate import validate_document
+    from automation.services.automations import automation_create
+
+    automation_create(document=validate_document({
+        "name": f"{PREFIX}matching", "mode": "parallel", "max_runs": 1000,
+        "triggers": [{"event": "healthcheck.system_degraded"}],
+        "actions": [{"action": "automation.log", "config": {"message": "degraded"}}]}).document, actor="bench")
+
+
 def create_automations(count: int, *, start: int = 0):
     """`count` more enabled automations listening to another event (unrelated to the measured one)."""
     from automation.documents.validate import validate_document
@@ -196,13 +207,7 @@ def main():
         try:
             time.sleep(4)  # worker start-up
             noop = noop_round_trips(args.samples)
-            from automation.documents.validate import validate_document
-            from automation.services.automations import automation_create
-
-            automation_create(document=validate_document({
-                "name": f"{PREFIX}matching", "mode": "parallel", "max_runs": 1000,
-                "triggers": [{"event": "healthcheck.system_degraded"}],
-                "actions": [{"action": "automation.log", "config": {"message": "degraded"}}]}).document, actor="bench")
+            create_matching_automation()
             levels = sorted(int(n) for n in args.levels.split(","))
             series, existing = {}, 1
             for level in levels:

@@ -78,6 +78,8 @@ def table(r: dict) -> list[tuple[str, str, str, str]]:
          f"no-op p50 {e['noop_round_trip']['p50_ms']} ms", f"{e['ratio_routed_vs_noop_p50']}"),
         ("Commit → change routed, sweeper only (grace 1 s, sweep 1 s)", p50(e["commit_to_routed_sweeper_only"]),
          "", ""),
+        ("Commit → first action started, sweeper only (grace 1 s, sweep 1 s)",
+         p50(e["commit_to_first_action_sweeper_only"]), "", ""),
     ]
     for level in levels:
         figure = rt[f"commit_to_first_action_{level}"]

@@ -1,9 +1,11 @@
 """Reads of systems and their health."""
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from .models import System, SystemHealth
@@ -31,3 +33,18 @@ def system_health(*, system: System) -> SystemHealth | UnreportedHealth:
         return system.health
     except SystemHealth.DoesNotExist:
         return UnreportedHealth(system_id=system.pk)
+
+
+def existing_system_ids(system_ids: Iterable) -> list[str]:
+    """Distinct ids of existing systems, in order; a malformed or unknown id is a ValidationError."""
+    wanted = []
+    for raw in system_ids:
+        try:
+            wanted.append(str(uuid.UUID(str(raw))))
+        except ValueError:
+            raise ValidationError({"system_ids": [f"'{raw}' is not a valid system id."]}) from None
+    wanted = list(dict.fromkeys(wanted))
+    found = {str(pk) for pk in System.objects.filter(pk__in=wanted).values_list("pk", flat=True)}
+    if unknown := [pk for pk in wanted if pk not in found]:
+        raise ValidationError({"system_ids": [f"Unknown system id(s): {', '.join(unknown)}."]})
+    return wanted

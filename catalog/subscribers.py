@@ -6,16 +6,15 @@ commit is only the fast path, and the notifications sweeper sends what a lost wa
 """
 
 import logging
-import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from .models import Subscriber, System
+from .selectors import existing_system_ids
 
 logger = logging.getLogger(__name__)
 
@@ -28,21 +27,6 @@ EMAIL_TAKEN = "A subscriber with this email already exists."
 def normalize_email(email: str) -> str:
     """The stored form of an address: trimmed and lowercased (mail systems treat case alike in practice)."""
     return email.strip().lower()
-
-
-def existing_system_ids(system_ids: Iterable) -> list[str]:
-    """Distinct ids of existing systems, in order; a malformed or unknown id is a ValidationError."""
-    wanted = []
-    for raw in system_ids:
-        try:
-            wanted.append(str(uuid.UUID(str(raw))))
-        except ValueError:
-            raise ValidationError({"system_ids": [f"'{raw}' is not a valid system id."]}) from None
-    wanted = list(dict.fromkeys(wanted))
-    found = {str(pk) for pk in System.objects.filter(pk__in=wanted).values_list("pk", flat=True)}
-    if unknown := [pk for pk in wanted if pk not in found]:
-        raise ValidationError({"system_ids": [f"Unknown system id(s): {', '.join(unknown)}."]})
-    return wanted
 
 
 def _wake_confirmation(subscriber_id: str) -> None:

@@ -4,7 +4,6 @@ Every write applies its fields to the row `entity_mutate` locked (not the caller
 and returns that fresh instance.
 """
 
-import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -12,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from automation.entities.mutation import entity_mutate
-from catalog.models import System
+from catalog.selectors import existing_system_ids
 
 from .models import Incident, IncidentSeverity, IncidentStatus, IncidentSystem, IncidentUpdate
 
@@ -40,7 +39,7 @@ def incident_create(
         status=IncidentStatus.INVESTIGATING,
     )
     _validate(incident)
-    wanted = _existing_system_ids(system_ids)
+    wanted = existing_system_ids(system_ids)
 
     def write(_current):
         incident.save(force_insert=True)
@@ -59,7 +58,7 @@ def incident_update(*, incident: Incident, actor: str, **fields) -> Incident:
     if unknown:
         raise TypeError(f"incident_update() got unexpected fields: {', '.join(sorted(unknown))}")
     fields = dict(fields)
-    wanted = _existing_system_ids(fields.pop("system_ids")) if "system_ids" in fields else None
+    wanted = existing_system_ids(fields.pop("system_ids")) if "system_ids" in fields else None
     status = fields.pop("status", None)
 
     def write(current: Incident | None) -> Incident:
@@ -182,19 +181,3 @@ def _post_update(incident: Incident, *, message: str, status_change: str | None,
     return IncidentUpdate.objects.create(
         incident=incident, message=message, status_change=status_change, created_by=actor
     )
-
-
-def _existing_system_ids(system_ids: Iterable) -> list[str]:
-    """Distinct ids of existing systems, in the given order; malformed or unknown ids are a ValidationError."""
-    wanted = []
-    for raw in system_ids:
-        try:
-            wanted.append(str(uuid.UUID(str(raw))))
-        except ValueError:
-            raise ValidationError({"system_ids": [f"'{raw}' is not a valid system id."]}) from None
-    wanted = list(dict.fromkeys(wanted))
-    found = {str(pk) for pk in System.objects.filter(pk__in=wanted).values_list("pk", flat=True)}
-    unknown = [pk for pk in wanted if pk not in found]
-    if unknown:
-        raise ValidationError({"system_ids": [f"Unknown system id(s): {', '.join(unknown)}."]})
-    return wanted

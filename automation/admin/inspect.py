@@ -3,13 +3,12 @@
 Both call the same services as the API (`simulate`, `simulate_change`, `firing_history`) and write nothing.
 """
 
-import yaml
 from django import forms
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.template.response import TemplateResponse
 
-from ..documents.io import dump_yaml
+from ..documents.io import clean_yaml_mapping, dump_yaml
 from ..engine.simulate import simulate
 from ..models import ChangeEvent
 from ..services.runs import firing_history, simulate_change
@@ -23,14 +22,7 @@ class SimulateForm(forms.Form):
     change_event_id = forms.UUIDField(required=False, help_text="Or: replay a stored change event instead.")
 
     def clean_payload(self):
-        text = self.cleaned_data["payload"].strip()
-        try:
-            value = yaml.safe_load(text) if text else {}
-        except yaml.YAMLError as exc:
-            raise ValidationError(f"not valid YAML or JSON: {exc}") from None
-        if not isinstance(value, dict):
-            raise ValidationError("must be a mapping")
-        return value
+        return clean_yaml_mapping(self.cleaned_data["payload"], what="the payload")
 
     def clean(self):
         data = super().clean()

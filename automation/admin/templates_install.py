@@ -1,6 +1,5 @@
 """Installing an automation template from the admin: pick one, adjust its parameters (YAML), install."""
 
-import yaml
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -9,7 +8,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from ..automation_templates import TEMPLATES, TemplateParameterError
-from ..documents.io import dump_yaml
+from ..documents.io import clean_yaml_mapping, dump_yaml
 from ..services.automation_templates import automation_template_install
 
 
@@ -21,14 +20,7 @@ class TemplateInstallForm(forms.Form):
     enabled = forms.BooleanField(required=False, initial=True)
 
     def clean_parameters(self):
-        text = self.cleaned_data["parameters"].strip()
-        try:
-            value = yaml.safe_load(text) if text else {}
-        except yaml.YAMLError as exc:
-            raise ValidationError(f"not valid YAML: {exc}") from None
-        if not isinstance(value, dict):
-            raise ValidationError("must be a mapping of parameter names to values")
-        return value
+        return clean_yaml_mapping(self.cleaned_data["parameters"], what="the parameters")
 
 
 def install_view(model_admin, request):

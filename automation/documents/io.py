@@ -27,7 +27,7 @@ class _NoAliasLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
-def parse_document(text: str | bytes, *, format: str | None = None) -> dict:
+def parse_document(text: str | bytes, *, format: str | None = None, what: str = "a document") -> dict:
     """Parse YAML or JSON (detected when `format` is None) into a mapping; DocumentError otherwise."""
     if isinstance(text, bytes):
         if len(text) > MAX_BYTES:
@@ -51,8 +51,21 @@ def parse_document(text: str | bytes, *, format: str | None = None) -> dict:
         problem = getattr(exc, "problem", None) or str(exc)
         raise DocumentError([{"path": "", "message": f"malformed YAML: {problem}{where}"}]) from None
     if not isinstance(data, dict):
-        raise DocumentError([{"path": "", "message": "a document must be a mapping of fields"}])
+        raise DocumentError([{"path": "", "message": f"{what} must be a mapping of fields"}])
     return data
+
+
+def clean_yaml_mapping(text: str, *, what: str) -> dict:
+    """A form's YAML or JSON mapping field (a payload, template parameters), read with the document reader's
+    limits (size, no aliases); empty is {}. A django ValidationError carries the reason."""
+    from django.core.exceptions import ValidationError
+
+    if not text.strip():
+        return {}
+    try:
+        return parse_document(text, what=what)
+    except DocumentError as exc:
+        raise ValidationError(str(exc)) from None
 
 
 def _ordered(document: dict) -> dict:

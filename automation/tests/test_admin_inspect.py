@@ -50,6 +50,9 @@ def test_simulate_a_stored_change_and_bad_input(admin_client, automation):
     assert "would start a run" in html
     bad = admin_client.post(url, {"event": "x", "payload": "a: ["})
     assert bad.context["form"].errors["payload"]
+    for payload, reason in [("- a list", "the payload must be a mapping"), ("a: &x [1]\nb: *x", "aliases")]:
+        refused = admin_client.post(url, {"event": "x", "payload": payload})
+        assert reason in refused.context["form"].errors["payload"][0]
     empty = admin_client.post(url, {})
     assert "Give an event" in empty.content.decode()
     missing = admin_client.post(url, {"change_event_id": "00000000-0000-0000-0000-000000000000"})
