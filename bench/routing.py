@@ -155,14 +155,14 @@ def create_automations(count: int, *, start: int = 0):
         automation_create(document=document, actor="bench")
 
 
-def wait_until_routed(*, after_id: int, timeout: float = 120):
+def wait_until_routed(*, after_id: int, timeout: float = 120, poll_seconds: float = 0.2):
     from automation.models import ChangeEvent
 
     deadline = time.monotonic() + timeout
     while ChangeEvent.objects.filter(id__gt=after_id, routed_at=None).exists():
         if time.monotonic() > deadline:
-            raise SystemExit("change events still unrouted after 120 s: see the worker log")
-        time.sleep(0.2)
+            raise SystemExit(f"change events still unrouted after {timeout} s: see the worker log")
+        time.sleep(poll_seconds)
 
 
 def clean():

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ..models import ChangeEvent, DerivedTriggerEvent, SubscriptionDelivery
@@ -19,6 +20,7 @@ from .registry import Change, Delivery, derive_events, registry, subscriptions_f
 logger = logging.getLogger(__name__)
 
 MAX_DELIVERY_ATTEMPTS = 10
+MIN_HOLD_BACK = timedelta(seconds=1)
 
 
 def as_change(event: ChangeEvent) -> Change:
@@ -171,23 +173,35 @@ class SweepResult:
 
 
 def sweep_undelivered(*, grace: timedelta | None = None, limit: int = 500) -> SweepResult:
-    """Re-send wake-ups for change events and deliveries still pending after the grace period."""
+    """Re-send wake-ups for change events and deliveries still pending after the grace period.
+
+    A re-sent item waits as long again as it has been pending before its next re-send (1, 2, 4… times
+    its age): a message lost with the broker is re-sent soon, while a backlog the workers are still
+    draining is not flooded with duplicates every sweep, and the sweep moves on past the oldest `limit`.
+    """
     if grace is None:
         grace = timedelta(seconds=settings.CHECKSTACK_OUTBOX_GRACE_SECONDS)
-    cutoff = timezone.now() - grace
+    now = timezone.now()
+    due = Q(resend_after__isnull=True) | Q(resend_after__lte=now)
     from .. import tasks
 
     # One message per entity suffices: routing an event routes its entity's earlier ones first.
-    heads = {}
-    for kind, entity_id, change_id in (
-        ChangeEvent.objects.filter(routed_at=None, occurred_at__lte=cutoff)
-        .order_by("id")
-        .values_list("kind", "entity_id", "change_id")[:limit]
-    ):
-        heads[(kind, entity_id)] = str(change_id)
-    events_sent = sum(send_wakeup(tasks.route_change_event, change_id) for change_id in heads.values())
-    delivery_ids = SubscriptionDelivery.objects.filter(
-        delivered_at=None, created_at__lte=cutoff, attempts__lt=MAX_DELIVERY_ATTEMPTS
-    ).values_list("id", flat=True)[:limit]
-    deliveries_sent = sum(send_wakeup(tasks.deliver_change, delivery_id) for delivery_id in delivery_ids)
-    return SweepResult(events_resent=events_sent, deliveries_resent=deliveries_sent)
+    events = list(ChangeEvent.objects.filter(due, routed_at=None, occurred_at__lte=now - grace)
+                  .order_by("id").only("id", "kind", "entity_id", "change_id", "occurred_at")[:limit])
+    heads = {(e.kind, e.entity_id): str(e.change_id) for e in events}
+    sent = {entity for entity, change_id in heads.items() if send_wakeup(tasks.route_change_event, change_id)}
+    _hold_back(ChangeEvent, [e for e in events if (e.kind, e.entity_id) in sent], "occurred_at", now)
+
+    deliveries = list(SubscriptionDelivery.objects.filter(
+        due, delivered_at=None, created_at__lte=now - grace, attempts__lt=MAX_DELIVERY_ATTEMPTS
+    ).order_by("id").only("id", "created_at")[:limit])
+    resent = [d for d in deliveries if send_wakeup(tasks.deliver_change, d.id)]
+    _hold_back(SubscriptionDelivery, resent, "created_at", now)
+    return SweepResult(events_resent=len(sent), deliveries_resent=len(resent))
+
+
+def _hold_back(model, rows: list, since: str, now) -> None:
+    """Each row's next re-send: not before it has been pending twice as long as now (a second at least)."""
+    for row in rows:
+        row.resend_after = now + max(now - getattr(row, since), MIN_HOLD_BACK)
+    model.objects.bulk_update(rows, ["resend_after"], batch_size=500)

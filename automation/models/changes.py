@@ -48,6 +48,8 @@ class ChangeEvent(models.Model):
     depth = models.PositiveIntegerField(default=0)
     occurred_at = models.DateTimeField()
     routed_at = models.DateTimeField(null=True, blank=True)
+    # Set by the sweeper when it re-sends the wake-up: not again before then (see sweep_undelivered).
+    resend_after = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
@@ -95,6 +97,7 @@ class SubscriptionDelivery(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    resend_after = models.DateTimeField(null=True, blank=True)  # as ChangeEvent.resend_after
 
     class Meta:
         constraints = [

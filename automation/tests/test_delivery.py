@@ -156,6 +156,42 @@ def test_sweeper_resends_only_events_past_the_grace_period(settings):
     assert other.pk
 
 
+def test_sweeper_holds_back_what_it_resent_and_moves_on_past_the_oldest(settings, monkeypatch):
+    settings.CHECKSTACK_FAST_PATH = False
+    sent, broker_up = [], [True]
+    monkeypatch.setattr(delivery, "send_wakeup", lambda task, *args: broker_up[0] and not sent.append(args[0]))
+    for name in ("api", "db"):
+        system_create(name=name, actor="system")
+    oldest_first = [str(c) for c in ChangeEvent.objects.order_by("id").values_list("change_id", flat=True)]
+
+    assert delivery.sweep_undelivered(grace=timedelta(0), limit=1).events_resent == 1
+    assert delivery.sweep_undelivered(grace=timedelta(0), limit=1).events_resent == 1
+    assert sent == oldest_first[:2]  # not the oldest twice
+    assert delivery.sweep_undelivered(grace=timedelta(0)).events_resent == len(oldest_first) - 2
+    assert delivery.sweep_undelivered(grace=timedelta(0)).events_resent == 0  # all held back
+
+    ChangeEvent.objects.update(resend_after=timezone.now() - timedelta(seconds=1))
+    broker_up[0] = False
+    assert delivery.sweep_undelivered(grace=timedelta(0)).events_resent == 0
+    broker_up[0] = True  # what could not be sent is not held back
+    assert delivery.sweep_undelivered(grace=timedelta(0)).events_resent == len(oldest_first)
+    held = ChangeEvent.objects.get(change_id=oldest_first[0])
+    assert held.resend_after - timezone.now() > timedelta(milliseconds=500)
+
+
+def test_sweeper_holds_back_a_delivery_it_resent(recorded, settings, monkeypatch):
+    settings.CHECKSTACK_FAST_PATH = False
+    system = system_create(name="api", actor="system")
+    delivery.route_change_event(str(latest_event(system.pk).change_id))
+    sent = []
+    monkeypatch.setattr(delivery, "send_wakeup", lambda task, *args: not sent.append((task.name, *args)))
+    pending = SubscriptionDelivery.objects.filter(delivered_at=None).count()
+    assert pending >= 1
+    assert delivery.sweep_undelivered(grace=timedelta(0)).deliveries_resent == pending
+    assert delivery.sweep_undelivered(grace=timedelta(0)).deliveries_resent == 0
+    assert [name for name, *_ in sent] == ["checkstack.deliver_change"] * pending
+
+
 def test_fast_path_off_sends_no_wake_up(settings, monkeypatch):
     settings.CHECKSTACK_FAST_PATH = False
     sent = []
