@@ -15,10 +15,10 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from ..entities.delivery import send_wakeup
+from ..entities.delivery import hold_back, send_wakeup
 from ..masking import mask
 from ..models import ACTIVE_STATUSES, Run, RunStatus
 
@@ -111,8 +111,9 @@ def run_claim(*, run_id, resume: bool = False) -> Claim | None:
         run.lease_expires_at = now + timedelta(seconds=lease_seconds())
         run.fencing_token += 1
         run.attempts += 1
+        run.resend_after = None  # a wake-up reached a worker: a later stall is re-sent without delay
         run.save(update_fields=["status", "started_at", "lease_owner", "lease_expires_at", "fencing_token",
-                                "attempts"])
+                                "attempts", "resend_after"])
         return Claim(run_id=str(run.pk), token=run.fencing_token, run=run, first_start=first_start)
 
 
@@ -186,17 +187,26 @@ def _wake_bucket(bucket: str) -> None:
 
 def recover_stalled_runs(*, limit: int = 200) -> int:
     """Re-send lost wake-ups: running runs whose lease expired, pending runs nobody started, and waiting
-    runs whose wait already ended (their resume message was lost)."""
+    runs whose wait already ended (their resume message was lost). Held back after each re-send."""
     from ..models import RunStep, Wait
     from .. import tasks
 
     now = timezone.now()
-    stale = Run.objects.filter(status=RunStatus.RUNNING, lease_expires_at__lt=now).values_list("pk", flat=True)
+    due = Run.objects.filter(Q(resend_after__isnull=True) | Q(resend_after__lte=now)) \
+        .only("id", "created_at", "lease_expires_at").order_by("created_at")
     grace = now - timedelta(seconds=settings.CHECKSTACK_OUTBOX_GRACE_SECONDS)
-    unstarted = Run.objects.filter(status=RunStatus.PENDING, created_at__lt=grace).values_list("pk", flat=True)
     parked_step = RunStep.objects.filter(run=OuterRef("run"), path=OuterRef("path"), iteration=OuterRef("iteration"),
                                          status="waiting")
-    ended_waits = Wait.objects.filter(outcome__isnull=False, run__status=RunStatus.WAITING, created_at__lt=grace) \
-        .filter(Exists(parked_step)).values_list("run_id", flat=True)
-    woken = sum(send_wakeup(tasks.advance_run, str(run_id)) for run_id in [*stale[:limit], *unstarted[:limit]])
-    return woken + sum(send_wakeup(tasks.resume_run, str(run_id)) for run_id in set(ended_waits[:limit]))
+    ended_waits = Wait.objects.filter(outcome__isnull=False, created_at__lt=grace).filter(Exists(parked_step))
+    # (task, stalled runs, since when each has been stalled)
+    stalls = [
+        (tasks.advance_run, due.filter(status=RunStatus.RUNNING, lease_expires_at__lt=now), "lease_expires_at"),
+        (tasks.advance_run, due.filter(status=RunStatus.PENDING, created_at__lt=grace), "created_at"),
+        (tasks.resume_run, due.filter(status=RunStatus.WAITING, pk__in=ended_waits.values("run_id")), "created_at"),
+    ]
+    resent = 0
+    for task, runs, since in stalls:
+        woken = [run for run in runs[:limit] if send_wakeup(task, str(run.pk))]
+        hold_back(Run, woken, since=since, now=now)
+        resent += len(woken)
+    return resent

@@ -21,6 +21,7 @@ logger = logging.getLogger(__name__)
 
 MAX_DELIVERY_ATTEMPTS = 10
 MIN_HOLD_BACK = timedelta(seconds=1)
+MAX_HOLD_BACK = timedelta(minutes=5)
 
 
 def as_change(event: ChangeEvent) -> Change:
@@ -175,9 +176,9 @@ class SweepResult:
 def sweep_undelivered(*, grace: timedelta | None = None, limit: int = 500) -> SweepResult:
     """Re-send wake-ups for change events and deliveries still pending after the grace period.
 
-    A re-sent item waits as long again as it has been pending before its next re-send (1, 2, 4… times
-    its age): a message lost with the broker is re-sent soon, while a backlog the workers are still
-    draining is not flooded with duplicates every sweep, and the sweep moves on past the oldest `limit`.
+    A re-sent item is held back (see hold_back): a message lost with the broker is re-sent soon, while a
+    backlog the workers are still draining is not flooded with duplicates every sweep, and the sweep moves
+    on past the oldest `limit`.
     """
     if grace is None:
         grace = timedelta(seconds=settings.CHECKSTACK_OUTBOX_GRACE_SECONDS)
@@ -190,18 +191,19 @@ def sweep_undelivered(*, grace: timedelta | None = None, limit: int = 500) -> Sw
                   .order_by("id").only("id", "kind", "entity_id", "change_id", "occurred_at")[:limit])
     heads = {(e.kind, e.entity_id): str(e.change_id) for e in events}
     sent = {entity for entity, change_id in heads.items() if send_wakeup(tasks.route_change_event, change_id)}
-    _hold_back(ChangeEvent, [e for e in events if (e.kind, e.entity_id) in sent], "occurred_at", now)
+    hold_back(ChangeEvent, [e for e in events if (e.kind, e.entity_id) in sent], since="occurred_at", now=now)
 
     deliveries = list(SubscriptionDelivery.objects.filter(
         due, delivered_at=None, created_at__lte=now - grace, attempts__lt=MAX_DELIVERY_ATTEMPTS
     ).order_by("id").only("id", "created_at")[:limit])
     resent = [d for d in deliveries if send_wakeup(tasks.deliver_change, d.id)]
-    _hold_back(SubscriptionDelivery, resent, "created_at", now)
+    hold_back(SubscriptionDelivery, resent, since="created_at", now=now)
     return SweepResult(events_resent=len(sent), deliveries_resent=len(resent))
 
 
-def _hold_back(model, rows: list, since: str, now) -> None:
-    """Each row's next re-send: not before it has been pending twice as long as now (a second at least)."""
+def hold_back(model, rows: list, *, since: str, now) -> None:
+    """After re-sending their wake-ups: no re-send of these rows before they have been pending twice as
+    long as now (a second at least, five minutes at most), in one UPDATE."""
     for row in rows:
-        row.resend_after = now + max(now - getattr(row, since), MIN_HOLD_BACK)
+        row.resend_after = now + min(max(now - getattr(row, since), MIN_HOLD_BACK), MAX_HOLD_BACK)
     model.objects.bulk_update(rows, ["resend_after"], batch_size=500)

@@ -53,6 +53,8 @@ class Run(models.Model):
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     fencing_token = models.PositiveIntegerField(default=0)
     attempts = models.PositiveIntegerField(default=0)
+    # The stalled-run sweeper re-sends its wake-up no sooner than this (see entities.delivery.hold_back).
+    resend_after = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

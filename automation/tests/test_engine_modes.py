@@ -121,10 +121,15 @@ def test_a_run_whose_worker_died_is_recovered_and_skips_finished_steps(journal):
     Run.objects.filter(pk=run.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
 
     assert recover_stalled_runs() == 1
+    assert recover_stalled_runs() == 0  # held back: its wake-up was just re-sent
+    # That wake-up reaches a worker, which dies too: a new stall, re-sent without waiting.
+    assert run_claim(run_id=run.pk) is not None
+    Run.objects.filter(pk=run.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert recover_stalled_runs() == 1
     assert run_advance(run_id=run.pk) == RunStatus.SUCCEEDED
     assert journal.texts() == ["one", "two"]  # step one ran once
     run.refresh_from_db()
-    assert run.attempts == 2
+    assert run.attempts == 3
     # The dead worker's late write is refused.
     with pytest.raises(LeaseLost):
         walker.complete(walker.memo[("actions.0", "")], {})
