@@ -206,23 +206,34 @@ def with_services(tmp: Path, *, beat=False, **env):
 
 
 def route_leftovers() -> int:
-    """Route, in this process, change events an earlier (interrupted) bench left unrouted.
+    """Route, and deliver to work_queue subscribers, in this process, the changes an earlier phase's clean-up
+    (or an interrupted bench) left pending.
 
     Otherwise the sweeper-only figure would measure the sweeper draining someone else's backlog.
     """
-    from automation.entities.delivery import route_change_event
-    from automation.models import ChangeEvent
+    from automation.entities.delivery import MAX_DELIVERY_ATTEMPTS, deliver_change, route_change_event
+    from automation.models import ChangeEvent, SubscriptionDelivery
 
-    pending = list(ChangeEvent.objects.filter(routed_at=None).order_by("id").values_list("change_id", flat=True))
-    for change_id in pending:
-        route_change_event(str(change_id))
-    return len(pending)
+    routed = 0
+    while True:  # a delivery may write changes of its own
+        events = ChangeEvent.objects.filter(routed_at=None).order_by("id").values_list("change_id", flat=True)
+        deliveries = SubscriptionDelivery.objects.filter(delivered_at=None, attempts__lt=MAX_DELIVERY_ATTEMPTS) \
+            .order_by("id").values_list("id", flat=True)
+        if not events.exists() and not deliveries.exists():
+            return routed
+        for change_id in events:
+            route_change_event(str(change_id))
+            routed += 1
+        for delivery_id in deliveries:
+            deliver_change(delivery_id)
 
 
 def finish(processes):
-    """Stop the workers first: deleting automations under running workers would race their run writes."""
+    """Stop the workers first: deleting automations under running workers would race their run writes.
+    The clean-up's own changes are routed and delivered here, while the broker still takes the wake-ups."""
     routing.stop_processes(processes)
     routing.clean()
+    route_leftovers()
     routing.stop_redis()
 
 
@@ -270,7 +281,6 @@ def main():
     with workdir() as tmp:
         # Only the sweeper delivers: no wake-up at commit (this process), beat sweeps every second.
         settings.CHECKSTACK_FAST_PATH = False
-        route_leftovers()  # the cleanup above ran with no worker
         processes = with_services(Path(tmp), beat=True, CHECKSTACK_FAST_PATH="false",
                                   CHECKSTACK_SWEEP_INTERVAL_SECONDS=1, CHECKSTACK_OUTBOX_GRACE_SECONDS=1)
         try:
