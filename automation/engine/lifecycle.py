@@ -39,23 +39,30 @@ def lease_seconds() -> int:
 _woken_here: ContextVar[list | None] = ContextVar("woken_here", default=None)
 
 
-def wake_run(run_id) -> None:
-    """After commit: ask a worker to advance this run."""
+@dataclass(frozen=True)
+class WakeUp:
+    run_id: str
+    resume: bool  # a waiting run whose wait ended (resume_run), not a new or stalled one (advance_run)
+
+
+def wake_run(run_id, *, resume: bool = False) -> None:
+    """After commit: ask a worker to advance this run (`resume`: continue it after its wait ended)."""
     from .. import tasks
 
+    wake_up = WakeUp(str(run_id), resume)
     collected = _woken_here.get()
     if collected is not None:
-        collected.append(str(run_id))
+        collected.append(wake_up)
         return
-    send_wakeup(tasks.advance_run, str(run_id))
+    send_wakeup(tasks.resume_run if resume else tasks.advance_run, wake_up.run_id)
 
 
 @contextmanager
 def runs_woken_here():
-    """Collect the run wake-ups made inside the block (committed runs, ready to advance) instead of
-    publishing them; the caller advances them or wakes them itself. Nothing is lost if it cannot: a
-    pending run nobody started is re-sent by recover_stalled_runs."""
-    collected: list[str] = []
+    """Collect the run wake-ups (WakeUp) made inside the block (committed runs, ready to advance) instead
+    of publishing them; the caller advances them or wakes them itself. Nothing is lost if it cannot: a
+    pending run nobody started, or a waiting run whose wait ended, is re-sent by recover_stalled_runs."""
+    collected: list[WakeUp] = []
     token = _woken_here.set(collected)
     try:
         yield collected

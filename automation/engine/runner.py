@@ -22,20 +22,20 @@ def run_advance(*, run_id, resume: bool = False) -> str | None:
 
 
 def route_and_start(change_id: str) -> None:
-    """Route a change event, then advance the first run it started right here.
+    """Route a change event, then advance right here the first run it started or woke.
 
     The run is committed before it is advanced, so this only saves the round trip through the broker
-    (and a worker's pick-up) between routing and the first step; other runs it started go out as
-    messages to run in parallel elsewhere.
+    (and a worker's pick-up) between routing and the run's next step; the other runs it started or woke
+    go out as messages to run in parallel elsewhere.
     """
     from ..entities.delivery import route_change_event
 
     with runs_woken_here() as woken:
         route_change_event(change_id)
-    for run_id in woken[1:]:
-        wake_run(run_id)
+    for wake_up in woken[1:]:
+        wake_run(wake_up.run_id, resume=wake_up.resume)
     if woken:
-        run_advance(run_id=woken[0])
+        run_advance(run_id=woken[0].run_id, resume=woken[0].resume)
 
 
 def _advance(*, run_id, resume: bool) -> str | None:

@@ -11,10 +11,9 @@ from .timers import timer_set, timers_cancel
 
 def wake_run_resume(run_id) -> None:
     """After commit: ask a worker to continue a waiting run."""
-    from .. import tasks
-    from ..entities.delivery import send_wakeup
+    from .lifecycle import wake_run
 
-    send_wakeup(tasks.resume_run, str(run_id))
+    wake_run(run_id, resume=True)
 
 
 def wait_open(*, run, path: str, iteration: str, kind: str, deadline: datetime | None, event: str = "",

@@ -102,5 +102,5 @@ def test_routing_task_advances_the_first_run_it_started_and_leaves_the_others_to
     statuses = dict(Run.objects.values_list("pk", "status"))
     [advanced] = [str(pk) for pk, status in statuses.items() if status == RunStatus.SUCCEEDED]
     [left] = [str(pk) for pk, status in statuses.items() if status == RunStatus.PENDING]
-    assert sent_as_messages == [left]
-    assert len(journal.entries) == 1 and advanced not in sent_as_messages
+    assert [(w.run_id, w.resume) for w in sent_as_messages] == [(left, False)]
+    assert len(journal.entries) == 1 and advanced != left

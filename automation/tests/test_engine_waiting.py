@@ -65,6 +65,21 @@ def test_wait_until_already_true_continues_at_once(journal):
     assert journal.texts() == ["go"]
 
 
+def test_the_routing_task_continues_the_run_its_change_woke(journal):
+    from automation.engine.runner import route_and_start
+
+    system = system_create(name="api", actor="system")
+    health_report(system=system, status="unhealthy", actor="system")
+    run = start([{"wait_until": {"condition": f"health.systems['{system.pk}'].status == 'healthy'"}},
+                 note("healthy")])
+    assert run.status == RunStatus.WAITING
+    health_report(system=system, status="healthy", actor="system")
+    route_and_start(str(ChangeEvent.objects.order_by("-id").first().change_id))
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED  # no resume message needed
+    assert journal.texts() == ["healthy"]
+
+
 def test_wait_until_is_woken_by_a_change_of_what_it_read_and_still_false_keeps_waiting(journal):
     system = system_create(name="api", actor="system")
     other = system_create(name="db", actor="system")
