@@ -8,7 +8,7 @@ with `automation.services.permissions.check_can_save`; these functions take the 
 from django.db import transaction
 
 from ..entities.mutation import entity_mutate
-from ..models import Automation, AutomationTrigger, AutomationVersion
+from ..models import Automation, AutomationTrigger, AutomationVersion, Run
 
 
 def _columns(document: dict) -> dict:
@@ -98,6 +98,9 @@ def automation_set_enabled(*, automation: Automation, enabled: bool, actor: str)
 @transaction.atomic
 def automation_delete(*, automation: Automation, actor: str) -> None:
     def write(current):
+        # Lock its runs before the cascade deletes their steps: a worker locks its run, then writes a step,
+        # so taking the steps first would deadlock with it. Running runs end with LeaseLost at their next write.
+        list(Run.objects.select_for_update().filter(automation=current).order_by("pk").values_list("pk", flat=True))
         current.delete()
         return None
 

@@ -146,3 +146,59 @@ def test_a_run_that_keeps_losing_its_worker_fails_after_bounded_attempts(journal
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED
     assert "gave up after 2 attempts" in run.error
+
+
+@pytest.mark.integration  # the PostgreSQL pass only: it races two transactions on row locks
+def test_deleting_an_automation_waits_for_a_step_write_in_progress_instead_of_deadlocking(journal):
+    """A worker holds its run's row and then writes its step; the delete must not take the step row first."""
+    import threading
+    import time
+
+    from django.db import connection, transaction
+
+    from automation.engine.walker import Walker
+    from automation.models import Automation, RunStep
+    from automation.services.automations import automation_delete
+
+    if connection.vendor != "postgresql":
+        pytest.fail("needs PostgreSQL: run it in the PostgreSQL pass of the test command")
+    doomed = make_automation({"name": "doomed", "triggers": [{"event": "automation.interval", "config": {"seconds": 60}}],
+                              "actions": [{"action": "test.note", "config": {"text": "one"}}]})
+    run = fire(1)
+    claim = run_claim(run_id=run.pk)
+    Walker(Run.objects.get(pk=run.pk), claim).walk_step(run.document["actions"][0], "actions.0", "")
+    step = RunStep.objects.get(run=run)
+    holding, deleting, errors = threading.Event(), threading.Event(), []
+
+    def worker():
+        try:
+            with transaction.atomic():
+                locked_run(claim)  # the walker's first statement of every step write
+                holding.set()
+                deleting.wait(5)
+                time.sleep(0.5)  # the delete is now past its first locks
+                RunStep.objects.filter(pk=step.pk).update(attempts=2)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def deleter():
+        try:
+            deleting.set()
+            automation_delete(automation=doomed, actor="user:ann")
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker)]
+    threads[0].start()
+    assert holding.wait(5)
+    threads.append(threading.Thread(target=deleter))
+    threads[1].start()
+    for thread in threads:
+        thread.join(20)
+    assert errors == []
+    assert not Automation.objects.filter(pk=doomed.pk).exists()
+    assert not Run.objects.filter(pk=run.pk).exists()
