@@ -46,6 +46,7 @@ class Firing:
     depth: int = 0
 
 
+@transaction.atomic(savepoint=False)
 def route_trigger_event(*, event: str, payload: dict, context_key: str | None, firing_key: str, actor: str,
                         depth: int = 0) -> list[Run]:
     """Stage 1: every enabled automation with a trigger on `event`, found through the index."""
@@ -54,9 +55,16 @@ def route_trigger_event(*, event: str, payload: dict, context_key: str | None, f
 
 
 def listeners_of(events: list[str]) -> dict[str, list[AutomationTrigger]]:
-    """The index rows of the enabled triggers on these events, by event: one query however many events."""
+    """The index rows of the enabled triggers on these events, by event: one query however many events.
+
+    Their automations are locked here, all at once and in primary-key order (the caller's transaction holds
+    them): two changes routed at once that fire the same automations, in whatever event order, cannot
+    deadlock on them.
+    """
     found = {}
-    for row in AutomationTrigger.objects.filter(event__in=events, enabled=True).select_related("automation__run_as"):
+    rows = (AutomationTrigger.objects.filter(event__in=events, enabled=True).select_related("automation__run_as")
+            .select_for_update(of=("automation",)).order_by("automation_id", "id"))
+    for row in rows:
         found.setdefault(row.event, []).append(row)
     return found
 

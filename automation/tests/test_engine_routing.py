@@ -104,3 +104,38 @@ def test_routing_task_advances_the_first_run_it_started_and_leaves_the_others_to
     [left] = [str(pk) for pk, status in statuses.items() if status == RunStatus.PENDING]
     assert [(w.run_id, w.resume) for w in sent_as_messages] == [(left, False)]
     assert len(journal.entries) == 1 and advanced != left
+
+
+@pytest.mark.integration  # the PostgreSQL pass only: it probes row locks from a second connection
+def test_routing_locks_its_listening_automations_up_front_in_one_order(journal):
+    import threading
+
+    from django.db import DatabaseError, connection, transaction
+
+    from automation.engine.routing import listeners_of
+    from automation.models import Automation
+
+    if connection.vendor != "postgresql":
+        pytest.fail("needs PostgreSQL: run it in the PostgreSQL pass of the test command")
+    a = make_automation(doc("a", event="healthcheck.system_health_changed"))
+    b = make_automation(doc("b"))
+    probes = []
+
+    def probe(pk):
+        try:
+            with transaction.atomic():
+                Automation.objects.select_for_update(nowait=True).get(pk=pk)
+            probes.append("free")
+        except DatabaseError:
+            probes.append("locked")
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        listeners = listeners_of(["healthcheck.system_degraded", "healthcheck.system_health_changed"])
+        assert {row.automation_id for rows in listeners.values() for row in rows} == {a.pk, b.pk}
+        for pk in (a.pk, b.pk):
+            thread = threading.Thread(target=probe, args=(pk,))
+            thread.start()
+            thread.join(10)
+    assert probes == ["locked", "locked"]
