@@ -76,7 +76,8 @@ def _fire_listeners(index: list[AutomationTrigger], *, event: str, **firing) -> 
         trigger = next((t for t in automation.document["triggers"] if t["id"] == row.trigger_id), None)
         if trigger is None:
             continue
-        run = fire(Firing(automation=automation, trigger=trigger, event=event, **firing))
+        # listeners_of() read the automation under lock in this transaction: it is current and held.
+        run = fire(Firing(automation=automation, trigger=trigger, event=event, **firing), automation_locked=True)
         if run is not None:
             runs.append(run)
     return runs
@@ -100,13 +101,17 @@ def on_routed_change(change, trigger_rows) -> None:
 # Joins the routing transaction without a savepoint (record_firing has its own); a transaction of its
 # own when called alone (schedules, tests).
 @transaction.atomic(savepoint=False)
-def fire(firing: Firing) -> Run | None:
-    """Stage 2: apply the gates in order and record one run or one skipped run."""
+def fire(firing: Firing, *, automation_locked: bool = False) -> Run | None:
+    """Stage 2: apply the gates in order and record one run or one skipped run.
+
+    `automation_locked`: the caller read the firing's automation under lock in this transaction.
+    """
     if firing.depth > settings.CHECKSTACK_MAX_CHAIN_DEPTH:
         return record_firing(firing, skipped=REASON_LOOP)
-    firing = with_locked_automation(firing)
-    if firing is None:
-        return None  # deleted since the index was read
+    if not automation_locked:
+        firing = with_locked_automation(firing)
+        if firing is None:
+            return None  # deleted since the index was read
     scope = firing_scope(trigger_id=firing.trigger["id"], event=firing.event, actor=firing.actor,
                          payload=firing.payload)
     gate = _filter_gate(firing, scope)
@@ -158,7 +163,7 @@ def bucket_of(automation: Automation, context_key: str | None) -> str:
 
 def start_by_mode(firing: Firing) -> Run | None:
     """Apply the concurrency mode in the firing's bucket; the automation row lock serialises decisions."""
-    automation = firing.automation  # locked and re-read by with_locked_automation()
+    automation = firing.automation  # locked and current (fire())
     bucket = bucket_of(automation, firing.context_key)
     active = Run.objects.filter(bucket=bucket, status__in=ACTIVE_STATUSES)
     mode = automation.mode
