@@ -4,7 +4,7 @@ import logging.config
 import os
 
 from celery import Celery
-from celery.signals import setup_logging
+from celery.signals import setup_logging, task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "checkstack.settings")
 
@@ -23,3 +23,17 @@ def use_django_logging(**_kwargs):
     from django.conf import settings
 
     logging.config.dictConfig(settings.LOGGING)
+
+
+@task_prerun.connect
+@task_postrun.connect
+def close_old_database_connections(**_kwargs):
+    """At task boundaries, what Django does at request boundaries: drop a connection past CONN_MAX_AGE or
+    broken, and health-check the kept one at its first use (CONN_HEALTH_CHECKS).
+
+    The connection is otherwise reused across tasks (CELERY_DB_REUSE_MAX): a PostgreSQL connection per
+    task cost more than the task's own work.
+    """
+    from django.db import close_old_connections
+
+    close_old_connections()

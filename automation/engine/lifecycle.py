@@ -19,6 +19,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from ..entities.delivery import hold_back, send_wakeup
+from ..locked_rows import lock_row
 from ..masking import mask
 from ..models import ACTIVE_STATUSES, Run, RunStatus
 
@@ -36,38 +37,7 @@ def lease_seconds() -> int:
 
 
 # Set inside runs_woken_here(): wake-ups are collected for the caller to act on, not published.
-_woken_here: ContextVar[list | None] = ContextVar("woken_here", default=None)
-
-
-@dataclass(frozen=True)
-class WakeUp:
-    run_id: str
-    resume: bool  # a waiting run whose wait ended (resume_run), not a new or stalled one (advance_run)
-
-
-def wake_run(run_id, *, resume: bool = False) -> None:
-    """After commit: ask a worker to advance this run (`resume`: continue it after its wait ended)."""
-    from .. import tasks
-
-    wake_up = WakeUp(str(run_id), resume)
-    collected = _woken_here.get()
-    if collected is not None:
-        collected.append(wake_up)
-        return
-    send_wakeup(tasks.resume_run if resume else tasks.advance_run, wake_up.run_id)
-
-
-@contextmanager
-def runs_woken_here():
-    """Collect the run wake-ups (WakeUp) made inside the block (committed runs, ready to advance) instead
-    of publishing them; the caller advances them or wakes them itself. Nothing is lost if it cannot: a
-    pending run nobody started, or a waiting run whose wait ended, is re-sent by recover_stalled_runs."""
-    collected: list[WakeUp] = []
-    token = _woken_here.set(collected)
-    try:
-        yield collected
-    finally:
-        _woken_here.reset(token)
+_woken_here: ContextVar["_Collected | None"] = ContextVar("woken_here", default=None)
 
 
 @dataclass(frozen=True)
@@ -78,6 +48,68 @@ class Claim:
     # first start has no step rows to replay.
     run: Run | None = field(default=None, compare=False, repr=False)
     first_start: bool = False
+
+
+@dataclass(frozen=True)
+class WakeUp:
+    run_id: str
+    resume: bool  # a waiting run whose wait ended (resume_run), not a new or stalled one (advance_run)
+    # Set for a run created already claimed by this worker (claim_on_create): only this worker may advance it.
+    claim: Claim | None = field(default=None, compare=False)
+
+
+class _Collected(list):
+    """The wake-ups collected by runs_woken_here(), and whether a new run may still be claimed on creation."""
+
+    may_claim = False
+
+
+def wake_run(run_id, *, resume: bool = False, claim: Claim | None = None) -> None:
+    """After commit: ask a worker to advance this run (`resume`: continue it after its wait ended)."""
+    from .. import tasks
+
+    wake_up = WakeUp(str(run_id), resume, claim)
+    collected = _woken_here.get()
+    if collected is not None:
+        collected.append(wake_up)
+        return
+    # A run claimed on creation outside a collector cannot happen (claim_on_create says no there); a
+    # message for it would only be refused until its lease ran out.
+    send_wakeup(tasks.resume_run if resume else tasks.advance_run, wake_up.run_id)
+
+
+@contextmanager
+def runs_woken_here(*, claim_first: bool = False):
+    """Collect the run wake-ups (WakeUp) made inside the block (committed runs, ready to advance) instead
+    of publishing them; the caller advances them or wakes them itself. Nothing is lost if it cannot: a
+    pending run nobody started, or a waiting run whose wait ended, is re-sent by recover_stalled_runs.
+
+    `claim_first`: the first startable run created inside the block is created claimed by this worker
+    (see claim_on_create), and the caller must advance it (its WakeUp carries the claim).
+    """
+    collected = _Collected()
+    collected.may_claim = claim_first
+    token = _woken_here.set(collected)
+    try:
+        yield collected
+    finally:
+        _woken_here.reset(token)
+
+
+def claim_on_create() -> dict:
+    """The fields that create a new run already claimed by this worker, or {} when it is not to be.
+
+    Only once per runs_woken_here(claim_first=True) block: its caller advances that run right after the
+    commit, which saves the claim's own transaction. If this worker dies first, the run's lease runs out
+    and recover_stalled_runs re-sends it, as for a worker lost during a step.
+    """
+    collected = _woken_here.get()
+    if collected is None or not collected.may_claim:
+        return {}
+    collected.may_claim = False
+    now = timezone.now()
+    return dict(status=RunStatus.RUNNING, started_at=now, lease_owner=WORKER_ID,
+                lease_expires_at=now + timedelta(seconds=lease_seconds()), fencing_token=1, attempts=1)
 
 
 def _startable(run: Run) -> bool:
@@ -124,13 +156,17 @@ def run_claim(*, run_id, resume: bool = False) -> Claim | None:
         return Claim(run_id=str(run.pk), token=run.fencing_token, run=run, first_start=first_start)
 
 
+FENCE_FIELDS = ("id", "status", "fencing_token", "lease_expires_at", "bucket")
+
+
 def locked_run(claim: Claim) -> Run:
     """The run row, locked, if this claim still holds it; raises LeaseLost otherwise.
 
     Renews the lease once less than half of it is left: often enough that a live worker never loses it,
     without an UPDATE on every step write.
     """
-    run = Run.objects.select_for_update().filter(pk=claim.run_id).first()
+    # Only what the fence and the callers' writes need: the run's documents stay unread on every step.
+    run = lock_row(Run, claim.run_id, fields=FENCE_FIELDS)
     if run is None or run.fencing_token != claim.token or run.status != RunStatus.RUNNING:
         raise LeaseLost(claim.run_id)
     now = timezone.now()

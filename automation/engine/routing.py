@@ -9,13 +9,14 @@ from dataclasses import dataclass, replace
 from functools import partial
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from ..expressions.evaluate import ExpressionError, is_true
 from ..models import ACTIVE_STATUSES, Automation, AutomationTrigger, Mode, Run, RunStatus
 from .conditions import conditions_hold
 from .durations import DurationError, duration_seconds
+from .lifecycle import Claim, claim_on_create, run_cancel, wake_run
 from .dwells import dwell_arm, dwells_break_on
 from .scope import firing_scope
 from .trigger_waits import resume_waiting_for
@@ -86,16 +87,37 @@ def _fire_listeners(index: list[AutomationTrigger], *, event: str, **firing) -> 
 def on_routed_change(change, trigger_rows) -> None:
     """The routing hook, inside the routing transaction: wake waits, break dwells, then Stage 1.
 
-    The change's trigger events share one lookup of the waits and one of the index.
+    The change's trigger events share one lookup of the waits and one of the index; one probe first says
+    which of the three kinds of waiting (readers, dwells, trigger waits) there is anything of to look up.
     """
-    wake_readers_of(kind=change.kind, entity_id=change.entity_id)
-    dwells_break_on(change)
-    resume_waiting_for(trigger_rows)
+    readers, dwells, trigger_waits = waiting_on(change, [row.event for row in trigger_rows])
+    if readers:
+        wake_readers_of(kind=change.kind, entity_id=change.entity_id)
+    if dwells:
+        dwells_break_on(change)
+    if trigger_waits:
+        resume_waiting_for(trigger_rows)
     listeners = listeners_of([row.event for row in trigger_rows])
     for row in trigger_rows:
         _fire_listeners(listeners.get(row.event, []), event=row.event, payload=row.payload,
                         context_key=row.context_key, firing_key=change.change_id, actor=change.actor,
                         depth=change.depth)
+
+
+def waiting_on(change, events: list[str]) -> tuple[bool, bool, bool]:
+    """Whether anything may wait on this change: a wait_until that read its entity, a dwell armed on it,
+    an open wait_for_trigger on one of its events. One statement; each flag is a superset of what the
+    lookup it guards then selects, so a false one only skips a lookup that would have found nothing."""
+    from ..models import Dwell, Wait, WaitRead
+
+    events = events or [""]
+    sql = (f"SELECT EXISTS (SELECT 1 FROM {WaitRead._meta.db_table} WHERE kind = %s AND entity_id = %s), "
+           f"EXISTS (SELECT 1 FROM {Dwell._meta.db_table} WHERE context_key = %s), "
+           f"EXISTS (SELECT 1 FROM {Wait._meta.db_table} WHERE outcome IS NULL AND event IN "
+           f"({', '.join(['%s'] * len(events))}))")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [change.kind, str(change.entity_id), str(change.entity_id), *events])
+        return tuple(bool(flag) for flag in cursor.fetchone())
 
 
 # Joins the routing transaction without a savepoint (record_firing has its own); a transaction of its
@@ -169,27 +191,35 @@ def start_by_mode(firing: Firing) -> Run | None:
     mode = automation.mode
     if mode == Mode.SINGLE and active.exists():
         return record_firing(firing, skipped=REASON_ACTIVE)
-    if mode == Mode.QUEUED and _queue_length(active) >= automation.max_runs:
-        return record_firing(firing, skipped=REASON_QUEUE_FULL)
+    if mode == Mode.QUEUED:
+        pending, started = _queue_of(active)
+        if (pending if started or pending == 0 else pending - 1) >= automation.max_runs:
+            return record_firing(firing, skipped=REASON_QUEUE_FULL)
+        # Behind an active or older run it waits its turn: it cannot start now.
+        return record_firing(firing, bucket=bucket, startable=not (pending or started))
     if mode == Mode.PARALLEL and active.count() >= automation.max_runs:
         return record_firing(firing, skipped=REASON_MAX_RUNS)
     if mode == Mode.RESTART:
-        from .lifecycle import run_cancel
-
         for run in active:
             run_cancel(run=run, reason="restarted by a newer firing")
-    return record_firing(firing, bucket=bucket)
+    return record_firing(firing, bucket=bucket, startable=True)
 
 
-def _queue_length(active) -> int:
-    """Runs waiting their turn: the pending ones, except the oldest when nothing else is active yet."""
-    pending = active.filter(status=RunStatus.PENDING).count()
-    started = active.exclude(status=RunStatus.PENDING).exists()
-    return pending if started or pending == 0 else pending - 1
+def _queue_of(active) -> tuple[int, bool]:
+    """The bucket's pending runs, and whether one of its runs has started (running or waiting).
+
+    The queue's length is the pending runs, except the oldest when nothing has started yet (it is next).
+    """
+    return active.filter(status=RunStatus.PENDING).count(), active.exclude(status=RunStatus.PENDING).exists()
 
 
-def record_firing(firing: Firing, *, skipped: str | None = None, bucket: str | None = None) -> Run | None:
-    """Create the run (or skipped record); a duplicate firing creates nothing and returns None."""
+def record_firing(firing: Firing, *, skipped: str | None = None, bucket: str | None = None,
+                  startable: bool = False) -> Run | None:
+    """Create the run (or skipped record); a duplicate firing creates nothing and returns None.
+
+    `startable`: nothing in its bucket stops the run from starting now, so it may be created claimed by
+    this worker (lifecycle.claim_on_create) when the routing task is to advance it right after the commit.
+    """
     automation = firing.automation
     version = automation.version
     fields = dict(
@@ -208,6 +238,8 @@ def record_firing(firing: Firing, *, skipped: str | None = None, bucket: str | N
     )
     if skipped is not None:
         fields.update(status=RunStatus.SKIPPED, error=skipped, reason=skipped, finished_at=timezone.now())
+    elif startable:
+        fields.update(claim_on_create())
     try:
         with transaction.atomic():
             run = Run.objects.create(**fields)
@@ -215,7 +247,7 @@ def record_firing(firing: Firing, *, skipped: str | None = None, bucket: str | N
         logger.info("duplicate firing %s of %s ignored", firing.firing_key, automation.pk)
         return None
     if skipped is None:
-        from .lifecycle import wake_run
-
-        transaction.on_commit(partial(wake_run, run.pk), robust=True)
+        claim = Claim(run_id=str(run.pk), token=run.fencing_token, run=run, first_start=True) \
+            if run.status == RunStatus.RUNNING else None
+        transaction.on_commit(partial(wake_run, run.pk, claim=claim), robust=True)
     return run

@@ -2,44 +2,51 @@
 
 import logging
 
+from django.db import connection
+
 from ..masking import masking_scope
 from ..observability import log_context
 from ..models import RunStatus
-from .lifecycle import LeaseLost, run_claim, run_finish, run_release_to_wait, runs_woken_here, wake_run
+from .lifecycle import Claim, LeaseLost, run_claim, run_finish, run_release_to_wait, runs_woken_here, wake_run
 from .waits import wake_run_resume
 from .walker import StepError, StopRun, Suspend, Walker
 
 logger = logging.getLogger(__name__)
 
 
-def run_advance(*, run_id, resume: bool = False) -> str | None:
+def run_advance(*, run_id, resume: bool = False, claim: Claim | None = None) -> str | None:
     """Walk the run as far as it goes now; idempotent (a run held elsewhere or finished is left alone).
 
+    `claim`: the run was created claimed by this worker (lifecycle.claim_on_create); walk it under that.
     Returns the status this call left the run in, or None when it did nothing.
     """
     with masking_scope(), log_context(run_id=run_id):
-        return _advance(run_id=run_id, resume=resume)
+        return _advance(run_id=run_id, resume=resume, claim=claim)
 
 
 def route_and_start(change_id: str) -> None:
     """Route a change event, then advance right here the first run it started or woke.
 
     The run is committed before it is advanced, so this only saves the round trip through the broker
-    (and a worker's pick-up) between routing and the run's next step; the other runs it started or woke
-    go out as messages to run in parallel elsewhere.
+    (and a worker's pick-up) between routing and the run's next step, and, for a new run, its claim:
+    the first startable run is created claimed by this worker. The other runs it started or woke go out
+    as messages to run in parallel elsewhere.
     """
     from ..entities.delivery import route_change_event
 
-    with runs_woken_here() as woken:
+    # Inside a caller's transaction the commit hooks would run after this block: claim nothing then.
+    with runs_woken_here(claim_first=not connection.in_atomic_block) as woken:
         route_change_event(change_id)
-    for wake_up in woken[1:]:
-        wake_run(wake_up.run_id, resume=wake_up.resume)
-    if woken:
-        run_advance(run_id=woken[0].run_id, resume=woken[0].resume)
+    here = next((w for w in woken if w.claim is not None), woken[0] if woken else None)
+    for wake_up in woken:
+        if wake_up is not here:
+            wake_run(wake_up.run_id, resume=wake_up.resume)
+    if here is not None:
+        run_advance(run_id=here.run_id, resume=here.resume, claim=here.claim)
 
 
-def _advance(*, run_id, resume: bool) -> str | None:
-    claim = run_claim(run_id=run_id, resume=resume)
+def _advance(*, run_id, resume: bool, claim: Claim | None) -> str | None:
+    claim = claim or run_claim(run_id=run_id, resume=resume)
     if claim is None:
         return None
     run = claim.run

@@ -7,13 +7,13 @@ transitions plus one change event in the same transaction. After commit, a worke
 import uuid
 from contextlib import contextmanager
 from contextvars import ContextVar
-from functools import cache, partial
+from functools import partial
 from typing import Any, Callable
 
-from django.core.exceptions import ValidationError
-from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
+from django.db import models, transaction
 from django.utils import timezone
 
+from ..locked_rows import lock_row
 from ..masking import mask
 from ..models import ChangeEvent
 from .change_log import write_change
@@ -39,48 +39,6 @@ def _mutating(kind: str, entity_id: str):
         _in_progress.reset(token)
 
 
-def lock_entity_row(model, entity_id):
-    """The entity's row, locked until the transaction ends (None if it does not exist yet).
-
-    A cached SQL string and converter list per model instead of compiling a queryset on every write:
-    this is the hot path of every tracked write.
-    """
-    conn = connections[DEFAULT_DB_ALIAS]  # once: every proxy attribute lookup costs a thread-local read
-    pk = model._meta.pk
-    try:
-        value = pk.get_db_prep_value(pk.to_python(entity_id), conn)
-    except ValidationError:
-        return None
-    sql, attnames, converters = _row_reader(model)
-    with conn.cursor() as cursor:
-        cursor.execute(sql, [value])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    values = []
-    for raw, (column, field_converters) in zip(row, converters):
-        for convert in field_converters:
-            raw = convert(raw, column, conn)
-        values.append(raw)
-    return model.from_db(DEFAULT_DB_ALIAS, attnames, values)
-
-
-@cache
-def _row_reader(model):
-    """(locking SELECT, attribute names, per-column converters) for `model`, as the ORM would read it."""
-    quote = connection.ops.quote_name
-    fields = model._meta.concrete_fields
-    table = model._meta.db_table
-    columns = ", ".join(f"{quote(table)}.{quote(f.column)}" for f in fields)
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    sql = f"SELECT {columns} FROM {quote(table)} WHERE {quote(model._meta.pk.column)} = %s{lock}"
-    converters = []
-    for field in fields:
-        column = field.get_col(table)
-        converters.append((column, connection.ops.get_db_converters(column) + field.get_db_converters(connection)))
-    return sql, [f.attname for f in fields], converters
-
-
 def is_mutating(kind: str, entity_id: Any) -> bool:
     """Whether a mutation of this entity is in progress here (its own writes may save directly)."""
     return (kind, str(entity_id)) in _in_progress.get()
@@ -103,7 +61,7 @@ def entity_mutate(
     entity_id = str(entity_id)
     acting = current_acting()
     with transaction.atomic():
-        current = lock_entity_row(spec.model, entity_id)
+        current = lock_row(spec.model, entity_id)
         prev = spec.state(current) if current is not None else None
         with _mutating(kind, entity_id):
             after = write(current)
