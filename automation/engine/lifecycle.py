@@ -19,7 +19,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from ..entities.delivery import hold_back, send_wakeup
-from ..locked_rows import lock_row
+from ..row_sql import lock_row
 from ..masking import mask
 from ..models import ACTIVE_STATUSES, Run, RunStatus
 

@@ -9,11 +9,12 @@ from dataclasses import dataclass, replace
 from functools import partial
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from ..expressions.evaluate import ExpressionError, is_true
 from ..models import ACTIVE_STATUSES, Automation, AutomationTrigger, Mode, Run, RunStatus
+from ..row_sql import insert_instances
 from .conditions import conditions_hold
 from .durations import DurationError, duration_seconds
 from .lifecycle import Claim, claim_on_create, run_cancel, wake_run
@@ -110,14 +111,18 @@ def waiting_on(change, events: list[str]) -> tuple[bool, bool, bool]:
     lookup it guards then selects, so a false one only skips a lookup that would have found nothing."""
     from ..models import Dwell, Wait, WaitRead
 
-    events = events or [""]
-    sql = (f"SELECT EXISTS (SELECT 1 FROM {WaitRead._meta.db_table} WHERE kind = %s AND entity_id = %s), "
-           f"EXISTS (SELECT 1 FROM {Dwell._meta.db_table} WHERE context_key = %s), "
-           f"EXISTS (SELECT 1 FROM {Wait._meta.db_table} WHERE outcome IS NULL AND event IN "
-           f"({', '.join(['%s'] * len(events))}))")
+    entity_id = str(change.entity_id)
+    checks = [(f"SELECT 1 FROM {WaitRead._meta.db_table} WHERE kind = %s AND entity_id = %s", [change.kind, entity_id]),
+              (f"SELECT 1 FROM {Dwell._meta.db_table} WHERE context_key = %s", [entity_id])]
+    if events:
+        placeholders = ", ".join(["%s"] * len(events))
+        checks.append((f"SELECT 1 FROM {Wait._meta.db_table} WHERE kind = %s AND outcome IS NULL "
+                       f"AND event IN ({placeholders})", [Wait.Kind.TRIGGER.value, *events]))
     with connection.cursor() as cursor:
-        cursor.execute(sql, [change.kind, str(change.entity_id), str(change.entity_id), *events])
-        return tuple(bool(flag) for flag in cursor.fetchone())
+        cursor.execute("SELECT " + ", ".join(f"EXISTS ({sql})" for sql, _ in checks),
+                       [param for _, params in checks for param in params])
+        flags = [bool(flag) for flag in cursor.fetchone()]
+    return tuple(flags + [False] * (3 - len(flags)))
 
 
 # Joins the routing transaction without a savepoint (record_firing has its own); a transaction of its
@@ -240,12 +245,12 @@ def record_firing(firing: Firing, *, skipped: str | None = None, bucket: str | N
         fields.update(status=RunStatus.SKIPPED, error=skipped, reason=skipped, finished_at=timezone.now())
     elif startable:
         fields.update(claim_on_create())
-    try:
-        with transaction.atomic():
-            run = Run.objects.create(**fields)
-    except IntegrityError:
+    # The unique constraint on (automation, firing, trigger) turns a second firing into no row.
+    inserted = insert_instances([Run(**fields)], skip_conflicts=True)
+    if not inserted:
         logger.info("duplicate firing %s of %s ignored", firing.firing_key, automation.pk)
         return None
+    run = inserted[0]
     if skipped is None:
         claim = Claim(run_id=str(run.pk), token=run.fencing_token, run=run, first_start=True) \
             if run.status == RunStatus.RUNNING else None

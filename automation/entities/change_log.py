@@ -1,9 +1,9 @@
 """Writing one change to the log: its transition rows and its change-event row, in as few statements as
 the database allows (one on PostgreSQL, through a data-modifying CTE; two elsewhere).
 
-Hand-written INSERTs rather than `bulk_create`/`create`: this is the hot path of every tracked write, and
-the ORM's per-call machinery cost more CPU than the database did. Values are still prepared by each
-field's own `get_db_prep_save`, so they are stored exactly as the ORM would store them.
+Hand-written INSERTs (automation.row_sql) rather than `bulk_create`/`create`: this is the hot path of
+every tracked write, and the ORM's per-call machinery cost more CPU than the database did. Values are
+still prepared by each field's own `get_db_prep_save`, so they are stored exactly as the ORM would.
 """
 
 from functools import cache
@@ -11,6 +11,7 @@ from functools import cache
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from ..models import ChangeEvent, Transition
+from ..row_sql import insert_sql
 
 TRANSITION_COLUMNS = ("kind", "entity_id", "field", "from_value", "to_value", "at", "actor", "change_id")
 EVENT_COLUMNS = ("change_id", "kind", "entity_id", "prev", "next", "delta", "changed_fields", "actor", "depth",
@@ -22,14 +23,6 @@ def _fields(model, names):
     return [model._meta.get_field(name) for name in names]
 
 
-@cache
-def _insert_sql(model, names, rows: int, vendor: str) -> str:
-    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
-    columns = ", ".join(quote(f.column) for f in _fields(model, names))
-    one_row = "(" + ", ".join(["%s"] * len(names)) + ")"
-    return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES {', '.join([one_row] * rows)}"
-
-
 def _params(model, names, values: dict, conn) -> list:
     return [field.get_db_prep_save(values[field.name], conn) for field in _fields(model, names)]
 
@@ -38,9 +31,9 @@ def write_change(event: dict, transitions: list[dict]) -> ChangeEvent:
     """Insert the event and its transitions; returns the event as an unsaved-looking instance with its id."""
     conn = connections[DEFAULT_DB_ALIAS]  # once: every proxy attribute lookup costs a thread-local read
     vendor = conn.vendor
-    transition_sql = _insert_sql(Transition, TRANSITION_COLUMNS, len(transitions), vendor)
+    transition_sql = insert_sql(Transition, TRANSITION_COLUMNS, len(transitions))
     transition_params = [p for row in transitions for p in _params(Transition, TRANSITION_COLUMNS, row, conn)]
-    event_sql = _insert_sql(ChangeEvent, EVENT_COLUMNS, 1, vendor)
+    event_sql = insert_sql(ChangeEvent, EVENT_COLUMNS, 1)
     event_params = _params(ChangeEvent, EVENT_COLUMNS, event, conn)
     id_column = conn.ops.quote_name(ChangeEvent._meta.pk.column)
     with conn.cursor() as cursor:

@@ -5,16 +5,18 @@ here is idempotent because a message may arrive twice or never: the sweeper re-s
 """
 
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from ..models import ChangeEvent, DerivedTriggerEvent, SubscriptionDelivery
 from ..observability import log_context
+from ..row_sql import insert_instances, lock_rows
 from .registry import Change, Delivery, derive_events, registry, subscriptions_for
 
 logger = logging.getLogger(__name__)
@@ -69,23 +71,31 @@ def route_change_event(change_id: str) -> RoutingResult:
 
     Idempotent: a routed event is skipped, so a duplicated message routes nothing twice.
     """
-    head = ChangeEvent.objects.filter(change_id=change_id).values("kind", "entity_id", "id").first()
-    if head is None:
-        return RoutingResult(routed=[], deliveries=[])
     with transaction.atomic():
-        # Blocks while another worker routes this entity; PostgreSQL then re-checks `routed_at`, so rows
-        # it routed meanwhile drop out. On SQLite the IMMEDIATE write lock serialises the same way.
-        pending = list(
-            ChangeEvent.objects.select_for_update()
-            .filter(kind=head["kind"], entity_id=head["entity_id"], id__lte=head["id"], routed_at=None)
-            .order_by("id")
-        )
+        pending = _lock_unrouted_up_to(change_id)
         deliveries = []
         for event in pending:
             deliveries.extend(_route_one(event))
         result = RoutingResult(routed=[str(e.change_id) for e in pending], deliveries=deliveries)
-        transaction.on_commit(lambda: _after_routing(result, pending), robust=True)
+        if pending:
+            transaction.on_commit(lambda: _after_routing(result, pending), robust=True)
     return result
+
+
+def _lock_unrouted_up_to(change_id: str) -> list[ChangeEvent]:
+    """This event and the earlier unrouted events of its entity, oldest first, locked; [] if none.
+
+    Blocks while another worker routes this entity; PostgreSQL then re-checks `routed_at`, so rows it
+    routed meanwhile drop out. On SQLite the IMMEDIATE write lock serialises the same way.
+    """
+    head = f"(SELECT {{}} FROM {ChangeEvent._meta.db_table} WHERE change_id = %s)"
+    where = (f"t.kind = {head.format('kind')} AND t.entity_id = {head.format('entity_id')} "
+             f"AND t.id <= {head.format('id')} AND t.routed_at IS NULL")
+    try:
+        value = ChangeEvent._meta.get_field("change_id").get_db_prep_value(uuid.UUID(str(change_id)), connection)
+    except ValueError:
+        return []
+    return lock_rows(ChangeEvent, where, [value] * 3, order_by="t.id")
 
 
 def _route_one(event: ChangeEvent) -> list[int]:
@@ -96,9 +106,9 @@ def _route_one(event: ChangeEvent) -> list[int]:
 def _route(event: ChangeEvent) -> list[int]:
     change = as_change(event)
     derived = derive_events(change)
-    trigger_rows = DerivedTriggerEvent.objects.bulk_create(
-        DerivedTriggerEvent(change=event, event=d.event, payload=d.payload, context_key=d.context_key)
-        for d in derived
+    trigger_rows = insert_instances(
+        [DerivedTriggerEvent(change=event, event=d.event, payload=d.payload, context_key=d.context_key)
+         for d in derived]
     )
     for consumer in registry.trigger_consumers:
         consumer(change, trigger_rows)

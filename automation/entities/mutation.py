@@ -13,7 +13,7 @@ from typing import Any, Callable
 from django.db import models, transaction
 from django.utils import timezone
 
-from ..locked_rows import lock_row
+from ..row_sql import lock_row
 from ..masking import mask
 from ..models import ChangeEvent
 from .change_log import write_change

@@ -202,3 +202,59 @@ def test_deleting_an_automation_waits_for_a_step_write_in_progress_instead_of_de
     assert errors == []
     assert not Automation.objects.filter(pk=doomed.pk).exists()
     assert not Run.objects.filter(pk=run.pk).exists()
+
+
+def claimed_on_creation(n, context="c"):
+    """Fire as the routing task does: the first startable run is created claimed by this worker."""
+    from automation.engine.lifecycle import runs_woken_here
+
+    with runs_woken_here(claim_first=True) as woken:
+        run = fire(n, context)
+    return run, woken
+
+
+def test_a_run_created_claimed_belongs_to_this_worker_only(journal):
+    from automation.engine.lifecycle import WORKER_ID
+
+    automation("parallel")
+    run, [wake_up] = claimed_on_creation(1)
+    run.refresh_from_db()
+    assert (run.status, run.lease_owner, run.fencing_token, run.attempts) == (RunStatus.RUNNING, WORKER_ID, 1, 1)
+    assert run.lease_expires_at > timezone.now() + timedelta(seconds=30)
+    assert wake_up.claim.token == 1 and wake_up.claim.first_start
+    assert run_claim(run_id=run.pk) is None  # nobody else may take it while the lease runs
+    assert run_advance(run_id=run.pk, claim=wake_up.claim) == RunStatus.SUCCEEDED
+    assert journal.texts() == ["1"]
+
+
+def test_only_the_first_startable_run_is_created_claimed(journal):
+    from automation.engine.lifecycle import runs_woken_here
+
+    automation("parallel")
+    with runs_woken_here(claim_first=True) as woken:
+        fire(1), fire(2)
+    assert [w.claim is not None for w in woken] == [True, False]
+    assert Run.objects.get(pk=woken[1].run_id).status == RunStatus.PENDING
+
+
+def test_a_queued_run_behind_an_active_one_is_not_created_claimed(journal):
+    automation("queued", max_runs=5)
+    first, [first_wake_up] = claimed_on_creation(1)
+    second, [wake_up] = claimed_on_creation(2)
+    second.refresh_from_db()
+    assert wake_up.claim is None and second.status == RunStatus.PENDING
+    assert run_advance(run_id=second.pk) is None  # still behind the first
+    assert run_advance(run_id=first.pk, claim=first_wake_up.claim) == RunStatus.SUCCEEDED
+    drain_runs()
+    assert journal.texts() == ["1", "2"]
+
+
+def test_a_run_created_claimed_by_a_worker_that_died_is_recovered_when_its_lease_lapses(journal):
+    automation("parallel")
+    run, _ = claimed_on_creation(1)  # the routing worker dies before walking it
+    assert recover_stalled_runs() == 0  # its lease still runs
+    Run.objects.filter(pk=run.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert recover_stalled_runs() == 1
+    assert run_advance(run_id=run.pk) == RunStatus.SUCCEEDED
+    run.refresh_from_db()
+    assert run.attempts == 2 and journal.texts() == ["1"]

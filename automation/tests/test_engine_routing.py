@@ -139,3 +139,27 @@ def test_routing_locks_its_listening_automations_up_front_in_one_order(journal):
             thread.start()
             thread.join(10)
     assert probes == ["locked", "locked"]
+
+
+def test_routing_a_change_that_starts_one_run_takes_seven_statements(journal):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from automation.entities.delivery import route_change_event
+    from automation.models import ChangeEvent
+
+    make_automation(doc("on-degraded"))
+    system = system_create(name="api", actor="system")
+    health_report(system=system, status="degraded", actor="user:ann")
+
+    change_id = str(ChangeEvent.objects.order_by("-id").first().change_id)
+    with CaptureQueriesContext(connection) as queries:
+        route_change_event(change_id)
+
+    statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
+    work = [s for s in statements if s not in {"BEGIN", "COMMIT", "SAVEPOINT", "RELEASE"}]
+    # Lock the entity's unrouted events, insert its trigger events, probe for waits, find and lock the
+    # listening automations, count the bucket's active runs, insert the run, mark the event routed.
+    assert work == ["SELECT", "INSERT", "SELECT", "SELECT", "SELECT", "INSERT", "UPDATE"]
+    assert "SAVEPOINT" not in statements
+    assert Run.objects.get().status == RunStatus.PENDING  # claimed only when the routing task asks

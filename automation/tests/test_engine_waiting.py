@@ -189,3 +189,29 @@ def test_a_waiting_run_whose_resume_message_was_lost_is_recovered(journal, setti
     monkeypatch.setattr(lifecycle, "send_wakeup", lambda task, *args: sent.append((task.name, args)) or True)
     lifecycle.recover_stalled_runs()
     assert sent == []  # finished: nothing to recover
+
+
+def test_the_routing_probe_says_which_kinds_of_waiting_a_change_may_concern(journal):
+    from types import SimpleNamespace
+
+    from automation.engine.routing import waiting_on
+
+    system = system_create(name="api", actor="system")
+    other = system_create(name="db", actor="system")
+    health_report(system=system, status="unhealthy", actor="system")
+
+    def probe(entity, events=("incident.resolved",)):
+        return waiting_on(SimpleNamespace(kind="health", entity_id=str(entity.pk)), list(events))
+
+    assert probe(system) == (False, False, False)
+    start([{"wait_until": {"condition": f"state.health['{system.pk}'].status == 'healthy'"}}])
+    assert probe(system) == (True, False, False)
+    assert probe(other) == (False, False, False)
+    start([{"wait_for_trigger": {"event": "incident.resolved"}}])
+    assert probe(other) == (False, False, True)
+    assert probe(other, events=["incident.updated"]) == (False, False, False)
+    make_automation({"name": "dwelling", "triggers": [{"event": "healthcheck.system_degraded", "for": {"minutes": 5}}],
+                     "actions": [note("held")]})
+    health_report(system=other, status="degraded", actor="system")
+    route_latest()
+    assert probe(other, events=[]) == (False, True, False)

@@ -1,0 +1,116 @@
+"""Rows read and written on the hot paths without compiling a queryset each time.
+
+Every tracked write locks its entity row and writes its change; routing a change locks its events, and
+inserts its trigger events and runs; every step write locks its run. The ORM would rebuild and compile
+the same statements on each call, which cost more CPU than the database did. Here the SQL is built once
+per shape, values are prepared by each field's own `get_db_prep_save` and rows read are converted by the
+fields' converters, so what is stored and read is exactly what the ORM would store and read.
+"""
+
+from functools import cache
+
+from django.core.exceptions import ValidationError
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+
+
+def lock_row(model, pk, *, fields: tuple[str, ...] | None = None):
+    """The row of `model` with this primary key, locked until the transaction ends; None if none.
+
+    `fields`: only these attributes are read (the others are deferred, as with `.only()`).
+    """
+    pk_field = model._meta.pk
+    try:
+        value = pk_field.get_db_prep_value(pk_field.to_python(pk), connections[DEFAULT_DB_ALIAS])
+    except ValidationError:
+        return None
+    rows = _read(model, fields, f"WHERE {_quote(model._meta.pk.column)} = %s", [value])
+    return rows[0] if rows else None
+
+
+def lock_rows(model, where: str, params: list, *, order_by: str) -> list:
+    """The rows of `model` (aliased `t` in `where` and `order_by`) that match, locked, in that order."""
+    return _read(model, None, f"WHERE {where} ORDER BY {order_by}", params)
+
+
+def _read(model, fields, tail: str, params: list) -> list:
+    conn = connections[DEFAULT_DB_ALIAS]  # once: every proxy attribute lookup costs a thread-local read
+    select, attnames, converters = _reader(model, fields)
+    lock = " FOR UPDATE OF t" if conn.features.has_select_for_update else ""
+    with conn.cursor() as cursor:
+        cursor.execute(f"{select} {tail}{lock}", params)
+        rows = cursor.fetchall()
+    instances = []
+    for row in rows:
+        values = []
+        for raw, (column, field_converters) in zip(row, converters):
+            for convert in field_converters:
+                raw = convert(raw, column, conn)
+            values.append(raw)
+        instances.append(model.from_db(DEFAULT_DB_ALIAS, attnames, values))
+    return instances
+
+
+@cache
+def _reader(model, fields: tuple[str, ...] | None):
+    """(SELECT … FROM table t, attribute names, per-column converters) for `model`, as the ORM reads it."""
+    concrete = model._meta.concrete_fields
+    if fields is not None:
+        concrete = [f for f in concrete if f.name in fields or f.attname in fields or f.primary_key]
+    table = model._meta.db_table
+    select = f"SELECT {', '.join('t.' + _quote(f.column) for f in concrete)} FROM {_quote(table)} t"
+    converters = []
+    for field in concrete:
+        column = field.get_col(table)
+        converters.append((column, connection.ops.get_db_converters(column) + field.get_db_converters(connection)))
+    return select, [f.attname for f in concrete], converters
+
+
+def _quote(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+@cache
+def insert_sql(model, names: tuple[str, ...], rows: int) -> str:
+    """INSERT INTO the model's table, these fields' columns, `rows` rows of placeholders."""
+    columns = ", ".join(_quote(model._meta.get_field(name).column) for name in names)
+    one_row = "(" + ", ".join(["%s"] * len(names)) + ")"
+    return f"INSERT INTO {_quote(model._meta.db_table)} ({columns}) VALUES {', '.join([one_row] * rows)}"
+
+
+@cache
+def _insert_fields(model) -> tuple:
+    """The fields an INSERT writes: every concrete one but an auto-incremented primary key."""
+    return tuple(f for f in model._meta.concrete_fields if not (f.primary_key and f.db_returning))
+
+
+def insert_instances(instances: list, *, skip_conflicts: bool = False) -> list:
+    """INSERT these unsaved instances of one model in one statement, as `save()` would write them.
+
+    Auto-incremented ids are set from RETURNING. `skip_conflicts` (models with client-side keys only): a
+    row that would break a unique constraint is not inserted (ON CONFLICT DO NOTHING). Returns the
+    instances inserted.
+    """
+    if not instances:
+        return []
+    conn = connections[DEFAULT_DB_ALIAS]
+    model = type(instances[0])
+    pk = model._meta.pk
+    # With skipped rows, returned auto ids could not be matched to their instances.
+    assert not (skip_conflicts and pk.db_returning), "skip_conflicts needs client-side primary keys"
+    fields = _insert_fields(model)
+    sql = insert_sql(model, tuple(f.name for f in fields), len(instances))
+    params = [f.get_db_prep_save(f.pre_save(obj, add=True), conn) for obj in instances for f in fields]
+    conflicts = " ON CONFLICT DO NOTHING" if skip_conflicts else ""
+    with conn.cursor() as cursor:
+        cursor.execute(f"{sql}{conflicts} RETURNING {_quote(pk.column)}", params)
+        returned = [row[0] for row in cursor.fetchall()]
+    if pk.db_returning:
+        for obj, value in zip(instances, returned):
+            obj.pk = value
+        inserted = instances
+    else:
+        by_pk = {obj.pk: obj for obj in instances}
+        inserted = [by_pk[pk.to_python(value)] for value in returned]
+    for obj in inserted:
+        obj._state.adding, obj._state.db = False, DEFAULT_DB_ALIAS
+    return inserted

@@ -1,0 +1,66 @@
+"""The hot paths' hand-written statements store and read rows exactly as the ORM does."""
+
+import uuid
+
+import pytest
+from django.db import transaction
+
+from automation.models import ChangeEvent, DerivedTriggerEvent, Run, RunStatus
+from automation.row_sql import insert_instances, lock_row, lock_rows
+from automation.tests.engine_support import journal, make_automation  # noqa: F401 - fixture
+from catalog.services import system_create
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
+
+
+def a_run(automation, firing_key="change-1"):
+    return Run(automation=automation, automation_version=1, document=automation.document, trigger_id="t",
+               event="automation.manual", payload={"n": 1, "nested": {"ok": True}}, actor="system",
+               context_key="c", firing_key=firing_key, bucket=str(automation.pk))
+
+
+def test_inserted_rows_read_back_through_the_orm_as_written(journal):
+    system_create(name="api", actor="system")
+    change = ChangeEvent.objects.get()
+    rows = insert_instances([DerivedTriggerEvent(change=change, event=e, payload={"e": e, "n": [1, 2]},
+                                                 context_key=None) for e in ("a.one", "a.two")])
+    assert [r.pk for r in rows] == list(DerivedTriggerEvent.objects.order_by("id").values_list("id", flat=True))
+    stored = DerivedTriggerEvent.objects.get(pk=rows[1].pk)
+    assert (stored.event, stored.payload, stored.context_key) == ("a.two", {"e": "a.two", "n": [1, 2]}, None)
+    assert stored.created_at == rows[1].created_at  # auto_now_add filled in as save() would
+
+
+def test_a_row_a_unique_constraint_refuses_is_skipped_and_not_returned(journal):
+    automation = make_automation({"name": "a", "triggers": [{"event": "automation.manual"}],
+                                  "actions": [{"action": "test.note", "config": {"text": "x"}}]})
+    [first] = insert_instances([a_run(automation)], skip_conflicts=True)
+    assert insert_instances([a_run(automation)], skip_conflicts=True) == []  # same (automation, firing, trigger)
+    assert list(Run.objects.values_list("pk", flat=True)) == [first.pk]
+    stored = Run.objects.get()
+    assert (stored.status, stored.payload, stored.fencing_token) == (RunStatus.PENDING, {"n": 1, "nested": {"ok": True}}, 0)
+    with pytest.raises(AssertionError):  # auto ids could not be matched to rows once some were skipped
+        insert_instances([DerivedTriggerEvent(change_id=1, event="x")], skip_conflicts=True)
+
+
+def test_lock_row_reads_the_fields_asked_for_and_defers_the_rest(journal):
+    automation = make_automation({"name": "a", "triggers": [{"event": "automation.manual"}],
+                                  "actions": [{"action": "test.note", "config": {"text": "x"}}]})
+    [run] = insert_instances([a_run(automation)])
+    with transaction.atomic():
+        locked = lock_row(Run, run.pk, fields=("status", "bucket"))
+        assert (locked.pk, locked.status, locked.bucket) == (run.pk, RunStatus.PENDING, str(automation.pk))
+        assert {"document", "payload", "fencing_token"} <= locked.get_deferred_fields()
+        assert lock_row(Run, uuid.uuid4()) is None
+        assert lock_row(Run, "not-a-uuid") is None
+        whole = lock_row(Run, str(run.pk))
+        assert whole.payload == {"n": 1, "nested": {"ok": True}} and not whole.get_deferred_fields()
+
+
+def test_lock_rows_returns_the_matching_rows_in_order(journal):
+    for name in ("b", "a", "c"):
+        system_create(name=name, actor="system")
+    with transaction.atomic():
+        rows = lock_rows(ChangeEvent, "t.kind = %s", ["system"], order_by="t.id DESC")
+    assert [r.pk for r in rows] == list(ChangeEvent.objects.filter(kind="system").order_by("-id")
+                                        .values_list("pk", flat=True))
+    assert [r.next["name"] for r in rows] == ["c", "a", "b"]
