@@ -17,8 +17,8 @@ from ..models import ACTIVE_STATUSES, Automation, AutomationTrigger, Mode, Run, 
 from ..row_sql import insert_instances
 from .conditions import conditions_hold
 from .durations import DurationError, duration_seconds
-from .lifecycle import Claim, claim_on_create, run_cancel, wake_run
 from .dwells import dwell_arm, dwells_break_on
+from .lifecycle import Claim, claim_on_create, run_cancel, wake_run
 from .scope import firing_scope
 from .trigger_waits import resume_waiting_for
 from .waits import wake_readers_of
@@ -125,8 +125,8 @@ def waiting_on(change, events: list[str]) -> tuple[bool, bool, bool]:
     return tuple(flags + [False] * (3 - len(flags)))
 
 
-# Joins the routing transaction without a savepoint (record_firing has its own); a transaction of its
-# own when called alone (schedules, tests).
+# Joins the routing transaction without a savepoint (a duplicate firing is an ON CONFLICT no-op, not an
+# error to roll back); a transaction of its own when called alone (schedules, tests).
 @transaction.atomic(savepoint=False)
 def fire(firing: Firing, *, automation_locked: bool = False) -> Run | None:
     """Stage 2: apply the gates in order and record one run or one skipped run.
@@ -197,11 +197,11 @@ def start_by_mode(firing: Firing) -> Run | None:
     if mode == Mode.SINGLE and active.exists():
         return record_firing(firing, skipped=REASON_ACTIVE)
     if mode == Mode.QUEUED:
-        pending, started = _queue_of(active)
-        if (pending if started or pending == 0 else pending - 1) >= automation.max_runs:
+        waiting, empty = _queue(active)
+        if waiting >= automation.max_runs:
             return record_firing(firing, skipped=REASON_QUEUE_FULL)
-        # Behind an active or older run it waits its turn: it cannot start now.
-        return record_firing(firing, bucket=bucket, startable=not (pending or started))
+        # Behind an active or older run it waits its turn: only in an empty bucket can it start now.
+        return record_firing(firing, bucket=bucket, startable=empty)
     if mode == Mode.PARALLEL and active.count() >= automation.max_runs:
         return record_firing(firing, skipped=REASON_MAX_RUNS)
     if mode == Mode.RESTART:
@@ -210,12 +210,14 @@ def start_by_mode(firing: Firing) -> Run | None:
     return record_firing(firing, bucket=bucket, startable=True)
 
 
-def _queue_of(active) -> tuple[int, bool]:
-    """The bucket's pending runs, and whether one of its runs has started (running or waiting).
+def _queue(active) -> tuple[int, bool]:
+    """(runs waiting their turn, whether the bucket has no active run at all).
 
-    The queue's length is the pending runs, except the oldest when nothing has started yet (it is next).
+    The pending runs wait, except the oldest when nothing has started yet: it is next.
     """
-    return active.filter(status=RunStatus.PENDING).count(), active.exclude(status=RunStatus.PENDING).exists()
+    pending = active.filter(status=RunStatus.PENDING).count()
+    started = active.exclude(status=RunStatus.PENDING).exists()
+    return (pending if started or pending == 0 else pending - 1), not (pending or started)
 
 
 def record_firing(firing: Firing, *, skipped: str | None = None, bucket: str | None = None,

@@ -88,9 +88,10 @@ def _lock_unrouted_up_to(change_id: str) -> list[ChangeEvent]:
     Blocks while another worker routes this entity; PostgreSQL then re-checks `routed_at`, so rows it
     routed meanwhile drop out. On SQLite the IMMEDIATE write lock serialises the same way.
     """
-    head = f"(SELECT {{}} FROM {ChangeEvent._meta.db_table} WHERE change_id = %s)"
-    where = (f"t.kind = {head.format('kind')} AND t.entity_id = {head.format('entity_id')} "
-             f"AND t.id <= {head.format('id')} AND t.routed_at IS NULL")
+    table = ChangeEvent._meta.db_table
+    where = (f"t.routed_at IS NULL AND t.id <= (SELECT id FROM {table} WHERE change_id = %s) "
+             f"AND t.kind = (SELECT kind FROM {table} WHERE change_id = %s) "
+             f"AND t.entity_id = (SELECT entity_id FROM {table} WHERE change_id = %s)")
     try:
         value = ChangeEvent._meta.get_field("change_id").get_db_prep_value(uuid.UUID(str(change_id)), connection)
     except ValueError:
