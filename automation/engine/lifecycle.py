@@ -19,9 +19,9 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from ..entities.delivery import hold_back, send_wakeup
-from ..row_sql import lock_row
 from ..masking import mask
 from ..models import ACTIVE_STATUSES, Run, RunStatus
+from ..row_sql import lock_row
 
 logger = logging.getLogger(__name__)
 

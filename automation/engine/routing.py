@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from ..expressions.evaluate import ExpressionError, is_true
-from ..models import ACTIVE_STATUSES, Automation, AutomationTrigger, Mode, Run, RunStatus
+from ..models import ACTIVE_STATUSES, Automation, AutomationTrigger, Dwell, Mode, Run, RunStatus, Wait, WaitRead
 from ..row_sql import insert_instances
 from .conditions import conditions_hold
 from .durations import DurationError, duration_seconds
@@ -109,8 +109,6 @@ def waiting_on(change, events: list[str]) -> tuple[bool, bool, bool]:
     """Whether anything may wait on this change: a wait_until that read its entity, a dwell armed on it,
     an open wait_for_trigger on one of its events. One statement; each flag is a superset of what the
     lookup it guards then selects, so a false one only skips a lookup that would have found nothing."""
-    from ..models import Dwell, Wait, WaitRead
-
     entity_id = str(change.entity_id)
     checks = [(f"SELECT 1 FROM {WaitRead._meta.db_table} WHERE kind = %s AND entity_id = %s", [change.kind, entity_id]),
               (f"SELECT 1 FROM {Dwell._meta.db_table} WHERE context_key = %s", [entity_id])]

@@ -13,9 +13,9 @@ from typing import Any, Callable
 from django.db import models, transaction
 from django.utils import timezone
 
-from ..row_sql import lock_row
 from ..masking import mask
 from ..models import ChangeEvent
+from ..row_sql import lock_row
 from .change_log import write_change
 from .actor import current_acting
 from .diff import diff_states
