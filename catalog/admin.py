@@ -141,5 +141,3 @@ class SystemAdmin(EntityHistoryMixin, admin.ModelAdmin):
             for system in queryset:
                 services.system_delete(system=system, actor=actor)
 
-
-from . import admin_subscribers  # noqa: E402,F401  (registers the Subscriber admin)

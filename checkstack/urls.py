@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("maintenance.api.urls")),
     path("", include("catalog.api.urls")),
     path("", include("incidents.api.urls")),
+    path("", include("notifications.api.urls")),
 ]
 
 urlpatterns = [

@@ -6,11 +6,10 @@ import smtplib
 from django.core.mail import get_connection
 from django.utils import timezone
 
-from catalog.models import Subscriber
-from catalog.subscribers import confirmation_pending, subscriber_mark_confirmation_sent
-
 from .conf import confirm_max_age, email_timeout
 from .messages import confirmation_email
+from .models import Subscriber
+from .subscribers import confirmation_pending, subscriber_mark_confirmation_sent
 
 logger = logging.getLogger(__name__)
 

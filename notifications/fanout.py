@@ -7,12 +7,12 @@ from django.db import transaction
 from automation.entities.delivery import send_wakeup
 from automation.entities.registry import Change, Delivery, subscribe
 from automation.models import ChangeEvent
-from catalog.models import Subscriber, System
+from catalog.models import System
 from incidents.models import Incident, IncidentUpdate
 from maintenance.models import MaintenanceUpdate, MaintenanceWindow
 
 from .conf import public_url
-from .models import Notification, NotificationSend, SendStatus
+from .models import Notification, NotificationSend, SendStatus, Subscriber
 from .topics import notification_topic
 
 # kind → (model, its update model, the update's foreign key to it)

@@ -7,10 +7,10 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 
-from catalog.models import Subscriber, System
+from catalog.models import System
 
 from .conf import public_url
-from .models import NotificationSend
+from .models import NotificationSend, Subscriber
 from .topics import notification_subject, status_label
 
 

@@ -1,10 +1,61 @@
+import secrets
+import uuid
+
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
-from catalog.models import Subscriber
+from catalog.models import System
 
 from .topics import Topic
+
+
+def new_subscriber_token() -> str:
+    """A fresh secret for a subscriber's confirm and unsubscribe links."""
+    return secrets.token_urlsafe(32)
+
+
+class Subscriber(models.Model):
+    """A person who gets emails about incidents and maintenance of the systems they follow."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Lowercased by the services (the constraint holds them to it): one row per address however it is typed.
+    email = models.EmailField(max_length=254, unique=True)
+    # The link table keeps the name it had when subscribers lived in catalog (the move changed no table).
+    systems = models.ManyToManyField(
+        System, related_name="subscribers", blank=True, db_table="catalog_subscriber_systems"
+    )
+    confirmed = models.BooleanField(default=False)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    # Secret of the confirm and unsubscribe links; never shown by the API or the admin.
+    token = models.CharField(max_length=64, unique=True, default=new_subscriber_token, editable=False)
+    # Systems asked for on the public form: followed only once the address's owner confirms.
+    requested_system_ids = models.JSONField(default=list, blank=True)
+    # A confirmation email is owed while sent_at is null or older than requested_at (the sweeper re-sends).
+    confirmation_requested_at = models.DateTimeField(null=True, blank=True)
+    confirmation_sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        # The table kept its name when subscribers moved here from catalog (a state-only migration).
+        db_table = "catalog_subscriber"
+        ordering = ["email"]
+        constraints = [
+            models.CheckConstraint(condition=Q(email=Lower("email")), name="subscriber_email_lowercase"),
+        ]
+        indexes = [
+            # The notifications sweeper: confirmation emails owed.
+            models.Index(
+                fields=["confirmation_requested_at"],
+                condition=Q(confirmation_requested_at__isnull=False),
+                name="subscriber_confirmation_owed",
+            ),
+        ]
+
+    def __str__(self):
+        return self.email
 
 
 class Notification(models.Model):

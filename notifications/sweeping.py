@@ -7,11 +7,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from automation.entities.delivery import send_wakeup
-from catalog.subscribers import subscribers_confirmation_owed, subscribers_purge_expired
 
 from .conf import confirm_max_age, send_max_attempts, sending_timeout, sweep_grace
 from .models import NotificationSend, SendStatus
 from .sending import LOST_AFTER_HANDING, LOST_BEFORE_HANDING
+from .subscribers import subscribers_confirmation_owed, subscribers_purge_expired
 
 logger = logging.getLogger(__name__)
 

@@ -8,11 +8,11 @@ from django.utils import timezone
 from automation.entities import delivery
 from automation.models import ChangeEvent, SubscriptionDelivery
 from catalog.services import system_create
-from catalog.subscribers import subscriber_create, subscribers_confirmation_owed
 from notifications.conf import confirm_max_age
 from notifications.confirmations import confirmation_send
 from notifications.models import NotificationSend, SendStatus
 from notifications.sending import notification_send
+from notifications.subscribers import subscriber_create, subscribers_confirmation_owed
 
 
 def route_and_deliver() -> None:

@@ -9,10 +9,9 @@ from django.utils import timezone
 
 from automation.entities import delivery
 from automation.models import SubscriptionDelivery
-from catalog.models import Subscriber
 from incidents.services import incident_add_update, incident_create, incident_resolve, incident_update
 from maintenance.services import maintenance_add_update, maintenance_close, maintenance_create, maintenance_update
-from notifications.models import Notification, NotificationSend, SendStatus
+from notifications.models import Notification, NotificationSend, SendStatus, Subscriber
 from notifications.sending import notification_send
 from notifications.sweeping import notifications_sweep
 

@@ -7,10 +7,10 @@ from django.core import mail
 from django.core.cache import cache
 from django.test import Client
 
-from catalog.models import Subscriber
 from catalog.services import system_create
-from catalog.subscribers import subscriber_create
 from incidents.services import incident_create
+from notifications.models import Subscriber
+from notifications.subscribers import subscriber_create
 
 from .support import inboxes, pump
 

@@ -5,8 +5,8 @@ from django.contrib.auth.models import Permission
 from django.core import mail
 from rest_framework.test import APIClient
 
-from catalog.models import Subscriber
 from catalog.services import system_create
+from notifications.models import Subscriber
 
 from .support import pump
 
@@ -77,21 +77,21 @@ def test_authentication_and_model_permissions(django_user_model, api_system):
 
 
 def test_admin_adds_a_subscriber_through_the_service_and_hides_the_token(admin_client, api_system):
-    response = admin_client.post("/admin/catalog/subscriber/add/", {
+    response = admin_client.post("/admin/notifications/subscriber/add/", {
         "email": "Op@Example.com", "systems": [str(api_system.pk)], "confirmed": "on"})
     assert response.status_code == 302, response.content[:2000]
     subscriber = Subscriber.objects.get()
     assert (subscriber.email, subscriber.confirmed, subscriber.confirmed_at is not None) == (
         "op@example.com", True, True)
-    page = admin_client.get(f"/admin/catalog/subscriber/{subscriber.pk}/change/").content.decode()
+    page = admin_client.get(f"/admin/notifications/subscriber/{subscriber.pk}/change/").content.decode()
     assert subscriber.token not in page
-    listing = admin_client.get("/admin/catalog/subscriber/").content.decode()
+    listing = admin_client.get("/admin/notifications/subscriber/").content.decode()
     assert "op@example.com" in listing and "api" in listing
 
 
 def test_admin_form_error_for_a_taken_address(admin_client, api_system):
-    admin_client.post("/admin/catalog/subscriber/add/", {"email": "op@example.com", "systems": [str(api_system.pk)]})
-    response = admin_client.post("/admin/catalog/subscriber/add/", {
+    admin_client.post("/admin/notifications/subscriber/add/", {"email": "op@example.com", "systems": [str(api_system.pk)]})
+    response = admin_client.post("/admin/notifications/subscriber/add/", {
         "email": "OP@example.com", "systems": [str(api_system.pk)]})
     assert response.status_code == 200 and response.context["adminform"].form.errors["email"]
     assert Subscriber.objects.count() == 1

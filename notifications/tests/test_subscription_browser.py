@@ -5,10 +5,10 @@ import re
 import pytest
 from django.core import mail
 
-from catalog.models import Subscriber
 from catalog.services import system_create
 from checkstack.browser import browser_page
 from incidents.services import incident_create
+from notifications.models import Subscriber
 
 from .support import pump
 

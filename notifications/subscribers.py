@@ -13,13 +13,14 @@ from django.db import transaction
 from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from .models import Subscriber, System
-from .selectors import existing_system_ids
+from automation.entities.delivery import send_wakeup
+from catalog.models import System
+from catalog.selectors import existing_system_ids
+
+from .models import Subscriber
 
 logger = logging.getLogger(__name__)
 
-# Sent by name: the notifications app owns the task, and catalog does not import it.
-CONFIRMATION_TASK = "checkstack.send_subscription_confirmation"
 SUBSCRIBER_FIELDS = frozenset({"email", "system_ids", "confirmed"})
 EMAIL_TAKEN = "A subscriber with this email already exists."
 
@@ -31,12 +32,9 @@ def normalize_email(email: str) -> str:
 
 def _wake_confirmation(subscriber_id: str) -> None:
     """After commit: ask a worker to send the confirmation email (the sweeper re-sends if this is lost)."""
-    from celery import current_app
+    from . import tasks  # tasks imports the modules that import this one
 
-    try:
-        current_app.send_task(CONFIRMATION_TASK, args=[subscriber_id])
-    except Exception:  # noqa: BLE001 - any broker failure; the row still says the email is owed
-        logger.warning("broker unavailable; confirmation for %s left for the sweeper", subscriber_id, exc_info=True)
+    send_wakeup(tasks.send_subscription_confirmation, subscriber_id)
 
 
 def _owe_confirmation(subscriber_id) -> None:

@@ -5,9 +5,10 @@ from django.contrib import admin, messages
 from django.db import transaction
 
 from automation.entities.actor import user_actor
+from catalog.models import System
 
 from . import subscribers as services
-from .models import Subscriber, System
+from .models import Subscriber
 
 EDITABLE = ("email", "systems", "confirmed")
 
