@@ -35,7 +35,7 @@ def admin_api(api_client, admin_user):
 
 @pytest.fixture(scope="session", autouse=True)
 def private_redis():
-    """The Redis broker integration tests own (see checkstack/process_fixtures.py).
+    """The Redis broker integration tests own (see testing/process_fixtures.py).
 
     Started for the whole session when the broker is Redis (the PostgreSQL pass), so every test's commit
     wake-ups have a broker to reach; None in the SQLite pass, whose broker is in-process.
@@ -44,7 +44,7 @@ def private_redis():
 
     from django.conf import settings
 
-    from checkstack.process_fixtures import PrivateRedis
+    from testing.process_fixtures import PrivateRedis
 
     if not settings.CELERY_BROKER_URL.startswith("redis://"):
         yield None
@@ -63,7 +63,7 @@ def private_redis():
 @pytest.fixture
 def integration(private_redis, transactional_db):
     """PostgreSQL + Redis for a test that runs real Celery processes; fails if either is missing."""
-    from checkstack.process_fixtures import require_integration_services
+    from testing.process_fixtures import require_integration_services
 
     require_integration_services()
     if private_redis is None:
@@ -76,7 +76,7 @@ def integration(private_redis, transactional_db):
 
 @pytest.fixture
 def celery_worker(integration, tmp_path):
-    from checkstack.process_fixtures import start_worker
+    from testing.process_fixtures import start_worker
 
     worker = start_worker(tmp_path)
     yield worker

@@ -15,14 +15,14 @@ from automation.engine.timers import timers_fire_due
 from automation.entities.delivery import route_change_event
 from automation.models import Automation, ChangeEvent, Run, RunStatus
 from automation.services.automation_templates import automation_template_install
+from automation.tests.engine_support import clock
 from catalog.models import System
 from catalog.services import health_report, system_create
-from automation.tests.engine_support import clock
-from checkstack.http_receiver import Receiver
 from incidents.models import Incident
 from incidents.services import incident_create, incident_resolve
 from maintenance.models import MaintenanceWindow
 from maintenance.services import maintenance_close, maintenance_create, maintenance_update
+from testing.http_receiver import Receiver
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 URL = "/api/v1/automation-templates/"

@@ -12,7 +12,7 @@ from automation.builtins.egress import forbidden_reason
 from automation.builtins.email import message_id
 from automation.definitions import action
 from automation.tests.definitions_support import run_action, run_context
-from checkstack.http_receiver import Receiver
+from testing.http_receiver import Receiver
 
 SECRET = "Bearer s3cret-token"
 

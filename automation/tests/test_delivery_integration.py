@@ -10,7 +10,7 @@ from automation import tasks
 from automation.models import ChangeEvent, DerivedTriggerEvent, SubscriptionDelivery, Transition
 from automation.tests.support import SEEN_KEY, seen_client
 from catalog.services import system_create, system_update
-from checkstack.process_fixtures import start_beat, wait_for
+from testing.process_fixtures import start_beat, wait_for
 
 pytestmark = pytest.mark.integration
 

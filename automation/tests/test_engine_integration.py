@@ -8,8 +8,8 @@ from automation import tasks
 from automation.models import ChangeEvent, Run, RunStatus, RunStep
 from automation.tests.engine_support import make_automation, touch_concurrently
 from catalog.services import system_create
-from checkstack.http_receiver import Receiver
-from checkstack.process_fixtures import start_beat, start_worker, wait_for
+from testing.http_receiver import Receiver
+from testing.process_fixtures import start_beat, start_worker, wait_for
 
 pytestmark = pytest.mark.integration
 

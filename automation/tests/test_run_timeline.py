@@ -11,8 +11,8 @@ from automation.entities.delivery import route_change_event
 from automation.models import ChangeEvent, Run, RunStep
 from automation.tests.engine_support import make_automation
 from catalog.services import system_create
-from checkstack.browser import browser_page
 from incidents.services import incident_create
+from testing.browser import browser_page
 
 T0 = timezone.now().replace(microsecond=0)
 

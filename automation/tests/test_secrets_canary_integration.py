@@ -18,8 +18,8 @@ from django.db import connection
 from automation.models import Run, RunStatus, Secret
 from automation.tests.engine_support import actions_registered
 from automation.tests.support import register_failing_action
-from checkstack.http_receiver import Receiver
-from checkstack.process_fixtures import start_worker, wait_for
+from testing.http_receiver import Receiver
+from testing.process_fixtures import start_worker, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -6,7 +6,7 @@ from django.apps import apps
 from automation.secrets import secret_set
 from automation.tests.engine_support import make_automation
 from catalog.services import health_report, system_create
-from checkstack.http_receiver import Receiver
+from testing.http_receiver import Receiver
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from automation.services.runs import run_manual
 from automation.tests.engine_support import make_automation
 from automation.tests.support import FIRED_KEY, seen_client
 from catalog.services import health_report, system_create
-from checkstack.process_fixtures import start_beat, start_worker, wait_for
+from testing.process_fixtures import start_beat, start_worker, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from checkstack.process_fixtures import BASE_DIR, CeleryProcess, wait_for
+from testing.process_fixtures import BASE_DIR, CeleryProcess, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -6,7 +6,7 @@ import pytest
 
 from automation.tests.support import seen_client
 from checkstack.celery import app
-from checkstack.process_fixtures import wait_for
+from testing.process_fixtures import wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -13,10 +13,10 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from catalog.services import system_create
-from checkstack.process_fixtures import start_beat, start_worker, wait_for
 from incidents.services import incident_create
 from notifications.models import NotificationSend, SendStatus
 from notifications.subscribers import subscriber_create
+from testing.process_fixtures import start_beat, start_worker, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -6,9 +6,9 @@ import pytest
 from django.core import mail
 
 from catalog.services import system_create
-from checkstack.browser import browser_page
 from incidents.services import incident_create
 from notifications.models import Subscriber
+from testing.browser import browser_page
 
 from .support import pump
 

@@ -3,8 +3,8 @@
 import pytest
 
 from catalog.services import health_report, system_create
-from checkstack.browser import dump_dom, screenshot
 from incidents.services import incident_create
+from testing.browser import dump_dom, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -21,7 +21,7 @@ def transition_gaps() -> list[str]:
 
 
 def check_invariants(*, receiver=None) -> None:
-    """Assert every invariant; `receiver` (a checkstack.http_receiver.Receiver) adds the idempotency-key one."""
+    """Assert every invariant; `receiver` (a testing.http_receiver.Receiver) adds the idempotency-key one."""
     assert transition_gaps() == []
     unrouted = ChangeEvent.objects.filter(routed_at=None).count()
     assert unrouted == 0, f"{unrouted} change event(s) never routed"

@@ -20,8 +20,8 @@ from automation.tests.engine_support import actions_registered, make_automation,
 from automation.tests.support import register_fault_actions
 from catalog.models import System
 from catalog.services import system_create
-from checkstack.http_receiver import Receiver
-from checkstack.process_fixtures import start_beat, start_worker, wait_for
+from testing.http_receiver import Receiver
+from testing.process_fixtures import start_beat, start_worker, wait_for
 
 from .invariants import check_invariants
 
