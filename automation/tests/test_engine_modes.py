@@ -152,13 +152,13 @@ def test_a_run_that_keeps_losing_its_worker_fails_after_bounded_attempts(journal
 def test_deleting_an_automation_waits_for_a_step_write_in_progress_instead_of_deadlocking(journal):
     """A worker holds its run's row and then writes its step; the delete must not take the step row first."""
     import threading
-    import time
 
     from django.db import connection, transaction
 
     from automation.engine.walker import Walker
     from automation.models import Automation, RunStep
     from automation.services.automations import automation_delete
+    from testing.lock_waits import backend_pid, wait_until_waiting_on_lock
 
     if connection.vendor != "postgresql":
         pytest.fail("needs PostgreSQL: run it in the PostgreSQL pass of the test command")
@@ -169,14 +169,17 @@ def test_deleting_an_automation_waits_for_a_step_write_in_progress_instead_of_de
     Walker(Run.objects.get(pk=run.pk), claim).walk_step(run.document["actions"][0], "actions.0", "")
     step = RunStep.objects.get(run=run)
     holding, deleting, errors = threading.Event(), threading.Event(), []
+    deleter_pid = []
 
     def worker():
         try:
             with transaction.atomic():
                 locked_run(claim)  # the walker's first statement of every step write
                 holding.set()
-                deleting.wait(5)
-                time.sleep(0.5)  # the delete is now past its first locks
+                if not deleting.wait(5):
+                    raise AssertionError("the delete did not start")
+                # The delete is past its first locks and queues for the run row this transaction holds.
+                wait_until_waiting_on_lock(deleter_pid[0])
                 RunStep.objects.filter(pk=step.pk).update(attempts=2)
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
@@ -185,6 +188,7 @@ def test_deleting_an_automation_waits_for_a_step_write_in_progress_instead_of_de
 
     def deleter():
         try:
+            deleter_pid.append(backend_pid())
             deleting.set()
             automation_delete(automation=doomed, actor="user:ann")
         except Exception as exc:  # noqa: BLE001 - reported below

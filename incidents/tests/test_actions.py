@@ -1,7 +1,6 @@
 """The incident actions, executed as a run's action step executes them (without the engine walker)."""
 
 import threading
-import time
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -14,6 +13,7 @@ from automation.tests.definitions_support import run_action
 from incidents.actions import NO_TARGET
 from incidents.models import Incident, IncidentUpdate
 from incidents.services import incident_resolve
+from testing.lock_waits import backend_pid, wait_until_waiting_on_lock
 
 from .factories import change_events, make_incident, make_system, transitions_of
 
@@ -246,23 +246,31 @@ def test_concurrent_dedupe_creates_make_one_incident():
         pytest.fail("needs PostgreSQL: run it in the PostgreSQL pass of the test command")
     system_id = str(make_system().pk)
     config = {"title": "API down", "system_ids": [system_id], "dedupe_open_for_system": True}
-    first_done = threading.Event()
-    outcomes = {}
+    started, first_done = threading.Barrier(2, timeout=5), threading.Event()
+    outcomes, second_pid, errors = {}, [], []
 
     def first():
         try:
+            started.wait()
             with transaction.atomic():  # the step's transaction: it holds the lock until commit
                 outcomes["first"] = run_action("incident.create", config)[0]
                 first_done.set()
-                time.sleep(0.5)  # the second run is waiting on the lock now
+                wait_until_waiting_on_lock(second_pid[0])  # the second run is waiting on the lock now
+        except Exception as exc:  # noqa: BLE001 - reported below: a late second run fails the test
+            errors.append(exc)
         finally:
             connection.close()
 
     def second():
         try:
-            first_done.wait(5)
+            second_pid.append(backend_pid())
+            started.wait()  # after the pid is known: the first reads it only once both are here
+            if not first_done.wait(5):
+                raise AssertionError("the first run did not create its incident")
             with transaction.atomic():
                 outcomes["second"] = run_action("incident.create", config)[0]
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
         finally:
             connection.close()
 
@@ -272,6 +280,7 @@ def test_concurrent_dedupe_creates_make_one_incident():
     for thread in threads:
         thread.join()
 
+    assert errors == []
     assert Incident.objects.count() == 1
     assert outcomes["first"].result["reused"] is False
     assert outcomes["second"].result == {"incident_id": outcomes["first"].result["incident_id"], "reused": True}
