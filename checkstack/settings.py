@@ -211,6 +211,9 @@ CELERY_TASK_QUEUES = [
     Broadcast("checkstack.broadcast"),
 ]
 CELERY_TASK_DEFAULT_QUEUE = "celery"
+# Routed here, not by the task's own options: wake-ups are published by task name, also from processes that
+# never imported the task's module.
+CELERY_TASK_ROUTES = {"checkstack.broadcast_change": {"queue": "checkstack.broadcast"}}
 
 # --- Checkstack -----------------------------------------------------------------------------------
 # Seconds an undelivered change event waits before the sweeper re-sends it.
