@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 
 from automation.entities.actor import current_acting
-from automation.entities.mutation import TrackedModel, is_mutating
+from automation.entities.tracked import TrackedModel, is_mutating
 from checkstack.json_text import validate_no_nul_characters
 
 

@@ -3,7 +3,7 @@ import uuid
 from django.db import models
 from django.db.models import Q
 
-from automation.entities.mutation import TrackedModel
+from automation.entities.tracked import TrackedModel
 from catalog.models import System
 
 

@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 
-from automation.entities.mutation import TrackedModel
+from automation.entities.tracked import TrackedModel
 from catalog.models import System
 
 
