@@ -187,7 +187,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "checkstack.fire_schedules",
         "schedule": env.float("CHECKSTACK_TIMER_INTERVAL_SECONDS", default=1.0),
     },
-    # Drops a tick still queued when the next is due.
+    # A window starts or ends at most this late. Drops a tick still queued when the next is due.
     "maintenance-advance-schedule": {
         "task": "checkstack.maintenance_advance_schedule",
         "schedule": 30.0,
