@@ -17,7 +17,7 @@ def deliver_change(delivery_id: int) -> None:
     delivery.deliver_change(delivery_id)
 
 
-@shared_task(name="checkstack.broadcast_change", queue="checkstack.broadcast")
+@shared_task(name="checkstack.broadcast_change")  # queue: CELERY_TASK_ROUTES
 def broadcast_change(change_id: str) -> None:
     delivery.broadcast_change(change_id)
 

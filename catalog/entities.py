@@ -55,7 +55,6 @@ def register() -> None:
         EntityKind(
             kind="system",
             model=System,
-            fields=("name", "description", "metadata"),
             state=system_state,
         )
     )
@@ -63,7 +62,6 @@ def register() -> None:
         EntityKind(
             kind="health",
             model=SystemHealth,
-            fields=("status", "message", "latency_ms"),
             state=health_state,
         )
     )

@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from automation.entities.actor import current_acting
-from automation.entities.mutation import TrackedModel, is_mutating
+from automation.entities.tracked import TrackedModel, is_mutating
 from checkstack.json_text import validate_no_nul_characters
 
 

@@ -187,7 +187,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "checkstack.fire_schedules",
         "schedule": env.float("CHECKSTACK_TIMER_INTERVAL_SECONDS", default=1.0),
     },
-    # Drops a tick still queued when the next is due.
+    # A window starts or ends at most this late. Drops a tick still queued when the next is due.
     "maintenance-advance-schedule": {
         "task": "checkstack.maintenance_advance_schedule",
         "schedule": 30.0,
@@ -211,6 +211,9 @@ CELERY_TASK_QUEUES = [
     Broadcast("checkstack.broadcast"),
 ]
 CELERY_TASK_DEFAULT_QUEUE = "celery"
+# Routed here, not by the task's own options: wake-ups are published by task name, also from processes that
+# never imported the task's module.
+CELERY_TASK_ROUTES = {"checkstack.broadcast_change": {"queue": "checkstack.broadcast"}}
 
 # --- Checkstack -----------------------------------------------------------------------------------
 # Seconds an undelivered change event waits before the sweeper re-sends it.

@@ -72,7 +72,6 @@ def register() -> None:
         EntityKind(
             kind="incident",
             model=Incident,
-            fields=("status", "severity", "system_ids"),
             state=incident_state,
             describe=incident_describe,
         )

@@ -3,7 +3,8 @@ import uuid
 from django.db import models
 from django.db.models import Q
 
-from automation.entities.mutation import TrackedModel
+from automation.entities.tracked import TrackedModel
+from automation.entities.tracked_links import TrackedLink
 from catalog.models import System
 
 
@@ -66,8 +67,11 @@ class Incident(TrackedModel):
         return self.status != IncidentStatus.RESOLVED
 
 
-class IncidentSystem(models.Model):
-    """A system an incident affects."""
+class IncidentSystem(TrackedLink):
+    """A system an incident affects; part of the incident's tracked `system_ids`."""
+
+    tracked_owner = "incident"
+    tracked_by = "incidents.services.incident_update(system_ids=...)"
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="system_links")
     # No cascade and no database constraint, on purpose: deleting a system must not silently delete these
@@ -75,7 +79,7 @@ class IncidentSystem(models.Model):
     # `incidents.drop_deleted_system` subscriber removes them through the service when it sees the tombstone.
     system = models.ForeignKey(System, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
 
-    class Meta:
+    class Meta(TrackedLink.Meta):
         constraints = [
             models.UniqueConstraint(fields=["incident", "system"], name="incident_system_once"),
         ]

@@ -63,7 +63,6 @@ def register() -> None:
         EntityKind(
             kind="maintenance",
             model=MaintenanceWindow,
-            fields=TRACKED_FIELDS,
             state=maintenance_state,
             describe=maintenance_describe,
         )

@@ -4,7 +4,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 
-from automation.entities.mutation import TrackedModel
+from automation.entities.tracked import TrackedModel
+from automation.entities.tracked_links import TrackedLink
 from catalog.models import System
 
 
@@ -71,20 +72,23 @@ class MaintenanceWindow(TrackedModel):
         validate_window_times(self.start_at, self.end_at)
 
 
-class MaintenanceSystem(models.Model):
-    """A system a window covers.
+class MaintenanceSystem(TrackedLink):
+    """A system a window covers; part of the window's tracked `system_ids`.
 
     The FK to System deliberately has no cascade and no database constraint: deleting a system leaves the
     link until the `maintenance.drop_deleted_system` subscriber removes it through the service, so the
     window's `system_ids` change is written as a transition like any other.
     """
 
+    tracked_owner = "window"
+    tracked_by = "maintenance.services.maintenance_update(system_ids=...)"
+
     window = models.ForeignKey(MaintenanceWindow, on_delete=models.CASCADE, related_name="system_links")
     system = models.ForeignKey(
         System, on_delete=models.DO_NOTHING, db_constraint=False, related_name="maintenance_links"
     )
 
-    class Meta:
+    class Meta(TrackedLink.Meta):
         constraints = [
             # Also the index for a window's links (window first); the FK index on system serves
             # "windows covering this system" (API `system` filter, systems_in_maintenance, the subscriber).

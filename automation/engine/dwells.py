@@ -84,7 +84,7 @@ def dwells_break_on(change) -> int:
 
 
 @transaction.atomic
-def dwell_fire(*, dwell_id, generation: int = 0) -> None:
+def dwell_fire(*, dwell_id) -> None:
     """The deadline came: start the run unless the change log shows a break since arming."""
     from .routing import Firing, after_time_gates, with_locked_automation
 

@@ -36,7 +36,7 @@ def wait_recheck(timer: Timer) -> None:
 def dwell_due(timer: Timer) -> None:
     from .dwells import dwell_fire
 
-    dwell_fire(dwell_id=timer.owner, generation=timer.generation)
+    dwell_fire(dwell_id=timer.owner)
 
 
 HANDLERS = {

@@ -15,8 +15,8 @@ from ..models import Timer
 logger = logging.getLogger(__name__)
 
 
-def timer_set(*, kind: str, owner, due_at: datetime, generation: int = 0) -> Timer:
-    return Timer.objects.create(kind=kind, owner=str(owner), due_at=due_at, generation=generation)
+def timer_set(*, kind: str, owner, due_at: datetime) -> Timer:
+    return Timer.objects.create(kind=kind, owner=str(owner), due_at=due_at)
 
 
 def timers_cancel(*, owner, kinds: list[str] | None = None) -> None:

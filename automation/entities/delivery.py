@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+from celery import signature
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
@@ -24,6 +25,13 @@ logger = logging.getLogger(__name__)
 MAX_DELIVERY_ATTEMPTS = 10
 MIN_HOLD_BACK = timedelta(seconds=1)
 MAX_HOLD_BACK = timedelta(minutes=5)
+
+# The engine's tasks, published by their stable names (automation/tasks.py declares them): importing the
+# task module here would tie it, the engine and the mutation service into one import cycle. Their queues
+# come from CELERY_TASK_ROUTES, so a process that never imported the task module routes them alike.
+ROUTE_CHANGE_EVENT = "checkstack.route_change_event"
+DELIVER_CHANGE = "checkstack.deliver_change"
+BROADCAST_CHANGE = "checkstack.broadcast_change"
 
 
 def as_change(event: ChangeEvent) -> Change:
@@ -42,7 +50,8 @@ def as_change(event: ChangeEvent) -> Change:
 
 
 def send_wakeup(task, *args) -> bool:
-    """Publish a wake-up; a broker outage is logged, not raised: the sweeper re-sends later."""
+    """Publish a wake-up (`task`: a task or a signature); a broker outage is logged, not raised: the sweeper
+    re-sends later."""
     try:
         task.delay(*args)
         return True
@@ -55,9 +64,7 @@ def wake_router(change_id: str) -> None:
     """After commit: ask a worker to route this change event."""
     if not settings.CHECKSTACK_FAST_PATH:
         return
-    from .. import tasks
-
-    send_wakeup(tasks.route_change_event, change_id)
+    send_wakeup(signature(ROUTE_CHANGE_EVENT), change_id)
 
 
 @dataclass(frozen=True)
@@ -123,13 +130,11 @@ def _route(event: ChangeEvent) -> list[int]:
 
 
 def _after_routing(result: RoutingResult, events: list[ChangeEvent]) -> None:
-    from .. import tasks
-
     for delivery_id in result.deliveries:
-        send_wakeup(tasks.deliver_change, delivery_id)
+        send_wakeup(signature(DELIVER_CHANGE), delivery_id)
     for event in events:
         if any(s.delivery == Delivery.BROADCAST for s in subscriptions_for(event.kind)):
-            send_wakeup(tasks.broadcast_change, str(event.change_id))
+            send_wakeup(signature(BROADCAST_CHANGE), str(event.change_id))
 
 
 def deliver_change(delivery_id: int) -> bool:
@@ -195,19 +200,19 @@ def sweep_undelivered(*, grace: timedelta | None = None, limit: int = 500) -> Sw
         grace = timedelta(seconds=settings.CHECKSTACK_OUTBOX_GRACE_SECONDS)
     now = timezone.now()
     due = Q(resend_after__isnull=True) | Q(resend_after__lte=now)
-    from .. import tasks
 
     # One message per entity suffices: routing an event routes its entity's earlier ones first.
     events = list(ChangeEvent.objects.filter(due, routed_at=None, occurred_at__lte=now - grace)
                   .order_by("id").only("id", "kind", "entity_id", "change_id", "occurred_at")[:limit])
     heads = {(e.kind, e.entity_id): str(e.change_id) for e in events}
-    sent = {entity for entity, change_id in heads.items() if send_wakeup(tasks.route_change_event, change_id)}
+    sent = {entity for entity, change_id in heads.items()
+            if send_wakeup(signature(ROUTE_CHANGE_EVENT), change_id)}
     hold_back(ChangeEvent, [e for e in events if (e.kind, e.entity_id) in sent], since="occurred_at", now=now)
 
     deliveries = list(SubscriptionDelivery.objects.filter(
         due, delivered_at=None, created_at__lte=now - grace, attempts__lt=MAX_DELIVERY_ATTEMPTS
     ).order_by("id").only("id", "created_at")[:limit])
-    resent = [d for d in deliveries if send_wakeup(tasks.deliver_change, d.id)]
+    resent = [d for d in deliveries if send_wakeup(signature(DELIVER_CHANGE), d.id)]
     hold_back(SubscriptionDelivery, resent, since="created_at", now=now)
     return SweepResult(events_resent=len(sent), deliveries_resent=len(resent))
 

@@ -16,6 +16,4 @@ def automation_state(automation) -> dict:
 def register() -> None:
     from ..models import Automation
 
-    register_entity_kind(EntityKind(kind="automation", model=Automation,
-                                    fields=("name", "enabled", "version", "managed_by", "run_as"),
-                                    state=automation_state))
+    register_entity_kind(EntityKind(kind="automation", model=Automation, state=automation_state))

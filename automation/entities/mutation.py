@@ -5,43 +5,21 @@ transitions plus one change event in the same transaction. After commit, a worke
 """
 
 import uuid
-from contextlib import contextmanager
-from contextvars import ContextVar
 from functools import partial
 from typing import Any, Callable
 
-from django.db import models, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from ..masking import mask
 from ..models import ChangeEvent
 from ..row_sql import lock_row
-from .change_log import write_change
 from .actor import current_acting
+from .change_log import write_change
+from .delivery import wake_router
 from .diff import diff_states
 from .registry import EntityKind, entity_kind
-
-# (kind, entity id) pairs whose mutation is in progress in this context: a tracked save() made by the
-# write itself must not open a second, nested mutation of the same entity.
-_in_progress: ContextVar[frozenset] = ContextVar("checkstack_mutations", default=frozenset())
-
-
-class UntrackedWriteError(Exception):
-    """A write that would bypass the entity-mutation service (queryset update, bulk write, raw delete)."""
-
-
-@contextmanager
-def _mutating(kind: str, entity_id: str):
-    token = _in_progress.set(_in_progress.get() | {(kind, entity_id)})
-    try:
-        yield
-    finally:
-        _in_progress.reset(token)
-
-
-def is_mutating(kind: str, entity_id: Any) -> bool:
-    """Whether a mutation of this entity is in progress here (its own writes may save directly)."""
-    return (kind, str(entity_id)) in _in_progress.get()
+from .tracked import mutating
 
 
 def entity_mutate(
@@ -63,7 +41,7 @@ def entity_mutate(
     with transaction.atomic():
         current = lock_row(spec.model, entity_id)
         prev = spec.state(current) if current is not None else None
-        with _mutating(kind, entity_id):
+        with mutating(kind, entity_id):
             after = write(current)
         next_ = spec.state(after) if after is not None else None
         event = _record_change(
@@ -98,73 +76,5 @@ def _record_change(spec: EntityKind, *, entity_id, prev, next_, actor, depth) ->
             for name in changed
         ],
     )
-    # Imported here: delivery imports the Celery task module, which imports this one.
-    from .delivery import wake_router
-
     transaction.on_commit(partial(wake_router, str(change_id)), robust=True)
     return event
-
-
-class TrackedQuerySet(models.QuerySet):
-    """Refuses writes that would bypass the mutation service."""
-
-    def _refuse(self, what: str):
-        raise UntrackedWriteError(
-            f"{what} on {self.model.__name__} would bypass the change log; "
-            "change each object through its service (or obj.save()/obj.delete())."
-        )
-
-    def update(self, **kwargs):
-        self._refuse("QuerySet.update()")
-
-    def bulk_create(self, *args, **kwargs):
-        self._refuse("bulk_create()")
-
-    def bulk_update(self, *args, **kwargs):
-        self._refuse("bulk_update()")
-
-    def delete(self):
-        self._refuse("QuerySet.delete()")
-
-    delete.queryset_only = True
-
-    def _raw_delete(self, using):
-        self._refuse("a cascading delete")
-
-
-class TrackedModel(models.Model):
-    """A model whose `save()`/`delete()` enter the mutation service when called from outside it."""
-
-    entity_kind_name: str = ""
-
-    objects = TrackedQuerySet.as_manager()
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args, **kwargs):
-        if is_mutating(self.entity_kind_name, self.pk):
-            return super().save(*args, **kwargs)
-
-        def write(_current):
-            super(TrackedModel, self).save(*args, **kwargs)
-            return self
-
-        entity_mutate(kind=self.entity_kind_name, entity_id=self.pk, write=write)
-
-    save.alters_data = True
-
-    def delete(self, *args, **kwargs):
-        if is_mutating(self.entity_kind_name, self.pk):
-            return super().delete(*args, **kwargs)
-
-        result = {}
-
-        def write(_current):
-            result["deleted"] = super(TrackedModel, self).delete(*args, **kwargs)
-            return None
-
-        entity_mutate(kind=self.entity_kind_name, entity_id=self.pk, write=write)
-        return result.get("deleted")
-
-    delete.alters_data = True

@@ -15,7 +15,6 @@ class EntityKind:
 
     kind: str
     model: type
-    fields: tuple[str, ...]
     # Tracked state of a loaded instance; JSON values only (ids and times as strings).
     state: Callable[[Any], dict]
     # Descriptive, untracked fields shown to templates (`title`, `name`); they never wake a run.

@@ -5,7 +5,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from ..entities.mutation import TrackedModel
+from ..entities.tracked import TrackedModel
 
 
 class Mode(models.TextChoices):

@@ -8,7 +8,7 @@ from .runs import Run
 
 
 class Timer(models.Model):
-    """Something that must happen at `due_at`; fired once by the beat sweeper, stale generations ignored."""
+    """Something that must happen at `due_at`; fired once by the beat sweeper, dropped when its owner ends."""
 
     class Kind(models.TextChoices):
         RESUME = "resume"  # a delay ends
@@ -18,9 +18,9 @@ class Timer(models.Model):
 
     due_at = models.DateTimeField()
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    owner = models.CharField(max_length=100)  # run id or dwell id
-    # The owner's generation when the timer was set; a timer whose owner moved on is stale.
-    generation = models.PositiveIntegerField(default=0)
+    # A Wait's id (resume, wait_timeout, wait_recheck) or a Dwell's id (dwell). Not a foreign key: two
+    # owner tables; resolving the wait or breaking the dwell cancels its unfired timers (timers_cancel).
+    owner = models.CharField(max_length=100)
     fired_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

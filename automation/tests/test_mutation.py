@@ -5,7 +5,8 @@ from django.db import transaction
 
 from automation.entities.actor import acting_as
 from automation.entities.history import in_state_for, in_state_since, transition_count
-from automation.entities.mutation import UntrackedWriteError, entity_mutate
+from automation.entities.mutation import entity_mutate
+from automation.entities.tracked import UntrackedWriteError
 from automation.models import ChangeEvent, Transition
 from catalog.models import System
 from catalog.services import health_report, system_create, system_delete, system_update

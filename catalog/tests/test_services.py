@@ -2,7 +2,7 @@
 
 import pytest
 
-from automation.entities.mutation import UntrackedWriteError
+from automation.entities.tracked import UntrackedWriteError
 from automation.models import Transition
 from catalog.models import System, SystemHealth
 from catalog.services import health_report, system_create, system_delete, system_update

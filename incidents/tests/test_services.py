@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from automation.entities.actor import acting_as
-from automation.entities.mutation import UntrackedWriteError
+from automation.entities.tracked import UntrackedWriteError
 from automation.models import ChangeEvent, Transition
 from incidents.models import Incident, IncidentSystem, IncidentUpdate
 from incidents.services import (

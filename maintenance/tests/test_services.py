@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from automation.entities.actor import acting_as
-from automation.entities.mutation import UntrackedWriteError
+from automation.entities.tracked import UntrackedWriteError
 from automation.models import ChangeEvent
 from maintenance.models import MaintenanceSystem, MaintenanceUpdate, MaintenanceWindow
 from maintenance.services import (
