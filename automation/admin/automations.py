@@ -43,10 +43,10 @@ class AutomationForm(forms.ModelForm):
         cleaned = super().clean()
         if "document_yaml" not in cleaned:
             return cleaned
-        creating = self.instance._state.adding
+        existing = None if self.instance._state.adding else self.instance
         try:
-            self.document = automation_check(document=cleaned["document_yaml"], editor=self.editor,
-                                             run_as=cleaned.get("run_as"), automation=None if creating else self.instance)
+            automation_check(document=cleaned["document_yaml"], editor=self.editor, run_as=cleaned.get("run_as"),
+                             automation=existing)
         except DocumentInvalid as exc:
             self.add_error("document_yaml", [f"{e['path'] or '(document)'}: {e['message']}" for e in exc.errors])
         except PermissionDenied as exc:

@@ -1,4 +1,8 @@
-"""automations/: the document as the body (JSON or YAML), one validator, enable/disable/run."""
+"""automations/: the document as the body (JSON or YAML), one validator, enable/disable/run.
+
+Saves go through `automation_save`; its errors (document 400, permission 403, version 409) become responses
+in `checkstack.api_errors`, like every view's.
+"""
 
 import django_filters
 from django.contrib.auth import get_user_model
