@@ -35,8 +35,14 @@ def system_health(*, system: System) -> SystemHealth | UnreportedHealth:
         return UnreportedHealth(system_id=system.pk)
 
 
-def existing_system_ids(system_ids: Iterable) -> list[str]:
-    """Distinct ids of existing systems, in order; a malformed or unknown id is a ValidationError."""
+def existing_system_ids(system_ids: Iterable, *, lock: bool = False) -> list[str]:
+    """Distinct ids of existing systems, in order; a malformed or unknown id is a ValidationError.
+
+    With `lock`, call it inside the transaction that links the systems: their rows stay locked until it
+    commits, so a concurrent system_delete either committed first (the id is unknown here) or waits for the
+    links to commit, and its tombstone handling then removes them. The link tables have no foreign-key
+    constraint to catch a system deleted between this check and the insert, so linking writes must lock.
+    """
     wanted = []
     for raw in system_ids:
         try:
@@ -44,7 +50,8 @@ def existing_system_ids(system_ids: Iterable) -> list[str]:
         except ValueError:
             raise ValidationError({"system_ids": [f"'{raw}' is not a valid system id."]}) from None
     wanted = list(dict.fromkeys(wanted))
-    found = {str(pk) for pk in System.objects.filter(pk__in=wanted).values_list("pk", flat=True)}
+    systems = System.objects.select_for_update() if lock else System.objects
+    found = {str(pk) for pk in systems.filter(pk__in=wanted).order_by("pk").values_list("pk", flat=True)}
     if unknown := [pk for pk in wanted if pk not in found]:
         raise ValidationError({"system_ids": [f"Unknown system id(s): {', '.join(unknown)}."]})
     return wanted

@@ -4,13 +4,23 @@ Lock order, everywhere: the system row, then its health row. A first health repo
 lock, so it locks the system to serialise with another first report and with the system's deletion.
 """
 
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 
 from automation.entities.mutation import entity_mutate
 
 from .models import System, SystemHealth
 
 SYSTEM_FIELDS = frozenset({"name", "description", "metadata"})
+NAME_TAKEN = "A system with this name already exists."
+
+
+def _save(system: System, **kwargs) -> None:
+    """Save; the unique name is the only constraint a checked write can break (a concurrent request took it)."""
+    try:
+        system.save(**kwargs)
+    except IntegrityError as exc:  # the mutation's transaction rolls back whole as this propagates
+        raise ValidationError({"name": [NAME_TAKEN]}) from exc
 
 
 def _lock_system(system: System) -> None:
@@ -33,7 +43,7 @@ def system_create(*, name: str, description: str = "", metadata: dict | None = N
     system = System(name=name, description=description, metadata=metadata or {})
 
     def write(_current):
-        system.save(force_insert=True)
+        _save(system, force_insert=True)
         return system
 
     entity_mutate(kind="system", entity_id=system.pk, write=write, actor=actor)
@@ -52,7 +62,7 @@ def system_update(*, system: System, actor: str, **fields) -> System:
         # Write onto the locked row, not the caller's copy, so a concurrent edit of another field survives.
         for name, value in fields.items():
             setattr(current, name, value)
-        current.save(update_fields=[*fields, "updated_at"])
+        _save(current, update_fields=[*fields, "updated_at"])
         return current
 
     updated, _event = entity_mutate(kind="system", entity_id=system.pk, write=write, actor=actor)

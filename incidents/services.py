@@ -39,9 +39,9 @@ def incident_create(
         status=IncidentStatus.INVESTIGATING,
     )
     _validate(incident)
-    wanted = existing_system_ids(system_ids)
 
     def write(_current):
+        wanted = existing_system_ids(system_ids, lock=True)
         incident.save(force_insert=True)
         _set_systems(incident, wanted)
         if initial_message:
@@ -58,11 +58,12 @@ def incident_update(*, incident: Incident, actor: str, **fields) -> Incident:
     if unknown:
         raise TypeError(f"incident_update() got unexpected fields: {', '.join(sorted(unknown))}")
     fields = dict(fields)
-    wanted = existing_system_ids(fields.pop("system_ids")) if "system_ids" in fields else None
+    system_ids = fields.pop("system_ids", None)
     status = fields.pop("status", None)
 
     def write(current: Incident | None) -> Incident:
         current = _require(current, incident)
+        wanted = existing_system_ids(system_ids, lock=True) if system_ids is not None else None
         changed = any(getattr(current, name) != value for name, value in fields.items())
         for name, value in fields.items():
             setattr(current, name, value)

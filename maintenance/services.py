@@ -1,7 +1,6 @@
 """Writes of maintenance windows and their updates, each through the entity-mutation service."""
 
 import logging
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,7 +9,7 @@ from django.core.exceptions import ValidationError
 
 from automation.entities.actor import SYSTEM_ACTOR
 from automation.entities.mutation import entity_mutate
-from catalog.models import System
+from catalog.selectors import existing_system_ids
 
 from .models import (
     FINAL_STATUSES,
@@ -31,25 +30,12 @@ UPDATABLE_FIELDS = frozenset(
 CLOSED_MESSAGE = "Maintenance completed"
 
 
-def _parse_ids(system_ids: Iterable) -> set[str]:
-    try:
-        return {str(uuid.UUID(str(i))) for i in system_ids}
-    except ValueError:
-        raise ValidationError({"system_ids": ["Each system id must be a UUID."]}) from None
-
-
 def _set_systems(window: MaintenanceWindow, system_ids: Iterable) -> None:
-    """Make the window's links exactly `system_ids`; newly linked ids must name existing systems."""
-    wanted = _parse_ids(system_ids)
+    """Make the window's links exactly `system_ids`, each naming an existing system (locked until commit)."""
+    wanted = set(existing_system_ids(system_ids, lock=True))
     links = MaintenanceSystem.objects.filter(window_id=window.pk)
     existing = {str(i) for i in links.values_list("system_id", flat=True)}
-    added = wanted - existing
-    if added:
-        # Lock the systems being linked: a concurrent system_delete either committed first (they are gone
-        # and this fails) or waits for us, and its tombstone subscriber then removes the new link.
-        found = {str(i) for i in System.objects.select_for_update().filter(pk__in=added).values_list("pk", flat=True)}
-        if missing := sorted(added - found):
-            raise ValidationError({"system_ids": [f"Unknown system ids: {', '.join(missing)}."]})
+    if added := wanted - existing:
         MaintenanceSystem.objects.bulk_create(
             MaintenanceSystem(window_id=window.pk, system_id=system_id) for system_id in sorted(added)
         )

@@ -11,15 +11,12 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 
 from ..documents.io import dump_yaml
-from ..documents.validate import validate_document
 from ..entities.actor import user_actor
 from ..models import Automation, AutomationVersion
-from ..secrets import secret_names
-from ..services.permissions import check_can_save
-from ..services.automations import automation_create, automation_delete, automation_set_enabled, automation_update
+from ..services.automation_save import DocumentInvalid, automation_check, automation_save
+from ..services.automations import automation_delete, automation_set_enabled
 from ..services.runs import run_manual
 from .inspect import simulate_view, why_view
 from .templates_install import install_view
@@ -41,26 +38,19 @@ class AutomationForm(forms.ModelForm):
         if not self.instance._state.adding:
             self.fields["document_yaml"].initial = dump_yaml(self.instance.document)
 
-    def clean_document_yaml(self):
-        result = validate_document(self.cleaned_data["document_yaml"], known_secrets=secret_names())
-        if result.errors:
-            raise forms.ValidationError([f"{e['path'] or '(document)'}: {e['message']}" for e in result.errors])
-        name_taken = Automation.objects.filter(name=result.document["name"]).exclude(pk=self.instance.pk)
-        if name_taken.exists():
-            raise forms.ValidationError("name: an automation with this name already exists")
-        self.document = result.document
-        return self.cleaned_data["document_yaml"]
-
     def clean(self):
+        """The one door's checks (automation_save), shown as form errors before anything is saved."""
         cleaned = super().clean()
-        document = getattr(self, "document", None)
-        if document is not None and self.editor is not None:
-            creating = self.instance._state.adding
-            run_as = cleaned.get("run_as") or (self.editor if creating else self.instance.run_as)
-            try:
-                check_can_save(editor=self.editor, document=document, run_as=run_as, creating=creating)
-            except PermissionDenied as exc:
-                raise forms.ValidationError(str(exc)) from exc
+        if "document_yaml" not in cleaned:
+            return cleaned
+        existing = None if self.instance._state.adding else self.instance
+        try:
+            automation_check(document=cleaned["document_yaml"], editor=self.editor, run_as=cleaned.get("run_as"),
+                             automation=existing)
+        except DocumentInvalid as exc:
+            self.add_error("document_yaml", [f"{e['path'] or '(document)'}: {e['message']}" for e in exc.errors])
+        except PermissionDenied as exc:
+            raise forms.ValidationError(str(exc)) from exc
         return cleaned
 
 
@@ -166,13 +156,8 @@ class AutomationAdmin(admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
-        actor = user_actor(request.user)
-        run_as = form.cleaned_data.get("run_as") or (None if change else request.user)
-        with transaction.atomic():
-            if change:
-                saved = automation_update(automation=obj, document=form.document, actor=actor, run_as=run_as)
-            else:
-                saved = automation_create(document=form.document, actor=actor, run_as=run_as)
+        saved = automation_save(document=form.cleaned_data["document_yaml"], editor=request.user,
+                                automation=obj if change else None, run_as=form.cleaned_data.get("run_as"))
         obj.pk, obj._state.adding = saved.pk, False
 
     def delete_model(self, request, obj):

@@ -1,12 +1,15 @@
-"""automations/: the document as the body (JSON or YAML), one validator, enable/disable/run."""
+"""automations/: the document as the body (JSON or YAML), one validator, enable/disable/run.
+
+Saves go through `automation_save`; its errors (document 400, permission 403, version 409) become responses
+in `checkstack.api_errors`, like every view's.
+"""
 
 import django_filters
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from drf_spectacular.utils import extend_schema
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from rest_framework import serializers, status, viewsets
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import NotFound
 from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
@@ -18,14 +21,8 @@ from ..documents.validate import validate_document
 from ..entities.actor import user_actor
 from ..models import Automation, ChangeEvent
 from ..secrets import secret_names
-from ..services.permissions import check_can_save
-from ..services.automations import (
-    AutomationConflict,
-    automation_create,
-    automation_delete,
-    automation_set_enabled,
-    automation_update,
-)
+from ..services.automation_save import automation_save
+from ..services.automations import automation_delete, automation_set_enabled
 from ..engine.simulate import simulate
 from ..services.runs import firing_history, run_manual, simulate_change
 from .parsers import TextYAMLParser, YAMLParser
@@ -57,21 +54,6 @@ class SimulateSerializer(serializers.Serializer):
         return data
 
 
-class DocumentErrors(serializers.ValidationError):
-    """400 `{errors: [{path, message}]}`: the document shape of SPEC section 6."""
-
-    def __init__(self, errors):
-        super().__init__({"errors": errors})
-
-
-def may_save(request, document: dict, run_as, *, creating: bool) -> None:
-    """403 naming the missing permission unless the editor may save this document acting as run_as."""
-    try:
-        check_can_save(editor=request.user, document=document, run_as=run_as, creating=creating)
-    except DjangoPermissionDenied as exc:
-        raise PermissionDenied(str(exc)) from exc
-
-
 def expected_version(request) -> int | None:
     """The version an edit was based on, from `If-Match: "<version>"` (the ETag of GET); None without one."""
     header = request.headers.get("If-Match", "").strip()
@@ -81,14 +63,6 @@ def expected_version(request) -> int | None:
         return int(header.removeprefix("W/").strip('"'))
     except ValueError:
         raise serializers.ValidationError({"If-Match": ['must be the ETag of the automation, e.g. "3"']}) from None
-
-
-def validated_document(data) -> dict:
-    """The normalized document, or 400 with every `{path, message}` error."""
-    result = validate_document(data, known_secrets=secret_names())
-    if result.errors:
-        raise DocumentErrors(result.errors)
-    return result.document
 
 
 class AutomationFilter(django_filters.FilterSet):
@@ -125,13 +99,7 @@ class AutomationViewSet(viewsets.ModelViewSet):
 
     @extend_schema(request={"application/json": dict, "application/yaml": str}, responses=AutomationSerializer)
     def create(self, request, *args, **kwargs):
-        document = validated_document(request.data)
-        run_as = self._run_as(request)
-        may_save(request, document, run_as, creating=True)
-        if Automation.objects.filter(name=document["name"]).exists():
-            raise DocumentErrors([{"path": "name", "message": "an automation with this name already exists"}])
-        with transaction.atomic():
-            automation = automation_create(document=document, actor=user_actor(request.user), run_as=run_as)
+        automation = automation_save(document=request.data, editor=request.user, run_as=self._run_as(request))
         return Response(self.get_serializer(automation).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request={"application/json": dict, "application/yaml": str}, responses=AutomationSerializer)
@@ -140,18 +108,9 @@ class AutomationViewSet(viewsets.ModelViewSet):
         data = request.data
         if kwargs.get("partial"):
             data = {**automation.document, **dict(data)}
-        document = validated_document(data)
-        if Automation.objects.filter(name=document["name"]).exclude(pk=automation.pk).exists():
-            raise DocumentErrors([{"path": "name", "message": "an automation with this name already exists"}])
         run_as = self._run_as(request) if request.query_params.get("run_as") else None
-        may_save(request, document, run_as or automation.run_as, creating=False)
-        try:
-            with transaction.atomic():
-                automation = automation_update(automation=automation, document=document,
-                                               actor=user_actor(request.user), run_as=run_as,
-                                               expected_version=expected_version(request))
-        except AutomationConflict as exc:
-            return Response({"detail": str(exc), "version": exc.current}, status=status.HTTP_409_CONFLICT)
+        automation = automation_save(document=data, editor=request.user, automation=automation, run_as=run_as,
+                                     expected_version=expected_version(request))
         return self._with_etag(Response(self.get_serializer(automation).data), automation)
 
     def retrieve(self, request, *args, **kwargs):

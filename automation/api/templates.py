@@ -1,11 +1,9 @@
 """automation-templates/: ready-made automations (list, detail with a preview) and install/."""
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from checkstack.permissions import ActionAwarePermissions
@@ -67,8 +65,4 @@ class AutomationTemplateViewSet(_RegistryViewSet):
                 name=body.validated_data.get("name"), enabled=body.validated_data["enabled"])
         except TemplateParameterError as exc:
             raise serializers.ValidationError({"parameters": exc.errors}) from exc
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(serializers.as_serializer_error(exc)) from exc
-        except DjangoPermissionDenied as exc:
-            raise PermissionDenied(str(exc)) from exc
         return Response(AutomationSerializer(automation).data, status=status.HTTP_201_CREATED)

@@ -5,6 +5,7 @@ import re
 from ..definitions import definitions
 
 COMMON = {"id", "description", "enabled", "continue_on_error"}
+# The step kinds, each with its own keys: the one list (the engine's executors and `step_kind` come from it).
 KINDS = {
     "action": {"action", "config"},
     "choose": {"choose", "else"},
@@ -21,7 +22,8 @@ KINDS = {
 STEP_ID = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
 
-def join(path, key):
+def join(path: str, key) -> str:
+    """The path of `key` below `path`, e.g. `actions.2.config`."""
     return f"{path}.{key}" if path else str(key)
 
 

@@ -16,7 +16,7 @@ from ..definitions import definitions
 from ..expressions.evaluate import ExpressionError, compile_expression, compile_template, expression_references, \
     template_references
 from .io import MAX_BYTES, DocumentError, parse_document
-from .steps import StepChecker  # noqa: E402 - steps imports helpers from here lazily
+from .steps import StepChecker, join  # noqa: E402 - steps imports helpers from here lazily
 
 TOP_KEYS = {"name", "description", "enabled", "mode", "concurrency_scope", "max_runs", "triggers", "conditions",
             "actions"}
@@ -107,10 +107,6 @@ class Problems:
             self.add(join(path, unit), "must be a positive whole number")
         elif amount > limits[unit]:
             self.add(join(path, unit), "must be at most 30 days")
-
-
-def join(path: str, key) -> str:
-    return f"{path}.{key}" if path else str(key)
 
 
 def _depth(value, level=0) -> int:

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from ..documents.steps import KINDS
 from ..expressions.scope import build_scope
 from ..masking import mask
 from ..secrets import secret_resolve
@@ -22,8 +23,7 @@ from .scope import context_system_id, trigger_scope
 
 # Step kinds that contain other steps: re-entering them after a crash is not a new attempt.
 CONTAINER_KINDS = {"sequence", "choose", "parallel", "repeat"}
-STEP_KINDS = ("action", "choose", "parallel", "sequence", "repeat", "variables", "condition", "stop", "delay",
-              "wait_for_trigger", "wait_until")
+STEP_KINDS = tuple(KINDS)
 
 
 class StepError(Exception):

@@ -4,15 +4,11 @@ One door for the API, the admin and `checkstack_demo`.
 """
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 
 from ..automation_templates import TEMPLATES, AutomationTemplate, TemplateParameterError, template_render
 from ..documents.validate import validate_document
-from ..entities.actor import user_actor
 from ..models import Automation
-from ..secrets import secret_names
-from .automations import automation_create
-from .permissions import check_can_save
+from .automation_save import NAME_TAKEN, DocumentInvalid, NameTaken, automation_save
 
 
 class TemplateNotFound(LookupError):
@@ -47,15 +43,12 @@ def automation_template_install(
     if name:
         document["name"] = name
     document["enabled"] = enabled
-    result = validate_document(document, known_secrets=secret_names())
-    if result.errors:
-        raise ValidationError({"document": [f"{e['path']}: {e['message']}" for e in result.errors]})
-    document = result.document
-    check_can_save(editor=editor, document=document, run_as=editor, creating=True)
-    with transaction.atomic():
-        if Automation.objects.filter(name=document["name"]).exists():
-            raise ValidationError({"name": [f"an automation named {document['name']!r} already exists"]})
-        return automation_create(document=document, actor=user_actor(editor), run_as=editor)
+    try:
+        return automation_save(document=document, editor=editor, run_as=editor)
+    except NameTaken as exc:
+        raise ValidationError({"name": [NAME_TAKEN]}) from exc
+    except DocumentInvalid as exc:
+        raise ValidationError({"document": [f"{e['path']}: {e['message']}" for e in exc.errors]}) from exc
 
 
 __all__ = ["PermissionDenied", "TemplateNotFound", "TemplateParameterError", "automation_template_get",

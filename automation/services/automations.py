@@ -1,8 +1,8 @@
 """Writes of automations: create, update (a new version), enable/disable, delete.
 
-Each is a tracked change of the `automation` entity (who changed which automation, when). Callers
-validate the document first with `automation.documents.validate.validate_document` and check the editor
-with `automation.services.permissions.check_can_save`; these functions take the normalized document.
+Each is a tracked change of the `automation` entity (who changed which automation, when). A document an
+editor saves comes through `automation.services.automation_save` (validation, name, permissions); create
+and update take its normalized document.
 """
 
 from django.db import transaction

@@ -9,10 +9,11 @@ from django.utils.text import slugify
 
 from ..documents.io import dump_yaml
 from ..documents.validate import validate_document
+from ..entities.actor import user_actor
 from ..models import Automation
 from ..secrets import secret_names
-from .permissions import check_can_save
-from .automations import automation_create, automation_delete, automation_update
+from .automation_save import DocumentInvalid, automation_check, automation_save
+from .automations import automation_delete
 
 MANAGED_BY = "gitops"
 
@@ -69,7 +70,10 @@ def plan_sync(documents: dict[str, tuple[Path, dict]], *, editor) -> tuple[Plan,
     for name, (path, document) in sorted(documents.items()):
         current = existing.get(name)
         try:
-            check_can_save(editor=editor, document=document, run_as=editor, creating=current is None)
+            automation_check(document=document, editor=editor, run_as=editor, automation=current)
+        except DocumentInvalid as exc:
+            problems.extend(f"{path}:{error['path']}: {error['message']}" for error in exc.errors)
+            continue
         except PermissionDenied as exc:
             problems.append(f"{path}:: {exc}")
             continue
@@ -86,14 +90,15 @@ def plan_sync(documents: dict[str, tuple[Path, dict]], *, editor) -> tuple[Plan,
 
 
 @transaction.atomic
-def apply_sync(documents: dict[str, tuple[Path, dict]], plan: Plan, *, actor: str, run_as) -> None:
+def apply_sync(documents: dict[str, tuple[Path, dict]], plan: Plan, *, editor) -> None:
+    """Apply the plan as `editor` (also the run_as of what it writes): all of it, or, on any error, none."""
     for name in plan.create:
-        automation_create(document=documents[name][1], actor=actor, run_as=run_as, managed_by=MANAGED_BY)
+        automation_save(document=documents[name][1], editor=editor, run_as=editor, managed_by=MANAGED_BY)
     for name in plan.update:
-        automation_update(automation=Automation.objects.get(name=name), document=documents[name][1], actor=actor,
-                          run_as=run_as)
+        automation_save(document=documents[name][1], editor=editor, automation=Automation.objects.get(name=name),
+                        run_as=editor)
     for name in plan.delete:
-        automation_delete(automation=Automation.objects.get(name=name), actor=actor)
+        automation_delete(automation=Automation.objects.get(name=name), actor=user_actor(editor))
 
 
 def export_all(directory: Path) -> list[Path]:

@@ -1,14 +1,10 @@
 """The one validator: every rule of SPEC section 4 "Validation" gives its {path, message}."""
 
-import pathlib
-
 import pytest
 
 from automation.documents.io import dump_json, dump_yaml, parse_document
 from automation.documents.validate import validate_document
 from automation.tests.engine_support import journal  # noqa: F401 - registers test actions
-
-EXAMPLES = pathlib.Path(__file__).resolve().parents[3] / "shared" / "examples"
 
 
 def base(**overrides):

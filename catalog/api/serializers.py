@@ -6,8 +6,7 @@ from rest_framework.validators import UniqueValidator
 
 from ..models import MAX_LATENCY_MS, HealthStatus, System
 from ..selectors import system_health
-
-NAME_TAKEN = "A system with this name already exists."
+from ..services import NAME_TAKEN
 
 
 class HealthSerializer(serializers.Serializer):

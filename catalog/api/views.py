@@ -1,13 +1,10 @@
 """systems/ CRUD and systems/{id}/health/: validate, call a catalog service in a transaction, serialize."""
 
-from contextlib import contextmanager
-
 import django_filters
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import generics, serializers, status, viewsets
-from rest_framework.exceptions import NotFound
+from rest_framework import generics, status, viewsets
 from rest_framework.response import Response
 
 from automation.entities.actor import user_actor
@@ -15,7 +12,7 @@ from checkstack.permissions import ModelPermissions
 
 from .. import selectors, services
 from ..models import HealthStatus, System, SystemHealth
-from .serializers import NAME_TAKEN, HealthReportSerializer, HealthSerializer, SystemSerializer
+from .serializers import HealthReportSerializer, HealthSerializer, SystemSerializer
 
 # The route takes any id (a malformed one is a JSON 404); the schema says what a valid one looks like.
 SYSTEM_ID_PARAMETERS = [OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)]
@@ -34,18 +31,6 @@ class SystemFilter(django_filters.FilterSet):
         fields = ["name", "health_status"]
 
 
-@contextmanager
-def _write_conflicts():
-    """Map the races the serializer cannot see to client errors."""
-    try:
-        yield
-    except IntegrityError as exc:
-        # The only unique constraint besides the random id: another request took the name after validation.
-        raise serializers.ValidationError({"name": [NAME_TAKEN]}) from exc
-    except System.DoesNotExist as exc:
-        raise NotFound() from exc
-
-
 @extend_schema_view(retrieve=SYSTEM_ID, update=SYSTEM_ID, partial_update=SYSTEM_ID, destroy=SYSTEM_ID)
 class SystemViewSet(viewsets.ModelViewSet):
     # Any id reaches the view, so a malformed one is DRF's JSON 404 rather than the URL resolver's HTML one.
@@ -57,7 +42,7 @@ class SystemViewSet(viewsets.ModelViewSet):
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with _write_conflicts(), transaction.atomic():
+        with transaction.atomic():
             system = services.system_create(**serializer.validated_data, actor=user_actor(request.user))
         return Response(self.get_serializer(system).data, status=status.HTTP_201_CREATED)
 
@@ -65,13 +50,13 @@ class SystemViewSet(viewsets.ModelViewSet):
         system = self.get_object()
         serializer = self.get_serializer(system, data=request.data, partial=kwargs.get("partial", False))
         serializer.is_valid(raise_exception=True)
-        with _write_conflicts(), transaction.atomic():
+        with transaction.atomic():
             services.system_update(system=system, **serializer.validated_data, actor=user_actor(request.user))
         return Response(self.get_serializer(system).data)
 
     def destroy(self, request, *args, **kwargs):
         system = self.get_object()
-        with _write_conflicts(), transaction.atomic():
+        with transaction.atomic():
             services.system_delete(system=system, actor=user_actor(request.user))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -104,7 +89,7 @@ class SystemHealthView(generics.GenericAPIView):
         system = self.get_object()
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with _write_conflicts(), transaction.atomic():
+        with transaction.atomic():
             health = services.health_report(
                 system=system, **serializer.validated_data, actor=user_actor(request.user)
             )

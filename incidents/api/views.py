@@ -1,16 +1,11 @@
 """/api/v1/incidents/: list, create, get, patch, delete, post an update, resolve."""
 
-from contextlib import contextmanager
-
 import django_filters.rest_framework as filters
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
-from rest_framework.serializers import as_serializer_error
 
 from automation.entities.actor import user_actor
 
@@ -50,17 +45,6 @@ class CanChangeIncident(permissions.BasePermission):
         return bool(user and user.is_authenticated and user.has_perm("incidents.change_incident"))
 
 
-@contextmanager
-def service_errors():
-    """Turn a service's validation error into a 400 and a vanished incident into a 404."""
-    try:
-        yield
-    except DjangoValidationError as exc:
-        raise ValidationError(as_serializer_error(exc)) from exc
-    except Incident.DoesNotExist as exc:
-        raise NotFound() from exc
-
-
 @extend_schema(tags=["incidents"])
 class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     queryset = incident_list()
@@ -90,7 +74,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @extend_schema(request=IncidentCreateSerializer, responses={201: IncidentSerializer})
     def create(self, request):
         data = self._input(IncidentCreateSerializer)
-        with service_errors(), transaction.atomic():
+        with transaction.atomic():
             incident = incident_create(**data, actor=user_actor(request.user))
         return self._represent(incident, status.HTTP_201_CREATED)
 
@@ -98,7 +82,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def partial_update(self, request, pk=None):
         incident = self.get_object()
         data = self._input(IncidentPatchSerializer)
-        with service_errors(), transaction.atomic():
+        with transaction.atomic():
             incident = incident_update(incident=incident, actor=user_actor(request.user), **data)
         return self._represent(incident)
 
@@ -113,7 +97,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def updates(self, request, pk=None):
         incident = self.get_object()
         data = self._input(IncidentUpdatePostSerializer)
-        with service_errors(), transaction.atomic():
+        with transaction.atomic():
             incident_add_update(
                 incident=incident,
                 message=data["message"],
@@ -127,6 +111,6 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def resolve(self, request, pk=None):
         incident = self.get_object()
         data = self._input(IncidentResolveSerializer)
-        with service_errors(), transaction.atomic():
+        with transaction.atomic():
             incident = incident_resolve(incident=incident, message=data["message"], actor=user_actor(request.user))
         return self._represent(incident)

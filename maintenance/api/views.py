@@ -1,14 +1,11 @@
 """/api/v1/maintenances/: windows, their updates and closing; every write goes through the services."""
 
-from contextlib import contextmanager
 
 import django_filters
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from automation.entities.actor import user_actor
@@ -52,17 +49,6 @@ class MaintenanceFilter(django_filters.FilterSet):
         return queryset.filter(status__in=OPEN_STATUSES) if value else queryset.exclude(status__in=OPEN_STATUSES)
 
 
-@contextmanager
-def service_errors():
-    """Turn a service's validation error into a 400 and a vanished window into a 404."""
-    try:
-        yield
-    except DjangoValidationError as exc:
-        raise serializers.ValidationError(serializers.as_serializer_error(exc)) from exc
-    except MaintenanceWindow.DoesNotExist as exc:
-        raise NotFound() from exc
-
-
 class MaintenanceViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
 ):
@@ -83,7 +69,7 @@ class MaintenanceViewSet(
     @extend_schema(request=MaintenanceWriteSerializer, responses={201: MaintenanceSerializer})
     def create(self, request):
         data = self._validated(MaintenanceWriteSerializer)
-        with service_errors(), transaction.atomic():
+        with transaction.atomic():
             window = maintenance_create(actor=user_actor(request.user), **data)
         return self._respond(window, status.HTTP_201_CREATED)
 
@@ -91,7 +77,7 @@ class MaintenanceViewSet(
     def partial_update(self, request, pk=None):
         window = self.get_object()
         data = self._validated(MaintenanceWriteSerializer, partial=True)
-        with service_errors(), transaction.atomic():
+        with transaction.atomic():
             window = maintenance_update(window=window, actor=user_actor(request.user), **data)
         return self._respond(window)
 
@@ -104,7 +90,7 @@ class MaintenanceViewSet(
     def updates(self, request, pk=None):
         window = self.get_object()
         data = self._validated(MaintenanceUpdateCreateSerializer)
-        with service_errors(), transaction.atomic():
+        with transaction.atomic():
             maintenance_add_update(window=window, actor=user_actor(request.user), **data)
         return self._respond(window, status.HTTP_201_CREATED)
 
@@ -113,6 +99,6 @@ class MaintenanceViewSet(
     def close(self, request, pk=None):
         window = self.get_object()
         data = self._validated(MaintenanceCloseSerializer)
-        with service_errors(), transaction.atomic():
+        with transaction.atomic():
             maintenance_close(window=window, message=data.get("message"), actor=user_actor(request.user))
         return self._respond(window)

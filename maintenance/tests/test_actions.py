@@ -59,7 +59,7 @@ def test_create_on_an_unknown_system_fails_and_writes_nothing():
         "title": "Upgrade", "system_ids": [UNKNOWN_ID], "start_at": T0_ISO, "end_at": T2H_ISO,
     })
 
-    assert (outcome.success, outcome.error) == (False, f"system_ids: Unknown system ids: {UNKNOWN_ID}.")
+    assert (outcome.success, outcome.error) == (False, f"system_ids: Unknown system id(s): {UNKNOWN_ID}.")
     assert MaintenanceWindow.objects.count() == 0 and log_counts() == before
 
 

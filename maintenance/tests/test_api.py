@@ -75,7 +75,7 @@ def test_create_returns_the_window_and_records_it(admin_api):
         ({"title": "x"}, {"start_at": ["This field is required."], "end_at": ["This field is required."]}),
         (body(status="paused"), {"status": ['"paused" is not a valid choice.']}),
         (body(system_ids=["nope"]), {"system_ids": {"0": ["Must be a valid UUID."]}}),
-        (body(system_ids=[UNKNOWN]), {"system_ids": [f"Unknown system ids: {UNKNOWN}."]}),
+        (body(system_ids=[UNKNOWN]), {"system_ids": [f"Unknown system id(s): {UNKNOWN}."]}),
     ],
 )
 def test_create_refuses_bad_input_and_writes_nothing(admin_api, payload, errors):
@@ -157,7 +157,7 @@ def test_patch_updates_fields_and_systems(admin_api):
         ({"start_at": "2026-12-01T11:30:00Z"}, {"end_at": ["End must be after start."]}),
         ({"status": "paused"}, {"status": ['"paused" is not a valid choice.']}),
         ({"title": None}, {"title": ["This field may not be null."]}),
-        ({"system_ids": [UNKNOWN]}, {"system_ids": [f"Unknown system ids: {UNKNOWN}."]}),
+        ({"system_ids": [UNKNOWN]}, {"system_ids": [f"Unknown system id(s): {UNKNOWN}."]}),
     ],
 )
 def test_patch_refuses_bad_input_and_writes_nothing(admin_api, payload, errors):

@@ -69,7 +69,7 @@ def test_create_refuses_unknown_systems_and_writes_nothing():
             actor="user:ann",
         )
 
-    assert error.value.message_dict == {"system_ids": ["Unknown system ids: 00000000-0000-4000-8000-000000000000."]}
+    assert error.value.message_dict == {"system_ids": ["Unknown system id(s): 00000000-0000-4000-8000-000000000000."]}
     assert (MaintenanceWindow.objects.count(), MaintenanceSystem.objects.count()) == (0, 0)
     assert log_counts() == before
 

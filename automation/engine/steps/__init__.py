@@ -1,21 +1,11 @@
 """Step kinds: each module gives `execute(walker, step, row, repeat)` and, if it has effects to re-apply
-when a finished step is replayed, `replay(walker, step, row)`."""
+when a finished step is replayed, `replay(walker, step, row)`. One module per kind the validator knows."""
 
-from . import action, choose, condition, delay, parallel, repeat, sequence, stop, variables, wait_for_trigger, wait_until
+from importlib import import_module
 
-_MODULES = {
-    "action": action,
-    "choose": choose,
-    "condition": condition,
-    "parallel": parallel,
-    "repeat": repeat,
-    "sequence": sequence,
-    "stop": stop,
-    "variables": variables,
-    "delay": delay,
-    "wait_until": wait_until,
-    "wait_for_trigger": wait_for_trigger,
-}
+from ...documents.steps import KINDS
+
+_MODULES = {kind: import_module(f"{__name__}.{kind}") for kind in KINDS}
 
 EXECUTORS = {kind: module.execute for kind, module in _MODULES.items()}
 REPLAYERS = {kind: module.replay for kind, module in _MODULES.items() if hasattr(module, "replay")}

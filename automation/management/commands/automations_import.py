@@ -1,9 +1,10 @@
 """GitOps sync: make the GitOps-managed automations exactly the given files (validated first, all or nothing)."""
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 
-from ...entities.actor import user_actor
+from ...services.automation_save import DocumentInvalid
 from ...services.gitops import apply_sync, load_documents, plan_sync
 
 
@@ -32,5 +33,8 @@ class Command(BaseCommand):
         if dry_run:
             self.stdout.write(f"dry run: {plan.changes} change(s) planned, none made")
             return
-        apply_sync(documents, plan, actor=user_actor(user), run_as=user)
+        try:  # the plan checked everything; this catches what changed since (a name taken meanwhile, ...)
+            apply_sync(documents, plan, editor=user)
+        except (DocumentInvalid, PermissionDenied) as exc:
+            raise CommandError(f"{exc}; nothing was imported") from exc
         self.stdout.write(self.style.SUCCESS(f"{plan.changes} change(s) applied"))
