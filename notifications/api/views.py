@@ -6,12 +6,10 @@ The link token is never part of any representation.
 from contextlib import contextmanager
 
 import django_filters
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, status, viewsets
-from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from automation.entities.actor import user_actor
@@ -63,17 +61,13 @@ class SubscriberFilter(django_filters.FilterSet):
 
 
 @contextmanager
-def _service_errors():
-    """Map service validation errors and races the serializer cannot see to client errors."""
+def _races():
+    """A unique email taken, or a system deleted, by a concurrent request: a 400 (other service errors go to
+    checkstack.api_errors like every view's)."""
     try:
         yield
-    except DjangoValidationError as exc:
-        raise serializers.ValidationError(serializers.as_serializer_error(exc)) from exc
     except IntegrityError as exc:
-        # The unique email (taken by a concurrent request) or a system deleted since it was checked.
         raise serializers.ValidationError({"non_field_errors": ["Conflicting change; try again."]}) from exc
-    except Subscriber.DoesNotExist as exc:
-        raise NotFound() from exc
 
 
 @extend_schema_view(retrieve=ID, update=ID, partial_update=ID, destroy=ID)
@@ -91,7 +85,7 @@ class SubscriberViewSet(viewsets.ModelViewSet):
     def create(self, request, *args, **kwargs):
         serializer = SubscriberWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with _service_errors(), transaction.atomic():
+        with _races(), transaction.atomic():
             subscriber = services.subscriber_create(**serializer.validated_data, actor=user_actor(request.user))
         return self._represent(subscriber, status.HTTP_201_CREATED)
 
@@ -101,7 +95,7 @@ class SubscriberViewSet(viewsets.ModelViewSet):
         partial = kwargs.get("partial", False)
         serializer = SubscriberWriteSerializer(subscriber, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
-        with _service_errors(), transaction.atomic():
+        with _races(), transaction.atomic():
             services.subscriber_update(
                 subscriber=subscriber, **serializer.validated_data, actor=user_actor(request.user)
             )
