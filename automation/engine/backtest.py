@@ -1,8 +1,8 @@
 """Backtest: replay the change log through one automation's triggers and report the runs it would have started.
 
-Pure: it reads change events and writes nothing. The gates are the live ones, in the live order (filter →
-window → `for` dwell → conditions), with the replayed event's time as "now" for windows and dwells, and the
-same dwell-break rule as routing (`dwell_condition_holds`). Two things it cannot know from the log:
+Pure: it reads change events and writes nothing. The gates are gates.py's, in routing's order (filter → loop
+guard → window → `for` dwell → conditions), replayed with each change's `occurred_at` as the clock (replay.py),
+and the same dwell-break rule as routing (`dwell_condition_holds`). Two things it cannot know from the log:
 - expressions reading `state.*` or `health.*` see today's state, not the state at the replayed moment;
 - the concurrency mode: how long each run would have lasted is unknown, so every firing that passes the
   gates is reported as a start (a `single` automation would have skipped those that overlap a running run).
@@ -15,13 +15,11 @@ from typing import Callable, Iterator
 
 from ..entities.delivery import as_change
 from ..entities.registry import derive_events
-from ..expressions.evaluate import ExpressionError, is_true
 from ..models import Automation, ChangeEvent
-from .conditions import conditions_hold
-from .durations import DurationError, duration_seconds
 from .dwells import dwell_condition_holds
+from .gates import conditions_gate
+from .replay import WindowMemory, replay_time_gates
 from .scope import firing_scope
-from .windows import partition_key, window_outcome
 
 
 @dataclass(frozen=True)
@@ -58,7 +56,7 @@ class _Dwell:
 class _Replay:
     automation: Automation
     result: BacktestResult
-    window_hits: dict = field(default_factory=lambda: defaultdict(list))
+    windows: WindowMemory = field(default_factory=WindowMemory)
     dwells: dict = field(default_factory=dict)  # (trigger id, context key) → _Dwell
 
     def scope(self, trigger: dict, event: str, payload: dict):
@@ -69,9 +67,8 @@ class _Replay:
                                           started=reason == "started", reason=reason))
 
     def after_time_gates(self, at, trigger, event, payload, context_key):
-        scope = self.scope(trigger, event, payload)
-        ok = conditions_hold(self.automation.document.get("conditions", []), scope)
-        self.record(at, trigger, event, context_key, "started" if ok else "conditions not met")
+        gate = conditions_gate(self.automation.document.get("conditions", []), self.scope(trigger, event, payload))
+        self.record(at, trigger, event, context_key, "started" if gate.passed else gate.detail)
 
     def fire_dwells_due(self, until: datetime):
         for key, dwell in sorted(self.dwells.items(), key=lambda item: item[1].deadline):
@@ -86,42 +83,19 @@ class _Replay:
                     dwell.trigger, dwell.event, dwell.context_key, change.next):
                 del self.dwells[key]
 
-    def on_event(self, at, trigger, event, payload, context_key):
-        scope = self.scope(trigger, event, payload)
-        if trigger.get("filter"):
-            try:
-                passed = is_true(trigger["filter"], scope)
-            except ExpressionError as exc:
-                return self.record(at, trigger, event, context_key, f"filter error: {exc}")
-            if not passed:
-                return self.record(at, trigger, event, context_key, "filter did not match")
-        if trigger.get("window"):
-            window = trigger["window"]
-            hits = self.window_hits[(trigger["id"], partition_key(_AsFiring(trigger, context_key), scope))]
-            hits.append(at)
-            start = at - timedelta(minutes=window["minutes"])
-            hits[:] = [t for t in hits if t >= start]
-            reason = window_outcome(len(hits), window)
-            if reason:
-                return self.record(at, trigger, event, context_key, reason)
-        if trigger.get("for"):
-            try:
-                seconds = duration_seconds(trigger["for"], scope)
-            except (DurationError, ExpressionError) as exc:
-                return self.record(at, trigger, event, context_key, f"dwell duration: {exc}")
+    def on_event(self, at, trigger, event, payload, context_key, depth):
+        decided = replay_time_gates(trigger=trigger, scope=self.scope(trigger, event, payload),
+                                    context_key=context_key, depth=depth, at=at, windows=self.windows)
+        if decided.dwell_seconds is not None:
             key = (trigger["id"], context_key or "")
             if key not in self.dwells:  # an armed dwell keeps its first deadline
-                self.dwells[key] = _Dwell(trigger, event, payload, context_key or "", at + timedelta(seconds=seconds))
+                self.dwells[key] = _Dwell(trigger, event, payload, context_key or "",
+                                          at + timedelta(seconds=decided.dwell_seconds))
             return None
+        stopped = decided.stopped_by
+        if stopped is not None:
+            return self.record(at, trigger, event, context_key, stopped.detail)
         return self.after_time_gates(at, trigger, event, payload, context_key)
-
-
-@dataclass(frozen=True)
-class _AsFiring:
-    """What `partition_key` reads of a firing."""
-
-    trigger: dict
-    context_key: str | None
 
 
 def changes_since(since: datetime, until: datetime) -> Iterator[ChangeEvent]:
@@ -143,7 +117,8 @@ def backtest(*, automation: Automation, since: datetime, until: datetime,
         replay.break_dwells(change)
         for derived in derive_events(change):
             for trigger in triggers_by_event.get(derived.event, []):
-                replay.on_event(change.occurred_at, trigger, derived.event, derived.payload, derived.context_key)
+                replay.on_event(change.occurred_at, trigger, derived.event, derived.payload, derived.context_key,
+                                change.depth)
         replay.result.events_replayed = done
         if progress:
             progress(done, total)
