@@ -1,25 +1,21 @@
 """Simulate: what an automation would do with a trigger event, gate by gate and step by step, with no
 side effect (nothing written, nothing sent; secrets shown as ***)."""
 
-from datetime import timedelta
+from datetime import datetime
 
 from django.conf import settings
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from ..definitions import action as action_definition
 from ..expressions.evaluate import ExpressionError, is_true, render_config
 from ..masking import MASK
-from ..models import ACTIVE_STATUSES, Automation, Dwell, Run, WindowHit
-from .conditions import condition_holds
-from .durations import DurationError, duration_seconds
+from ..models import ACTIVE_STATUSES, Automation, Dwell, Run, RunStatus, WindowHit
+from .gates import (Bucket, Gate, conditions_gate, dwell_gate, filter_gate, loop_guard, mode_gate, partition_key,
+                    window_gate, window_start)
 from .routing import bucket_of
 from .scope import firing_scope
-from .windows import partition_key, window_outcome
 from .walker import step_kind
-
-
-def _gate(name, passed, detail):
-    return {"gate": name, "passed": passed, "detail": detail}
 
 
 def _expression(text, scope):
@@ -29,46 +25,55 @@ def _expression(text, scope):
         return False, str(exc)
 
 
-def gates(automation: Automation, trigger: dict, *, event, payload, context_key, depth=0) -> list[dict]:
+def gates(automation: Automation, trigger: dict, *, event, payload, context_key, depth=0,
+          at: datetime | None = None) -> list[dict]:
+    """Every gate of the firing in routing's order, each decided by gates.py on today's rows; `at` is the
+    window's clock (the change's occurred_at; now for an event typed in)."""
     scope = firing_scope(trigger_id=trigger["id"], event=event, actor="simulate", payload=payload)
-    result = [_gate("loop guard", depth <= settings.CHECKSTACK_MAX_CHAIN_DEPTH,
-                    f"causal depth {depth} (limit {settings.CHECKSTACK_MAX_CHAIN_DEPTH})")]
-    if trigger.get("filter"):
-        passed, error = _expression(trigger["filter"], scope)
-        result.append(_gate("filter", passed, error or f"{trigger['filter']} is {passed}"))
+    # All gates are shown, not only up to the first that fails: a person fixing one wants to see the next.
+    result = [filter_gate(trigger, scope), loop_guard(depth, settings.CHECKSTACK_MAX_CHAIN_DEPTH)]
     if trigger.get("window"):
-        window = trigger["window"]
-        key = partition_key(type("F", (), {"trigger": trigger, "context_key": context_key})(), scope)
-        start = timezone.now() - timedelta(minutes=window["minutes"])
-        count = WindowHit.objects.filter(automation=automation, trigger_id=trigger["id"], partition_key=key,
-                                         at__gte=start).count() + 1
-        passed = window_outcome(count, window) is None
-        result.append(_gate("window", passed, f"this would be occurrence {count} of {window['count']} in "
-                                              f"{window['minutes']} min (partition {key!r})"))
+        result.append(_window(automation, trigger, scope, context_key, at or timezone.now()))
     if trigger.get("for"):
-        try:
-            seconds = duration_seconds(trigger["for"], scope)
-        except (DurationError, ExpressionError) as exc:
-            result.append(_gate("dwell", False, f"bad duration: {exc}"))
-        else:
-            armed = Dwell.objects.filter(automation=automation, trigger_id=trigger["id"],
-                                         context_key=context_key or "").first()
-            detail = (f"already armed; its deadline {armed.deadline.isoformat()} is kept" if armed else
-                      f"would arm a {seconds}s dwell; the run starts at the deadline if the condition held")
-            result.append(_gate("dwell", False, detail))
-    for index, condition in enumerate(automation.document.get("conditions", [])):
-        try:
-            passed, error = condition_holds(condition, scope), None
-        except ExpressionError as exc:
-            passed, error = False, str(exc)
-        result.append(_gate(f"conditions.{index}", passed, error or f"{condition} is {passed}"))
-    active = Run.objects.filter(bucket=bucket_of(automation, context_key), status__in=ACTIVE_STATUSES).count()
-    mode_passes = {"single": active == 0, "parallel": active < automation.max_runs}.get(automation.mode, True)
-    detail = f"mode {automation.mode}: {active} active run(s) in its bucket"
-    if automation.mode == "restart" and active:
-        detail += "; they would be cancelled"
-    result.append(_gate("mode", mode_passes, detail))
-    return result
+        result.append(_dwell(automation, trigger, scope, context_key))
+    result.extend(_conditions(automation.document.get("conditions", []), scope))
+    result.append(mode_gate(automation.mode, automation.max_runs, bucket_runs(automation, context_key)).gate)
+    return [gate.as_dict() for gate in result]
+
+
+def _window(automation: Automation, trigger: dict, scope: dict, context_key, at: datetime) -> Gate:
+    window = trigger["window"]
+    key = partition_key(trigger, scope, context_key)
+    count = WindowHit.objects.filter(automation=automation, trigger_id=trigger["id"], partition_key=key,
+                                     at__gte=window_start(window, at), at__lte=at).count() + 1
+    gate = window_gate(window, count)
+    return Gate("window", gate.passed, f"this would be occurrence {count} of {window['count']} in "
+                                       f"{window['minutes']} min (partition {key!r})")
+
+
+def _dwell(automation: Automation, trigger: dict, scope: dict, context_key) -> Gate:
+    gate, seconds = dwell_gate(trigger, scope)
+    armed = seconds is not None and Dwell.objects.filter(
+        automation=automation, trigger_id=trigger["id"], context_key=context_key or "").first()
+    if armed:
+        return Gate("dwell", False, f"already armed; its deadline {armed.deadline.isoformat()} is kept")
+    return gate
+
+
+def _conditions(conditions: list, scope: dict) -> list[Gate]:
+    """One gate per condition (`conditions.<index>`), so the trace points at the one that failed."""
+    gates_ = []
+    for index, condition in enumerate(conditions):
+        gate = conditions_gate([condition], scope)
+        gates_.append(Gate(f"conditions.{index}", gate.passed, gate.error or f"{condition} is {gate.passed}"))
+    return gates_
+
+
+def bucket_runs(automation: Automation, context_key: str | None) -> Bucket:
+    """The active and pending runs of the firing's bucket, as the mode gate counts them (one query)."""
+    counts = Run.objects.filter(bucket=bucket_of(automation, context_key), status__in=ACTIVE_STATUSES).aggregate(
+        active=Count("id"), pending=Count("id", filter=Q(status=RunStatus.PENDING)))
+    return Bucket(active=counts["active"], pending=counts["pending"])
 
 
 def _steps(steps, base, scope, out):
@@ -100,7 +105,7 @@ def _steps(steps, base, scope, out):
 
 
 def simulate(automation: Automation, *, event: str, payload: dict, trigger_id: str | None = None,
-             context_key: str | None = None) -> dict:
+             context_key: str | None = None, depth: int = 0, at: datetime | None = None) -> dict:
     """The trace of what routing and the walker would do with this event (reads only)."""
     triggers = [t for t in automation.document["triggers"]
                 if (trigger_id and t["id"] == trigger_id) or (not trigger_id and t["event"] == event)]
@@ -108,7 +113,8 @@ def simulate(automation: Automation, *, event: str, payload: dict, trigger_id: s
         return {"matched": False, "detail": f"no trigger of this automation listens to {event!r}", "traces": []}
     traces = []
     for trigger in triggers:
-        trace_gates = gates(automation, trigger, event=event, payload=payload, context_key=context_key)
+        trace_gates = gates(automation, trigger, event=event, payload=payload, context_key=context_key,
+                            depth=depth, at=at)
         scope = firing_scope(trigger_id=trigger["id"], event=event, actor="simulate", payload=payload)
         steps = []
         _steps(automation.document.get("actions"), "actions", scope, steps)

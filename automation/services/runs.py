@@ -40,7 +40,9 @@ def simulate_change(automation: Automation, *, change_id) -> dict:
     from ..models import ChangeEvent
 
     event = ChangeEvent.objects.get(change_id=change_id)
-    results = [{"event": d.event, **simulate(automation, event=d.event, payload=d.payload, context_key=d.context_key)}
+    # The change's own depth and time, so the loop guard and the window judge it as routing does.
+    results = [{"event": d.event, **simulate(automation, event=d.event, payload=d.payload, context_key=d.context_key,
+                                             depth=event.depth, at=event.occurred_at)}
                for d in derive_events(as_change(event))]
     return {"change_id": str(change_id), "events": results}
 

@@ -39,7 +39,7 @@ def test_simulate_traces_gates_and_rendered_steps_and_changes_nothing(admin_api,
     assert row_counts() == before
     [trace] = response.json()["traces"]
     assert [(g["gate"], g["passed"]) for g in trace["gates"]] == [
-        ("loop guard", True), ("filter", True), ("window", False), ("conditions.0", True), ("mode", True)]
+        ("filter", True), ("loop guard", True), ("window", False), ("conditions.0", True), ("mode", True)]
     assert trace["gates"][2]["detail"].startswith("this would be occurrence 1 of 2 in 5 min")
     assert trace["would_start"] is False
     assert trace["steps"][0]["config"]["title"] == f"{system.pk} slow"
@@ -89,3 +89,30 @@ def test_why_did_it_not_fire_lists_each_firing_and_the_gate_that_stopped_it(admi
     assert [(f["status"], f["reason"]) for f in firings] == [("pending", None), ("skipped", "filter did not match")]
     assert firings[1]["change_id"] == str(ChangeEvent.objects.filter(kind="health").order_by("id").first().change_id)
     assert admin_api.get(f"/api/v1/automations/{automation.pk}/why/").status_code == 400
+
+
+def test_simulate_reports_a_full_queue_as_routing_then_decides_it(admin_api):
+    from automation.entities.delivery import route_change_event
+    from automation.models import ChangeEvent, Run
+
+    system = system_create(name="api", actor="system")
+    automation = make_automation({"name": "one-at-a-time", "mode": "queued", "max_runs": 1,
+                                  "triggers": [{"event": "healthcheck.system_health_changed"}],
+                                  "actions": [{"action": "automation.log", "config": {"message": "x"}}]})
+
+    def report(status):
+        health_report(system=system, status=status, actor="system")
+        return ChangeEvent.objects.filter(kind="health").latest("id")
+
+    for status in ("degraded", "unhealthy"):  # one run active, one waiting: the queue of 1 is full
+        route_change_event(str(report(status).change_id))
+    third = report("healthy")
+    response = admin_api.post(f"/api/v1/automations/{automation.pk}/simulate/",
+                              {"change_event_id": str(third.change_id)}, format="json")
+    [trace] = response.json()["events"][0]["traces"]
+    assert trace["gates"][-1] == {"gate": "mode", "passed": False, "detail": "queue is full (mode queued)"}
+    assert trace["would_start"] is False
+
+    route_change_event(str(third.change_id))
+    skipped = Run.objects.get(automation=automation, firing_key=str(third.change_id))
+    assert (skipped.status, skipped.reason) == ("skipped", "queue is full (mode queued)")
