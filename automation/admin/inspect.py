@@ -1,6 +1,6 @@
 """Two read-only admin pages of an automation: simulate an event, and why it did (not) fire for an entity.
 
-Both call the same services as the API (`simulate`, `simulate_change`, `firing_history`) and write nothing.
+Both call the same services as the API (`simulate`, `simulate_change`, `why_fired`) and write nothing.
 """
 
 from django import forms
@@ -10,8 +10,9 @@ from django.template.response import TemplateResponse
 
 from ..documents.io import clean_yaml_mapping, dump_yaml
 from ..engine.simulate import simulate
+from ..engine.why import DEFAULT_LIMIT, MAX_LIMIT, why_fired
 from ..models import ChangeEvent
-from ..services.runs import firing_history, simulate_change
+from ..services.runs import simulate_change
 
 
 class SimulateForm(forms.Form):
@@ -32,7 +33,10 @@ class SimulateForm(forms.Form):
 
 
 class WhyForm(forms.Form):
-    entity_id = forms.CharField(help_text="The entity (context key) to explain, e.g. a system or incident id.")
+    entity_id = forms.CharField(help_text="The entity (context key) to explain, e.g. a system or incident id. "
+                                          "A system also finds the incidents and maintenance windows that list it.")
+    limit = forms.IntegerField(required=False, min_value=1, max_value=MAX_LIMIT, initial=DEFAULT_LIMIT,
+                               help_text="How many of the entity's latest changes to replay.")
 
 
 def _automation(model_admin, request, automation_id):
@@ -72,6 +76,8 @@ def simulate_view(model_admin, request, automation_id):
 def why_view(model_admin, request, automation_id):
     automation = _automation(model_admin, request, automation_id)
     form = WhyForm(request.GET or None)
-    result = firing_history(automation=automation, context_key=form.cleaned_data["entity_id"]) \
-        if form.is_valid() else None
+    result = None
+    if form.is_valid():
+        result = why_fired(automation=automation, entity_id=form.cleaned_data["entity_id"],
+                           limit=form.cleaned_data["limit"] or DEFAULT_LIMIT)
     return _render(model_admin, request, automation, "why did it (not) fire?", form, result)

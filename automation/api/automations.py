@@ -24,7 +24,8 @@ from ..secrets import secret_names
 from ..services.automation_save import automation_save
 from ..services.automations import automation_delete, automation_set_enabled
 from ..engine.simulate import simulate
-from ..services.runs import firing_history, run_manual, simulate_change
+from ..engine.why import DEFAULT_LIMIT, MAX_LIMIT, why_fired
+from ..services.runs import run_manual, simulate_change
 from .parsers import TextYAMLParser, YAMLParser
 
 
@@ -52,6 +53,14 @@ class SimulateSerializer(serializers.Serializer):
         if not data.get("event") and not data.get("change_event_id"):
             raise serializers.ValidationError({"event": ["give an event (with its payload) or a change_event_id"]})
         return data
+
+
+class WhySerializer(serializers.Serializer):
+    entity_id = serializers.CharField(help_text="the entity (context key) to explain; a system id also finds the "
+                                                "incidents and maintenance windows that list it")
+    since = serializers.DateTimeField(required=False, default=None, help_text="only changes from this time on")
+    limit = serializers.IntegerField(required=False, default=DEFAULT_LIMIT, min_value=1, max_value=MAX_LIMIT,
+                                     help_text="how many of the entity's latest changes to replay")
 
 
 def expected_version(request) -> int | None:
@@ -148,15 +157,14 @@ class AutomationViewSet(viewsets.ModelViewSet):
         return Response(simulate(automation, event=data["event"], payload=data["payload"],
                                  trigger_id=data.get("trigger_id"), context_key=data["context_key"]))
 
-    @extend_schema(request=None, responses={200: dict})
+    @extend_schema(parameters=[WhySerializer], request=None, responses={200: dict})
     @action(detail=True, methods=["get"], url_path="why")
     def why(self, request, pk=None):
-        """Why (not) did it fire: the recent firings for one entity and the gate that stopped each."""
+        """Why (not) did it fire: the entity's recent changes replayed gate by gate, with the runs they made."""
         automation = self.get_object()
-        entity_id = request.query_params.get("entity_id")
-        if not entity_id:
-            raise serializers.ValidationError({"entity_id": ["required: the entity (context key) to explain"]})
-        return Response(firing_history(automation=automation, context_key=entity_id))
+        query = WhySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return Response(why_fired(automation=automation, **query.validated_data))
 
     def _set_enabled(self, request, enabled: bool):
         with transaction.atomic():

@@ -45,18 +45,3 @@ def simulate_change(automation: Automation, *, change_id) -> dict:
                                              depth=event.depth, at=event.occurred_at)}
                for d in derive_events(as_change(event))]
     return {"change_id": str(change_id), "events": results}
-
-
-def firing_history(*, automation: Automation, context_key: str, limit: int = 50) -> dict:
-    """The latest firings of an automation for one context key: started runs, and skips with their gate."""
-    from ..models import Dwell
-
-    firings = [
-        {"run_id": str(run.pk), "change_id": run.firing_key, "event": run.event, "trigger_id": run.trigger_id,
-         "status": run.status, "started": run.status != "skipped", "reason": run.reason or None,
-         "at": run.created_at}
-        for run in Run.objects.filter(automation=automation, context_key=context_key).order_by("-created_at")[:limit]
-    ]
-    dwells = [{"trigger_id": d.trigger_id, "armed_at": d.armed_at, "deadline": d.deadline}
-              for d in Dwell.objects.filter(automation=automation, context_key=context_key)]
-    return {"automation": str(automation.pk), "context_key": context_key, "firings": firings, "armed_dwells": dwells}
