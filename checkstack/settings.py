@@ -119,7 +119,7 @@ REST_FRAMEWORK = {
         "checkstack.authentication.StrictTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["checkstack.permissions.ModelPermissions"],
+    "DEFAULT_PERMISSION_CLASSES": ["checkstack.permissions.ActionAwarePermissions"],
     "DEFAULT_PAGINATION_CLASS": "checkstack.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
