@@ -5,7 +5,6 @@ Also run on PostgreSQL, which (unlike SQLite) rejects a NUL byte in a query para
 
 import pytest
 from django.core import mail
-from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
@@ -16,17 +15,9 @@ from notifications.messages import header_safe
 from notifications.models import NotificationSend, SendStatus, Subscriber
 from notifications.subscribers import subscriber_create
 
-from .support import pump
+from .support import SUBSCRIBE, fresh_rate_limits, pump  # noqa: F401 (a fixture)
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
-SUBSCRIBE = "/status/subscribe/"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres, pytest.mark.usefixtures("fresh_rate_limits")]
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ import re
 
 import pytest
 from django.core import mail
-from django.core.cache import cache
 from django.test import Client
 
 from catalog.services import system_create
@@ -12,17 +11,9 @@ from incidents.services import incident_create
 from notifications.models import Subscriber
 from notifications.subscribers import subscriber_create
 
-from .support import inboxes, pump
+from .support import SUBSCRIBE, fresh_rate_limits, inboxes, pump  # noqa: F401 (a fixture)
 
-pytestmark = pytest.mark.django_db
-SUBSCRIBE = "/status/subscribe/"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limits")]
 
 
 @pytest.fixture
