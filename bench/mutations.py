@@ -53,7 +53,7 @@ def configure_environment() -> None:
             "  DATABASE_URL=postgres://postgres@127.0.0.1:5432/checkstack_bench .venv/bin/python bench/mutations.py"
         )
     os.environ["DJANGO_SETTINGS_MODULE"] = "checkstack.settings"
-    os.environ.setdefault("SECRET_KEY", "checkstack-bench-only")
+    os.environ.setdefault("SECRET_KEY", "checkstack-bench-only-not-a-secret-0123456789-abcdefghijklmnopqrstuvwxyz")
     # No Celery publish at commit: the bench measures the write path, not delivery.
     os.environ["CHECKSTACK_FAST_PATH"] = "false"
     # DEBUG would record every query in memory and slow both paths.

@@ -191,7 +191,7 @@ def main():
         sys.exit("bench/routing.py needs an explicit DATABASE_URL naming a disposable PostgreSQL database")
     os.environ.update(DJANGO_SETTINGS_MODULE="checkstack.settings", CELERY_BROKER_URL=BROKER, DEBUG="false",
                       CHECKSTACK_FAST_PATH="true")
-    os.environ.setdefault("SECRET_KEY", "checkstack-bench-only")
+    os.environ.setdefault("SECRET_KEY", "checkstack-bench-only-not-a-secret-0123456789-abcdefghijklmnopqrstuvwxyz")
     import tempfile
 
     import django

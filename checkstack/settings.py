@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 from kombu.common import Broadcast
 
@@ -16,13 +17,40 @@ VAR_DIR = Path(env("CHECKSTACK_VAR_DIR", default=str(BASE_DIR / "var")))
 for folder in ("broker", "broker-processed", "broker-control"):
     (VAR_DIR / folder).mkdir(parents=True, exist_ok=True)
 
+# --- Security -------------------------------------------------------------------------------------
 DEBUG = env.bool("DEBUG", default=False)
+# Values shipped in examples and docs: a key anyone can read signs sessions and derives the secrets key.
+EXAMPLE_SECRET_KEYS = {"change-me", "changeme", "insecure-dev-key-only-for-debug"}
+SECRET_KEY = env("SECRET_KEY", default="")
 if DEBUG:
-    SECRET_KEY = env("SECRET_KEY", default="insecure-dev-key-only-for-debug")
-else:
-    SECRET_KEY = env("SECRET_KEY")  # required outside debug: fails loudly when missing
+    SECRET_KEY = SECRET_KEY or "insecure-dev-key-only-for-debug"
+elif (
+    SECRET_KEY in EXAMPLE_SECRET_KEYS
+    # Django's own measure of a weak key (security.W009), made fatal: a warning nobody reads protects nothing.
+    or len(SECRET_KEY) < 50
+    or len(set(SECRET_KEY)) < 5
+    or SECRET_KEY.startswith("django-insecure-")
+):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is missing, an example value or too weak (50+ characters, 5+ distinct ones) while DEBUG is "
+        "off. Generate one: python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+# Origins (scheme://host) allowed to POST with a CSRF token when they differ from the host, e.g. behind a proxy.
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Opt-in, only behind a proxy that sets X-Forwarded-Proto itself: a client could otherwise claim HTTPS.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("SECURE_PROXY_SSL_HEADER", default=False) \
+    else None
+# Cookies go over HTTPS only unless debugging; set false to serve production over plain HTTP (not advised).
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+# Off by default: redirecting needs TLS in front, and behind a TLS proxy without SECURE_PROXY_SSL_HEADER
+# every request would look like plain HTTP and redirect forever. The production configuration turns it on.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# 0 by default: browsers remember HSTS for this long, so it is set once HTTPS is known to work.
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -35,6 +63,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our static files: /api/docs/ works without a CDN
     "automation",
     "catalog",
     "incidents",
@@ -119,7 +148,7 @@ REST_FRAMEWORK = {
         "checkstack.authentication.StrictTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["checkstack.permissions.ModelPermissions"],
+    "DEFAULT_PERMISSION_CLASSES": ["checkstack.permissions.ActionAwarePermissions"],
     "DEFAULT_PAGINATION_CLASS": "checkstack.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -132,6 +161,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Systems, health, incidents, maintenance windows and automations.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # SPEC section 6: anonymous users get nothing but /status/ and /healthz; the schema needs a login too.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Several models have a `status`; name each enum after its model so the schema has no collisions.
     "ENUM_NAME_OVERRIDES": {
@@ -244,15 +278,19 @@ CHECKSTACK_PUBLIC_URL = env("CHECKSTACK_PUBLIC_URL", default="http://localhost:8
 CHECKSTACK_SUBSCRIBE_LIMIT_PER_ADDRESS = env.int("CHECKSTACK_SUBSCRIBE_LIMIT_PER_ADDRESS", default=5)
 CHECKSTACK_SUBSCRIBE_LIMIT_PER_CLIENT = env.int("CHECKSTACK_SUBSCRIBE_LIMIT_PER_CLIENT", default=20)
 CHECKSTACK_SUBSCRIBE_LIMIT_WINDOW_SECONDS = env.int("CHECKSTACK_SUBSCRIBE_LIMIT_WINDOW_SECONDS", default=3600)
-# Reverse proxies in front of the web process (the client IP is read that many hops into X-Forwarded-For).
+# Reverse proxies in front of the web process: the client IP is the N-th address from the right of
+# X-Forwarded-For (what the outermost trusted proxy saw). 0: REMOTE_ADDR. Behind one proxy that appends to
+# X-Forwarded-For set 1, else every client shares the proxy's address and so one rate-limit bucket.
 CHECKSTACK_TRUSTED_PROXIES = env.int("CHECKSTACK_TRUSTED_PROXIES", default=0)
 CHECKSTACK_SUBSCRIBE_CONFIRM_DAYS = env.int("CHECKSTACK_SUBSCRIBE_CONFIRM_DAYS", default=7)
 CHECKSTACK_NOTIFICATION_MAX_ATTEMPTS = env.int("CHECKSTACK_NOTIFICATION_MAX_ATTEMPTS", default=5)
 # A claimed send older than this lost its worker (the sweeper then decides from whether it was handed over).
 CHECKSTACK_NOTIFICATION_SENDING_TIMEOUT_SECONDS = env.int("CHECKSTACK_NOTIFICATION_SENDING_TIMEOUT_SECONDS",
                                                           default=300)
-# The rate limits count in this cache: one shared by every web process in production (e.g. redis://…/1).
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+# The rate limits count in this cache, which every web process must share: by default a table in the
+# database (made by migrate, notifications 0004), or Redis with CACHE_URL=redis://host:6379/1. Never the
+# per-process memory cache: each process would count on its own.
+CACHES = {"default": env.cache_url("CACHE_URL", default="dbcache://checkstack_cache")}
 
 # --- Logging --------------------------------------------------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")

@@ -1,5 +1,6 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.contrib.auth.decorators import login_required
+from django.urls import include, path, reverse_lazy
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from .health import healthz
@@ -17,7 +18,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # A browser without a session is sent to the admin login (then back here); API clients get the
+    # schema's 401 (SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"]).
+    path("api/docs/", login_required(SpectacularSwaggerView.as_view(url_name="schema"),
+                                     login_url=reverse_lazy("admin:login")), name="api-docs"),
     path("status/subscribe/", include("notifications.urls")),
     path("status/", include("statuspage.urls")),
     path("healthz", healthz, name="healthz"),

@@ -1,5 +1,6 @@
 """The emails: a notification about a change, and the confirmation of a subscription (plain text and HTML)."""
 
+import unicodedata
 from urllib.parse import urlsplit
 
 from django.core.mail import EmailMultiAlternatives
@@ -13,13 +14,16 @@ from .conf import public_url
 from .models import NotificationSend, Subscriber
 from .topics import notification_subject, status_label
 
+# Controls (NUL, CR, LF, ESC, …), format characters (bidi overrides) and the Unicode line/paragraph separators.
+UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
 
 def confirm_url(subscriber: Subscriber) -> str:
     return public_url() + reverse("notifications:confirm", args=[subscriber.token])
 
 
 def unsubscribe_url(subscriber: Subscriber) -> str:
-    return public_url() + reverse("notifications:unsubscribe", args=[subscriber.token])
+    return public_url() + reverse("notifications:unsubscribe", args=[subscriber.unsubscribe_token])
 
 
 def _headers(subscriber: Subscriber, message_id: str) -> dict:
@@ -37,9 +41,19 @@ def _domain() -> str:
     return urlsplit(public_url()).hostname or "localhost"
 
 
+def header_safe(text: str) -> str:
+    """One line of printable text: control and line-separator characters become spaces, runs of space one.
+
+    Django refuses a header with CR or LF (BadHeaderError: the whole send fails, and every retry with it),
+    and NUL or other controls can break the SMTP conversation; titles come from users and automations.
+    """
+    cleaned = "".join(" " if unicodedata.category(char) in UNSAFE_CATEGORIES else char for char in text)
+    return " ".join(cleaned.split())
+
+
 def _email(*, subject: str, template: str, context: dict, subscriber: Subscriber, message_id: str):
     message = EmailMultiAlternatives(
-        subject=subject,
+        subject=header_safe(subject),
         body=render_to_string(f"notifications/email/{template}.txt", context),
         to=[subscriber.email],
         headers=_headers(subscriber, message_id),

@@ -12,7 +12,7 @@ from .topics import Topic
 
 
 def new_subscriber_token() -> str:
-    """A fresh secret for a subscriber's confirm and unsubscribe links."""
+    """A fresh secret for one of a subscriber's links (43 URL-safe characters)."""
     return secrets.token_urlsafe(32)
 
 
@@ -28,8 +28,11 @@ class Subscriber(models.Model):
     )
     confirmed = models.BooleanField(default=False)
     confirmed_at = models.DateTimeField(null=True, blank=True)
-    # Secret of the confirm and unsubscribe links; never shown by the API or the admin.
+    # Secrets of the links, never shown by the API or the admin. Two, not one: the unsubscribe link is in
+    # every notification (forwarded, quoted, archived), and it must not also confirm a pending request.
+    # `token` is the confirm link's (its name kept: links already mailed carry it).
     token = models.CharField(max_length=64, unique=True, default=new_subscriber_token, editable=False)
+    unsubscribe_token = models.CharField(max_length=64, unique=True, default=new_subscriber_token, editable=False)
     # Systems asked for on the public form: followed only once the address's owner confirms.
     requested_system_ids = models.JSONField(default=list, blank=True)
     # A confirmation email is owed while sent_at is null or older than requested_at (the sweeper re-sends).

@@ -151,7 +151,7 @@ def subscriber_confirm(*, subscriber: Subscriber, now: datetime, max_age: timede
 
 def subscriber_unsubscribe(*, token: str, actor: str) -> None:
     """Forget the subscriber holding this link's token; idempotent (an unknown token does nothing)."""
-    removed, _ = Subscriber.objects.filter(token=token).delete()
+    removed, _ = Subscriber.objects.filter(unsubscribe_token=token).delete()
     if removed:
         logger.info("a subscriber unsubscribed (%s)", actor)
 

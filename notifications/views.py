@@ -92,12 +92,21 @@ def _followed(subscriber: Subscriber) -> dict:
     return {"email": subscriber.email, "systems": list(subscriber.systems.order_by("name").values_list("name", flat=True))}
 
 
-@csrf_exempt  # the secret token is the authority; mail clients POST here (RFC 8058 one-click)
+# RFC 8058: mail providers POST `List-Unsubscribe=One-Click` here with no cookie and no CSRF token, so the
+# view is exempt; the secret token in the URL is the authority (a forged cross-site POST cannot know it).
+@csrf_exempt
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def unsubscribe(request, token: str):
-    """One click: the link itself unsubscribes; idempotent, and the same page for any token."""
-    if request.method != "HEAD":
+    """GET shows a button (a mail scanner fetching the link unsubscribes nobody); POST unsubscribes.
+
+    POST is idempotent: an unknown token gets the same page, so a repeated click or a provider's retry works.
+    """
+    if request.method == "POST":
         with transaction.atomic():
             subscriber_unsubscribe(token=token, actor=PUBLIC_ACTOR)
-    return render(request, "notifications/unsubscribed.html")
+        return render(request, "notifications/unsubscribed.html")
+    email = Subscriber.objects.filter(unsubscribe_token=token).values_list("email", flat=True).first()
+    if email is None:
+        return render(request, "notifications/link_invalid.html", status=404)
+    return render(request, "notifications/unsubscribe.html", {"email": email})

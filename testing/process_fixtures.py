@@ -76,7 +76,7 @@ def process_env(**extra) -> dict:
     env.update(
         DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
-        SECRET_KEY="checkstack-tests-only",
+        SECRET_KEY="checkstack-tests-only-not-a-secret-0123456789-abcdefghijklmnopqrstuvwxyz",
         CHECKSTACK_OUTBOX_GRACE_SECONDS="1",
         CHECKSTACK_SWEEP_INTERVAL_SECONDS="1",
         PYTHONUNBUFFERED="1",

@@ -3,7 +3,7 @@
 import os
 
 # Settings require SECRET_KEY outside debug; tests run with debug off, like production.
-os.environ.setdefault("SECRET_KEY", "checkstack-tests-only")
+os.environ.setdefault("SECRET_KEY", "checkstack-tests-only-not-a-secret-0123456789-abcdefghijklmnopqrstuvwxyz")
 # Unit tests wake no real worker: wake-ups go to an in-process broker. Integration tests set Redis.
 os.environ.setdefault("CELERY_BROKER_URL", "memory://")
 

@@ -60,7 +60,11 @@ class RunAdmin(admin.ModelAdmin):
         # The page is read-only; "change" here only gates the cancel action.
         return request.user.has_perm("automation.change_automation") if request.method == "POST" else False
 
-    @admin.action(description="Cancel selected runs")
+    def has_cancel_permission(self, request):
+        # SPEC section 6: cancelling needs change_automation (as in the API); view_run only shows runs.
+        return request.user.has_perm("automation.change_automation")
+
+    @admin.action(description="Cancel selected runs", permissions=["cancel"])
     def cancel_selected(self, request, queryset):
         for run in queryset:
             run_cancel(run=run, actor=user_actor(request.user))

@@ -33,12 +33,16 @@ def action_info(action) -> dict:
     }
 
 
+class RegistryEntrySerializer(serializers.Serializer):
+    """For the schema generator only; a bare Serializer would be an unnamed (invalid) schema component."""
+
+
 class _RegistryViewSet(viewsets.ViewSet):
     """Read-only listing of a registry table; any authenticated user may read it."""
 
     permission_classes = [permissions.IsAuthenticated]
     lookup_value_regex = "[^/]+"
-    serializer_class = serializers.Serializer  # for the schema generator only
+    serializer_class = RegistryEntrySerializer
 
     def _items(self):
         raise NotImplementedError

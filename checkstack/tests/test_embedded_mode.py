@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def embedded_env(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "DEBUG"}}
-    env.update(SECRET_KEY="checkstack-tests-only", CHECKSTACK_VAR_DIR=str(tmp_path / "var"), PYTHONUNBUFFERED="1")
+    env.update(SECRET_KEY="checkstack-tests-only-not-a-secret-0123456789-abcdefghijklmnopqrstuvwxyz", CHECKSTACK_VAR_DIR=str(tmp_path / "var"), PYTHONUNBUFFERED="1")
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=BASE_DIR, env=env, check=True)
     return env
 

@@ -3,11 +3,12 @@
 import django_filters.rest_framework as filters
 from django.db import transaction
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, permissions, status, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from automation.entities.actor import user_actor
+from checkstack.permissions import ActionAwarePermissions
 
 from ..models import Incident, IncidentSeverity, IncidentStatus
 from ..selectors import incident_list
@@ -37,30 +38,20 @@ class IncidentFilter(filters.FilterSet):
         return queryset.filter(status=IncidentStatus.RESOLVED)
 
 
-class CanChangeIncident(permissions.BasePermission):
-    """Posting an update or resolving edits the incident: it needs `incidents.change_incident`."""
-
-    def has_permission(self, request, view):
-        user = request.user
-        return bool(user and user.is_authenticated and user.has_perm("incidents.change_incident"))
-
-
 @extend_schema(tags=["incidents"])
 class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     queryset = incident_list()
     serializer_class = IncidentSerializer
     filterset_class = IncidentFilter
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    permission_classes = [ActionAwarePermissions]
+    # Posting an update or resolving edits the incident: change, not add.
+    action_permissions = {"updates": ["incidents.change_incident"], "resolve": ["incidents.change_incident"]}
 
     def get_queryset(self):
         if self.action in ("list", "retrieve"):
             return super().get_queryset()
         return Incident.objects.all()  # writes re-read the incident with its relations afterwards
-
-    def get_permissions(self):
-        if self.action in ("updates", "resolve"):
-            return [CanChangeIncident()]
-        return super().get_permissions()
 
     def _input(self, serializer_class) -> dict:
         serializer = serializer_class(data=self.request.data)

@@ -9,7 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from automation.entities.actor import user_actor
-from checkstack.permissions import ModelPermissions
+from checkstack.permissions import ActionAwarePermissions
 
 from ..models import OPEN_STATUSES, MaintenanceStatus, MaintenanceWindow
 from ..selectors import maintenance_list
@@ -26,12 +26,6 @@ from .serializers import (
     MaintenanceUpdateCreateSerializer,
     MaintenanceWriteSerializer,
 )
-
-
-class ChangeWindowPermission(ModelPermissions):
-    """Posting an update or closing changes the window: it needs the change permission, not add."""
-
-    perms_map = {**ModelPermissions.perms_map, "POST": ["%(app_label)s.change_%(model_name)s"]}
 
 
 class MaintenanceFilter(django_filters.FilterSet):
@@ -56,6 +50,12 @@ class MaintenanceViewSet(
     serializer_class = MaintenanceSerializer
     filterset_class = MaintenanceFilter
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    permission_classes = [ActionAwarePermissions]
+    # Posting an update or closing changes the window: change, not add.
+    action_permissions = {
+        "updates": ["maintenance.change_maintenancewindow"],
+        "close": ["maintenance.change_maintenancewindow"],
+    }
 
     def _validated(self, serializer_class, **kwargs) -> dict:
         body = serializer_class(data=self.request.data, **kwargs)
@@ -86,7 +86,7 @@ class MaintenanceViewSet(
             maintenance_delete(window=instance, actor=user_actor(self.request.user))
 
     @extend_schema(request=MaintenanceUpdateCreateSerializer, responses={201: MaintenanceSerializer})
-    @action(detail=True, methods=["post"], permission_classes=[ChangeWindowPermission])
+    @action(detail=True, methods=["post"])
     def updates(self, request, pk=None):
         window = self.get_object()
         data = self._validated(MaintenanceUpdateCreateSerializer)
@@ -95,7 +95,7 @@ class MaintenanceViewSet(
         return self._respond(window, status.HTTP_201_CREATED)
 
     @extend_schema(request=MaintenanceCloseSerializer, responses={200: MaintenanceSerializer})
-    @action(detail=True, methods=["post"], permission_classes=[ChangeWindowPermission])
+    @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
         window = self.get_object()
         data = self._validated(MaintenanceCloseSerializer)

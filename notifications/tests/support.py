@@ -2,7 +2,9 @@
 
 from datetime import timedelta
 
+import pytest
 from django.core import mail
+from django.core.cache import cache
 from django.utils import timezone
 
 from automation.entities import delivery
@@ -53,3 +55,14 @@ def make_world():
     pump()
     mail.outbox.clear()  # carol's confirmation email
     return api, db
+
+
+SUBSCRIBE = "/status/subscribe/"
+
+
+@pytest.fixture
+def fresh_rate_limits():
+    """Each test starts with no subscribe requests counted (the limits' cache outlives a test's rollback)."""
+    cache.clear()
+    yield
+    cache.clear()

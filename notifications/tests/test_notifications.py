@@ -32,7 +32,7 @@ def test_incident_created_on_two_systems_sends_one_email_per_confirmed_subscribe
     pump()
     assert inboxes() == {"ann@example.com": ["Incident: API down"], "bob@example.com": ["Incident: API down"]}
     ann = next(m for m in mail.outbox if m.to == ["ann@example.com"])
-    token = Subscriber.objects.get(email="ann@example.com").token
+    token = Subscriber.objects.get(email="ann@example.com").unsubscribe_token
     assert f"/status/subscribe/unsubscribe/{token}/" in ann.body
     assert "Affected: api, db" in ann.body and "Severity: critical" in ann.body
     [(html, mimetype)] = ann.alternatives

@@ -63,15 +63,22 @@ def test_subscribers_their_fields_links_sends_and_grants_survive_the_move(before
     _migrate(_latest())
 
     # Then the new model reads every row, field and link unchanged
+    # (the old single token stays with the link that can still matter; notifications 0003)
     rows = {
-        s.email: (s.pk, s.token, s.confirmed, s.confirmed_at, s.requested_system_ids, s.confirmation_requested_at,
+        s.email: (s.pk, s.confirmed, s.confirmed_at, s.requested_system_ids, s.confirmation_requested_at,
                   sorted(system.name for system in s.systems.all()))
         for s in Subscriber.objects.prefetch_related("systems")
     }
     assert rows == {
-        "ann@example.com": (ann.pk, "ann-token", True, CONFIRMED_AT, [], None, ["api", "db"]),
-        "bob@example.com": (bob.pk, "bob-token", False, None, [str(api.pk)], CONFIRMED_AT, []),
+        "ann@example.com": (ann.pk, True, CONFIRMED_AT, [], None, ["api", "db"]),
+        "bob@example.com": (bob.pk, False, None, [str(api.pk)], CONFIRMED_AT, []),
     }
+    ann_now, bob_now = Subscriber.objects.get(pk=ann.pk), Subscriber.objects.get(pk=bob.pk)
+    # ann confirmed long ago: her mailed unsubscribe links keep working; her old token confirms nothing more.
+    assert ann_now.unsubscribe_token == "ann-token" and len(ann_now.token) == 43
+    # bob's confirmation is pending: his mailed confirm link keeps working; his unsubscribe secret is new.
+    assert bob_now.token == "bob-token" and len(bob_now.unsubscribe_token) == 43
+    assert len({ann_now.token, ann_now.unsubscribe_token, bob_now.token, bob_now.unsubscribe_token}) == 4
     assert [s.subscriber_id for s in NotificationSend.objects.all()] == [ann.pk]
     assert Subscriber._meta.db_table == "catalog_subscriber"
     assert Subscriber.systems.through._meta.db_table == "catalog_subscriber_systems"
