@@ -7,6 +7,7 @@ from typing import Any, Callable
 from jinja2 import TemplateError, nodes
 from jinja2.exceptions import SecurityError, UndefinedError
 
+from .budgets import BudgetExceeded
 from .sandbox import MAX_OUTPUT, environment
 
 
@@ -16,17 +17,20 @@ class ExpressionError(Exception):
 
 _ONE_EXPRESSION = re.compile(r"^\s*\{\{(?P<body>.*)\}\}\s*$", re.DOTALL)
 _RUNTIME_ERRORS = (TemplateError, SecurityError, UndefinedError, TypeError, ValueError, ZeroDivisionError,
-                   AttributeError, KeyError, IndexError, OverflowError, LookupError)
+                   AttributeError, KeyError, IndexError, OverflowError, LookupError, BudgetExceeded,
+                   MemoryError, RecursionError)  # the last two: a bound no budget foresaw is still this error
 
 
 # What parsing can raise besides TemplateError: Jinja's lexer converts integer literals with int(), which
 # refuses more than 4,300 digits (ValueError), and very deep nesting exhausts the parser's recursion.
-_PARSE_ERRORS = (TemplateError, ValueError, OverflowError, RecursionError)
+_PARSE_ERRORS = (TemplateError, ValueError, OverflowError, RecursionError, BudgetExceeded, MemoryError)
 
 
 def _describe(exc: Exception) -> str:
     if isinstance(exc, RecursionError):
-        return "nested too deeply"
+        return "expression too large: nested too deeply"
+    if isinstance(exc, MemoryError):
+        return "expression too large: out of memory"
     if isinstance(exc, TemplateError) and getattr(exc, "message", None):
         return exc.message
     return str(exc) or type(exc).__name__
