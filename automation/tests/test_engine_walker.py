@@ -159,3 +159,14 @@ def test_artifact_from_an_earlier_run_of_the_same_context_is_consumed_and_closed
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED
     assert "no upstream thing" in run.error
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("spec", [{"count": 2_000_000_000}, {"count": "2000000000"},
+                                  {"for_each": "range(10000)"}])
+def test_repeat_reads_no_further_than_max_iterations(journal, spec):
+    # Before: count built a list of two billion items (and tried to record it) before the limit applied.
+    run = run_doc([{"repeat": {**spec, "max_iterations": 3, "sequence": [note("{{ repeat.index }}")]}}])
+    assert run.status == RunStatus.SUCCEEDED
+    assert journal.texts() == ["0", "1", "2"]
+    assert run.steps.get(path="actions.0").result == {"items": [0, 1, 2], "entered": 3, "iterations": 3}
