@@ -101,7 +101,7 @@ def _render(value, scope):
     return value
 
 
-def _references(tree) -> tuple[set[tuple[str, str]], set[str]]:
+def _references(tree) -> tuple[frozenset[tuple[str, str]], frozenset[str]]:
     """(artifact (step id, type) pairs, literal secret names) referenced in a parsed tree."""
     artifacts, secrets = set(), set()
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
@@ -122,9 +122,12 @@ def _references(tree) -> tuple[set[tuple[str, str]], set[str]]:
                 secrets.add(str(call.args[0].value))
             else:
                 secrets.add("")  # a computed name: cannot be checked, so it is refused
-    return artifacts, secrets
+    return frozenset(artifacts), frozenset(secrets)
 
 
+# Cached like compiling: a document at the body limit repeats the same few templates thousands of times, and
+# parsing each again made validating it take seconds. Frozen, since every caller shares the cached answer.
+@lru_cache(maxsize=4096)
 def expression_references(text: str):
     try:
         tree = environment.parse(f"{{{{ {text} }}}}")
@@ -133,6 +136,7 @@ def expression_references(text: str):
     return _references(tree)
 
 
+@lru_cache(maxsize=4096)
 def template_references(text: str):
     try:
         tree = environment.parse(text)
