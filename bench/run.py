@@ -24,6 +24,7 @@ SCRIPTS = {
     "timers": (["bench/timers.py", "--sizes", "1000,10000"], ["--sizes", "1000", "--spread", "5"]),
     "routing": (["bench/routing.py", "--levels", "1,100,1000"], ["--levels", "1,20", "--samples", "10"]),
     "engine": (["bench/engine.py"], ["--quick"]),
+    "validation": (["bench/validation.py"], ["--samples", "3"]),
 }
 
 

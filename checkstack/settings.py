@@ -155,7 +155,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Service errors (validation, permission, vanished rows, conflicts) become responses in one place.
     "EXCEPTION_HANDLER": "checkstack.api_errors.api_exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["checkstack.request_bodies.BoundedJSONParser", "rest_framework.parsers.FormParser", "rest_framework.parsers.MultiPartParser"],  # noqa: E501 - JSON within the body limits
 }
+CHECKSTACK_MAX_BODY_BYTES = env.int("CHECKSTACK_MAX_BODY_BYTES", default=1024 * 1024)  # API bodies: 413 beyond
 SPECTACULAR_SETTINGS = {
     "TITLE": "Checkstack API",
     "DESCRIPTION": "Systems, health, incidents, maintenance windows and automations.",

@@ -11,11 +11,11 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.exceptions import NotFound
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from checkstack.json_text import validate_no_nul_characters
 from checkstack.permissions import ActionAwarePermissions
+from checkstack.request_bodies import BoundedJSONParser
 
 from ..documents.validate import validate_document
 from ..entities.actor import user_actor
@@ -85,7 +85,7 @@ class AutomationViewSet(viewsets.ModelViewSet):
     queryset = Automation.objects.select_related("run_as").order_by("name")
     serializer_class = AutomationSerializer
     filterset_class = AutomationFilter
-    parser_classes = [JSONParser, YAMLParser, TextYAMLParser]
+    parser_classes = [BoundedJSONParser, YAMLParser, TextYAMLParser]
     permission_classes = [ActionAwarePermissions]
     # validate/ writes nothing; run/, enable/ and disable/ change an existing automation.
     action_permissions = {

@@ -39,7 +39,7 @@ class CronConfig(BaseModel):
 class IntervalConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    seconds: int = Field(ge=10, le=30 * 24 * 3600, description="Fire every this many seconds.")
+    seconds: int = Field(ge=1, le=365 * 24 * 3600, description="Fire every this many seconds (1 second to 1 year).")
 
 
 class SchedulePayload(BaseModel):

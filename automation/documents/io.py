@@ -43,6 +43,8 @@ def parse_document(text: str | bytes, *, format: str | None = None, what: str = 
             data = json.loads(text)
         else:
             data = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+    except RecursionError:  # both readers recurse once per level of nesting
+        raise DocumentError([{"path": "", "message": "document is nested too deeply"}]) from None
     except json.JSONDecodeError as exc:
         raise DocumentError([{"path": "", "message": f"malformed JSON: {exc.msg} (line {exc.lineno})"}]) from None
     except yaml.YAMLError as exc:

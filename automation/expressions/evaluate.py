@@ -7,6 +7,7 @@ from typing import Any, Callable
 from jinja2 import TemplateError, nodes
 from jinja2.exceptions import SecurityError, UndefinedError
 
+from .budgets import BudgetExceeded
 from .sandbox import MAX_OUTPUT, environment
 
 
@@ -16,17 +17,20 @@ class ExpressionError(Exception):
 
 _ONE_EXPRESSION = re.compile(r"^\s*\{\{(?P<body>.*)\}\}\s*$", re.DOTALL)
 _RUNTIME_ERRORS = (TemplateError, SecurityError, UndefinedError, TypeError, ValueError, ZeroDivisionError,
-                   AttributeError, KeyError, IndexError, OverflowError, LookupError)
+                   AttributeError, KeyError, IndexError, OverflowError, LookupError, BudgetExceeded,
+                   MemoryError, RecursionError)  # the last two: a bound no budget foresaw is still this error
 
 
 # What parsing can raise besides TemplateError: Jinja's lexer converts integer literals with int(), which
 # refuses more than 4,300 digits (ValueError), and very deep nesting exhausts the parser's recursion.
-_PARSE_ERRORS = (TemplateError, ValueError, OverflowError, RecursionError)
+_PARSE_ERRORS = (TemplateError, ValueError, OverflowError, RecursionError, BudgetExceeded, MemoryError)
 
 
 def _describe(exc: Exception) -> str:
     if isinstance(exc, RecursionError):
-        return "nested too deeply"
+        return "expression too large: nested too deeply"
+    if isinstance(exc, MemoryError):
+        return "expression too large: out of memory"
     if isinstance(exc, TemplateError) and getattr(exc, "message", None):
         return exc.message
     return str(exc) or type(exc).__name__
@@ -97,7 +101,7 @@ def _render(value, scope):
     return value
 
 
-def _references(tree) -> tuple[set[tuple[str, str]], set[str]]:
+def _references(tree) -> tuple[frozenset[tuple[str, str]], frozenset[str]]:
     """(artifact (step id, type) pairs, literal secret names) referenced in a parsed tree."""
     artifacts, secrets = set(), set()
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
@@ -118,9 +122,12 @@ def _references(tree) -> tuple[set[tuple[str, str]], set[str]]:
                 secrets.add(str(call.args[0].value))
             else:
                 secrets.add("")  # a computed name: cannot be checked, so it is refused
-    return artifacts, secrets
+    return frozenset(artifacts), frozenset(secrets)
 
 
+# Cached like compiling: a document at the body limit repeats the same few templates thousands of times, and
+# parsing each again made validating it take seconds. Frozen, since every caller shares the cached answer.
+@lru_cache(maxsize=4096)
 def expression_references(text: str):
     try:
         tree = environment.parse(f"{{{{ {text} }}}}")
@@ -129,6 +136,7 @@ def expression_references(text: str):
     return _references(tree)
 
 
+@lru_cache(maxsize=4096)
 def template_references(text: str):
     try:
         tree = environment.parse(text)

@@ -1,12 +1,19 @@
-"""The Jinja2 sandbox expressions and templates run in: no Python internals, bounded output and loops."""
+"""The Jinja2 sandbox expressions and templates run in: no Python internals, and budgets (see budgets.py)."""
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from django.utils import timezone
 
-from jinja2 import ChainableUndefined, pass_context
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2 import ChainableUndefined, nodes, pass_context
+from jinja2.runtime import LoopContext
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter
+from jinja2.visitor import NodeTransformer
+
+from .bounded_filters import bounded_filters
+from .budgets import MAX_SIZE, BudgetExceeded, check_binop, check_call, check_format_spec, check_size, \
+    check_source, check_tree, counted, measure, tick
 
 MAX_OUTPUT = 64 * 1024  # characters a template may render
 MAX_RANGE = 10_000  # items range() may produce
@@ -62,8 +69,114 @@ def _json(value) -> str:
     return json.dumps(value, default=str, sort_keys=True)
 
 
+@pass_context
+def _finalize(context, value):
+    """Every `{{ }}` output: measured before it is turned into a string."""
+    tick(context)
+    if not isinstance(value, str):
+        check_size(value, "an output")
+    return value
+
+
+@pass_context
+def _concat(context, *values):
+    """The `~` operator: measured before it joins."""
+    tick(context)
+    if sum(len(value) if isinstance(value, str) else measure(value) for value in values) > MAX_SIZE:
+        raise BudgetExceeded(f"a concatenation exceeds {MAX_SIZE} characters")
+    return "".join(map(str, values))
+
+
+class _BudgetNodes(NodeTransformer):
+    """Route every loop's iterable and every `~` through the budget; the generated code then calls them."""
+
+    def visit_For(self, node):
+        self.generic_visit(node)
+        node.iter = self._call("budget_loop", [node.iter], node)
+        return node
+
+    def visit_Concat(self, node):
+        self.generic_visit(node)
+        return self._call("budget_concat", node.nodes, node)
+
+    @staticmethod
+    def _call(name, args, node):
+        call = nodes.Call(nodes.EnvironmentAttribute(name, lineno=node.lineno), list(args), [], None, None,
+                          lineno=node.lineno)
+        call.set_environment(node.environment)
+        return call
+
+
+class _BoundedFormatter(SandboxedFormatter):
+    def get_field(self, field_name, args, kwargs):
+        value, first = super().get_field(field_name, args, kwargs)
+        check_size(value, "a value formatted")
+        return value, first
+
+    def format_field(self, value, format_spec):
+        check_format_spec(format_spec)
+        return super().format_field(value, format_spec)
+
+
+class BoundedEnvironment(ImmutableSandboxedEnvironment):
+    """The sandbox with budgets: arithmetic and repetition that could build huge values are intercepted (an
+    intercepted operator is also never folded while compiling), loops are counted, and parsed trees measured."""
+
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
+
+    def __init__(self, **options):
+        super().__init__(finalize=_finalize, **options)
+        self.budget_loop = pass_context(counted)
+        self.budget_concat = _concat
+
+    def call_binop(self, context, operator, left, right):
+        tick(context)
+        check_binop(operator, left, right)
+        return super().call_binop(context, operator, left, right)
+
+    def call(__self, __context, __obj, *args, **kwargs):  # noqa: N805 (Jinja's own spelling, see its call())
+        tick(__context)
+        if isinstance(__obj, LoopContext) and args:  # a recursive loop's next level
+            args = (counted(__context, args[0]), *args[1:])
+        args = check_call(__obj, args)
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def getattr(self, obj, attribute):
+        # A mapping's key wins over its methods: `payload.items` is the key "items" when there is one.
+        if isinstance(obj, Mapping):
+            try:
+                if attribute in obj:
+                    return obj[attribute]
+            except TypeError:
+                pass
+        return super().getattr(obj, attribute)
+
+    def wrap_str_format(self, value):
+        wrapped = super().wrap_str_format(value)
+        if wrapped is None or not isinstance(value.__self__, str) or type(value.__self__) is not str:
+            return wrapped
+        formatter, text = _BoundedFormatter(self), value.__self__
+        if value.__name__ == "format_map":
+            return lambda mapping: formatter.vformat(text, (), mapping)
+        return lambda *args, **kwargs: formatter.vformat(text, args, kwargs)
+
+    def compile_expression(self, source, undefined_to_none=True):
+        check_source(source)
+        return super().compile_expression(source, undefined_to_none)
+
+    def _parse(self, source, name, filename):
+        check_source(source)
+        tree = super()._parse(source, name, filename)
+        check_tree(tree)
+        return tree
+
+    def _generate(self, source, name, filename, defer_init=False):
+        check_tree(source)
+        return super()._generate(_BudgetNodes().visit(source), name, filename, defer_init)
+
+
 def make_environment() -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(undefined=ChainableUndefined, autoescape=False, keep_trailing_newline=True)
+    env = BoundedEnvironment(undefined=ChainableUndefined, autoescape=False, keep_trailing_newline=True)
     env.globals = {"range": _capped_range, "dict": dict, "lipsum": None, "cycler": None, "joiner": None,
                    "namespace": None}
     env.globals = {k: v for k, v in env.globals.items() if v is not None}
@@ -75,6 +188,7 @@ def make_environment() -> ImmutableSandboxedEnvironment:
         iso=iso,
         json=_json,
     )
+    env.filters = bounded_filters(env.filters)
     return env
 
 

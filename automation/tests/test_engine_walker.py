@@ -31,7 +31,7 @@ def steps(run):
 
 def test_actions_run_in_order_with_a_row_each(journal):
     run = run_doc([note("one"), note("two")])
-    assert run.status == RunStatus.SUCCEEDED
+    assert (run.status, run.error) == (RunStatus.SUCCEEDED, "")
     assert journal.texts() == ["one", "two"]
     assert steps(run) == [("actions.0", "action", "succeeded"), ("actions.1", "action", "succeeded")]
     first = run.steps.get(path="actions.0")
@@ -115,7 +115,7 @@ def test_disabled_steps_are_skipped_and_continue_on_error_goes_on(journal):
     run = run_doc([note("off", enabled=False),
                    {"action": "test.note", "config": {"text": "bad", "fail": True}, "continue_on_error": True},
                    note("after")])
-    assert run.status == RunStatus.SUCCEEDED
+    assert (run.status, run.error) == (RunStatus.SUCCEEDED, "")
     assert journal.texts() == ["bad", "after"]
     assert run.steps.get(path="actions.1").status == "failed"
     assert not run.steps.filter(path="actions.0").exists()
@@ -159,3 +159,14 @@ def test_artifact_from_an_earlier_run_of_the_same_context_is_consumed_and_closed
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED
     assert "no upstream thing" in run.error
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("spec", [{"count": 2_000_000_000}, {"count": "2000000000"},
+                                  {"for_each": "range(10000)"}])
+def test_repeat_reads_no_further_than_max_iterations(journal, spec):
+    # Before: count built a list of two billion items (and tried to record it) before the limit applied.
+    run = run_doc([{"repeat": {**spec, "max_iterations": 3, "sequence": [note("i{{ repeat.index }}")]}}])
+    assert (run.status, run.error) == (RunStatus.SUCCEEDED, "")
+    assert journal.texts() == ["i0", "i1", "i2"]
+    assert run.steps.get(path="actions.0").result == {"iterations": 3}

@@ -1,20 +1,24 @@
 """`repeat`: count, for_each, while or until, bounded by max_iterations; progress recorded per iteration."""
 
+from itertools import islice
+
 from ...expressions.evaluate import evaluate, is_true
 from ..walker import StepError
 
 
-def _items(walker, spec, repeat):
+def _items(walker, spec, repeat, limit):
+    # The loop below stops at `limit` anyway; reading no further keeps a count of 2,000,000,000 from being
+    # built (and recorded) as a list first.
     if "count" in spec:
         count = spec["count"]
         if isinstance(count, str):
             count = evaluate(count, walker.scope(repeat=repeat))
-        return list(range(int(count)))
+        return list(range(min(int(count), limit)))
     if "for_each" in spec:
         items = spec["for_each"]
         if isinstance(items, str):
             items = evaluate(items, walker.scope(repeat=repeat))
-        return list(items)
+        return list(islice(items, limit))
     return None  # while / until: decided per iteration
 
 
@@ -23,7 +27,7 @@ def execute(walker, step, row, repeat):
     limit = spec.get("max_iterations", 1000)
     progress = dict(row.result or {})
     if "items" not in progress:
-        progress["items"] = _items(walker, spec, repeat)
+        progress["items"] = _items(walker, spec, repeat, limit)
         walker.record(row, result=progress)
     items = progress["items"]
     entered = progress.get("entered", 0)
