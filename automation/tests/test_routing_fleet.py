@@ -189,3 +189,14 @@ def test_routing_one_change_among_300_per_system_automations_reads_and_locks_onl
     with connection.cursor() as cursor:
         cursor.execute(stage1.replace("SELECT ", "SELECT count(*) FROM (SELECT ", 1) + ") AS listeners")
         assert cursor.fetchone()[0] == 1
+
+
+def test_the_admin_page_shows_each_trigger_with_its_index_key_and_filter_errors(journal, admin_client):
+    automation = make_automation({"name": "broken", "triggers": [
+        {"event": EVENT, "filter": "trigger.payload.system_id == 's1' and trigger.payload.n + 1 > 0"}],
+        "actions": [{"action": "test.note", "config": {"text": "x"}}]})
+    route({"system_id": "s1", "n": "text"})
+    html = admin_client.get(f"/admin/automation/automation/{automation.pk}/change/").content.decode()
+    assert "eq:system_id:s1" in html
+    assert "can only concatenate str" in html
+    assert AutomationTrigger.objects.get(automation=automation).filter_errors == 1
