@@ -7,10 +7,10 @@ class AutomationConfig(AppConfig):
 
     def ready(self):
         from .builtins import register as register_builtins
-        from .engine.routing import on_routed_change
+        from .engine.routing import on_routed_changes
         from .entities.kinds import register as register_kinds
         from .entities.registry import register_trigger_consumer
 
         register_kinds()
-        register_trigger_consumer(on_routed_change)
+        register_trigger_consumer(on_routed_changes)
         register_builtins()

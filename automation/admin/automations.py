@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied
 
 from ..documents.io import dump_yaml
 from ..entities.actor import user_actor
-from ..models import Automation, AutomationVersion
+from ..models import Automation, AutomationTrigger, AutomationVersion
 from ..services.automation_save import DocumentInvalid, automation_check, automation_save
 from ..services.automations import automation_delete, automation_set_enabled
 from ..services.runs import run_manual
@@ -74,6 +74,21 @@ class VersionInline(admin.TabularInline):
                            version.version, version.version - 1)
 
 
+class TriggerIndexInline(admin.TabularInline):
+    """Each trigger's Stage 1 index key and its filter's error count: a filter that errors writes no run."""
+
+    model = AutomationTrigger
+    verbose_name_plural = "Triggers (routing index and filter errors)"
+    fields = ["trigger_id", "event", "index_key", "filter_errors", "last_filter_error", "last_filter_error_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ["trigger_id"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 class RunAsActiveFilter(admin.SimpleListFilter):
     title = "run_as user"
     parameter_name = "run_as_active"
@@ -99,7 +114,7 @@ class AutomationAdmin(admin.ModelAdmin):
     search_fields = ["name"]
     readonly_fields = ["version", "enabled", "managed_by", "created_at", "updated_at"]
     fields = ["document_yaml", "run_as", "version", "enabled", "managed_by", "created_at", "updated_at"]
-    inlines = [VersionInline]
+    inlines = [TriggerIndexInline, VersionInline]
     actions = ["enable_selected", "disable_selected", "run_now"]
 
     def get_urls(self):

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import Max
+from django.utils import timezone
 
 from ..definitions import trigger as trigger_definition
 from ..expressions.evaluate import ExpressionError, is_true
@@ -35,11 +36,7 @@ def dwell_arm(firing, seconds: int) -> Dwell:
     """Arm (or keep) the dwell of this firing; an armed dwell keeps its first deadline."""
     change = ChangeEvent.objects.filter(change_id=firing.firing_key).values("id", "occurred_at").first() \
         if firing.firing_key else None
-    armed_at = change["occurred_at"] if change else None
-    if armed_at is None:
-        from django.utils import timezone
-
-        armed_at = timezone.now()
+    armed_at = change["occurred_at"] if change else (firing.occurred_at or timezone.now())
     dwell, created = Dwell.objects.get_or_create(
         automation=firing.automation, trigger_id=firing.trigger["id"], context_key=firing.context_key or "",
         defaults=dict(
@@ -86,21 +83,25 @@ def dwells_break_on(change) -> int:
 @transaction.atomic
 def dwell_fire(*, dwell_id) -> None:
     """The deadline came: start the run unless the change log shows a break since arming."""
-    from .routing import Firing, after_time_gates, with_locked_automation
+    from ..models import Automation
+    from .routing import Firing, after_time_gates
 
-    dwell = Dwell.objects.select_for_update().select_related("automation").filter(pk=dwell_id).first()
+    # The automation before the dwell: routing locks the automations it fires first and then breaks dwells,
+    # so taking the dwell first here could deadlock with it.
+    automation_id = Dwell.objects.filter(pk=dwell_id).values_list("automation_id", flat=True).first()
+    automation = Automation.objects.select_for_update(of=("self",)).select_related("run_as") \
+        .filter(pk=automation_id).first() if automation_id else None
+    dwell = Dwell.objects.select_for_update().filter(pk=dwell_id).first() if automation else None
     if dwell is None:
         return
+    dwell.automation = automation
     broken = dwell_broken_since_armed(dwell)
     trigger = _trigger_of(dwell)
     dwell.delete()
-    if broken or trigger is None:
+    if broken or trigger is None or not automation.enabled:
         return
-    firing = with_locked_automation(Firing(
-        automation=dwell.automation, trigger=trigger, event=dwell.event, payload=dwell.payload,
-        context_key=dwell.context_key or None, firing_key=dwell.firing_key or None, actor=dwell.actor,
-        depth=dwell.depth))
-    if firing is None or not firing.automation.enabled:
-        return
+    firing = Firing(automation=automation, trigger=trigger, event=dwell.event, payload=dwell.payload,
+                    context_key=dwell.context_key or None, firing_key=dwell.firing_key or None, actor=dwell.actor,
+                    depth=dwell.depth, occurred_at=dwell.armed_at)
     after_time_gates(firing, firing_scope(trigger_id=trigger["id"], event=dwell.event, actor=dwell.actor,
                                           payload=dwell.payload))

@@ -1,4 +1,5 @@
-"""Stage 1 (which automations listen to an event) and Stage 2 (gates, concurrency mode, the run row).
+"""Routing's firings: Stage 1 (engine/listeners.py) for the trigger events of a routing transaction, then
+Stage 2 for each firing that passed its filter: the gates after it, the concurrency mode, the run row.
 
 Runs inside the routing transaction of the change event, so a run exists if and only if its change was
 routed; the unique constraint on (automation, firing, trigger) makes a second routing create nothing.
@@ -6,32 +7,26 @@ routed; the unique constraint on (automation, firing, trigger) makes a second ro
 
 import logging
 from dataclasses import dataclass, replace
+from datetime import datetime
 from functools import partial
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
-from ..expressions.evaluate import ExpressionError, is_true
-from ..models import ACTIVE_STATUSES, Automation, AutomationTrigger, Dwell, Mode, Run, RunStatus, Wait, WaitRead
+from ..models import ACTIVE_STATUSES, Automation, Dwell, Run, RunStatus, Wait, WaitRead
 from ..row_sql import insert_instances
-from .conditions import conditions_hold
-from .durations import DurationError, duration_seconds
 from .dwells import dwell_arm, dwells_break_on
+from .gates import Bucket, conditions_gate, dwell_gate, filter_gate, loop_guard, mode_gate
 from .lifecycle import Claim, claim_on_create, run_cancel, wake_run
+from .listeners import Arrival, FilterErrors, Passed, firings_of
 from .scope import firing_scope
 from .trigger_waits import resume_waiting_for
 from .waits import wake_readers_of
-from .windows import window_gate
+from .windows import window_count
 
 logger = logging.getLogger(__name__)
-
-REASON_LOOP = "automation loop"
-REASON_FILTER = "filter did not match"
-REASON_CONDITIONS = "conditions not met"
-REASON_ACTIVE = "a run is already active (mode single)"
-REASON_QUEUE_FULL = "queue is full (mode queued)"
-REASON_MAX_RUNS = "max_runs reached (mode parallel)"
 
 
 @dataclass(frozen=True)
@@ -46,63 +41,45 @@ class Firing:
     firing_key: str | None  # change id / schedule tick; None for manual runs
     actor: str
     depth: int = 0
+    occurred_at: datetime | None = None  # the change's / tick's time: the window's clock (None: now)
 
 
 @transaction.atomic(savepoint=False)
 def route_trigger_event(*, event: str, payload: dict, context_key: str | None, firing_key: str, actor: str,
-                        depth: int = 0) -> list[Run]:
-    """Stage 1: every enabled automation with a trigger on `event`, found through the index."""
-    return _fire_listeners(listeners_of([event]).get(event, []), event=event, payload=payload,
-                           context_key=context_key, firing_key=firing_key, actor=actor, depth=depth)
+                        depth: int = 0, occurred_at: datetime | None = None) -> list[Run]:
+    """Stage 1 and 2 for one trigger event outside a change (tests, tools): the runs it created."""
+    [passed] = firings_of([Arrival(event=event, payload=payload, actor=actor)])
+    firings = [_firing(p, event=event, payload=payload, context_key=context_key, firing_key=firing_key,
+                       actor=actor, depth=depth, occurred_at=occurred_at or timezone.now()) for p in passed]
+    return [run for firing in firings if (run := past_filter(firing)) is not None]
 
 
-def listeners_of(events: list[str]) -> dict[str, list[AutomationTrigger]]:
-    """The index rows of the enabled triggers on these events, by event: one query however many events.
+def _firing(passed: Passed, **fields) -> Firing:
+    return Firing(automation=passed.automation, trigger=passed.trigger, **fields)
 
-    Their automations are locked here, all at once and in primary-key order (the caller's transaction holds
-    them): two changes routed at once that fire the same automations, in whatever event order, cannot
-    deadlock on them.
+
+def on_routed_changes(batch: list) -> None:
+    """The routing hook, once per routing transaction with its changes `[(change, trigger rows)]` oldest
+    first: Stage 1 for all their trigger events at once (its locks taken together), then per change in
+    order: wake waits, break dwells, then that change's firings — a dwell its change breaks is broken
+    before the change fires, and one an earlier change armed can be broken by a later one.
     """
-    found = {}
-    rows = (AutomationTrigger.objects.filter(event__in=events, enabled=True).select_related("automation__run_as")
-            .select_for_update(of=("automation",)).order_by("automation_id", "id"))
-    for row in rows:
-        found.setdefault(row.event, []).append(row)
-    return found
-
-
-def _fire_listeners(index: list[AutomationTrigger], *, event: str, **firing) -> list[Run]:
-    runs = []
-    for row in index:
-        automation = row.automation
-        trigger = next((t for t in automation.document["triggers"] if t["id"] == row.trigger_id), None)
-        if trigger is None:
-            continue
-        # listeners_of() read the automation under lock in this transaction: it is current and held.
-        run = fire(Firing(automation=automation, trigger=trigger, event=event, **firing), automation_locked=True)
-        if run is not None:
-            runs.append(run)
-    return runs
-
-
-def on_routed_change(change, trigger_rows) -> None:
-    """The routing hook, inside the routing transaction: wake waits, break dwells, then Stage 1.
-
-    The change's trigger events share one lookup of the waits and one of the index; one probe first says
-    which of the three kinds of waiting (readers, dwells, trigger waits) there is anything of to look up.
-    """
-    readers, dwells, trigger_waits = waiting_on(change, [row.event for row in trigger_rows])
-    if readers:
-        wake_readers_of(kind=change.kind, entity_id=change.entity_id)
-    if dwells:
-        dwells_break_on(change)
-    if trigger_waits:
-        resume_waiting_for(trigger_rows)
-    listeners = listeners_of([row.event for row in trigger_rows])
-    for row in trigger_rows:
-        _fire_listeners(listeners.get(row.event, []), event=row.event, payload=row.payload,
-                        context_key=row.context_key, firing_key=change.change_id, actor=change.actor,
-                        depth=change.depth)
+    arrivals = [[Arrival(event=row.event, payload=row.payload, actor=change.actor) for row in rows]
+                for change, rows in batch]
+    passed = iter(firings_of([arrival for each in arrivals for arrival in each]))
+    for change, rows in batch:
+        readers, dwells, trigger_waits = waiting_on(change, [row.event for row in rows])
+        if readers:
+            wake_readers_of(kind=change.kind, entity_id=change.entity_id)
+        if dwells:
+            dwells_break_on(change)
+        if trigger_waits:
+            resume_waiting_for(rows)
+        for row in rows:
+            for fired in next(passed):
+                past_filter(_firing(fired, event=row.event, payload=row.payload, context_key=row.context_key,
+                                    firing_key=change.change_id, actor=change.actor, depth=change.depth,
+                                    occurred_at=change.occurred_at))
 
 
 def waiting_on(change, events: list[str]) -> tuple[bool, bool, bool]:
@@ -124,35 +101,45 @@ def waiting_on(change, events: list[str]) -> tuple[bool, bool, bool]:
 
 
 # Joins the routing transaction without a savepoint (a duplicate firing is an ON CONFLICT no-op, not an
-# error to roll back); a transaction of its own when called alone (schedules, tests).
+# error to roll back); a transaction of its own when called alone (schedules).
 @transaction.atomic(savepoint=False)
-def fire(firing: Firing, *, automation_locked: bool = False) -> Run | None:
-    """Stage 2: apply the gates in order and record one run or one skipped run.
+def fire(firing: Firing) -> Run | None:
+    """Stage 2 for one firing outside routing (schedules): lock its automation, then every gate in order.
 
-    `automation_locked`: the caller read the firing's automation under lock in this transaction.
+    A filter miss writes nothing; a filter error is counted on the trigger's index row.
     """
-    if firing.depth > settings.CHECKSTACK_MAX_CHAIN_DEPTH:
-        return record_firing(firing, skipped=REASON_LOOP)
-    if not automation_locked:
-        firing = with_locked_automation(firing)
-        if firing is None:
-            return None  # deleted since the index was read
-    scope = firing_scope(trigger_id=firing.trigger["id"], event=firing.event, actor=firing.actor,
-                         payload=firing.payload)
-    gate = _filter_gate(firing, scope)
-    if gate is not None:
-        return record_firing(firing, skipped=gate)
-    gate = window_gate(firing, scope)
-    if gate is not None:
-        return record_firing(firing, skipped=gate)
+    firing = with_locked_automation(firing)
+    if firing is None or not firing.automation.enabled:
+        return None  # deleted or disabled since the index was read
+    gate = filter_gate(firing.trigger, _scope(firing))
+    if gate.error is not None:
+        errors = FilterErrors()
+        errors.add(firing.automation.pk, firing.trigger["id"], gate.error)
+        errors.record()
+    return past_filter(firing) if gate.passed else None
+
+
+def past_filter(firing: Firing) -> Run | None:
+    """The gates after the filter, on a firing whose automation this transaction holds locked and current:
+    loop guard (a skipped run) → window (counts; a held firing writes only its count) → dwell → the rest."""
+    gate = loop_guard(firing.depth, settings.CHECKSTACK_MAX_CHAIN_DEPTH)
+    if not gate.passed:
+        return record_firing(firing, skipped=gate.detail)
+    scope = _scope(firing)
+    if firing.trigger.get("window") and not window_count(firing, scope).passed:
+        return None
     if firing.trigger.get("for"):
-        try:
-            seconds = duration_seconds(firing.trigger["for"], scope)
-        except (DurationError, ExpressionError) as exc:
-            return record_firing(firing, skipped=f"dwell duration: {exc}")
+        gate, seconds = dwell_gate(firing.trigger, scope)
+        if seconds is None:
+            return record_firing(firing, skipped=gate.detail)
         dwell_arm(firing, seconds)
         return None  # the dwell's timer continues from here at its deadline
     return after_time_gates(firing, scope)
+
+
+def _scope(firing: Firing) -> dict:
+    return firing_scope(trigger_id=firing.trigger["id"], event=firing.event, actor=firing.actor,
+                        payload=firing.payload)
 
 
 def with_locked_automation(firing: Firing) -> Firing | None:
@@ -165,19 +152,10 @@ def with_locked_automation(firing: Firing) -> Firing | None:
 
 def after_time_gates(firing: Firing, scope: dict) -> Run | None:
     """The gates after window and dwell: conditions, then the concurrency mode."""
-    if not conditions_hold(firing.automation.document.get("conditions", []), scope):
-        return record_firing(firing, skipped=REASON_CONDITIONS)
+    gate = conditions_gate(firing.automation.document.get("conditions", []), scope)
+    if not gate.passed:
+        return record_firing(firing, skipped=gate.detail)
     return start_by_mode(firing)
-
-
-def _filter_gate(firing: Firing, scope: dict) -> str | None:
-    expression = firing.trigger.get("filter")
-    if not expression:
-        return None
-    try:
-        return None if is_true(expression, scope) else REASON_FILTER
-    except ExpressionError as exc:
-        return f"filter error: {exc}"
 
 
 def bucket_of(automation: Automation, context_key: str | None) -> str:
@@ -188,34 +166,18 @@ def bucket_of(automation: Automation, context_key: str | None) -> str:
 
 def start_by_mode(firing: Firing) -> Run | None:
     """Apply the concurrency mode in the firing's bucket; the automation row lock serialises decisions."""
-    automation = firing.automation  # locked and current (fire())
+    automation = firing.automation  # locked and current
     bucket = bucket_of(automation, firing.context_key)
     active = Run.objects.filter(bucket=bucket, status__in=ACTIVE_STATUSES)
-    mode = automation.mode
-    if mode == Mode.SINGLE and active.exists():
-        return record_firing(firing, skipped=REASON_ACTIVE)
-    if mode == Mode.QUEUED:
-        waiting, empty = _queue(active)
-        if waiting >= automation.max_runs:
-            return record_firing(firing, skipped=REASON_QUEUE_FULL)
-        # Behind an active or older run it waits its turn: only in an empty bucket can it start now.
-        return record_firing(firing, bucket=bucket, startable=empty)
-    if mode == Mode.PARALLEL and active.count() >= automation.max_runs:
-        return record_firing(firing, skipped=REASON_MAX_RUNS)
-    if mode == Mode.RESTART:
+    counts = active.aggregate(active=Count("id"), pending=Count("id", filter=Q(status=RunStatus.PENDING)))
+    decision = mode_gate(automation.mode, automation.max_runs, Bucket(**counts))
+    if not decision.gate.passed:
+        return record_firing(firing, skipped=decision.gate.detail)
+    if decision.cancel_active:
         for run in active:
             run_cancel(run=run, reason="restarted by a newer firing")
-    return record_firing(firing, bucket=bucket, startable=True)
-
-
-def _queue(active) -> tuple[int, bool]:
-    """(runs waiting their turn, whether the bucket has no active run at all).
-
-    The pending runs wait, except the oldest when nothing has started yet: it is next.
-    """
-    pending = active.filter(status=RunStatus.PENDING).count()
-    started = active.exclude(status=RunStatus.PENDING).exists()
-    return (pending if started or pending == 0 else pending - 1), not (pending or started)
+    # Behind an active or older run (queued) it waits its turn: only in an empty bucket can it start now.
+    return record_firing(firing, bucket=bucket, startable=decision.start_now)
 
 
 def record_firing(firing: Firing, *, skipped: str | None = None, bucket: str | None = None,

@@ -50,6 +50,6 @@ def schedules_fire(*, now: datetime | None = None) -> int:
         payload = {"scheduled_for": iso_utc(tick)}
         with transaction.atomic():
             run = fire(Firing(automation=automation, trigger=trigger, event=trigger["event"], payload=payload,
-                              context_key=None, firing_key=firing_key, actor=SYSTEM_ACTOR))
+                              context_key=None, firing_key=firing_key, actor=SYSTEM_ACTOR, occurred_at=tick))
         fired += run is not None
     return fired

@@ -1,45 +1,25 @@
-"""The `window` gate: N qualifying occurrences within M minutes (flapping), counted from rows."""
-
-from datetime import timedelta
+"""The `window` gate's facts from rows: count this occurrence, by the change's own time, and decide with
+gates.window_gate (the rule routing, simulate, why and backtest share)."""
 
 from django.utils import timezone
 
-from ..expressions.evaluate import ExpressionError, evaluate
 from ..models import WindowHit
+from . import gates
 
 
-def partition_key(firing, scope) -> str:
-    """`partition_by` when it yields a value, else the event's context key."""
-    expression = firing.trigger["window"].get("partition_by")
-    if expression:
-        try:
-            value = evaluate(expression, scope)
-        except ExpressionError:
-            value = None
-        if value not in (None, ""):
-            return str(value)
-    return firing.context_key or ""
+def window_count(firing, scope) -> gates.Gate:
+    """Record this occurrence at the firing's `occurred_at` and decide on the occurrences in its window.
 
-
-def window_gate(firing, scope) -> str | None:
-    """Count this occurrence; None when the trigger may fire now, else the reason it does not."""
-    window = firing.trigger.get("window")
-    if not window:
-        return None
-    now = timezone.now()
-    start = now - timedelta(minutes=window["minutes"])
-    key = partition_key(firing, scope)
+    The clock is the change's time, not the wall clock, so a change routed late (an outage, a backlog)
+    counts where it happened, as replay and backtest count it. Occurrences later than this one (another
+    entity of a shared partition routed first) do not count for it.
+    """
+    window = firing.trigger["window"]
+    at = firing.occurred_at or timezone.now()
+    start = gates.window_start(window, at)
+    key = gates.partition_key(firing.trigger, scope, firing.context_key)
     hits = WindowHit.objects.filter(automation=firing.automation, trigger_id=firing.trigger["id"], partition_key=key)
     hits.filter(at__lt=start).delete()  # prune what fell out of the window
-    WindowHit.objects.create(automation=firing.automation, trigger_id=firing.trigger["id"], partition_key=key, at=now)
-    return window_outcome(hits.filter(at__gte=start).count(), window)
+    WindowHit.objects.create(automation=firing.automation, trigger_id=firing.trigger["id"], partition_key=key, at=at)
+    return gates.window_gate(window, hits.filter(at__gte=start, at__lte=at).count())
 
-
-def window_outcome(count: int, window: dict) -> str | None:
-    """With `count` occurrences in the window (this one included): None if it fires, else why not.
-
-    `every` fires at each occurrence from the count-th on, `once` only at the count-th.
-    """
-    needed = window["count"]
-    fires = count == needed if window.get("refire", "every") == "once" else count >= needed
-    return None if fires else f"window: {count} of {needed} in {window['minutes']} min"

@@ -80,9 +80,7 @@ def route_change_event(change_id: str) -> RoutingResult:
     """
     with transaction.atomic():
         pending = _lock_unrouted_up_to(change_id)
-        deliveries = []
-        for event in pending:
-            deliveries.extend(_route_one(event))
+        deliveries = _route(pending) if pending else []
         result = RoutingResult(routed=[str(e.change_id) for e in pending], deliveries=deliveries)
         if pending:
             transaction.on_commit(lambda: _after_routing(result, pending), robust=True)
@@ -106,26 +104,27 @@ def _lock_unrouted_up_to(change_id: str) -> list[ChangeEvent]:
     return lock_rows(ChangeEvent, where, [value] * 3, order_by="t.id")
 
 
-def _route_one(event: ChangeEvent) -> list[int]:
-    with log_context(change_id=event.change_id):
-        return _route(event)
-
-
-def _route(event: ChangeEvent) -> list[int]:
-    change = as_change(event)
-    derived = derive_events(change)
-    trigger_rows = insert_instances(
-        [DerivedTriggerEvent(change=event, event=d.event, payload=d.payload, context_key=d.context_key)
-         for d in derived]
-    )
+def _route(events: list[ChangeEvent]) -> list[int]:
+    """Derive and store each event's trigger events, hand them all to the consumers at once (oldest first: one
+    Stage 1, one set of locks for the transaction), then queue each event's deliveries and mark it routed."""
+    batch = []
+    for event in events:
+        with log_context(change_id=event.change_id):
+            change = as_change(event)
+            trigger_rows = insert_instances(
+                [DerivedTriggerEvent(change=event, event=d.event, payload=d.payload, context_key=d.context_key)
+                 for d in derive_events(change)]
+            )
+            batch.append((change, trigger_rows))
     for consumer in registry.trigger_consumers:
-        consumer(change, trigger_rows)
+        consumer(batch)
     delivery_ids = []
-    for sub in subscriptions_for(event.kind):
-        if sub.delivery == Delivery.WORK_QUEUE:
-            delivery_ids.append(SubscriptionDelivery.objects.create(subscriber=sub.name, change=event).id)
-    event.routed_at = timezone.now()
-    event.save(update_fields=["routed_at"])
+    for event in events:
+        for sub in subscriptions_for(event.kind):
+            if sub.delivery == Delivery.WORK_QUEUE:
+                delivery_ids.append(SubscriptionDelivery.objects.create(subscriber=sub.name, change=event).id)
+        event.routed_at = timezone.now()
+        event.save(update_fields=["routed_at"])
     return delivery_ids
 
 

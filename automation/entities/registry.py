@@ -72,8 +72,9 @@ class _Registry:
     kinds: dict[str, EntityKind] = field(default_factory=dict)
     derivers: dict[str, list[Callable[[Change], list[DerivedEvent]]]] = field(default_factory=dict)
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
-    # Called inside the routing transaction with the derived events of each change (Stage 1 plugs in here).
-    trigger_consumers: list[Callable[[Change, list], None]] = field(default_factory=list)
+    # Called once per routing transaction with `[(change, its derived trigger event rows)]`, oldest first
+    # (Stage 1 plugs in here): one call, so the consumer can take its locks for all the changes together.
+    trigger_consumers: list[Callable[[list[tuple[Change, list]]], None]] = field(default_factory=list)
 
 
 registry = _Registry()
@@ -99,8 +100,9 @@ def subscribe(kind: str, handler: Callable[[Change], None], *, name: str, delive
     registry.subscriptions[name] = Subscription(name=name, kind=kind, handler=handler, delivery=delivery)
 
 
-def register_trigger_consumer(consumer: Callable[[Change, list], None]) -> None:
-    """Hand every routed change's derived trigger events to `consumer` inside the routing transaction."""
+def register_trigger_consumer(consumer: Callable[[list[tuple[Change, list]]], None]) -> None:
+    """Hand the routed changes of each routing transaction, with their derived trigger events, to `consumer`
+    inside that transaction (once, oldest change first)."""
     if consumer not in registry.trigger_consumers:
         registry.trigger_consumers.append(consumer)
 

@@ -76,14 +76,30 @@ class AutomationTrigger(models.Model):
     trigger_id = models.CharField(max_length=100)
     # Copied from the automation so the lookup needs no join to skip disabled ones.
     enabled = models.BooleanField(default=True)
+    # The value a payload must carry for the filter to pass (engine/trigger_index.py); null: read for every
+    # change of the event. `index_field` (`in:<field>:*`, membership keys only) is what a payload whose field
+    # is a string yields, since Jinja's `in` on a string matches any substring: such a payload reads every
+    # membership row on that field. Two columns so both lookups are equality on an index.
+    index_key = models.CharField(max_length=255, null=True, blank=True)
+    index_field = models.CharField(max_length=255, null=True, blank=True)
+    # A filter that errors writes no row per change: it is counted here (one UPDATE, no automation lock).
+    filter_errors = models.PositiveIntegerField(default=0)
+    last_filter_error = models.CharField(max_length=500, blank=True, default="")
+    last_filter_error_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["automation", "trigger_id"], name="automation_trigger_unique"),
         ]
         indexes = [
-            # Stage 1: enabled automations listening to one event; cost independent of unrelated ones.
-            models.Index(fields=["event", "enabled"], name="trigger_index_event"),
+            # Stage 1 (engine/listeners.py): the enabled rows of the change's events whose key is null or among
+            # the payload's keys; cost follows the matching automations, not all listeners of the event.
+            models.Index(fields=["event", "index_key"], condition=models.Q(enabled=True),
+                         name="trigger_index_event_key"),
+            # The same query's `index_field IN (...)` arm: membership rows read by a string-valued field.
+            models.Index(fields=["event", "index_field"],
+                         condition=models.Q(enabled=True, index_field__isnull=False),
+                         name="trigger_index_event_field"),
         ]
 
     def __str__(self):

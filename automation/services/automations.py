@@ -8,6 +8,7 @@ and update take its normalized document.
 from django.db import transaction
 
 from ..entities.mutation import entity_mutate
+from ..engine.trigger_index import index_of
 from ..models import Automation, AutomationTrigger, AutomationVersion, Run
 
 
@@ -22,14 +23,14 @@ def _columns(document: dict) -> dict:
 
 
 def _reindex(automation: Automation) -> None:
-    """Rebuild Stage 1's index rows for the automation's current document."""
+    """Rebuild Stage 1's index rows for the automation's current document (a new filter: errors reset)."""
     AutomationTrigger.objects.filter(automation=automation).delete()
-    AutomationTrigger.objects.bulk_create(
-        AutomationTrigger(
-            automation=automation, event=t["event"], trigger_id=t["id"], enabled=automation.enabled
-        )
-        for t in automation.document["triggers"]
-    )
+    rows = []
+    for trigger in automation.document["triggers"]:
+        key, field = index_of(trigger.get("filter"))
+        rows.append(AutomationTrigger(automation=automation, event=trigger["event"], trigger_id=trigger["id"],
+                                      enabled=automation.enabled, index_key=key, index_field=field))
+    AutomationTrigger.objects.bulk_create(rows)
 
 
 @transaction.atomic

@@ -1,6 +1,7 @@
 """Operator actions on runs: run an automation now, cancel a run."""
 
 from django.db import transaction
+from django.utils import timezone
 
 from ..engine.lifecycle import run_cancel as _cancel
 from ..engine.routing import Firing, record_firing
@@ -21,7 +22,8 @@ def run_manual(*, automation: Automation, actor: str, payload: dict | None = Non
     payload = payload or {}
     context = payload.get("system_id") or payload.get("incident_id") or payload.get("maintenance_id")
     firing = Firing(automation=automation, trigger=trigger, event=MANUAL_EVENT if trigger_id is None else trigger["event"],
-                    payload=payload, context_key=str(context) if context else None, firing_key=None, actor=actor)
+                    payload=payload, context_key=str(context) if context else None, firing_key=None, actor=actor,
+                    occurred_at=timezone.now())
     return record_firing(firing)
 
 

@@ -11,6 +11,12 @@ from catalog.services import health_report, system_create
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
 
+def row_counts():
+    from django.apps import apps
+
+    return {model.__name__: model._base_manager.count() for model in apps.get_models()}
+
+
 def doc(name, event="healthcheck.system_degraded", **extra):
     return {"name": name, "triggers": [{"event": event, **extra.pop("trigger", {})}],
             "actions": [{"action": "test.note", "config": {"text": name}}], **extra}
@@ -48,10 +54,11 @@ def test_same_firing_routed_twice_gives_one_run(journal):
     assert Run.objects.count() == 1
 
 
-def test_filter_false_records_a_skip_with_reason(journal):
+def test_a_filter_miss_writes_nothing(journal):
     make_automation(doc("a", trigger={"filter": "trigger.payload.new_status == 'unhealthy'"}))
-    [run] = route()
-    assert (run.status, run.error) == (RunStatus.SKIPPED, "filter did not match")
+    before = row_counts()
+    assert route() == []
+    assert row_counts() == before
 
 
 def test_conditions_false_records_a_skip(journal):
@@ -107,12 +114,12 @@ def test_routing_task_advances_the_first_run_it_started_and_leaves_the_others_to
 
 
 @pytest.mark.integration  # the PostgreSQL pass only: it probes row locks from a second connection
-def test_routing_locks_its_listening_automations_up_front_in_one_order(journal):
+def test_routing_locks_the_automations_that_fire_together_in_one_order(journal):
     import threading
 
     from django.db import DatabaseError, connection, transaction
 
-    from automation.engine.routing import listeners_of
+    from automation.engine.listeners import Arrival, firings_of
     from automation.models import Automation
 
     if connection.vendor != "postgresql":
@@ -132,8 +139,10 @@ def test_routing_locks_its_listening_automations_up_front_in_one_order(journal):
             connection.close()
 
     with transaction.atomic():
-        listeners = listeners_of(["healthcheck.system_degraded", "healthcheck.system_health_changed"])
-        assert {row.automation_id for rows in listeners.values() for row in rows} == {a.pk, b.pk}
+        # Both passed their (absent) filters on events of one transaction: locked together, in pk order.
+        passed = firings_of([Arrival(event="healthcheck.system_degraded", payload={}, actor="system"),
+                             Arrival(event="healthcheck.system_health_changed", payload={}, actor="system")])
+        assert [[p.automation.pk for p in each] for each in passed] == [[b.pk], [a.pk]]
         for pk in (a.pk, b.pk):
             thread = threading.Thread(target=probe, args=(pk,))
             thread.start()
@@ -141,7 +150,7 @@ def test_routing_locks_its_listening_automations_up_front_in_one_order(journal):
     assert probes == ["locked", "locked"]
 
 
-def test_routing_a_change_that_starts_one_run_takes_seven_statements(journal):
+def test_routing_a_change_that_starts_one_run_takes_eight_statements(journal):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -158,8 +167,9 @@ def test_routing_a_change_that_starts_one_run_takes_seven_statements(journal):
 
     statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
     work = [s for s in statements if s not in {"BEGIN", "COMMIT", "SAVEPOINT", "RELEASE"}]
-    # Lock the entity's unrouted events, insert its trigger events, probe for waits, find and lock the
-    # listening automations, count the bucket's active runs, insert the run, mark the event routed.
-    assert work == ["SELECT", "INSERT", "SELECT", "SELECT", "SELECT", "INSERT", "UPDATE"]
+    # Lock the entity's unrouted events, insert its trigger events, read the listeners the index lets
+    # through (no lock), lock the automations whose filter passed, probe for waits, count the bucket's active
+    # runs, insert the run, mark the event routed.
+    assert work == ["SELECT", "INSERT", "SELECT", "SELECT", "SELECT", "SELECT", "INSERT", "UPDATE"]
     assert "SAVEPOINT" not in statements
     assert Run.objects.get().status == RunStatus.PENDING  # claimed only when the routing task asks
