@@ -217,11 +217,20 @@ def run_release_to_wait(*, claim: Claim, park=None) -> None:
 
 def run_cancel(*, run: Run, reason: str = "cancelled") -> bool:
     """Cancel a run; idempotent. The run starts no step after this commits. True if it changed."""
+    return _end_from_outside(run.pk, RunStatus.CANCELLED, reason=reason)
+
+
+def run_fail_from_outside(*, run_id, error: str) -> bool:
+    """Fail a run no worker is walking (what it waited on can never end); idempotent. True if it changed."""
+    return _end_from_outside(run_id, RunStatus.FAILED, error=error)
+
+
+def _end_from_outside(run_id, status: str, *, error: str = "", reason: str = "") -> bool:
     with transaction.atomic():
-        run = Run.objects.select_for_update().get(pk=run.pk)
-        if run.is_terminal:
+        run = Run.objects.select_for_update().filter(pk=run_id).first()
+        if run is None or run.is_terminal:
             return False
-        _finish_locked(run, RunStatus.CANCELLED, reason=reason)
+        _finish_locked(run, status, error, reason)
         # Bump the token so a worker inside a step cannot write the run's outcome afterwards.
         run.fencing_token += 1
         run.save(update_fields=["fencing_token"])
