@@ -5,6 +5,7 @@ Config and payload schemas are Pydantic models: one declaration gives runtime va
 per-field errors and the JSON Schema served at /api/v1/triggers/ and /api/v1/actions/.
 """
 
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
@@ -64,6 +65,14 @@ class ActionContext:
     step_path: str
     iteration: str
     depth: int  # causal depth of writes made by this run (loop guard)
+    # Monotonic time by which an outside call must have ended: the step's budget, which ends before the
+    # run's lease does, so no other worker can take the run over and repeat the call while it is going on.
+    deadline: float | None = None
+
+    def call_deadline(self, timeout: float) -> float:
+        """When an outside call starting now must end: after `timeout`, or sooner if the step's budget ends."""
+        own = time.monotonic() + timeout
+        return own if self.deadline is None else min(own, self.deadline)
 
     @property
     def idempotency_key(self) -> str:

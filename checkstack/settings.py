@@ -273,6 +273,8 @@ CHECKSTACK_WEBHOOK_ALLOWLIST = env.list("CHECKSTACK_WEBHOOK_ALLOWLIST", default=
 
 # --- Email and subscribers ------------------------------------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+# Seconds an SMTP operation may block (notifications), and the whole send of an `automation.email` step.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="checkstack@localhost")
 # Base of the links in emails (workers have no request to build them from).
 CHECKSTACK_PUBLIC_URL = env("CHECKSTACK_PUBLIC_URL", default="http://localhost:8000")

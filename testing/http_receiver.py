@@ -1,7 +1,8 @@
 """A real local HTTP receiver for tests: records every request (path, headers, JSON body).
 
 Runs in a thread of the test process on 127.0.0.1; `delay_first` makes the first request hang so a test
-can kill the worker that sent it.
+can kill the worker that sent it; `trickle_seconds` answers every request one byte a second for that long
+(each request's start and end are recorded, so a test can tell whether two were served at once).
 """
 
 import json
@@ -11,9 +12,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class Receiver:
-    def __init__(self, *, delay_first: float = 0.0, status: int = 200):
+    def __init__(self, *, delay_first: float = 0.0, status: int = 200, trickle_seconds: float = 0.0):
         self.requests: list[dict] = []
-        self.delay_first, self.status = delay_first, status
+        self.delay_first, self.status, self.trickle_seconds = delay_first, status, trickle_seconds
         self._lock = threading.Lock()
         receiver = self
 
@@ -21,15 +22,33 @@ class Receiver:
             def do_POST(self):  # noqa: N802 - http.server's naming
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
+                record = {"path": self.path, "headers": dict(self.headers), "body": json.loads(body or b"null"),
+                          "started": time.monotonic(), "ended": None}
                 with receiver._lock:
-                    receiver.requests.append({"path": self.path, "headers": dict(self.headers),
-                                              "body": json.loads(body or b"null")})
+                    receiver.requests.append(record)
                     first = len(receiver.requests) == 1
                 if first and receiver.delay_first:
                     time.sleep(receiver.delay_first)
-                self.send_response(receiver.status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                if receiver.trickle_seconds:
+                    self._trickle(receiver.trickle_seconds)
+                else:
+                    self.send_response(receiver.status)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                record["ended"] = time.monotonic()
+
+            def _trickle(self, seconds: float):
+                reply = f"HTTP/1.1 {receiver.status} OK\r\nContent-Length: 0\r\n\r\n".encode()
+                stop = time.monotonic() + seconds
+                padding = b"X-Slow: " + b"." * int(seconds + 1)  # a header line long enough to last
+                for byte in reply[:-2] + padding + b"\r\n\r\n":
+                    try:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                    except OSError:
+                        return  # the sender hung up (what a deadline does)
+                    if time.monotonic() < stop:
+                        time.sleep(1)
 
             do_PUT = do_POST
 
@@ -48,6 +67,14 @@ class Receiver:
     def __exit__(self, *exc):
         self.server.shutdown()
         self.server.server_close()
+
+    def overlapping(self) -> list[tuple[tuple, tuple]]:
+        """Pairs of requests with the same Idempotency-Key that were being served at the same time."""
+        with self._lock:
+            spans = [(r["headers"].get("Idempotency-Key"), r["started"], r["ended"] or time.monotonic())
+                     for r in self.requests]
+        return [(a, b) for i, a in enumerate(spans) for b in spans[i + 1:]
+                if a[0] == b[0] and a[1] < b[2] and b[1] < a[2]]
 
     def idempotency_keys(self) -> list[str]:
         with self._lock:

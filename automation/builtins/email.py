@@ -4,11 +4,16 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, get_connection
+from django.core.mail.backends import smtp
+from django.utils.module_loading import import_string
 from django.core.validators import validate_email
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..definitions import ActionContext, ActionDefinition, ActionOutcome, register_action
+from .deadline import cut_off_at, seconds_left
+
+DEFAULT_TIMEOUT = 30  # seconds, when EMAIL_TIMEOUT is unset
 
 
 class EmailConfig(BaseModel):
@@ -41,7 +46,40 @@ def message_id(idempotency_key: str) -> str:
     return f"<{uuid.uuid5(uuid.NAMESPACE_URL, 'checkstack:' + idempotency_key)}@checkstack.automation>"
 
 
+class _WatchedSMTPBackend(smtp.EmailBackend):
+    """Django's SMTP backend, handing each SMTP session to the watchdog as soon as it connects.
+
+    smtplib connects and reads the server's greeting inside its constructor, before the backend holds
+    the session: a server trickling its greeting would be out of the watchdog's reach.
+    """
+
+    def __init__(self, *, smtp_sessions: list, **kwargs):
+        super().__init__(**kwargs)
+        self._smtp_sessions = smtp_sessions
+
+    @property
+    def connection_class(self):
+        sessions = self._smtp_sessions
+
+        class Watched(super().connection_class):
+            def _get_socket(self, host, port, timeout):
+                sessions.append(self)  # its .sock (replaced by STARTTLS) is read when the deadline passes
+                return super()._get_socket(host, port, timeout)
+
+        return Watched
+
+
+def _backend(*, timeout: float, smtp_sessions: list):
+    if import_string(settings.EMAIL_BACKEND) is smtp.EmailBackend:
+        return _WatchedSMTPBackend(timeout=timeout, smtp_sessions=smtp_sessions)
+    return get_connection(timeout=timeout)  # console, locmem, file: nothing to wait on
+
+
 def execute(config: EmailConfig, consumed: dict, context: ActionContext) -> ActionOutcome:
+    deadline = context.call_deadline(settings.EMAIL_TIMEOUT or DEFAULT_TIMEOUT)
+    # Each SMTP operation times out on its own; the watchdog bounds them all together (see deadline.py).
+    smtp_sessions = []
+    backend = _backend(timeout=max(0.1, seconds_left(deadline)), smtp_sessions=smtp_sessions)
     message = EmailMessage(
         subject=config.subject,
         body=config.body,
@@ -49,10 +87,19 @@ def execute(config: EmailConfig, consumed: dict, context: ActionContext) -> Acti
         to=config.to,
         headers={"Message-ID": message_id(context.idempotency_key),
                  "Idempotency-Key": context.idempotency_key},
+        connection=backend,
     )
+    allowed = seconds_left(deadline)
     try:
-        sent = message.send(fail_silently=False)
+        with cut_off_at(deadline, lambda: smtp_sessions[-1].sock if smtp_sessions else None) as cutoff:
+            try:
+                sent = message.send(fail_silently=False)
+            finally:
+                backend.close()  # inside the block: a server trickling its reply to QUIT is cut off too
     except (OSError, ValueError) as exc:  # smtplib's errors are OSErrors; bad headers are ValueErrors
+        if cutoff.passed:
+            return ActionOutcome.fail(f"deadline exceeded: the mail server did not finish within {allowed:.1f} s; "
+                                      "the connection was cut off")
         return ActionOutcome.fail(f"{type(exc).__name__}: {exc}")
     return ActionOutcome.ok(result={"sent": sent, "recipients": len(config.to)})
 

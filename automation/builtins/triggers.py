@@ -1,5 +1,7 @@
 """Built-in triggers: manual runs and schedules (cron, interval)."""
 
+from datetime import UTC, datetime
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..definitions import TriggerDefinition, register_trigger
@@ -18,10 +20,17 @@ class CronConfig(BaseModel):
     @field_validator("cron")
     @classmethod
     def _valid_cron(cls, value: str) -> str:
-        from croniter import croniter
+        from croniter import CroniterBadDateError, croniter
 
         if len(value.split()) != 5 or not croniter.is_valid(value):
             raise ValueError("must be a valid 5-field cron expression")
+        # Valid fields can still name no date at all (30 February): the schedule sweep would then have
+        # no tick to compute, ever. Both directions, as the sweep looks back for the latest tick.
+        try:
+            croniter(value, datetime.now(UTC)).get_next(datetime)
+            croniter(value, datetime.now(UTC)).get_prev(datetime)
+        except CroniterBadDateError:
+            raise ValueError("never fires: no date matches it") from None
         return value
 
     @field_validator("timezone")

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..definitions import ActionContext, ActionDefinition, ActionOutcome, register_action
+from .deadline import cut_off_at, seconds_left
 from .egress import TargetRefused, open_connection, resolve_target
 
 TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")  # RFC 9110 header field name
@@ -28,7 +29,8 @@ class WebhookConfig(BaseModel):
     method: Literal["POST", "PUT"] = "POST"
     headers: dict[str, str] = Field(default_factory=dict, description="Extra request headers.")
     body: Any = Field(default_factory=dict, description="Any JSON value, sent as the request body.")
-    timeout_seconds: int = Field(default=10, ge=1, le=30)
+    timeout_seconds: int = Field(default=10, ge=1, le=30,
+                                 description="Seconds the whole request may take: connect, send and response.")
 
     @field_validator("url")
     @classmethod
@@ -64,24 +66,49 @@ def execute(config: WebhookConfig, consumed: dict, context: ActionContext) -> Ac
     if not any(name.lower() == "content-type" for name in headers):  # a JSON variant may be configured
         headers["Content-Type"] = "application/json"
     headers["Idempotency-Key"] = context.idempotency_key
+    deadline = context.call_deadline(config.timeout_seconds)
+    allowed = seconds_left(deadline)
     try:
-        target = resolve_target(config.url)
-        connection = open_connection(target, timeout=config.timeout_seconds)
-        try:
-            connection.request(config.method, target.path, body=payload, headers=headers)
-            response = connection.getresponse()
-            response.read(MAX_RESPONSE_READ)
-            status = response.status
-        finally:
-            connection.close()
+        status = _send(config, payload, headers, deadline)
     except TargetRefused as exc:
         return ActionOutcome.fail(str(exc))
+    except _DeadlinePassed:
+        return ActionOutcome.fail(f"deadline exceeded: no complete response within {allowed:.1f} s; "
+                                  "the connection was cut off")
     except (OSError, ValueError, HTTPException) as exc:  # network, TLS, protocol errors
         return ActionOutcome.fail(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
     result = {"status_code": status}
     if not 200 <= status < 300:
         return ActionOutcome.fail(f"HTTP {status}", result=result)
     return ActionOutcome.ok(result=result)
+
+
+class _DeadlinePassed(Exception):
+    """The request did not complete before its deadline."""
+
+
+def _send(config: WebhookConfig, payload: bytes, headers: dict, deadline: float) -> int:
+    """Send the request and read the response, all of it within `deadline`; returns the status code."""
+    target = resolve_target(config.url)  # DNS is bounded by the resolver's own timeout, not this deadline
+    if seconds_left(deadline) <= 0:
+        raise _DeadlinePassed
+    # The socket timeout only bounds each connect, write and read; the watchdog bounds their sum.
+    connection = open_connection(target, timeout=seconds_left(deadline))
+    try:
+        with cut_off_at(deadline, lambda: connection.sock) as cutoff:
+            try:
+                connection.request(config.method, target.path, body=payload, headers=headers)
+                response = connection.getresponse()
+                response.read(MAX_RESPONSE_READ)
+            except (OSError, HTTPException):
+                if cutoff.passed:
+                    raise _DeadlinePassed from None
+                raise
+            if cutoff.cut:  # the read ended early because the watchdog shut the socket
+                raise _DeadlinePassed
+            return response.status
+    finally:
+        connection.close()
 
 
 def register() -> None:

@@ -36,6 +36,15 @@ def lease_seconds() -> int:
     return settings.CHECKSTACK_RUN_LEASE_SECONDS
 
 
+def step_budget_seconds() -> float:
+    """How long one step's outside call may take, counted from a full renewal of the lease.
+
+    A quarter of the lease is kept back: for writing the step's outcome, and for the clocks of the worker
+    that renewed the lease and of the one that would find it lapsed not agreeing to the second.
+    """
+    return lease_seconds() * 0.75
+
+
 # Set inside runs_woken_here(): wake-ups are collected for the caller to act on, not published.
 _woken_here: ContextVar["_Collected | None"] = ContextVar("woken_here", default=None)
 
@@ -159,18 +168,18 @@ def run_claim(*, run_id, resume: bool = False) -> Claim | None:
 FENCE_FIELDS = ("id", "status", "fencing_token", "lease_expires_at", "bucket")
 
 
-def locked_run(claim: Claim) -> Run:
+def locked_run(claim: Claim, *, renew: bool = False) -> Run:
     """The run row, locked, if this claim still holds it; raises LeaseLost otherwise.
 
     Renews the lease once less than half of it is left: often enough that a live worker never loses it,
-    without an UPDATE on every step write.
+    without an UPDATE on every step write. `renew`: renew it in full now (before an outside call).
     """
     # Only what the fence and the callers' writes need: the run's documents stay unread on every step.
     run = lock_row(Run, claim.run_id, fields=FENCE_FIELDS)
     if run is None or run.fencing_token != claim.token or run.status != RunStatus.RUNNING:
         raise LeaseLost(claim.run_id)
     now = timezone.now()
-    if run.lease_expires_at is None or run.lease_expires_at - now < timedelta(seconds=lease_seconds() / 2):
+    if renew or run.lease_expires_at is None or run.lease_expires_at - now < timedelta(seconds=lease_seconds() / 2):
         run.lease_expires_at = now + timedelta(seconds=lease_seconds())
         run.save(update_fields=["lease_expires_at"])
     return run
@@ -208,11 +217,20 @@ def run_release_to_wait(*, claim: Claim, park=None) -> None:
 
 def run_cancel(*, run: Run, reason: str = "cancelled") -> bool:
     """Cancel a run; idempotent. The run starts no step after this commits. True if it changed."""
+    return _end_from_outside(run.pk, RunStatus.CANCELLED, reason=reason)
+
+
+def run_fail_from_outside(*, run_id, error: str) -> bool:
+    """Fail a run no worker is walking (what it waited on can never end); idempotent. True if it changed."""
+    return _end_from_outside(run_id, RunStatus.FAILED, error=error)
+
+
+def _end_from_outside(run_id, status: str, *, error: str = "", reason: str = "") -> bool:
     with transaction.atomic():
-        run = Run.objects.select_for_update().get(pk=run.pk)
-        if run.is_terminal:
+        run = Run.objects.select_for_update().filter(pk=run_id).first()
+        if run is None or run.is_terminal:
             return False
-        _finish_locked(run, RunStatus.CANCELLED, reason=reason)
+        _finish_locked(run, status, error, reason)
         # Bump the token so a worker inside a step cannot write the run's outcome afterwards.
         run.fencing_token += 1
         run.save(update_fields=["fencing_token"])

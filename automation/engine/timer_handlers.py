@@ -1,7 +1,14 @@
-"""What each kind of timer does when it fires (inside the sweeper's transaction)."""
+"""What each kind of timer does when it fires (inside the sweeper's transaction), and when it is given up."""
 
-from ..models import RunStatus, Timer, Wait
+import logging
+
+from django.utils import timezone
+
+from ..models import Dwell, RunStatus, RunStep, StepStatus, Timer, Wait
+from .timers import timers_cancel
 from .waits import wait_resolve, wake_run_resume
+
+logger = logging.getLogger(__name__)
 
 
 def _wait_of(timer: Timer) -> Wait | None:
@@ -45,3 +52,22 @@ HANDLERS = {
     Timer.Kind.WAIT_RECHECK: wait_recheck,
     Timer.Kind.DWELL: dwell_due,
 }
+
+
+def give_up(timer: Timer, reason: str) -> None:
+    """The timer's handler failed every attempt: end what was waiting on it, so nothing waits for ever."""
+    if timer.kind == Timer.Kind.DWELL:
+        # No run exists yet. Dropping the dwell lets the next qualifying event arm a fresh one.
+        Dwell.objects.filter(pk=timer.owner).delete()
+        logger.error("dwell %s dropped: %s", timer.owner, reason)
+        return
+    wait = _wait_of(timer)
+    if wait is None:
+        return  # the wait ended some other way meanwhile
+    from .lifecycle import run_fail_from_outside
+
+    timers_cancel(owner=wait.pk)
+    RunStep.objects.filter(run_id=wait.run_id, path=wait.path, iteration=wait.iteration,
+                           status=StepStatus.WAITING).update(status=StepStatus.FAILED, error=reason[:10000],
+                                                             finished_at=timezone.now())
+    run_fail_from_outside(run_id=wait.run_id, error=reason)

@@ -6,6 +6,7 @@ re-applied instead, so the walk reaches the same place and continues from the st
 completed. Decisions (which branch, how many iterations) are recorded before they are acted on.
 """
 
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -18,7 +19,7 @@ from ..expressions.scope import build_scope
 from ..masking import mask
 from ..secrets import secret_resolve
 from ..models import Run, RunStep, StepStatus
-from .lifecycle import Claim, LeaseLost, locked_run
+from .lifecycle import Claim, LeaseLost, locked_run, step_budget_seconds
 from .scope import context_system_id, trigger_scope
 
 # Step kinds that contain other steps: re-entering them after a crash is not a new attempt.
@@ -156,6 +157,19 @@ class Walker:
             row.save()
         self.memo[(path, iteration)] = row
         return row
+
+    def step_deadline(self) -> float:
+        """Renew the lease in full; the monotonic time by which the step's outside call must have ended.
+
+        The call runs outside the run's row lock, so only its lease keeps another worker from taking the
+        run over and making the same call at the same time. Rather than renew the lease from a heartbeat
+        thread while the call goes on (a second connection, and a call that may hang for ever), the call
+        is cut off before the lease can lapse: the clock starts before the renewal is written.
+        """
+        start = time.monotonic()
+        with transaction.atomic():
+            locked_run(self.claim, renew=True)
+        return start + step_budget_seconds()
 
     def record(self, row: RunStep, **fields) -> None:
         """Update a running step's row (e.g. a decision) while the run is still ours."""

@@ -22,6 +22,9 @@ class Timer(models.Model):
     # owner tables; resolving the wait or breaking the dwell cancels its unfired timers (timers_cancel).
     owner = models.CharField(max_length=100)
     fired_at = models.DateTimeField(null=True, blank=True)
+    # Failed firings so far: a handler that raises leaves its timer unfired and due again later (timers.py).
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

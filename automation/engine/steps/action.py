@@ -62,6 +62,8 @@ def execute(walker, step, row, repeat):
         run_id=str(walker.run.pk), automation_id=str(walker.run.automation_id), actor=run_actor(walker.run.pk),
         run_as_user_id=walker.run.automation.run_as_id, step_path=row.path, iteration=row.iteration,
         depth=walker.run.depth + 1,
+        # An outside call runs outside the run's lock: it must end inside the lease (see step_deadline).
+        deadline=walker.step_deadline() if definition.external else None,
     )
 
     def perform() -> ActionOutcome:
