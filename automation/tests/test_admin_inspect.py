@@ -65,9 +65,7 @@ def test_why_lists_the_firings_and_the_gate_that_stopped_them(admin_client, auto
     route_change_event(str(ChangeEvent.objects.filter(kind="health").latest("id").change_id))
     html = admin_client.get(f"/admin/automation/automation/{automation.pk}/why/",
                             {"entity_id": str(system.pk)}).content.decode()
-    # A filter miss writes no row (SPEC 7.9): until /why/ replays the change log through the gates (issue 16,
-    # its own change), the page built from stored firings has nothing to list for it.
-    assert Run.objects.count() == 0
-    assert "No change of this entity reached the automation recently." in html
+    assert Run.objects.count() == 0  # the miss wrote nothing: the page replays the change through the filter
+    assert "filter did not match" in html and "healthcheck.system_degraded" in html
     other = admin_client.get(f"/admin/automation/automation/{automation.pk}/why/", {"entity_id": "nobody"})
     assert "No change of this entity reached the automation recently." in other.content.decode()

@@ -86,10 +86,8 @@ def test_why_did_it_not_fire_lists_each_firing_and_the_gate_that_stopped_it(admi
     response = admin_api.get(f"/api/v1/automations/{automation.pk}/why/?entity_id={system.pk}")
     assert response.status_code == 200
     firings = response.json()["firings"]
-    # The filter miss of the first change wrote no row (SPEC 7.9): the stored firings are the run alone (the
-    # replay of misses through the gates is /why/'s own change).
-    assert [(f["status"], f["reason"]) for f in firings] == [("pending", None)]
-    assert firings[0]["change_id"] == str(ChangeEvent.objects.filter(kind="health").order_by("id").last().change_id)
+    assert [(f["status"], f["reason"]) for f in firings] == [("pending", None), ("skipped", "filter did not match")]
+    assert firings[1]["change_id"] == str(ChangeEvent.objects.filter(kind="health").order_by("id").first().change_id)
     assert admin_api.get(f"/api/v1/automations/{automation.pk}/why/").status_code == 400
 
 
