@@ -12,12 +12,12 @@ def route_change_event(change_id: str) -> None:
     route_and_start(change_id)
 
 
-@shared_task(name="checkstack.deliver_change")
+@shared_task(name="checkstack.deliver_change")  # queue: CELERY_TASK_ROUTES (checkstack.deliveries)
 def deliver_change(delivery_id: int) -> None:
     delivery.deliver_change(delivery_id)
 
 
-@shared_task(name="checkstack.broadcast_change")  # queue: CELERY_TASK_ROUTES
+@shared_task(name="checkstack.broadcast_change")  # queue: CELERY_TASK_ROUTES (checkstack.broadcast)
 def broadcast_change(change_id: str) -> None:
     delivery.broadcast_change(change_id)
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
-from kombu import Queue
+from kombu import Exchange, Queue
 from kombu.common import Broadcast
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -243,15 +243,28 @@ CELERY_BEAT_SCHEDULE = {
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
-# Work goes to "celery"; broadcast subscribers get a fan-out queue every worker consumes.
+# Three queues. "celery": routing, runs, timers and the beat sweeps (routing latency is measured here).
+# "checkstack.deliveries": work_queue subscriber deliveries and the emails they owe; a burst of them (one
+# incident, thousands of followers) queues here, not in front of routing. "checkstack.broadcast": a fan-out
+# queue every worker consumes. A worker started without -Q consumes every queue listed here (Celery's
+# default), which is what the Procfile and `dev.py run` rely on; see README "Operations" for pools per queue.
 CELERY_TASK_QUEUES = [
     Queue("celery"),
+    # Its own exchange and key: a bare Queue(name) takes the default exchange and key "celery", so each
+    # delivery would also be copied into "celery" and the routing pool would take deliveries after all.
+    Queue("checkstack.deliveries", Exchange("checkstack.deliveries"), routing_key="checkstack.deliveries"),
     Broadcast("checkstack.broadcast"),
 ]
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 # Routed here, not by the task's own options: wake-ups are published by task name, also from processes that
-# never imported the task's module.
-CELERY_TASK_ROUTES = {"checkstack.broadcast_change": {"queue": "checkstack.broadcast"}}
+# never imported the task's module. Beat's jobs stay on "celery": the sweeper that re-sends lost routing
+# wake-ups must not wait behind a delivery burst.
+CELERY_TASK_ROUTES = {
+    "checkstack.broadcast_change": {"queue": "checkstack.broadcast"},
+    "checkstack.deliver_change": {"queue": "checkstack.deliveries"},
+    "checkstack.send_notification": {"queue": "checkstack.deliveries"},
+    "checkstack.send_subscription_confirmation": {"queue": "checkstack.deliveries"},
+}
 
 # --- Checkstack -----------------------------------------------------------------------------------
 # Seconds an undelivered change event waits before the sweeper re-sends it.

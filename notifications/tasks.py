@@ -6,6 +6,8 @@ from . import confirmations, sending, sweeping
 
 # No autoretry: a send's retries live in its row (the sweeper wakes them), and a redelivered message
 # finds the row already claimed and does nothing.
+# The sends are delivery work (a slow mail server, a burst of one email per follower): CELERY_TASK_ROUTES
+# puts them on checkstack.deliveries, beside the deliveries that plan them, out of routing's way.
 @shared_task(name="checkstack.send_notification")
 def send_notification(send_id: int) -> None:
     sending.notification_send(send_id=send_id)

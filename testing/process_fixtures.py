@@ -93,11 +93,18 @@ class CeleryProcess:
         self.proc = None
 
     def start(self, ready_text: str, timeout: float = 30):
+        return self.launch().wait_ready(ready_text, timeout=timeout)
+
+    def launch(self):
+        """Start the process without waiting for it (several can then boot side by side)."""
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [CELERY_BIN, "-A", "checkstack", *self.args],
             cwd=BASE_DIR, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )
+        return self
+
+    def wait_ready(self, ready_text: str, timeout: float = 30):
         wait_for(lambda: ready_text in self.log() or self.proc.poll() is not None, timeout=timeout,
                  what=f"celery {self.args[0]} to start")
         if self.proc.poll() is not None:
@@ -124,10 +131,31 @@ class CeleryProcess:
             self._log.close()
 
 
-def start_worker(tmp_path: Path, name: str = "w1", concurrency: int = 2, **env) -> CeleryProcess:
+def worker_process(tmp_path: Path, name: str = "w1", concurrency: int = 2, queues: str | None = None,
+                   **env) -> CeleryProcess:
+    """A test worker, not started. `queues`: its -Q (e.g. "checkstack.deliveries"); None consumes every queue
+    of CELERY_TASK_QUEUES, as the Procfile's worker does."""
     args = ["worker", "-n", f"{name}@%h", "-c", str(concurrency), "--pool", "prefork", "-l", "INFO",
             "--without-mingle", "--without-gossip", "-I", "automation.tests.worker_plugin"]
-    return CeleryProcess(args, tmp_path / f"{name}.log", process_env(**env)).start("ready.")
+    if queues is not None:
+        args += ["-Q", queues]
+    return CeleryProcess(args, tmp_path / f"{name}.log", process_env(**env))
+
+
+def start_worker(tmp_path: Path, name: str = "w1", concurrency: int = 2, queues: str | None = None,
+                 **env) -> CeleryProcess:
+    return worker_process(tmp_path, name, concurrency, queues, **env).start("ready.")
+
+
+def start_workers(tmp_path: Path, names: list[str], concurrency: int = 2, **env) -> list[CeleryProcess]:
+    """Several workers (distinct names, logs and hostnames) booted side by side; all ready on return."""
+    workers = [worker_process(tmp_path, name, concurrency, **env).launch() for name in names]
+    try:
+        return [worker.wait_ready("ready.", timeout=60) for worker in workers]
+    except BaseException:
+        for worker in workers:
+            worker.stop()
+        raise
 
 
 def start_beat(tmp_path: Path, name: str = "beat", **env) -> CeleryProcess:

@@ -4,6 +4,9 @@
 list, so a test can see exactly which changes a real worker delivered, and how many times.
 """
 
+import json
+import time
+
 import redis
 from django.conf import settings
 from pydantic import BaseModel, ConfigDict
@@ -25,6 +28,34 @@ def _record(change):
 
 def register() -> None:
     subscribe("system", _record, name="tests.redis_recorder", delivery=Delivery.WORK_QUEUE)
+
+
+ROUTED_KEY = "checkstack-tests:routed-by"
+
+
+def holding_routing_recorder(hold_seconds: float):
+    """A trigger consumer recording which worker routed each change, while it held the entity's events locked.
+
+    It runs inside the routing transaction, after the entity's unrouted events are locked, and holds that
+    transaction open for `hold_seconds`: two records of one entity can then never overlap in time, and two
+    of different entities that overlap were routed in parallel.
+    """
+
+    def record(change, _trigger_rows):
+        from celery import current_task
+
+        entered = time.time()
+        time.sleep(hold_seconds)
+        seen_client().rpush(ROUTED_KEY, json.dumps({
+            "change_id": change.change_id, "entity": f"{change.kind}:{change.entity_id}",
+            "worker": current_task.request.hostname, "entered": entered, "left": time.time(),
+        }))
+
+    return record
+
+
+def routing_records() -> list[dict]:
+    return [json.loads(raw) for raw in seen_client().lrange(ROUTED_KEY, 0, -1)]
 
 
 FIRED_KEY = "checkstack-tests:timers-fired"

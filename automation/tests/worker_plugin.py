@@ -1,15 +1,23 @@
 """Loaded only by integration-test workers: test hooks registered there, not in the test process."""
 
+import os
+
 from celery import shared_task
 from django.db import connection
 
 from automation.engine.timer_handlers import HANDLERS
+from automation.entities.registry import register_trigger_consumer
 
-from .support import record_timer, seen_client, register, register_failing_action, register_fault_actions
+from .support import (
+    holding_routing_recorder, record_timer, seen_client, register, register_failing_action, register_fault_actions,
+)
 
 register()
 register_failing_action()
 register_fault_actions()
+# Only for the tests that start their workers with it: the recorder writes to Redis inside routing.
+if os.environ.get("CHECKSTACK_TEST_ROUTING_HOLD_SECONDS"):
+    register_trigger_consumer(holding_routing_recorder(float(os.environ["CHECKSTACK_TEST_ROUTING_HOLD_SECONDS"])))
 # A timer kind whose firing is recorded in Redis, so a test can count firings per timer.
 HANDLERS["test_count"] = record_timer
 

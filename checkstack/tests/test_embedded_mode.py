@@ -49,6 +49,10 @@ def test_the_worker_keeps_up_with_beat_on_the_filesystem_broker(embedded_env, tm
             wait_for(lambda: db.execute("SELECT COUNT(*) FROM automation_changeevent "
                                         "WHERE kind = 'system' AND routed_at IS NOT NULL").fetchone()[0] == 1,
                      timeout=20, what="the worker to route the change")
+            # Its deliveries (the apps' subscribers on systems) travel on checkstack.deliveries: consumed too.
+            deliveries = "SELECT COUNT(*), COUNT(delivered_at) FROM automation_subscriptiondelivery"
+            wait_for(lambda: (counts := db.execute(deliveries).fetchone())[0] > 0 and counts[0] == counts[1],
+                     timeout=20, what="the worker to run the change's deliveries")
     finally:
         beat.stop()
         worker.stop()
