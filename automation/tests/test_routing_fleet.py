@@ -116,6 +116,7 @@ def test_a_string_where_a_list_was_expected_still_reaches_a_membership_trigger(j
     assert route({"system_id": "x", "system_ids": ["s2"]}, key="c2") == []
 
 
+@pytest.mark.integration  # the PostgreSQL pass only: it waits on a row lock from a second connection
 def test_an_automation_edited_after_stage_one_is_decided_on_its_new_document(journal):
     """Stage 1 read version 1 (its filter passes); an edit commits while routing waits for the lock; the
     filter is evaluated again on version 2, which misses: nothing is written."""
