@@ -49,6 +49,15 @@ def compile_template(text: str):
         raise ExpressionError(_describe(exc)) from None
 
 
+@lru_cache(maxsize=4096)
+def parse_template(text: str):
+    """The parse tree of a template (cached; read it, never change it); raises ExpressionError."""
+    try:
+        return environment.parse(text)
+    except _PARSE_ERRORS as exc:
+        raise ExpressionError(_describe(exc)) from None
+
+
 def evaluate(text: str, scope: dict) -> Any:
     expression = compile_expression(text)
     try:
@@ -75,11 +84,20 @@ def render_template(text: str, scope: dict) -> str:
     return "".join(pieces)
 
 
-def render_config(value: Any, scope: dict, *, secret_resolver: Callable[[str], str] | None = None) -> Any:
-    """Render every string of an action config; `"{{ expr }}"` alone keeps the value's own type."""
-    if secret_resolver is not None:
-        scope = {**scope, "secret": secret_resolver}
-    return _render(value, scope)
+def render_config(value: Any, scope: dict, *, secret_resolver: Callable[[str], str] | None = None,
+                  secret_fields=None) -> Any:
+    """Render every string of an action config; `"{{ expr }}"` alone keeps the value's own type.
+
+    With `secret_fields` (top-level config keys), `secret()` exists only while those keys render: anywhere
+    else it is undefined, so calling it fails. Without, the resolver serves every key (simulate, which
+    resolves every secret to ***).
+    """
+    if secret_resolver is None:
+        return _render(value, scope)
+    with_secret = {**scope, "secret": secret_resolver}
+    if secret_fields is None or not isinstance(value, dict):
+        return _render(value, with_secret)
+    return {key: _render(item, with_secret if key in secret_fields else scope) for key, item in value.items()}
 
 
 def _render(value, scope):
@@ -130,8 +148,4 @@ def expression_references(text: str):
 
 
 def template_references(text: str):
-    try:
-        tree = environment.parse(text)
-    except _PARSE_ERRORS as exc:
-        raise ExpressionError(_describe(exc)) from None
-    return _references(tree)
+    return _references(parse_template(text))
