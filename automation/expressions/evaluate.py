@@ -32,30 +32,28 @@ def _describe(exc: Exception) -> str:
     return str(exc) or type(exc).__name__
 
 
+def _parsed(parse: Callable[[str], Any], text: str):
+    try:
+        return parse(text)
+    except _PARSE_ERRORS as exc:
+        raise ExpressionError(_describe(exc)) from None
+
+
 @lru_cache(maxsize=4096)
 def compile_expression(text: str):
     """Compile a bare expression (cached); raises ExpressionError when it does not parse."""
-    try:
-        return environment.compile_expression(text, undefined_to_none=True)
-    except _PARSE_ERRORS as exc:
-        raise ExpressionError(_describe(exc)) from None
+    return _parsed(lambda t: environment.compile_expression(t, undefined_to_none=True), text)
 
 
 @lru_cache(maxsize=4096)
 def compile_template(text: str):
-    try:
-        return environment.from_string(text)
-    except _PARSE_ERRORS as exc:
-        raise ExpressionError(_describe(exc)) from None
+    return _parsed(environment.from_string, text)
 
 
 @lru_cache(maxsize=4096)
 def parse_template(text: str):
     """The parse tree of a template (cached; read it, never change it); raises ExpressionError."""
-    try:
-        return environment.parse(text)
-    except _PARSE_ERRORS as exc:
-        raise ExpressionError(_describe(exc)) from None
+    return _parsed(environment.parse, text)
 
 
 def evaluate(text: str, scope: dict) -> Any:
@@ -140,11 +138,7 @@ def _references(tree) -> tuple[set[tuple[str, str]], set[str]]:
 
 
 def expression_references(text: str):
-    try:
-        tree = environment.parse(f"{{{{ {text} }}}}")
-    except _PARSE_ERRORS as exc:
-        raise ExpressionError(_describe(exc)) from None
-    return _references(tree)
+    return _references(_parsed(environment.parse, f"{{{{ {text} }}}}"))
 
 
 def template_references(text: str):
