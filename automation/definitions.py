@@ -84,6 +84,10 @@ class ActionExecute(Protocol):
     def __call__(self, config: BaseModel, consumed: dict[str, dict], context: ActionContext) -> ActionOutcome: ...
 
 
+# The permission to make an automation resolve any secret (see services/permissions.py for why one).
+USE_SECRET = "automation.use_secret"
+
+
 @dataclass(frozen=True)
 class ActionDefinition:
     """An action a step can run."""
@@ -98,6 +102,11 @@ class ActionDefinition:
     # Marks the consumed artifact closed on success (resolving an incident closes the `incident`).
     closes_consumed: bool = False
     permissions: tuple[str, ...] = ()  # Django permissions the run_as user needs
+    # Top-level config keys whose values (and anything nested in them) may carry `secret("NAME")`: only
+    # fields that hand the value to its one intended receiver (a webhook's url, headers and body). Never
+    # fields that are stored, logged or shown (log messages, titles, descriptions, updates): the mask
+    # there is the only defence, and it knows the exact value only. Default: none.
+    secret_fields: tuple[str, ...] = ()
     # True for side effects outside the database (HTTP, email): run outside the step's transaction and
     # retried with the same idempotency key after a crash.
     external: bool = False

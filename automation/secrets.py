@@ -3,7 +3,7 @@
 import base64
 import hashlib
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.db import transaction
 
@@ -15,12 +15,20 @@ class SecretUnavailable(LookupError):
     """An unknown secret, or one the configured key cannot decrypt."""
 
 
-def _fernet() -> Fernet:
-    key = settings.CHECKSTACK_SECRETS_KEY
-    if not key:
-        digest = hashlib.sha256(f"checkstack-secrets:{settings.SECRET_KEY}".encode()).digest()
-        key = base64.urlsafe_b64encode(digest)
-    return Fernet(key)
+def _keys() -> list[bytes]:
+    """Newest first: CHECKSTACK_SECRETS_KEYS, then CHECKSTACK_SECRETS_KEY, then the SECRET_KEY-derived key.
+
+    The derived key stays last even when keys are configured, so secrets written before the first key was
+    set still decrypt until `secrets_rotate` has re-encrypted them.
+    """
+    configured = [*settings.CHECKSTACK_SECRETS_KEYS, settings.CHECKSTACK_SECRETS_KEY]
+    digest = hashlib.sha256(f"checkstack-secrets:{settings.SECRET_KEY}".encode()).digest()
+    keys = [key.strip().encode() for key in configured if key and key.strip()]
+    return list(dict.fromkeys([*keys, base64.urlsafe_b64encode(digest)]))
+
+
+def _fernet() -> MultiFernet:
+    return MultiFernet([Fernet(key) for key in _keys()])
 
 
 @transaction.atomic
@@ -51,3 +59,20 @@ def secret_resolve(name: str) -> str:
         raise SecretUnavailable(f"secret {name!r} cannot be decrypted with the configured key") from None
     remember_secret_value(value)
     return value
+
+
+def secrets_rotate() -> int:
+    """Re-encrypt every secret with the newest key; the number re-encrypted. Idempotent.
+
+    Raises SecretUnavailable, changing nothing, if any secret decrypts with none of the keys.
+    """
+    fernet, rotated = _fernet(), 0
+    with transaction.atomic():
+        for secret in Secret.objects.select_for_update().order_by("pk"):  # no concurrent set in between
+            try:
+                ciphertext = fernet.rotate(bytes(secret.ciphertext))
+            except InvalidToken:
+                raise SecretUnavailable(f"secret {secret.name!r} cannot be decrypted with any configured key") from None
+            Secret.objects.filter(pk=secret.pk).update(ciphertext=ciphertext)
+            rotated += 1
+    return rotated

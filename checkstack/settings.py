@@ -278,7 +278,10 @@ CHECKSTACK_RUN_LEASE_SECONDS = env.int("CHECKSTACK_RUN_LEASE_SECONDS", default=6
 CHECKSTACK_RUN_MAX_ATTEMPTS = env.int("CHECKSTACK_RUN_MAX_ATTEMPTS", default=5)
 # Times one step may be started (a crash mid-step retries it) before it fails.
 CHECKSTACK_STEP_MAX_ATTEMPTS = env.int("CHECKSTACK_STEP_MAX_ATTEMPTS", default=3)
-# Fernet key encrypting secrets at rest; by default derived from SECRET_KEY (set it to rotate separately).
+# Fernet keys of secrets at rest, newest first: the first encrypts, all decrypt (rotate with
+# `manage.py secrets_rotate`). CHECKSTACK_SECRETS_KEY (one key) still works and comes after the list; with
+# neither, a key derived from SECRET_KEY is used, and it always stays last for decrypting.
+CHECKSTACK_SECRETS_KEYS = env.list("CHECKSTACK_SECRETS_KEYS", default=[])
 CHECKSTACK_SECRETS_KEY = env("CHECKSTACK_SECRETS_KEY", default="")
 # Clients that may read /metrics without logging in (IPs or CIDRs); staff users always may.
 CHECKSTACK_METRICS_ALLOWLIST = env.list("CHECKSTACK_METRICS_ALLOWLIST", default=["127.0.0.1", "::1"])

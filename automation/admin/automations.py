@@ -10,14 +10,14 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from ..documents.io import dump_yaml
 from ..entities.actor import user_actor
 from ..models import Automation, AutomationTrigger, AutomationVersion
 from ..services.automation_save import DocumentInvalid, automation_check, automation_save
 from ..services.automations import automation_delete, automation_set_enabled
-from ..services.runs import run_manual
+from ..services.runs import automation_run_now
 from .inspect import simulate_view, why_view
 from .templates_install import install_view
 
@@ -198,5 +198,10 @@ class AutomationAdmin(admin.ModelAdmin):
     @admin.action(description="Run selected automations now", permissions=["change"])
     def run_now(self, request, queryset):
         for automation in queryset:
-            run = run_manual(automation=automation, actor=user_actor(request.user))
+            try:
+                run = automation_run_now(automation=automation, user=request.user)
+            except (PermissionDenied, ValidationError) as exc:  # this one is refused; the others still start
+                text = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+                self.message_user(request, f"{automation.name} not started: {text}", messages.ERROR)
+                continue
             self.message_user(request, f"Started run {run.pk} of {automation.name}.", messages.SUCCESS)

@@ -25,7 +25,7 @@ from ..services.automation_save import automation_save
 from ..services.automations import automation_delete, automation_set_enabled
 from ..engine.simulate import simulate
 from ..engine.why import DEFAULT_LIMIT, MAX_LIMIT, why_fired
-from ..services.runs import run_manual, simulate_change
+from ..services.runs import automation_run_now, simulate_change
 from .parsers import TextYAMLParser, YAMLParser
 
 
@@ -188,10 +188,7 @@ class AutomationViewSet(viewsets.ModelViewSet):
         automation = self.get_object()
         serializer = ManualRunSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            with transaction.atomic():
-                run = run_manual(automation=automation, actor=user_actor(request.user), **serializer.validated_data)
-        except ValueError as exc:
-            raise serializers.ValidationError({"trigger_id": [str(exc)]}) from exc
+        with transaction.atomic():
+            run = automation_run_now(automation=automation, user=request.user, **serializer.validated_data)
         return Response({"run_id": str(run.pk)}, status=status.HTTP_201_CREATED)
 

@@ -29,6 +29,7 @@ def action_info(action) -> dict:
         "produces": action.produces,
         "consumes": list(action.consumes),
         "permissions": list(action.permissions),
+        "secret_fields": list(action.secret_fields),  # the config keys where secret() may stand
         "config_schema": _schema(action.config_schema),
     }
 

@@ -111,4 +111,7 @@ def register() -> None:
         config_schema=EmailConfig,
         execute=execute,
         external=True,
+        # No secret fields: the server's credentials come from EMAIL_URL, and whatever the config holds is
+        # sent to recipients the author chooses.
+        permissions=("automation.send_email",),
     ))

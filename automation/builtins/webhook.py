@@ -118,4 +118,6 @@ def register() -> None:
         config_schema=WebhookConfig,
         execute=execute,
         external=True,
+        permissions=("automation.send_webhook",),
+        secret_fields=("url", "headers", "body"),
     ))

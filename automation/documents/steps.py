@@ -86,7 +86,10 @@ class StepChecker:
         if not isinstance(config, dict):
             p.add(join(path, "config"), "config must be a mapping")
             return
-        self._templates(join(path, "config"), config, secrets_allowed=True)
+        # Secrets only under the keys the action declares able to carry one (definitions.ActionDefinition).
+        secret_fields = definition.secret_fields if definition is not None else ()
+        for key, value in config.items():
+            self._templates(join(join(path, "config"), key), value, secrets_allowed=key in secret_fields)
         if definition is None:
             return
         _schema(join(path, "config"), definition.config_schema, config, p)

@@ -15,6 +15,7 @@ from checkstack.json_text import nul_character_path
 from ..definitions import definitions
 from ..expressions.evaluate import ExpressionError, compile_expression, compile_template, expression_references, \
     template_references
+from ..expressions.secret_use import template_secret_errors
 from .io import MAX_BYTES, DocumentError, parse_document
 from .steps import StepChecker, join  # noqa: E402 - steps imports helpers from here lazily
 
@@ -66,7 +67,7 @@ class Problems:
             return
         self._references(path, artifacts, produced)
         if secrets:
-            self.add(path, "secret() may only be used in an action's config")
+            self.add(path, "secret() may only be used in the config fields an action declares")
 
     def template(self, path: str, text: str, *, produced=None, secrets_allowed=False, known_secrets=None) -> None:
         try:
@@ -76,13 +77,12 @@ class Problems:
             self.add(path, f"template does not parse: {exc}")
             return
         self._references(path, artifacts, produced)
-        if secrets and not secrets_allowed:
-            self.add(path, "secret() may only be used in an action's config")
-        elif secrets and known_secrets is not None:
-            for name in sorted(secrets):
-                if name == "":
-                    self.add(path, "secret() needs a literal name, e.g. secret(\"API_TOKEN\")")
-                elif name not in known_secrets:
+        misuses = template_secret_errors(text, allowed=secrets_allowed)
+        for message in misuses:
+            self.add(path, message)
+        if secrets_allowed and not misuses and known_secrets is not None:
+            for name in sorted(secrets - {""}):
+                if name not in known_secrets:
                     self.add(path, f"unknown secret {name!r}")
 
     def _references(self, path, artifacts, produced):

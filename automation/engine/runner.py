@@ -45,13 +45,18 @@ def route_and_start(change_id: str) -> None:
         run_advance(run_id=here.run_id, resume=here.resume, claim=here.claim)
 
 
+NO_RUN_AS = "the automation has no run_as user, so it cannot run; save it with one"
+
+
 def _advance(*, run_id, resume: bool, claim: Claim | None) -> str | None:
     claim = claim or run_claim(run_id=run_id, resume=resume)
     if claim is None:
         return None
     run = claim.run
     run_as = run.automation.run_as
-    if run_as is not None and not run_as.is_active:
+    if run_as is None:  # nobody whose permissions its actions could be checked against: never run unchecked
+        return _finish(claim, RunStatus.FAILED, error=NO_RUN_AS)
+    if not run_as.is_active:
         return _finish(claim, RunStatus.FAILED, error=f"run_as user {run_as.get_username()} is inactive")
     walker = Walker(run, claim)
     try:

@@ -36,21 +36,28 @@ def _describe(exc: Exception) -> str:
     return str(exc) or type(exc).__name__
 
 
+def _parsed(parse: Callable[[str], Any], text: str):
+    try:
+        return parse(text)
+    except _PARSE_ERRORS as exc:
+        raise ExpressionError(_describe(exc)) from None
+
+
 @lru_cache(maxsize=4096)
 def compile_expression(text: str):
     """Compile a bare expression (cached); raises ExpressionError when it does not parse."""
-    try:
-        return environment.compile_expression(text, undefined_to_none=True)
-    except _PARSE_ERRORS as exc:
-        raise ExpressionError(_describe(exc)) from None
+    return _parsed(lambda t: environment.compile_expression(t, undefined_to_none=True), text)
 
 
 @lru_cache(maxsize=4096)
 def compile_template(text: str):
-    try:
-        return environment.from_string(text)
-    except _PARSE_ERRORS as exc:
-        raise ExpressionError(_describe(exc)) from None
+    return _parsed(environment.from_string, text)
+
+
+@lru_cache(maxsize=4096)
+def parse_template(text: str):
+    """The parse tree of a template (cached; read it, never change it); raises ExpressionError."""
+    return _parsed(environment.parse, text)
 
 
 def evaluate(text: str, scope: dict) -> Any:
@@ -79,11 +86,20 @@ def render_template(text: str, scope: dict) -> str:
     return "".join(pieces)
 
 
-def render_config(value: Any, scope: dict, *, secret_resolver: Callable[[str], str] | None = None) -> Any:
-    """Render every string of an action config; `"{{ expr }}"` alone keeps the value's own type."""
-    if secret_resolver is not None:
-        scope = {**scope, "secret": secret_resolver}
-    return _render(value, scope)
+def render_config(value: Any, scope: dict, *, secret_resolver: Callable[[str], str] | None = None,
+                  secret_fields=None) -> Any:
+    """Render every string of an action config; `"{{ expr }}"` alone keeps the value's own type.
+
+    With `secret_fields` (top-level config keys), `secret()` exists only while those keys render: anywhere
+    else it is undefined, so calling it fails. Without, the resolver serves every key (simulate, which
+    resolves every secret to ***).
+    """
+    if secret_resolver is None:
+        return _render(value, scope)
+    with_secret = {**scope, "secret": secret_resolver}
+    if secret_fields is None or not isinstance(value, dict):
+        return _render(value, with_secret)
+    return {key: _render(item, with_secret if key in secret_fields else scope) for key, item in value.items()}
 
 
 def _render(value, scope):
@@ -129,17 +145,9 @@ def _references(tree) -> tuple[frozenset[tuple[str, str]], frozenset[str]]:
 # parsing each again made validating it take seconds. Frozen, since every caller shares the cached answer.
 @lru_cache(maxsize=4096)
 def expression_references(text: str):
-    try:
-        tree = environment.parse(f"{{{{ {text} }}}}")
-    except _PARSE_ERRORS as exc:
-        raise ExpressionError(_describe(exc)) from None
-    return _references(tree)
+    return _references(_parsed(environment.parse, f"{{{{ {text} }}}}"))
 
 
 @lru_cache(maxsize=4096)
 def template_references(text: str):
-    try:
-        tree = environment.parse(text)
-    except _PARSE_ERRORS as exc:
-        raise ExpressionError(_describe(exc)) from None
-    return _references(tree)
+    return _references(parse_template(text))

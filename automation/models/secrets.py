@@ -13,6 +13,13 @@ class Secret(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # What an automation's run_as (and its editor) needs beyond model permissions to reach outside
+        # Checkstack; declared here, with the secrets, as the one place automation-wide grants live.
+        permissions = [
+            ("use_secret", "Can make automations use secrets"),
+            ("send_webhook", "Can make automations send webhooks"),
+            ("send_email", "Can make automations send emails"),
+        ]
 
     def __str__(self):
         return self.name

@@ -16,6 +16,7 @@ from .automation_save import DocumentInvalid, automation_check, automation_save
 from .automations import automation_delete
 
 MANAGED_BY = "gitops"
+DELETE_PERMISSION = "automation.delete_automation"
 
 
 @dataclass
@@ -86,6 +87,9 @@ def plan_sync(documents: dict[str, tuple[Path, dict]], *, editor) -> tuple[Plan,
         else:
             plan.update.append(name)
     plan.delete = sorted(n for n, a in existing.items() if a.managed_by == MANAGED_BY and n not in documents)
+    if plan.delete and not editor.has_perm(DELETE_PERMISSION):
+        problems.extend(f"{name}: removing it needs {DELETE_PERMISSION}, which {editor.get_username()} lacks"
+                        for name in plan.delete)
     return plan, problems
 
 
@@ -97,6 +101,8 @@ def apply_sync(documents: dict[str, tuple[Path, dict]], plan: Plan, *, editor) -
     for name in plan.update:
         automation_save(document=documents[name][1], editor=editor, automation=Automation.objects.get(name=name),
                         run_as=editor)
+    if plan.delete and not editor.has_perm(DELETE_PERMISSION):  # checked again: the plan may be stale
+        raise PermissionDenied(f"permission denied: {DELETE_PERMISSION}")
     for name in plan.delete:
         automation_delete(automation=Automation.objects.get(name=name), actor=user_actor(editor))
 

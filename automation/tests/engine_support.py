@@ -1,6 +1,7 @@
 """Test actions and helpers for engine tests: a registry restored after each test, runs driven in-process."""
 
 import copy
+import logging
 from contextlib import contextmanager
 from unittest import mock
 
@@ -40,6 +41,7 @@ def journal():
 
     def note(config, consumed, context):
         log.entries.append(("note", config.text, consumed))
+        logging.getLogger("checkstack.automation").info("note: %s", config.text)
         if config.fail:
             return ActionOutcome.fail(f"told to fail: {config.text}")
         return ActionOutcome.ok(result={"text": config.text})
@@ -57,7 +59,8 @@ def journal():
 
     definitions.artifact_types["thing"] = ArtifactType(id="thing", description="a test thing")
     for action_id, fn, extra in [
-        ("test.note", note, {}),
+        # `text` may carry a secret, so tests can watch a resolved value reach an action and its records.
+        ("test.note", note, {"secret_fields": ("text",)}),
         ("test.make_thing", make_thing, {"produces": "thing"}),
         ("test.use_thing", use_thing, {"consumes": ("thing",)}),
         ("test.close_thing", use_thing, {"consumes": ("thing",), "closes_consumed": True}),
@@ -69,9 +72,19 @@ def journal():
     definitions.actions, definitions.artifact_types = saved
 
 
+def runner_user():
+    """A superuser for engine tests' automations: an automation without run_as does not run."""
+    from django.contrib.auth import get_user_model
+
+    user, created = get_user_model().objects.get_or_create(
+        username="engine-runner", defaults={"is_superuser": True, "is_staff": True})
+    return user
+
+
 def make_automation(document: dict, **kwargs):
     result = validate_document(document)
     assert result.errors == [], result.errors
+    kwargs.setdefault("run_as", runner_user())
     return automation_create(document=result.document, actor="user:test", **kwargs)
 
 

@@ -5,6 +5,7 @@ list, so a test can see exactly which changes a real worker delivered, and how m
 """
 
 import json
+import logging
 import time
 
 import redis
@@ -72,13 +73,15 @@ class FailConfig(BaseModel):
 
 
 def _fail(config, consumed, context):
+    logging.getLogger("checkstack.automation").warning("test.fail: %s", config.text)
     return ActionOutcome.fail(f"told to fail: {config.text}")
 
 
 def register_failing_action() -> None:
-    """`test.fail`: an action whose error message carries its (templated) text."""
+    """`test.fail`: an action that logs its (templated) text and fails with it; the text may carry a secret."""
     definitions.actions["test.fail"] = ActionDefinition(
-        id="test.fail", description="fails with its text", config_schema=FailConfig, execute=_fail)
+        id="test.fail", description="fails with its text", config_schema=FailConfig, execute=_fail,
+        secret_fields=("text",))
 
 
 def _explode(config, consumed, context):

@@ -158,6 +158,10 @@ def test_triggers_and_actions_expose_json_schemas(admin_api):
                                                              "latency_ms"}
     create = admin_api.get("/api/v1/actions/incident.create/").json()
     assert create["produces"] == "incident" and "title" in create["config_schema"]["properties"]
+    assert create["secret_fields"] == []  # titles are stored and shown: never a secret
+    webhook = admin_api.get("/api/v1/actions/automation.webhook/").json()
+    assert (webhook["permissions"], webhook["secret_fields"]) == (["automation.send_webhook"],
+                                                                  ["url", "headers", "body"])
     assert admin_api.get("/api/v1/actions/nope/").status_code == 404
     assert APIClient().get("/api/v1/actions/").status_code == 401
 

@@ -4,6 +4,7 @@ import pytest
 
 from automation.documents.io import dump_json, dump_yaml, parse_document
 from automation.documents.validate import validate_document
+from automation.expressions.secret_use import NOT_HERE
 from automation.tests.engine_support import journal  # noqa: F401 - registers test actions
 
 
@@ -114,7 +115,7 @@ def test_unknown_secrets_and_secrets_outside_configs(journal):
                              {"variables": {"v": "{{ secret('TOKEN') }}"}}])
     assert errors_of(document, known_secrets={"TOKEN"}) == [
         {"path": "actions.0.config.text", "message": "unknown secret 'MISSING'"},
-        {"path": "actions.1.variables.v", "message": "secret() may only be used in an action's config"},
+        {"path": "actions.1.variables.v", "message": NOT_HERE},
     ]
 
 

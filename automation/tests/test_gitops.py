@@ -135,3 +135,32 @@ def test_managed_automations_are_read_only_in_the_admin(tmp_path, importer, admi
                                  {"document_yaml": DOC.format(name="a", message="admin edit")})
     assert response.status_code == 403
     assert Automation.objects.get().version == 1
+
+
+def test_import_may_not_remove_without_delete_permission(tmp_path, django_user_model, importer):
+    write(tmp_path, "a.yaml", "a")
+    write(tmp_path, "b.yaml", "b")
+    run("automations_import", str(tmp_path), "--as", "deployer")
+    editor = django_user_model.objects.create_user("editor")
+    grant(editor, "add_automation", "change_automation")  # may save, may not delete
+    write(tmp_path, "a.yaml", "a", message="changed")
+    (tmp_path / "b.yaml").unlink()
+    out = StringIO()
+    with pytest.raises(CommandError, match="nothing was imported"):
+        call_command("automations_import", str(tmp_path), "--as", "editor", stdout=out)
+    assert out.getvalue().splitlines() == ["b: removing it needs automation.delete_automation, which editor lacks"]
+    assert sorted(Automation.objects.values_list("name", "version")) == [("a", 1), ("b", 1)]
+
+
+def test_apply_rechecks_the_delete_permission(tmp_path, django_user_model, importer):
+    from django.core.exceptions import PermissionDenied
+
+    from automation.services.gitops import Plan, apply_sync
+
+    write(tmp_path, "b.yaml", "b")
+    run("automations_import", str(tmp_path), "--as", "deployer")
+    editor = django_user_model.objects.create_user("editor")
+    grant(editor, "add_automation", "change_automation")
+    with pytest.raises(PermissionDenied, match="permission denied: automation.delete_automation"):
+        apply_sync({}, Plan(delete=["b"]), editor=editor)  # a plan made by someone else, or before a revoke
+    assert list(Automation.objects.values_list("name", flat=True)) == ["b"]

@@ -32,7 +32,7 @@ def test_a_resolved_secret_is_masked_everywhere(journal, settings, caplog, admin
     secret_set(name="TOKEN", value=CANARY)
     with Receiver() as receiver:
         automation = make_automation({"name": "leaky", "triggers": [{"event": "automation.manual"}], "actions": [
-            {"action": "automation.log", "config": {"message": "token is {{ secret('TOKEN') }}"}},
+            {"action": "test.note", "config": {"text": "token is {{ secret('TOKEN') }}"}},
             {"action": "automation.webhook", "config": {
                 "url": receiver.url, "headers": {"Authorization": "Bearer {{ secret('TOKEN') }}"},
                 "body": {"token": "{{ secret('TOKEN') }}"}}},
@@ -50,12 +50,12 @@ def test_a_resolved_secret_is_masked_everywhere(journal, settings, caplog, admin
     assert run.status == "failed"
     assert run.error == "told to fail: boom ***"
     assert run.steps.get(path="actions.2").error == "told to fail: boom ***"
-    assert run.steps.get(path="actions.0").result == {"message": "token is ***", "level": "info"}
+    assert run.steps.get(path="actions.0").result == {"text": "token is ***"}
     assert journal.entries[-1][1] == f"boom {CANARY}"  # the action itself saw the value
     assert CANARY not in every_row_outside_the_secrets_table()
     assert CANARY.encode() not in bytes(Secret.objects.get().ciphertext)
     assert CANARY not in caplog.text
-    assert "token is ***" in caplog.text
+    assert "note: token is ***" in caplog.text
     for url in ("/api/v1/runs/", f"/api/v1/runs/{run.pk}/", "/api/v1/secrets/", "/api/v1/secrets/TOKEN/",
                 "/api/v1/automations/"):
         response = admin_client.get(url)

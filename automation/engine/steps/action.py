@@ -8,9 +8,10 @@ retried with the same idempotency key.
 from django.db import transaction
 from pydantic import ValidationError
 
-from ...definitions import ActionContext, ActionOutcome, action as action_definition
+from ...definitions import USE_SECRET, ActionContext, ActionOutcome, action as action_definition
 from ...entities.actor import acting_as, run_actor
 from ...expressions.evaluate import render_config
+from ...expressions.secret_use import config_secret_errors, config_uses_secret
 from ..artifacts import artifact_close, artifact_id_field, artifact_record, find_open_artifact
 from ..walker import StepError
 
@@ -29,13 +30,20 @@ def _config_error(exc: ValidationError) -> str:
     )
 
 
-def _check_permissions(walker, definition) -> None:
+def _check_permissions(walker, definition, config) -> None:
+    """Re-check at run time what saving checked: the stored document or the user may have changed since."""
     user = walker.run.automation.run_as
-    if user is None or not definition.permissions:
-        return
+    if user is None:  # never skip the checks: without a user there is nothing to check against
+        raise StepError("the automation has no run_as user, so it cannot run; save it with one")
     if not user.is_active:
         raise StepError(f"run_as user {user.get_username()} is inactive")
-    for perm in definition.permissions:
+    # A document that reached the database without the validator fails here instead of leaking a secret.
+    misuse = config_secret_errors(config, secret_fields=definition.secret_fields)
+    if misuse:
+        path, message = misuse[0]
+        raise StepError(f"{path}: {message}")
+    needed = definition.permissions + ((USE_SECRET,) if config_uses_secret(config) else ())
+    for perm in needed:
         if not user.has_perm(perm):
             raise StepError(f"permission denied: {perm}")
 
@@ -44,9 +52,11 @@ def execute(walker, step, row, repeat):
     definition = action_definition(step["action"])
     if definition is None:
         raise StepError(f"unknown action {step['action']}")
-    _check_permissions(walker, definition)
-    rendered = render_config(step.get("config") or {}, walker.scope(repeat=repeat),
-                             secret_resolver=walker.secret_resolver)
+    raw_config = step.get("config") or {}
+    _check_permissions(walker, definition, raw_config)
+    # Secrets resolve only while the declared fields render: anywhere else secret() is undefined.
+    rendered = render_config(raw_config, walker.scope(repeat=repeat), secret_resolver=walker.secret_resolver,
+                             secret_fields=definition.secret_fields)
     try:
         config = definition.config_schema.model_validate(rendered)
     except ValidationError as exc:
