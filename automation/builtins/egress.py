@@ -81,7 +81,9 @@ def resolve_target(url: str) -> Target:
         ip = ipaddress.ip_address(sockaddr[0].split("%", 1)[0])
         reason = None if host_allowed or any(ip in net for net in networks) else forbidden_reason(ip)
         if reason:
-            raise TargetRefused(f"refused: {host} resolves to {ip} ({reason}); allow it with "
+            # The host is not named: a URL may carry a secret, and urlsplit lower-cases the host, which
+            # masking (exact values only) would then miss.
+            raise TargetRefused(f"refused: the URL's host resolves to {ip} ({reason}); allow it with "
                                 f"CHECKSTACK_WEBHOOK_ALLOWLIST")
         addresses.append((family, sockaddr))
     path = parts.path or "/"

@@ -82,8 +82,18 @@ def test_webhook_to_loopback_is_refused_without_the_allowlist(receiver, settings
     outcome, _ = run_action("automation.webhook", {"url": receiver.url})
 
     assert not outcome.success
-    assert outcome.error.startswith("refused: 127.0.0.1 resolves to 127.0.0.1 (loopback)")
+    assert outcome.error.startswith("refused: the URL's host resolves to 127.0.0.1 (loopback)")
     assert receiver.requests == []
+
+
+def test_a_refused_target_is_not_named_in_the_error(receiver, settings):
+    """A host may carry a secret, and the URL parser lower-cases it (masking matches exact values only)."""
+    settings.CHECKSTACK_WEBHOOK_ALLOWLIST = []
+
+    outcome, _ = run_action("automation.webhook", {"url": receiver.url.replace("127.0.0.1", "LocalHost")})
+
+    assert not outcome.success and "(loopback)" in outcome.error
+    assert "localhost" not in outcome.error.lower()
 
 
 @pytest.mark.parametrize("url, reason", [
