@@ -1,5 +1,5 @@
 """Who may make an automation do what: an automation acts as its `run_as` user, and nobody can give it
-more power than they hold themselves (SPEC section 5, "Run as")."""
+more power than they hold themselves (docs/automations.md, "Who the automation acts as")."""
 
 from django.core.exceptions import PermissionDenied
 
