@@ -21,6 +21,8 @@ from maintenance.models import MaintenanceWindow
 from maintenance.services import maintenance_create
 from testing.browser import browser_page
 
+pytestmark = pytest.mark.postgres  # also in the PostgreSQL pass
+
 
 def _run(automation, *, status, finished_at):
     run = Run.objects.create(automation=automation, automation_version=1, document=automation.document,
