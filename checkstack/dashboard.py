@@ -88,7 +88,7 @@ def maintenance_next_figure(now: datetime) -> Figure:
 def runs_failed_figure(now: datetime) -> Figure:
     since = now - FAILED_RUNS_PERIOD
     count = Run.objects.filter(status=RunStatus.FAILED, finished_at__gte=since).count()
-    return Figure(key="runs_failed", label="Runs failed in the last 24 h", value=str(count), count=count,
+    return Figure(key="runs_failed", label="Runs failed, last 24 h", value=str(count), count=count,
                   url=_changelist("automation.run", status__exact=RunStatus.FAILED,
                                   finished_at__gte=since.isoformat()), attention=count > 0)
 

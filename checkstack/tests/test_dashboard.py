@@ -19,7 +19,7 @@ from incidents.models import Incident
 from incidents.services import incident_create, incident_resolve
 from maintenance.models import MaintenanceWindow
 from maintenance.services import maintenance_create
-from testing.browser import browser_page
+from testing.browser import admin_login, browser_page
 
 pytestmark = pytest.mark.postgres  # also in the PostgreSQL pass
 
@@ -119,15 +119,14 @@ def test_the_admin_is_branded_and_links_to_the_status_page(admin_client, client)
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_dashboard_in_chromium(live_server, admin_user, state_of_things):
+def test_dashboard_in_chromium(live_server, admin_user, state_of_things, tmp_path):
     expected = expected_counts(timezone.now())
     with browser_page() as page:
-        page.goto(f"{live_server.url}/admin/login/?next=/admin/")
-        page.fill("#id_username", "admin")
-        page.fill("#id_password", "admin-pass-123")
-        page.click("input[type=submit]")
+        admin_login(page, live_server.url, "/admin/")
         page.wait_for_selector(".checkstack-dashboard")
         assert page.locator("#site-name").inner_text() == "Checkstack"
+        page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+        assert page.locator(".checkstack-dashboard li").first.bounding_box()["width"] > 100  # laid out as tiles
         figures = page.locator(".checkstack-dashboard li")
         shown = {}
         for i in range(figures.count()):
