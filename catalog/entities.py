@@ -42,7 +42,7 @@ def derive_health_events(change: Change) -> list[DerivedEvent]:
         "latency_ms": change.next.get("latency_ms"),
     }
     events = ["healthcheck.system_health_changed"]
-    # Any status change into a bad status fires, degraded → unhealthy included (SPEC: "from any other status").
+    # Any status change into a bad status fires, degraded → unhealthy included (from any other status).
     if new in BAD_HEALTH:
         events.append("healthcheck.system_degraded")
     if new == HealthStatus.HEALTHY and previous is not None:

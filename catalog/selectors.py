@@ -55,3 +55,8 @@ def existing_system_ids(system_ids: Iterable, *, lock: bool = False) -> list[str
     if unknown := [pk for pk in wanted if pk not in found]:
         raise ValidationError({"system_ids": [f"Unknown system id(s): {', '.join(unknown)}."]})
     return wanted
+
+
+def systems_with_health_status(*, statuses: Iterable[str]) -> QuerySet[System]:
+    """Systems whose last reported health is one of `statuses` (never-reported systems excluded)."""
+    return System.objects.filter(health__status__in=list(statuses))

@@ -1,6 +1,6 @@
 """Service errors to HTTP responses, once for every API view (`REST_FRAMEWORK["EXCEPTION_HANDLER"]`).
 
-Views call services and let their errors through; this gives them the shapes of SPEC section 6: a Django
+Views call services and let their errors through; this gives them the shapes docs/api.md lists: a Django
 ValidationError is 400 `{field: [messages]}`, a document's problems 400 `{errors: [{path, message}]}`, a
 PermissionDenied 403 with its message, a row that vanished under the service 404, and an edit of an
 automation that changed meanwhile 409 with its current version.

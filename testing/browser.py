@@ -71,3 +71,12 @@ def _launched(sync_playwright):
             yield page
         finally:
             browser.close()
+
+
+def admin_login(page, base_url: str, next_path: str, *, username: str = "admin",
+                password: str = "admin-pass-123") -> None:
+    """Log into the admin through its form (the `admin_user` fixture's credentials) and land on `next_path`."""
+    page.goto(f"{base_url}/admin/login/?next={next_path}")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("input[type=submit]")

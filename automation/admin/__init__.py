@@ -1,3 +1,3 @@
 """Admin screens: the change log (read-only), automations (edited as YAML) and their runs."""
 
-from . import automations, changes, runs  # noqa: F401 - registers the ModelAdmins
+from . import automations, changes, runs, timers  # noqa: F401 - registers the ModelAdmins

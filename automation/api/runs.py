@@ -52,7 +52,7 @@ class RunViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [ActionAwarePermissions]
     action_permissions = {"cancel": ["automation.change_automation"]}
 
-    # Lists carry steps and artifacts too (SPEC's run shape): two prefetch queries per page, not per run.
+    # Lists carry steps and artifacts too (the run shape of docs/api.md): two prefetch queries per page, not per run.
     def get_queryset(self):
         return self.queryset.prefetch_related("steps", "artifacts")
 

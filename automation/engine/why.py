@@ -1,7 +1,7 @@
 """Why did an automation (not) fire for an entity: its recent changes replayed through the filter, the loop
 guard and the window, and what the stored runs say conditions and the mode decided.
 
-A filter miss and a window hold leave no run (SPEC 7.9), so those gates are replayed here, on demand, with
+A filter miss and a window hold leave no run (docs/automations.md), so those gates are replayed here, on demand, with
 the automation's *current* document and each change's own `occurred_at` as the clock (replay.py, the same
 gates as routing). Conditions and the mode read state and runs of the moment; only the `skipped` or started
 run that routing wrote (matched by firing key = change id and trigger id) can say what they decided.

@@ -19,7 +19,7 @@ NAME_TAKEN = "an automation with this name already exists"
 
 
 class DocumentInvalid(Exception):
-    """The document cannot be saved; `errors` is a list of `{path, message}` (SPEC section 4)."""
+    """The document cannot be saved; `errors` is a list of `{path, message}` (docs/automations.md)."""
 
     def __init__(self, errors: list[dict]):
         super().__init__("; ".join(f"{e['path']}: {e['message']}" for e in errors))

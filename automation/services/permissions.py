@@ -1,5 +1,5 @@
 """Who may make an automation do what: an automation acts as its `run_as` user, and nobody can give it
-more power than they hold themselves (SPEC section 5, "Run as").
+more power than they hold themselves (docs/automations.md, "Who the automation acts as").
 
 Secrets: using any secret needs one model-level permission, `automation.use_secret`, held by the editor and
 by `run_as`. Not per-secret grants, because a secret's scope is already narrowed where it matters: it can

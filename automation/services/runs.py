@@ -18,7 +18,7 @@ MANUAL_EVENT = "automation.manual"
 @transaction.atomic
 def run_manual(*, automation: Automation, actor: str, payload: dict | None = None,
                trigger_id: str | None = None) -> Run:
-    """Start a run now: bypasses filter, window, dwell, conditions and mode (SPEC 4, automation.manual)."""
+    """Start a run now: bypasses filter, window, dwell, conditions and mode (docs/automations.md, automation.manual)."""
     triggers = automation.document["triggers"]
     trigger = next((t for t in triggers if t["id"] == trigger_id), None) if trigger_id else None
     if trigger_id and trigger is None:

@@ -1,4 +1,4 @@
-"""The automation API as SPEC section 6 writes it: shapes, auth, permissions, errors, versions, conflicts."""
+"""The automation API as docs/api.md describes it: shapes, auth, permissions, errors, versions, conflicts."""
 
 import pytest
 import yaml

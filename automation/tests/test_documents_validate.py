@@ -1,4 +1,4 @@
-"""The one validator: every rule of SPEC section 4 "Validation" gives its {path, message}."""
+"""The one validator: every rule of docs/automations.md gives its {path, message}."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""Routing, simulate and why judge the same firings alike, gate by gate (SPEC 7.3 and 7.9, issue 16).
+"""Routing, simulate and why judge the same firings alike, gate by gate (docs/automations.md, issue 16).
 
 Each change is simulated just before it is routed (simulate sees what routing will see), routed in-process
 with the real routing service, and at the end explained by why/. The three must name the same gate as the

@@ -12,7 +12,7 @@ from automation.models import ChangeEvent, Run, RunStep
 from automation.tests.engine_support import make_automation
 from catalog.services import system_create
 from incidents.services import incident_create
-from testing.browser import browser_page
+from testing.browser import admin_login, browser_page
 
 T0 = timezone.now().replace(microsecond=0)
 
@@ -65,10 +65,7 @@ def test_an_entity_history_links_the_runs_its_changes_started(admin_client, fini
 def test_run_timeline_in_chromium(live_server, admin_user, finished_run, tmp_path):
     run, _incident = finished_run
     with browser_page() as page:
-        page.goto(f"{live_server.url}/admin/login/?next=/admin/automation/run/{run.pk}/change/")
-        page.fill("#id_username", "admin")
-        page.fill("#id_password", "admin-pass-123")
-        page.click("input[type=submit]")
+        admin_login(page, live_server.url, f"/admin/automation/run/{run.pk}/change/")
         page.wait_for_selector(".run-timeline")
         assert page.locator(".tl-bar").count() == 2
         widths = [page.locator(".tl-bar").nth(i).bounding_box()["width"] for i in range(2)]

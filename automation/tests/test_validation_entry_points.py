@@ -1,4 +1,4 @@
-"""Every validation rule of SPEC section 4, through each entry point that saves documents: the API, the admin
+"""Every validation rule of docs/automations.md, through each entry point that saves documents: the API, the admin
 form and the GitOps importer. Each gets the same {path, message} and saves nothing."""
 
 import pytest

@@ -1,4 +1,4 @@
-"""Change derivers of `system` and `health`: exact events and payloads for each row of SPEC section 3."""
+"""Change derivers of `system` and `health`: exact events and payloads for each event of docs/reference.md."""
 
 import pytest
 

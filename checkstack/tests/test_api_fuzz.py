@@ -22,7 +22,7 @@ from werkzeug.test import Client
 
 FUZZED = r"^/api/v1/"
 
-# Rows for detail routes to find, created through the API with SPEC section 6 bodies (a resource whose
+# Rows for detail routes to find, created through the API with the bodies of docs/api.md (a resource whose
 # collection is not routed yet answers 404 and is simply not seeded).
 SEEDS = [
     ("/api/v1/systems/", lambda ids: {"name": "seed-web", "metadata": {"tier": 1}}),
@@ -50,7 +50,7 @@ app = WSGIHandler()
 
 
 def _json_bodies_only(raw: dict) -> dict:
-    """Keep the JSON request bodies: the API speaks JSON (SPEC 6), and schemathesis cannot even encode
+    """Keep the JSON request bodies: the API speaks JSON (docs/api.md), and schemathesis cannot even encode
     its invalid form and multipart bodies (a list as a form) to send them."""
     for path in raw["paths"].values():
         for operation in path.values():

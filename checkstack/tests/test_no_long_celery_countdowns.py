@@ -1,4 +1,4 @@
-"""Design rule: long waits are timer rows fired by beat, never Celery `eta`/`countdown` (SPEC section 9)."""
+"""Design rule: long waits are timer rows fired by beat, never Celery `eta`/`countdown` (docs/operations.md, Timers)."""
 
 import ast
 import pathlib

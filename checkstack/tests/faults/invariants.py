@@ -1,4 +1,4 @@
-"""Database invariants every fault-injection test checks once the system is quiet again (SPEC section 7)."""
+"""Database invariants every fault-injection test checks once the system is quiet again (docs/architecture.md)."""
 
 from collections import defaultdict
 from datetime import timedelta
