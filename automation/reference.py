@@ -99,6 +99,7 @@ def action_section(action: ActionDefinition) -> list[str]:
     lines = [f"### `{action.id}`", "", action.description, ""]
     lines.append(f"- Config schema version: {action.version}")
     lines.append(f"- Permissions of the `run_as` user: {_code_list(action.permissions)}")
+    lines.append(f"- Config fields that may carry a secret: {_code_list(action.secret_fields)}")
     lines.append(f"- Produces: {_code_list([action.produces] if action.produces else [])}")
     consumes = _code_list(action.consumes)
     if action.consumes and action.closes_consumed:
