@@ -13,29 +13,34 @@ from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 
-def lock_row(model, pk, *, fields: tuple[str, ...] | None = None):
+def lock_row(model, pk, *, fields: tuple[str, ...] | None = None, no_key: bool = False):
     """The row of `model` with this primary key, locked until the transaction ends; None if none.
 
-    `fields`: only these attributes are read (the others are deferred, as with `.only()`).
+    `fields`: only these attributes are read (the others are deferred, as with `.only()`). `no_key`: lock
+    FOR NO KEY UPDATE, for a row locked to serialise decisions and never deleted or re-keyed under it: rows
+    inserted meanwhile that reference it (FOR KEY SHARE) do not wait on it, nor it on them.
     """
     pk_field = model._meta.pk
     try:
         value = pk_field.get_db_prep_value(pk_field.to_python(pk), connections[DEFAULT_DB_ALIAS])
     except ValidationError:
         return None
-    rows = _read(model, fields, f"WHERE {_quote(model._meta.pk.column)} = %s", [value])
+    rows = _read(model, fields, f"WHERE {_quote(model._meta.pk.column)} = %s", [value], no_key=no_key)
     return rows[0] if rows else None
 
 
-def lock_rows(model, where: str, params: list, *, order_by: str) -> list:
-    """The rows of `model` (aliased `t` in `where` and `order_by`) that match, locked, in that order."""
-    return _read(model, None, f"WHERE {where} ORDER BY {order_by}", params)
+def lock_rows(model, where: str, params: list, *, order_by: str, no_key: bool = False) -> list:
+    """The rows of `model` (aliased `t` in `where` and `order_by`) that match, locked, in that order
+    (`no_key`: as in lock_row)."""
+    return _read(model, None, f"WHERE {where} ORDER BY {order_by}", params, no_key=no_key)
 
 
-def _read(model, fields, tail: str, params: list) -> list:
+def _read(model, fields, tail: str, params: list, *, no_key: bool = False) -> list:
     conn = connections[DEFAULT_DB_ALIAS]  # once: every proxy attribute lookup costs a thread-local read
     select, attnames, converters = _reader(model, fields)
-    lock = " FOR UPDATE OF t" if conn.features.has_select_for_update else ""
+    lock = ""
+    if conn.features.has_select_for_update:
+        lock = " FOR NO KEY UPDATE OF t" if no_key and conn.features.has_select_for_no_key_update else " FOR UPDATE OF t"
     with conn.cursor() as cursor:
         cursor.execute(f"{select} {tail}{lock}", params)
         rows = cursor.fetchall()

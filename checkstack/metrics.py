@@ -7,6 +7,7 @@ from django.db.models import Count, Min
 from django.http import HttpResponse, HttpResponseForbidden
 from django.utils import timezone
 
+from automation.entities.parking import parked_count
 from automation.models import ChangeEvent, Run, Timer
 
 
@@ -23,7 +24,8 @@ def _allowed(request) -> bool:
 def _lines():
     now = timezone.now()
     routed = ChangeEvent.objects.filter(routed_at__isnull=False).count()
-    pending = ChangeEvent.objects.filter(routed_at=None)
+    # Parked changes wait for an operator, not for the workers: their own gauge, out of the lag.
+    pending = ChangeEvent.objects.filter(routed_at=None, parked_at=None)
     oldest = pending.aggregate(m=Min("occurred_at"))["m"]
     yield "# HELP checkstack_change_events_routed_total Change events routed."
     yield "# TYPE checkstack_change_events_routed_total counter"
@@ -31,6 +33,9 @@ def _lines():
     yield "# HELP checkstack_change_events_pending Change events committed but not routed yet."
     yield "# TYPE checkstack_change_events_pending gauge"
     yield f"checkstack_change_events_pending {pending.count()}"
+    yield "# HELP checkstack_changes_parked Change events whose routing kept failing, parked for a replay."
+    yield "# TYPE checkstack_changes_parked gauge"
+    yield f"checkstack_changes_parked {parked_count()}"
     yield "# HELP checkstack_routing_lag_seconds Age of the oldest unrouted change event."
     yield "# TYPE checkstack_routing_lag_seconds gauge"
     yield f"checkstack_routing_lag_seconds {(now - oldest).total_seconds() if oldest else 0:.3f}"

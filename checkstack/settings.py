@@ -269,6 +269,10 @@ CELERY_TASK_ROUTES = {
 # --- Checkstack -----------------------------------------------------------------------------------
 # Seconds an undelivered change event waits before the sweeper re-sends it.
 CHECKSTACK_OUTBOX_GRACE_SECONDS = env.int("CHECKSTACK_OUTBOX_GRACE_SECONDS", default=10)
+# A change event whose routing keeps failing is parked after this many attempts spread over at least this
+# many seconds (entities/parking.py); transient database errors do not count.
+CHECKSTACK_PARK_AFTER_ATTEMPTS = env.int("CHECKSTACK_PARK_AFTER_ATTEMPTS", default=5)
+CHECKSTACK_PARK_AFTER_SECONDS = env.int("CHECKSTACK_PARK_AFTER_SECONDS", default=600)
 # Off: no wake-up is sent at commit, only the sweeper delivers (benchmarks measure that path).
 CHECKSTACK_FAST_PATH = env.bool("CHECKSTACK_FAST_PATH", default=True)
 CHECKSTACK_MAX_CHAIN_DEPTH = env.int("CHECKSTACK_MAX_CHAIN_DEPTH", default=10)

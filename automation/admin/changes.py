@@ -1,5 +1,6 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
+from ..entities.parking import change_replay
 from ..models import ChangeEvent, DerivedTriggerEvent, SubscriptionDelivery, Transition
 
 
@@ -42,11 +43,44 @@ class SubscriptionDeliveryInline(DerivedTriggerEventInline):
     readonly_fields = fields
 
 
+class ParkedFilter(admin.SimpleListFilter):
+    """Changes whose routing kept failing, waiting for an operator's replay."""
+
+    title = "parked"
+    parameter_name = "parked"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Parked"), ("no", "Not parked")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(parked_at__isnull=False, routed_at=None)
+        if self.value() == "no":
+            return queryset.filter(parked_at=None)
+        return queryset
+
+
 @admin.register(ChangeEvent)
 class ChangeEventAdmin(ReadOnlyAdmin):
-    list_display = ["occurred_at", "kind", "entity_id", "changed_fields", "actor", "routed_at"]
-    list_filter = ["kind", ("routed_at", admin.EmptyFieldListFilter)]
+    list_display = ["occurred_at", "kind", "entity_id", "changed_fields", "actor", "routed_at", "routing_attempts",
+                    "parked_at"]
+    list_filter = ["kind", ("routed_at", admin.EmptyFieldListFilter), ParkedFilter]
+    readonly_fields = ["routing_attempts", "first_attempted_at", "last_routing_error", "parked_at"]
+    actions = ["replay"]
     search_fields = ["=entity_id", "=change_id", "actor"]
     date_hierarchy = "occurred_at"
     show_full_result_count = False
     inlines = [DerivedTriggerEventInline, SubscriptionDeliveryInline]
+
+    def has_replay_permission(self, request):
+        return request.user.has_perm("automation.replay_changeevent")
+
+    @admin.action(description="Replay the selected parked changes", permissions=["replay"])
+    def replay(self, request, queryset):
+        """Route each parked change once more (changes_replay); one that fails again is parked again."""
+        for event in queryset.filter(parked_at__isnull=False, routed_at=None).order_by("id"):
+            result = change_replay(change_id=str(event.change_id), actor=f"user:{request.user.get_username()}")
+            if result.routed:
+                self.message_user(request, f"change {result.change_id} routed", messages.SUCCESS)
+            else:
+                self.message_user(request, f"change {result.change_id} parked again: {result.error}", messages.ERROR)

@@ -8,7 +8,8 @@ from django.db.models import Max
 from django.utils import timezone
 
 from ..definitions import trigger as trigger_definition
-from ..expressions.evaluate import ExpressionError, is_true
+from ..columns import fit_key, fit_text
+from ..expressions.evaluate import is_true
 from ..models import ChangeEvent, Dwell, Timer
 from .scope import firing_scope
 from .timers import timer_set, timers_cancel
@@ -27,9 +28,18 @@ def dwell_condition_holds(dwell_trigger: dict, event: str, entity_id: str, state
         try:
             return is_true(condition, firing_scope(trigger_id=dwell_trigger["id"], event=event, actor="system",
                                                    payload=payload))
-        except ExpressionError:
+        except Exception:  # noqa: BLE001 - any error of the filter: it does not hold (MemoryError included)
             return False
     return True
+
+
+def event_still_holds(trigger: dict, event: str, entity_id: str, state: dict | None) -> bool:
+    """Whether an event with a state predicate still holds on the entity's current state (a replayed event:
+    the rule dwells break by); an event without a state predicate always does."""
+    definition = trigger_definition(event)
+    if definition is None or definition.holds is None:
+        return True
+    return dwell_condition_holds(trigger, event, entity_id, state)
 
 
 def dwell_arm(firing, seconds: int) -> Dwell:
@@ -38,9 +48,11 @@ def dwell_arm(firing, seconds: int) -> Dwell:
         if firing.firing_key else None
     armed_at = change["occurred_at"] if change else (firing.occurred_at or timezone.now())
     dwell, created = Dwell.objects.get_or_create(
-        automation=firing.automation, trigger_id=firing.trigger["id"], context_key=firing.context_key or "",
+        automation=firing.automation, trigger_id=firing.trigger["id"],
+        context_key=fit_key(Dwell, "context_key", firing.context_key or ""),
         defaults=dict(
-            event=firing.event, payload=firing.payload, actor=firing.actor, firing_key=firing.firing_key or "",
+            event=firing.event, payload=firing.payload, actor=fit_text(Dwell, "actor", firing.actor),
+            firing_key=fit_key(Dwell, "firing_key", firing.firing_key or ""),
             depth=firing.depth, armed_at=armed_at,
             armed_after_change=change["id"] if change else (ChangeEvent.objects.aggregate(m=Max("id"))["m"] or 0),
             deadline=armed_at + timedelta(seconds=seconds),
@@ -89,7 +101,7 @@ def dwell_fire(*, dwell_id) -> None:
     # The automation before the dwell: routing locks the automations it fires first and then breaks dwells,
     # so taking the dwell first here could deadlock with it.
     automation_id = Dwell.objects.filter(pk=dwell_id).values_list("automation_id", flat=True).first()
-    automation = Automation.objects.select_for_update(of=("self",)).select_related("run_as") \
+    automation = Automation.objects.select_for_update(of=("self",), no_key=True).select_related("run_as") \
         .filter(pk=automation_id).first() if automation_id else None
     dwell = Dwell.objects.select_for_update().filter(pk=dwell_id).first() if automation else None
     if dwell is None:

@@ -6,6 +6,7 @@ Routing, simulate, why and backtest all decide with these functions; each suppli
 here reads the database, so a replay and the live path cannot disagree on a rule.
 """
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,6 +22,26 @@ REASON_CONDITIONS = "conditions not met"
 REASON_ACTIVE = "a run is already active (mode single)"
 REASON_QUEUE_FULL = "queue is full (mode queued)"
 REASON_MAX_RUNS = "max_runs reached (mode parallel)"
+REASON_NO_LONGER_HOLDS = "no longer holds"  # a replayed event whose state predicate is false now
+
+
+class GateFailed(Exception):
+    """A gate raised while deciding a firing: that firing's failure, recorded as "error in <gate>: …"."""
+
+    def __init__(self, gate: str, exc: BaseException):
+        super().__init__(f"error in {gate}: {error_text(exc)}")
+        self.gate = gate
+
+
+@contextmanager
+def failing_as(gate: str):
+    """Whatever the block raises (not already a GateFailed) becomes a GateFailed of `gate`."""
+    try:
+        yield
+    except GateFailed:
+        raise
+    except Exception as exc:  # noqa: BLE001 - MemoryError and RecursionError too
+        raise GateFailed(gate, exc) from exc
 
 
 @dataclass(frozen=True)
@@ -43,9 +64,16 @@ def filter_gate(trigger: dict, scope: dict) -> Gate:
         return Gate("filter", True, "no filter")
     try:
         passed = is_true(expression, scope)
-    except ExpressionError as exc:
-        return Gate("filter", False, f"filter error: {exc}", error=str(exc))
+    except Exception as exc:  # noqa: BLE001 - MemoryError, RecursionError too: user input must not stop routing
+        return Gate("filter", False, f"filter error: {error_text(exc)}", error=error_text(exc))
     return Gate("filter", passed, f"{expression} is {passed}" if passed else REASON_FILTER)
+
+
+def error_text(exc: BaseException) -> str:
+    """An error as a firing records it: the expression's own message, else the exception's type and message."""
+    if isinstance(exc, (ExpressionError, DurationError)):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def loop_guard(depth: int, limit: int) -> Gate:
@@ -61,7 +89,7 @@ def partition_key(trigger: dict, scope: dict, context_key: str | None) -> str:
     if expression:
         try:
             value = evaluate(expression, scope)
-        except ExpressionError:
+        except Exception:  # noqa: BLE001 - any error of the expression: the context key partitions instead
             value = None
         if value not in (None, ""):
             return str(value)
@@ -87,8 +115,8 @@ def dwell_gate(trigger: dict, scope: dict) -> tuple[Gate, int | None]:
     the duration cannot be computed: the gate then carries the error)."""
     try:
         seconds = duration_seconds(trigger["for"], scope)
-    except (DurationError, ExpressionError) as exc:
-        return Gate("dwell", False, f"dwell duration: {exc}", error=str(exc)), None
+    except Exception as exc:  # noqa: BLE001 - DurationError, ExpressionError, and whatever user input raises
+        return Gate("dwell", False, f"dwell duration: {error_text(exc)}", error=error_text(exc)), None
     return Gate("dwell", False, f"arms a {seconds}s dwell; the run starts at its deadline if the state held"), \
         seconds
 
@@ -98,8 +126,9 @@ def conditions_gate(conditions: list, scope: dict) -> Gate:
     for index, condition in enumerate(conditions or []):
         try:
             holds = condition_holds(condition, scope)
-        except ExpressionError as exc:
-            return Gate("conditions", False, f"{REASON_CONDITIONS}: conditions.{index}: {exc}", error=str(exc))
+        except Exception as exc:  # noqa: BLE001 - an error counts as not holding, whatever raised it
+            return Gate("conditions", False, f"{REASON_CONDITIONS}: conditions.{index}: {error_text(exc)}",
+                        error=error_text(exc))
         if not holds:
             return Gate("conditions", False, REASON_CONDITIONS)
     return Gate("conditions", True, f"{len(conditions or [])} condition(s) hold")

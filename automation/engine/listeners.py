@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from django.db.models import F, Q
 from django.utils import timezone
 
+from ..columns import fit_text
 from ..models import Automation, AutomationTrigger
 from .gates import filter_gate
 from .scope import firing_scope
 from .trigger_index import payload_keys
 
-ERROR_LENGTH = AutomationTrigger._meta.get_field("last_filter_error").max_length
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class FilterErrors:
         for automation_id, trigger_id in sorted(self.counts, key=lambda key: (str(key[0]), key[1])):
             key = (automation_id, trigger_id)
             AutomationTrigger.objects.filter(automation_id=automation_id, trigger_id=trigger_id).update(
-                filter_errors=F("filter_errors") + self.counts[key], last_filter_error=self.last[key][:ERROR_LENGTH],
+                filter_errors=F("filter_errors") + self.counts[key], last_filter_error=fit_text(AutomationTrigger, "last_filter_error", self.last[key]),
                 last_filter_error_at=now)
 
 
@@ -103,7 +103,9 @@ def automations_locked(pks: set) -> dict:
     """Lock these automations, in primary-key order and in one statement, and read them current."""
     if not pks:
         return {}
-    rows = (Automation.objects.select_for_update(of=("self",)).select_related("run_as")
+    # NO KEY UPDATE: the locks only serialise firing decisions; runs, steps and artifacts inserted meanwhile
+    # reference the automation (FOR KEY SHARE) and must neither wait on them nor be waited on.
+    rows = (Automation.objects.select_for_update(of=("self",), no_key=True).select_related("run_as")
             .filter(pk__in=pks).order_by("pk"))
     return {automation.pk: automation for automation in rows}
 

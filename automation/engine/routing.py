@@ -15,10 +15,13 @@ from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from ..models import ACTIVE_STATUSES, Automation, Dwell, Run, RunStatus, Wait, WaitRead
+from ..columns import fit_key, fit_text
+from ..db_errors import is_transient
+from ..models import ACTIVE_STATUSES, Automation, ChangeEvent, Dwell, Run, RunStatus, Wait, WaitRead
 from ..row_sql import insert_instances
-from .dwells import dwell_arm, dwells_break_on
-from .gates import Bucket, conditions_gate, dwell_gate, filter_gate, loop_guard, mode_gate
+from .dwells import dwell_arm, dwells_break_on, event_still_holds
+from .gates import (REASON_NO_LONGER_HOLDS, Bucket, GateFailed, conditions_gate, dwell_gate, error_text, failing_as,
+                    filter_gate, loop_guard, mode_gate)
 from .lifecycle import Claim, claim_on_create, run_cancel, wake_run
 from .listeners import Arrival, FilterErrors, Passed, firings_of
 from .scope import firing_scope
@@ -58,28 +61,65 @@ def _firing(passed: Passed, **fields) -> Firing:
     return Firing(automation=passed.automation, trigger=passed.trigger, **fields)
 
 
-def on_routed_changes(batch: list) -> None:
-    """The routing hook, once per routing transaction with its changes `[(change, trigger rows)]` oldest
-    first: Stage 1 for all their trigger events at once (its locks taken together), then per change in
-    order: wake waits, break dwells, then that change's firings — a dwell its change breaks is broken
-    before the change fires, and one an earlier change armed can be broken by a later one.
+def on_routed_changes(batch: list) -> list:
+    """The routing hook, once per routing transaction with its changes `[(change, derived events)]` oldest
+    first: Stage 1 for all their trigger events at once (its locks taken together). Returns per change the
+    function delivery calls inside that change's savepoint with its stored trigger event rows: wake waits,
+    break dwells, then that change's firings — a dwell its change breaks is broken before the change fires,
+    and one an earlier change armed can be broken by a later one.
     """
-    arrivals = [[Arrival(event=row.event, payload=row.payload, actor=change.actor) for row in rows]
-                for change, rows in batch]
+    arrivals = [[Arrival(event=d.event, payload=d.payload, actor=change.actor) for d in derived]
+                for change, derived in batch]
     passed = iter(firings_of([arrival for each in arrivals for arrival in each]))
-    for change, rows in batch:
-        readers, dwells, trigger_waits = waiting_on(change, [row.event for row in rows])
-        if readers:
-            wake_readers_of(kind=change.kind, entity_id=change.entity_id)
-        if dwells:
-            dwells_break_on(change)
-        if trigger_waits:
-            resume_waiting_for(rows)
-        for row in rows:
-            for fired in next(passed):
-                past_filter(_firing(fired, event=row.event, payload=row.payload, context_key=row.context_key,
-                                    firing_key=change.change_id, actor=change.actor, depth=change.depth,
-                                    occurred_at=change.occurred_at))
+    return [partial(_apply_change, change, [next(passed) for _ in derived]) for change, derived in batch]
+
+
+def _apply_change(change, fired_per_row: list, rows: list) -> None:
+    readers, dwells, trigger_waits = waiting_on(change, [row.event for row in rows])
+    if readers:
+        wake_readers_of(kind=change.kind, entity_id=change.entity_id)
+    if dwells:
+        dwells_break_on(change)
+    if trigger_waits:
+        resume_waiting_for(rows)
+    current = _current_state(change) if change.replayed else None
+    for row, fired in zip(rows, fired_per_row):
+        for passed in fired:
+            firing = _firing(passed, event=row.event, payload=row.payload, context_key=row.context_key,
+                             firing_key=change.change_id, actor=change.actor, depth=change.depth,
+                             occurred_at=change.occurred_at)
+            if change.replayed and not event_still_holds(passed.trigger, row.event, change.entity_id, current):
+                fire_isolated(firing, skipped=REASON_NO_LONGER_HOLDS)
+            else:
+                fire_isolated(firing)
+
+
+def _current_state(change) -> dict | None:
+    """The entity's state after its latest change (a replay is decided on what holds now, not then)."""
+    latest = ChangeEvent.objects.filter(kind=change.kind, entity_id=change.entity_id).order_by("-id").first()
+    return latest.next if latest is not None else None
+
+
+def fire_isolated(firing: Firing, *, skipped: str | None = None) -> Run | None:
+    """Stage 2 for one firing in a savepoint of its own: whatever its gates or writes raise (a value too long
+    for its column, MemoryError, RecursionError) rolls back this firing only and is recorded as its skipped
+    run, with the gate that failed. Transient database errors are raised: the whole attempt is retried."""
+    try:
+        with transaction.atomic():
+            return record_firing(firing, skipped=skipped) if skipped else past_filter(firing)
+    except Exception as exc:  # noqa: BLE001 - one firing's failure is recorded, never the change's
+        if is_transient(exc):
+            raise
+        reason = str(exc) if isinstance(exc, GateFailed) else f"error in routing: {error_text(exc)}"
+        logger.warning("firing of %s on %s failed: %s", firing.automation.pk, firing.firing_key, reason)
+    try:
+        with transaction.atomic():
+            return record_firing(firing, skipped=reason)
+    except Exception as exc:  # noqa: BLE001 - even the record failed: logged, the change routes on
+        if is_transient(exc):
+            raise
+        logger.exception("could not record the failed firing of %s on %s", firing.automation.pk, firing.firing_key)
+        return None
 
 
 def waiting_on(change, events: list[str]) -> tuple[bool, bool, bool]:
@@ -126,13 +166,18 @@ def past_filter(firing: Firing) -> Run | None:
     if not gate.passed:
         return record_firing(firing, skipped=gate.detail)
     scope = _scope(firing)
-    if firing.trigger.get("window") and not window_count(firing, scope).passed:
-        return None
+    if firing.trigger.get("window"):
+        with failing_as("window"):
+            held = not window_count(firing, scope).passed
+        if held:
+            return None
     if firing.trigger.get("for"):
-        gate, seconds = dwell_gate(firing.trigger, scope)
+        with failing_as("dwell"):
+            gate, seconds = dwell_gate(firing.trigger, scope)
+            if seconds is not None:
+                dwell_arm(firing, seconds)
         if seconds is None:
             return record_firing(firing, skipped=gate.detail)
-        dwell_arm(firing, seconds)
         return None  # the dwell's timer continues from here at its deadline
     return after_time_gates(firing, scope)
 
@@ -145,17 +190,20 @@ def _scope(firing: Firing) -> dict:
 def with_locked_automation(firing: Firing) -> Firing | None:
     """The firing with its automation re-read under lock: serialises this automation's firing decisions
     (window counts, dwells, concurrency) and makes them on its current row. None if it was deleted."""
-    locked = (Automation.objects.select_for_update(of=("self",)).select_related("run_as")
+    # NO KEY UPDATE: runs and steps inserted meanwhile reference the automation (FOR KEY SHARE).
+    locked = (Automation.objects.select_for_update(of=("self",), no_key=True).select_related("run_as")
               .filter(pk=firing.automation.pk).first())
     return None if locked is None else replace(firing, automation=locked)
 
 
 def after_time_gates(firing: Firing, scope: dict) -> Run | None:
     """The gates after window and dwell: conditions, then the concurrency mode."""
-    gate = conditions_gate(firing.automation.document.get("conditions", []), scope)
+    with failing_as("conditions"):
+        gate = conditions_gate(firing.automation.document.get("conditions", []), scope)
     if not gate.passed:
         return record_firing(firing, skipped=gate.detail)
-    return start_by_mode(firing)
+    with failing_as("mode"):
+        return start_by_mode(firing)
 
 
 def bucket_of(automation: Automation, context_key: str | None) -> str:
@@ -196,15 +244,16 @@ def record_firing(firing: Firing, *, skipped: str | None = None, bucket: str | N
         trigger_id=firing.trigger["id"],
         event=firing.event,
         payload=firing.payload,
-        actor=firing.actor,
+        actor=fit_text(Run, "actor", firing.actor),
         run_as=automation.run_as.get_username() if automation.run_as_id else "",
-        context_key=firing.context_key,
-        firing_key=firing.firing_key,
+        context_key=fit_key(Run, "context_key", firing.context_key) if firing.context_key else firing.context_key,
+        firing_key=fit_key(Run, "firing_key", firing.firing_key) if firing.firing_key else firing.firing_key,
         bucket=bucket or bucket_of(automation, firing.context_key),
         depth=firing.depth,
     )
     if skipped is not None:
-        fields.update(status=RunStatus.SKIPPED, error=skipped, reason=skipped, finished_at=timezone.now())
+        fields.update(status=RunStatus.SKIPPED, error=skipped, reason=fit_text(Run, "reason", skipped),
+                      finished_at=timezone.now())
     elif startable:
         fields.update(claim_on_create())
     # The unique constraint on (automation, firing, trigger) turns a second firing into no row.

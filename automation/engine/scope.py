@@ -6,11 +6,16 @@ from ..expressions.scope import build_scope
 
 
 def context_system_id(payload: dict) -> str | None:
-    """The system an event is about: `system_id`, else the first of `system_ids`."""
+    """The system an event is about: `system_id`, else the first of `system_ids` (or `system_ids` itself when
+    a payload carries one id there rather than a list)."""
+    if not isinstance(payload, dict):
+        return None
     if payload.get("system_id"):
         return str(payload["system_id"])
-    ids = payload.get("system_ids") or []
-    return str(ids[0]) if ids else None
+    ids = payload.get("system_ids")
+    if isinstance(ids, (list, tuple)):
+        return str(ids[0]) if ids else None
+    return str(ids) if ids not in (None, "") else None
 
 
 def trigger_scope(*, trigger_id: str, event: str, actor: str, payload: dict) -> dict:

@@ -2,7 +2,7 @@
 
 from django.db.models import Q
 
-from ..expressions.evaluate import ExpressionError, is_true
+from ..expressions.evaluate import is_true
 from ..expressions.scope import build_scope
 from ..models import DerivedTriggerEvent, Run, RunStatus, RunStep, StepStatus, Wait
 from .scope import context_system_id, trigger_scope
@@ -33,7 +33,7 @@ def _matches(wait: Wait, *, event: str, payload: dict) -> bool:
         return True
     try:
         return is_true(condition, _run_scope(wait.run, event=event, payload=payload))
-    except ExpressionError:
+    except Exception:  # noqa: BLE001 - any error of the filter is a miss (MemoryError, RecursionError too)
         return False
 
 

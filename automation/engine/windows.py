@@ -3,6 +3,7 @@ gates.window_gate (the rule routing, simulate, why and backtest share)."""
 
 from django.utils import timezone
 
+from ..columns import fit_key
 from ..models import WindowHit
 from . import gates
 
@@ -17,7 +18,8 @@ def window_count(firing, scope) -> gates.Gate:
     window = firing.trigger["window"]
     at = firing.occurred_at or timezone.now()
     start = gates.window_start(window, at)
-    key = gates.partition_key(firing.trigger, scope, firing.context_key)
+    # A long key (a `partition_by` on a free-text field) is stored hashed: same key, same partition.
+    key = fit_key(WindowHit, "partition_key", gates.partition_key(firing.trigger, scope, firing.context_key))
     hits = WindowHit.objects.filter(automation=firing.automation, trigger_id=firing.trigger["id"], partition_key=key)
     hits.filter(at__lt=start).delete()  # prune what fell out of the window
     WindowHit.objects.create(automation=firing.automation, trigger_id=firing.trigger["id"], partition_key=key, at=at)

@@ -15,9 +15,12 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from ..columns import fit_key
+from ..db_errors import is_transient
 from ..models import ChangeEvent, DerivedTriggerEvent, SubscriptionDelivery
 from ..observability import log_context
 from ..row_sql import insert_instances, lock_rows
+from .parking import attempt_count, attempt_uncount, record_failed_attempt, record_failure
 from .registry import Change, Delivery, derive_events, registry, subscriptions_for
 
 logger = logging.getLogger(__name__)
@@ -34,7 +37,7 @@ DELIVER_CHANGE = "checkstack.deliver_change"
 BROADCAST_CHANGE = "checkstack.broadcast_change"
 
 
-def as_change(event: ChangeEvent) -> Change:
+def as_change(event: ChangeEvent, *, replayed: bool = False) -> Change:
     return Change(
         change_id=str(event.change_id),
         kind=event.kind,
@@ -46,6 +49,7 @@ def as_change(event: ChangeEvent) -> Change:
         actor=event.actor,
         occurred_at=event.occurred_at,
         depth=event.depth,
+        replayed=replayed,
     )
 
 
@@ -73,59 +77,103 @@ class RoutingResult:
     deliveries: list[int]
 
 
-def route_change_event(change_id: str) -> RoutingResult:
-    """Route this event and every earlier unrouted event of its entity, oldest first.
+def route_change_event(change_id: str, *, replay: bool = False) -> RoutingResult:
+    """Route this event and every earlier unrouted, unparked event of its entity, oldest first.
 
-    Idempotent: a routed event is skipped, so a duplicated message routes nothing twice.
+    Idempotent: a routed event is skipped, so a duplicated message routes nothing twice. The attempt is
+    counted first (parking.py); an event that fails is recorded and stops the events behind it until the
+    next attempt, while the ones before it stay routed. `replay`: this event is a parked one an operator
+    replays (changes_replay).
     """
-    with transaction.atomic():
-        pending = _lock_unrouted_up_to(change_id)
-        deliveries = _route(pending) if pending else []
-        result = RoutingResult(routed=[str(e.change_id) for e in pending], deliveries=deliveries)
-        if pending:
-            transaction.on_commit(lambda: _after_routing(result, pending), robust=True)
+    attempt = attempt_count(change_id)
+    if attempt is None:
+        return RoutingResult(routed=[], deliveries=[])
+    up_to = attempt.head_change_id if attempt.alone else change_id
+    try:
+        with transaction.atomic():
+            pending = _lock_unrouted_up_to(up_to)
+            routed, deliveries = _route(pending, attempt=attempt, replayed={str(change_id)} if replay else set())
+            result = RoutingResult(routed=[str(e.change_id) for e in routed], deliveries=deliveries)
+            if routed:
+                transaction.on_commit(lambda: _after_routing(result, routed), robust=True)
+    except Exception as exc:
+        if is_transient(exc):
+            attempt_uncount(attempt)
+            raise  # the task's retry or the sweeper tries again; not the event's fault
+        logger.exception("routing change %s failed", attempt.head_change_id)
+        record_failed_attempt(attempt, exc)
+        return RoutingResult(routed=[], deliveries=[])
     return result
 
 
 def _lock_unrouted_up_to(change_id: str) -> list[ChangeEvent]:
-    """This event and the earlier unrouted events of its entity, oldest first, locked; [] if none.
+    """This event and the earlier unrouted, unparked events of its entity, oldest first, locked; [] if none.
 
     Blocks while another worker routes this entity; PostgreSQL then re-checks `routed_at`, so rows it
-    routed meanwhile drop out. On SQLite the IMMEDIATE write lock serialises the same way.
+    routed meanwhile drop out. On SQLite the IMMEDIATE write lock serialises the same way. A parked event
+    is passed over: the entity's later events route on without it.
     """
     table = ChangeEvent._meta.db_table
-    where = (f"t.routed_at IS NULL AND t.id <= (SELECT id FROM {table} WHERE change_id = %s) "
+    where = (f"t.routed_at IS NULL AND t.parked_at IS NULL AND t.id <= (SELECT id FROM {table} WHERE change_id = %s) "
              f"AND t.kind = (SELECT kind FROM {table} WHERE change_id = %s) "
              f"AND t.entity_id = (SELECT entity_id FROM {table} WHERE change_id = %s)")
     try:
         value = ChangeEvent._meta.get_field("change_id").get_db_prep_value(uuid.UUID(str(change_id)), connection)
     except ValueError:
         return []
-    return lock_rows(ChangeEvent, where, [value] * 3, order_by="t.id")
+    # NO KEY UPDATE: the trigger events and deliveries inserted for these rows reference them (FOR KEY SHARE).
+    return lock_rows(ChangeEvent, where, [value] * 3, order_by="t.id", no_key=True)
 
 
-def _route(events: list[ChangeEvent]) -> list[int]:
-    """Derive and store each event's trigger events, hand them all to the consumers at once (oldest first: one
-    Stage 1, one set of locks for the transaction), then queue each event's deliveries and mark it routed."""
+def _derived(events: list[ChangeEvent], replayed: set) -> tuple[list, tuple | None]:
+    """Each event's change and trigger events (pure derivers), up to the first event a deriver fails on."""
     batch = []
     for event in events:
-        with log_context(change_id=event.change_id):
-            change = as_change(event)
-            trigger_rows = insert_instances(
-                [DerivedTriggerEvent(change=event, event=d.event, payload=d.payload, context_key=d.context_key)
-                 for d in derive_events(change)]
-            )
-            batch.append((change, trigger_rows))
-    for consumer in registry.trigger_consumers:
-        consumer(batch)
-    delivery_ids = []
-    for event in events:
-        for sub in subscriptions_for(event.kind):
-            if sub.delivery == Delivery.WORK_QUEUE:
-                delivery_ids.append(SubscriptionDelivery.objects.create(subscriber=sub.name, change=event).id)
-        event.routed_at = timezone.now()
-        event.save(update_fields=["routed_at"])
-    return delivery_ids
+        change = as_change(event, replayed=str(event.change_id) in replayed)
+        try:
+            batch.append((change, derive_events(change)))
+        except Exception as exc:  # noqa: BLE001 - a deriver's failure is that event's, recorded below
+            return batch, (event, exc)
+    return batch, None
+
+
+def _route(events: list[ChangeEvent], *, attempt, replayed: set) -> tuple[list[ChangeEvent], list[int]]:
+    """Derive each event's trigger events, hand them all to the consumers at once (oldest first: one Stage 1,
+    one set of locks for the transaction), then per event in its own savepoint: store its trigger events,
+    apply its effects, queue its deliveries, mark it routed.
+
+    The first event that fails is rolled back to its savepoint and recorded; the events after it wait for
+    the next attempt (per entity, order holds). Returns the events routed and their delivery ids.
+    """
+    batch, failure = _derived(events, replayed)
+    appliers = [consumer(batch) for consumer in registry.trigger_consumers]
+    routed, delivery_ids = [], []
+    for index, (event, (change, derived)) in enumerate(zip(events, batch)):
+        try:
+            with log_context(change_id=event.change_id), transaction.atomic():
+                rows = insert_instances([
+                    DerivedTriggerEvent(change=event, event=d.event, payload=d.payload,
+                                        context_key=None if d.context_key is None else
+                                        fit_key(DerivedTriggerEvent, "context_key", str(d.context_key)))
+                    for d in derived])
+                for apply in appliers:
+                    apply[index](rows)
+                ids = [SubscriptionDelivery.objects.create(subscriber=sub.name, change=event).id
+                       for sub in subscriptions_for(event.kind) if sub.delivery == Delivery.WORK_QUEUE]
+                event.routed_at = timezone.now()
+                event.save(update_fields=["routed_at"])
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            failure = (event, exc)
+            break
+        routed.append(event)
+        delivery_ids.extend(ids)
+    if failure is not None:
+        event, exc = failure
+        logger.error("routing change %s failed: %s", event.change_id, exc, exc_info=exc)
+        record_failure(event, exc, counted=event.pk == attempt.head_id)
+    return routed, delivery_ids
 
 
 def _after_routing(result: RoutingResult, events: list[ChangeEvent]) -> None:
@@ -201,7 +249,8 @@ def sweep_undelivered(*, grace: timedelta | None = None, limit: int = 500) -> Sw
     due = Q(resend_after__isnull=True) | Q(resend_after__lte=now)
 
     # One message per entity suffices: routing an event routes its entity's earlier ones first.
-    events = list(ChangeEvent.objects.filter(due, routed_at=None, occurred_at__lte=now - grace)
+    # A parked event waits for an operator's replay, not for the sweeper.
+    events = list(ChangeEvent.objects.filter(due, routed_at=None, parked_at=None, occurred_at__lte=now - grace)
                   .order_by("id").only("id", "kind", "entity_id", "change_id", "occurred_at")[:limit])
     heads = {(e.kind, e.entity_id): str(e.change_id) for e in events}
     sent = {entity for entity, change_id in heads.items()

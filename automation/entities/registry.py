@@ -35,6 +35,7 @@ class Change:
     actor: str
     occurred_at: datetime
     depth: int = 0
+    replayed: bool = False  # routed again by an operator after it was parked (changes_replay)
 
     @property
     def is_create(self) -> bool:
@@ -72,9 +73,12 @@ class _Registry:
     kinds: dict[str, EntityKind] = field(default_factory=dict)
     derivers: dict[str, list[Callable[[Change], list[DerivedEvent]]]] = field(default_factory=dict)
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
-    # Called once per routing transaction with `[(change, its derived trigger event rows)]`, oldest first
-    # (Stage 1 plugs in here): one call, so the consumer can take its locks for all the changes together.
-    trigger_consumers: list[Callable[[list[tuple[Change, list]]], None]] = field(default_factory=list)
+    # Called once per routing transaction with `[(change, its derived trigger events)]`, oldest first
+    # (Stage 1 plugs in here): one call, so the consumer can take its locks for all the changes together. It
+    # returns, per change, the function that applies that change's effects given its stored trigger event
+    # rows: delivery calls each inside its change's own savepoint, so one change's failure is its own.
+    trigger_consumers: list[Callable[[list[tuple[Change, list]]], list[Callable[[list], None]]]] = \
+        field(default_factory=list)
 
 
 registry = _Registry()
@@ -100,9 +104,9 @@ def subscribe(kind: str, handler: Callable[[Change], None], *, name: str, delive
     registry.subscriptions[name] = Subscription(name=name, kind=kind, handler=handler, delivery=delivery)
 
 
-def register_trigger_consumer(consumer: Callable[[list[tuple[Change, list]]], None]) -> None:
+def register_trigger_consumer(consumer: Callable[[list[tuple[Change, list]]], list[Callable[[list], None]]]) -> None:
     """Hand the routed changes of each routing transaction, with their derived trigger events, to `consumer`
-    inside that transaction (once, oldest change first)."""
+    inside that transaction (once, oldest change first); it returns one function per change to apply it."""
     if consumer not in registry.trigger_consumers:
         registry.trigger_consumers.append(consumer)
 

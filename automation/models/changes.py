@@ -50,9 +50,18 @@ class ChangeEvent(models.Model):
     routed_at = models.DateTimeField(null=True, blank=True)
     # Set by the sweeper when it re-sends the wake-up: not again before then (see sweep_undelivered).
     resend_after = models.DateTimeField(null=True, blank=True)
+    # Parking (entities/parking.py): attempts are counted, committed, before each routing attempt of the
+    # entity's head event, so an attempt that kills its worker counts too. A parked event is skipped by the
+    # sweeper and by routing (the entity's later events route on) until an operator replays it.
+    # Database defaults: the change log inserts its rows with its own column list (change_log.py).
+    routing_attempts = models.PositiveIntegerField(default=0, db_default=0)
+    first_attempted_at = models.DateTimeField(null=True, blank=True)
+    last_routing_error = models.TextField(blank=True, default="", db_default="")
+    parked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
+        permissions = [("replay_changeevent", "Can replay a parked change event")]
         indexes = [
             # The sweeper's scan for events left unrouted.
             models.Index(fields=["occurred_at"], condition=Q(routed_at__isnull=True), name="change_unrouted"),

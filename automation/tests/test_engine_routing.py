@@ -150,7 +150,7 @@ def test_routing_locks_the_automations_that_fire_together_in_one_order(journal):
     assert probes == ["locked", "locked"]
 
 
-def test_routing_a_change_that_starts_one_run_takes_eight_statements(journal):
+def test_routing_a_change_that_starts_one_run_takes_nine_statements(journal):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -167,9 +167,11 @@ def test_routing_a_change_that_starts_one_run_takes_eight_statements(journal):
 
     statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
     work = [s for s in statements if s not in {"BEGIN", "COMMIT", "SAVEPOINT", "RELEASE"}]
-    # Lock the entity's unrouted events, insert its trigger events, read the listeners the index lets
-    # through (no lock), lock the automations whose filter passed, probe for waits, count the bucket's active
-    # runs, insert the run, mark the event routed.
-    assert work == ["SELECT", "INSERT", "SELECT", "SELECT", "SELECT", "SELECT", "INSERT", "UPDATE"]
-    assert "SAVEPOINT" not in statements
+    # Count the attempt on the entity's head (its own committed transaction), lock the entity's unrouted
+    # events, read the listeners the index lets through (no lock), lock the automations whose filter passed,
+    # then in the event's savepoint: insert its trigger events, probe for waits, count the bucket's active
+    # runs, insert the run (in the firing's savepoint), mark the event routed.
+    assert work == ["UPDATE", "SELECT", "SELECT", "SELECT", "INSERT", "SELECT", "SELECT", "INSERT", "UPDATE"]
+    # Isolation (SPEC 7.8): one savepoint for the event, one for the firing that passed its filter.
+    assert statements.count("SAVEPOINT") == 2
     assert Run.objects.get().status == RunStatus.PENDING  # claimed only when the routing task asks

@@ -16,6 +16,7 @@ def test_healthz_reports_database_and_broker(client):
         "broker": "ok",
         "oldest_undelivered_change_seconds": None,
         "oldest_overdue_timer_seconds": None,
+        "parked_changes": 0,
     }
 
 

@@ -1,0 +1,181 @@
+"""Change events whose routing keeps failing: attempts counted before each try, parked when spent, replayed.
+
+An attempt is counted in a short transaction of its own, committed before the routing transaction starts,
+so an attempt that kills its worker (a poison that exhausts memory, a segfault) counts as surely as one that
+raises. Only the entity's head event (its oldest unrouted, unparked one) is counted: the events behind it
+have not been tried yet. Transient database errors (lost connection, deadlock, serialization failure) are
+not the event's fault: their count is undone.
+"""
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from ..models import ChangeEvent
+
+logger = logging.getLogger(__name__)
+
+ERROR_LENGTH = 2000
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One counted routing attempt of an entity's head event."""
+
+    head_id: int
+    head_change_id: str
+    # A previous attempt of the head never completed (it failed, or killed its worker): route the head alone,
+    # so a poison behind a good head never gets the good head counted and parked.
+    alone: bool
+
+
+# One statement per attempt: count it on the head of the entity of the given event, up to that event. The
+# outer conditions are re-checked by PostgreSQL after waiting for a routing worker's lock on the row, so a
+# head routed meanwhile is not counted (no row returned; the caller looks again).
+COUNT_SQL = """
+    UPDATE {table} SET routing_attempts = routing_attempts + 1,
+                       first_attempted_at = COALESCE(first_attempted_at, %s)
+    WHERE routed_at IS NULL AND parked_at IS NULL AND id = (
+        SELECT h.id FROM {table} h JOIN {table} c ON c.change_id = %s
+        WHERE h.kind = c.kind AND h.entity_id = c.entity_id AND h.id <= c.id
+          AND h.routed_at IS NULL AND h.parked_at IS NULL
+        ORDER BY h.id LIMIT 1)
+    RETURNING id, change_id, routing_attempts, first_attempted_at
+"""
+
+
+def attempt_count(change_id: str) -> Attempt | None:
+    """Count (and commit) an attempt on the head of this event's entity, up to this event; park a head whose
+    attempts were spent instead and take the next. None when nothing up to this event is left to route."""
+    try:
+        value = ChangeEvent._meta.get_field("change_id").get_db_prep_value(uuid.UUID(str(change_id)), connection)
+    except ValueError:
+        return None
+    for _ in range(100):  # bounded: each turn parks a head, or finds one another worker just routed
+        now = timezone.now()
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(COUNT_SQL.format(table=ChangeEvent._meta.db_table),
+                           [ChangeEvent._meta.get_field("first_attempted_at").get_db_prep_value(now, connection),
+                            value])
+            row = cursor.fetchone()
+            if row is None:
+                if not _unrouted_up_to(value):
+                    return None
+                continue  # routed meanwhile by another worker: look again
+            # Before this attempt: one fewer; the first attempt's time is the returned one (COALESCE kept it).
+            head = ChangeEvent(pk=row[0], change_id=row[1], routing_attempts=row[2] - 1,
+                               first_attempted_at=_as_datetime(row[3]))
+            if head.routing_attempts >= 1 and park_due(head, now):
+                # Spent before this attempt: park it (its count stays as it was) and take the next head.
+                ChangeEvent.objects.filter(pk=head.pk).update(routing_attempts=head.routing_attempts, parked_at=now)
+                park(ChangeEvent.objects.get(pk=head.pk), None)
+                continue
+            return Attempt(head_id=head.pk, head_change_id=str(head.change_id), alone=head.routing_attempts >= 1)
+    return None
+
+
+def _as_datetime(raw):
+    field = ChangeEvent._meta.get_field("first_attempted_at")
+    for convert in connection.ops.get_db_converters(field.get_col(ChangeEvent._meta.db_table)):
+        raw = convert(raw, field, connection)
+    return raw
+
+
+def _unrouted_up_to(value) -> bool:
+    target = ChangeEvent.objects.filter(change_id=value).values("id", "kind", "entity_id").first()
+    return target is not None and ChangeEvent.objects.filter(
+        kind=target["kind"], entity_id=target["entity_id"], id__lte=target["id"], routed_at=None,
+        parked_at=None).exists()
+
+
+def park_due(event: ChangeEvent, now) -> bool:
+    """Its attempts are spent: enough of them, spread over long enough (a burst of retries is not enough)."""
+    return (event.routing_attempts >= settings.CHECKSTACK_PARK_AFTER_ATTEMPTS
+            and event.first_attempted_at is not None
+            and now - event.first_attempted_at >= timedelta(seconds=settings.CHECKSTACK_PARK_AFTER_SECONDS))
+
+
+def park(event: ChangeEvent, now) -> None:
+    """Park it (`now`; None: parked already by the caller's UPDATE) and say so in the log."""
+    if now is not None:
+        event.parked_at = now
+        event.save(update_fields=["parked_at"])
+    logger.error("change %s of %s:%s parked after %s routing attempts: %s", event.change_id, event.kind,
+                 event.entity_id, event.routing_attempts, event.last_routing_error)
+
+
+def error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:ERROR_LENGTH]
+
+
+def record_failure(event: ChangeEvent, exc: BaseException, *, counted: bool) -> None:
+    """In the current transaction: why routing this event failed; park it now if it was the counted head and
+    its attempts are spent (saves waiting for the next try to find out)."""
+    event.last_routing_error = error_text(exc)
+    event.save(update_fields=["last_routing_error"])
+    if counted:
+        event.refresh_from_db(fields=["routing_attempts", "first_attempted_at"])
+        now = timezone.now()
+        if park_due(event, now):
+            park(event, now)
+
+
+def record_failed_attempt(attempt: Attempt, exc: BaseException) -> None:
+    """The whole routing transaction failed (rolled back): record it on the head in a transaction of its own."""
+    try:
+        with transaction.atomic():
+            head = ChangeEvent.objects.select_for_update(no_key=True).filter(pk=attempt.head_id, routed_at=None).first()
+            if head is not None:
+                record_failure(head, exc, counted=True)
+    except Exception:  # noqa: BLE001 - the count is committed already; the next attempt records again
+        logger.exception("could not record the routing failure of change %s", attempt.head_change_id)
+
+
+def attempt_uncount(attempt: Attempt) -> None:
+    """A transient error ended the attempt: it was not the event's fault, so it does not count."""
+    try:
+        connection.close_if_unusable_or_obsolete()
+        with transaction.atomic():
+            ChangeEvent.objects.filter(pk=attempt.head_id, routing_attempts__gt=0).update(
+                routing_attempts=F("routing_attempts") - 1)
+    except Exception:  # noqa: BLE001 - the database is away: the attempt stays counted, a bound still holds
+        logger.warning("could not undo the attempt count of change %s", attempt.head_change_id, exc_info=True)
+
+
+def parked_count() -> int:
+    return ChangeEvent.objects.filter(parked_at__isnull=False, routed_at=None).count()
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    change_id: str
+    routed: bool
+    error: str = ""
+
+
+def change_replay(*, change_id: str, actor: str) -> ReplayResult:
+    """Route a parked change once more, now, with its own `occurred_at` as the clock; a replay that fails
+    parks it again at once with the new error. A change that is not parked is left alone."""
+    from .delivery import route_change_event
+
+    with transaction.atomic():
+        event = (ChangeEvent.objects.select_for_update(no_key=True)
+                 .filter(change_id=change_id, parked_at__isnull=False, routed_at=None).first())
+        if event is None:
+            return ReplayResult(change_id=str(change_id), routed=False, error="not a parked change")
+        event.parked_at, event.routing_attempts, event.first_attempted_at = None, 0, None
+        event.save(update_fields=["parked_at", "routing_attempts", "first_attempted_at"])
+    logger.info("change %s replayed by %s", change_id, actor)
+    route_change_event(str(change_id), replay=True)
+    event.refresh_from_db()
+    if event.routed_at is not None:
+        return ReplayResult(change_id=str(change_id), routed=True)
+    with transaction.atomic():
+        ChangeEvent.objects.filter(pk=event.pk, routed_at=None).update(parked_at=timezone.now())
+    return ReplayResult(change_id=str(change_id), routed=False, error=event.last_routing_error)
