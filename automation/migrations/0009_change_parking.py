@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('automation', '0007_timer_retries'),
+        ('automation', '0008_secret_and_sending_permissions'),
     ]
 
     operations = [
