@@ -42,17 +42,23 @@ def holding_routing_recorder(hold_seconds: float):
     of different entities that overlap were routed in parallel.
     """
 
-    def record(change, _trigger_rows):
-        from celery import current_task
+    def applier(change):
+        def record(_trigger_rows):
+            from celery import current_task
 
-        entered = time.time()
-        time.sleep(hold_seconds)
-        seen_client().rpush(ROUTED_KEY, json.dumps({
-            "change_id": change.change_id, "entity": f"{change.kind}:{change.entity_id}",
-            "worker": current_task.request.hostname, "entered": entered, "left": time.time(),
-        }))
+            entered = time.time()
+            time.sleep(hold_seconds)
+            seen_client().rpush(ROUTED_KEY, json.dumps({
+                "change_id": change.change_id, "entity": f"{change.kind}:{change.entity_id}",
+                "worker": current_task.request.hostname, "entered": entered, "left": time.time(),
+            }))
 
-    return record
+        return record
+
+    def consume(batch):
+        return [applier(change) for change, _derived in batch]
+
+    return consume
 
 
 def routing_records() -> list[dict]:
