@@ -39,8 +39,17 @@ def pct(values, q):
 def start_services(tmp: Path, *, beat: bool = False, workers: int = 1, concurrency: int = 2, **env_extra):
     """A private redis-server, `workers` worker processes (-c `concurrency`) and, if asked, beat; returns the
     Celery processes."""
+    start_redis(tmp)
+    return start_celery(tmp, beat=beat, workers=workers, concurrency=concurrency, **env_extra)
+
+
+def start_redis(tmp: Path) -> None:
     subprocess.run(["redis-server", "--port", str(REDIS_PORT), "--bind", "127.0.0.1", "--save", "",
                     "--appendonly", "no", "--daemonize", "yes", "--logfile", str(tmp / "redis.log")], check=True)
+
+
+def start_celery(tmp: Path, *, beat: bool = False, workers: int = 1, concurrency: int = 2, **env_extra):
+    """`workers` worker processes on the private broker (-c `concurrency`) and, if asked, beat."""
     env = {**os.environ, "CELERY_BROKER_URL": BROKER, "CHECKSTACK_FAST_PATH": "true", "PYTHONUNBUFFERED": "1",
            **{k: str(v) for k, v in env_extra.items()}}
     celery = str(Path(sys.executable).with_name("celery"))
@@ -49,8 +58,8 @@ def start_services(tmp: Path, *, beat: bool = False, workers: int = 1, concurren
     if beat:
         commands.append([celery, "-A", "checkstack", "beat", "-l", "WARNING", "-s", str(tmp / "beat-schedule")])
     processes = []
-    for index, command in enumerate(commands):
-        log = open(tmp / f"celery-{index}.log", "wb")
+    for command in commands:
+        log = open(tmp / f"celery-{uuid.uuid4().hex[:6]}.log", "wb")
         processes.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                                           start_new_session=True))
     return processes
@@ -191,16 +200,16 @@ def fleet_document(index: int, system_id, *, enabled: bool) -> dict:
             "actions": [{"action": "automation.log", "config": {"message": "health changed"}}]}
 
 
-def create_fleet(size: int, *, enabled: int) -> tuple[list, list]:
+def create_fleet(size: int, *, enabled: int, start: int = 0) -> tuple[list, list]:
     """`size` systems, each with its automation; the first `enabled` automations enabled. Returns both lists."""
     from automation.documents.validate import validate_document
     from automation.services.automations import automation_create
     from catalog.services import system_create
 
     systems, automations = [], []
-    for index in range(size):
+    for index in range(start, start + size):
         system = system_create(name=f"{PREFIX}fleet-{index:05d}-{uuid.uuid4().hex[:6]}", actor="bench")
-        result = validate_document(fleet_document(index, system.pk, enabled=index < enabled))
+        result = validate_document(fleet_document(index, system.pk, enabled=index - start < enabled))
         assert not result.errors, result.errors
         systems.append(system)
         automations.append(automation_create(document=result.document, actor="bench"))
