@@ -108,7 +108,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--systems", type=int, default=200, help="systems that change, each with its automation")
     parser.add_argument("--crowd", type=int, default=800, help="more automations, of systems that never change")
-    parser.add_argument("--changes", type=int, default=400, help="health changes reported per measurement")
+    parser.add_argument("--changes", type=int, default=200, help="health changes reported per measurement")
     parser.add_argument("--any-database", action="store_true")
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL"):

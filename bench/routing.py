@@ -1,11 +1,29 @@
-"""Commit → first action started with 1 and more enabled automations (`--levels`, default 1 and 1,000; one
-matches, the rest listen to another event), against a Celery no-op round trip measured in the same run (same
-worker, same broker).
+"""Routing cost as the number of automations grows, in two cases.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/checkstack_bench .venv/bin/python bench/routing.py
 
-Starts a private redis-server (port 6394) and one Celery worker on the named PostgreSQL database; the fast
-path delivers (no beat). The last output line is one JSON object.
+The worker case: commit → first action started with 1 and more enabled automations (`--levels`, default 1 and
+1,000; one matches, the rest listen to another event), against a Celery no-op round trip measured in the same
+run (same worker, same broker). Starts a private redis-server (port 6394, BENCH_REDIS_PORT overrides) and one
+Celery worker on the named PostgreSQL database; the fast path delivers (no beat).
+
+The fleet case (`--fleet-levels`, default 1, 100 and 1,000): an operator installs one automation per system,
+all on `healthcheck.system_health_changed`, each with `filter: trigger.payload.system_id == '<its system>'` and
+one no-op step (automation.log); health changes of one system, so exactly one automation matches whatever N.
+Measured in this process, with no worker (nothing routes behind the clock): `health_report` in its own
+transaction, then `route_change_event` of that change inside `runs_woken_here()` as the worker's task calls it;
+p50/p99 of report + route, and the Run rows (and their bytes, `pg_column_size`) written per change beside the
+runs started. The run it started is walked afterwards, off the clock.
+Levels share one event, so they cannot all listen at once: 1,000 systems and automations are created once and
+the level is the number enabled (the first N; system 0's is always among them). Levels are interleaved in
+blocks of `--fleet-block` changes in mirrored rounds (1, 100, 1000, 1000, 100, 1, ...) until each has
+`--fleet-changes` (default 200): a drift of the machine's load falls on every level alike, and half of the
+switches toggle nothing. A switch enables or disables the automations between the two levels through
+`automation_set_enabled` (the service, so the index rows follow as they would for an operator), routes the
+toggles' own changes, then makes two unmeasured changes (caches of the toggled rows). Targets: p50 at the
+largest level ÷ p50 at 1 <= 1.3; Run rows per change = runs started (1) at every level.
+
+`--cases worker,fleet` picks the cases. The last output line is one JSON object.
 """
 
 import argparse
