@@ -31,7 +31,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import routing  # noqa: E402 - shares the private broker, worker start-up and cleanup
-from mutations import check_database  # noqa: E402
 
 PREFIX = routing.PREFIX
 
@@ -242,20 +241,9 @@ def main():
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run, not a measurement")
     parser.add_argument("--any-database", action="store_true")
     args = parser.parse_args()
-    if not os.environ.get("DATABASE_URL"):
-        sys.exit("bench/engine.py needs an explicit DATABASE_URL naming a disposable PostgreSQL database")
-    os.environ.update(DJANGO_SETTINGS_MODULE="checkstack.settings", CELERY_BROKER_URL=routing.BROKER,
-                      DEBUG="false", CHECKSTACK_FAST_PATH="true")
-    os.environ.setdefault("SECRET_KEY", "checkstack-bench-only")
-    import django
-
-    django.setup()
+    version = routing.setup_django("engine.py", any_database=args.any_database)
     from django.conf import settings
-    from django.core.management import call_command
 
-    version = check_database(args.any_database)
-    call_command("migrate", verbosity=0)
-    routing.clean()
     phase(f"routed {route_leftovers()} change event(s) left unrouted by earlier runs")
     samples = 10 if args.quick else 100
     sizes = {"noop": 200 if args.quick else 2000, "saturation": 20 if args.quick else 300,

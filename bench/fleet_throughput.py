@@ -18,7 +18,6 @@ output line is one JSON object.
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import threading
@@ -30,7 +29,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import routing  # noqa: E402 - the private broker, worker start-up, the fleet's documents and cleanup
-from mutations import check_database  # noqa: E402
 
 CLIENTS = 4
 
@@ -111,20 +109,9 @@ def main():
     parser.add_argument("--changes", type=int, default=200, help="health changes reported per measurement")
     parser.add_argument("--any-database", action="store_true")
     args = parser.parse_args()
-    if not os.environ.get("DATABASE_URL"):
-        sys.exit("bench/fleet_throughput.py needs an explicit DATABASE_URL naming a disposable PostgreSQL database")
-    os.environ.update(DJANGO_SETTINGS_MODULE="checkstack.settings", CELERY_BROKER_URL=routing.BROKER,
-                      DEBUG="false", CHECKSTACK_FAST_PATH="true")
-    os.environ.setdefault("SECRET_KEY", "checkstack-bench-only")
-    import django
-
-    django.setup()
+    version = routing.setup_django("fleet_throughput.py", any_database=args.any_database)
     from django.conf import settings
-    from django.core.management import call_command
 
-    version = check_database(args.any_database)
-    call_command("migrate", verbosity=0)
-    routing.clean()
     results = {}
     with tempfile.TemporaryDirectory(prefix="checkstack-bench-") as tmp:
         routing.start_redis(Path(tmp))

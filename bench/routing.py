@@ -356,6 +356,25 @@ def worker_case(args) -> dict:
     return figures
 
 
+def setup_django(script: str, *, any_database: bool) -> str:
+    """Django on the bench's database with the private broker and the fast path on; migrate it, remove the
+    bench's leftovers; return the PostgreSQL version. Exits unless DATABASE_URL names a disposable database."""
+    if not os.environ.get("DATABASE_URL"):
+        sys.exit(f"bench/{script} needs an explicit DATABASE_URL naming a disposable PostgreSQL database")
+    os.environ.update(DJANGO_SETTINGS_MODULE="checkstack.settings", CELERY_BROKER_URL=BROKER, DEBUG="false",
+                      CHECKSTACK_FAST_PATH="true")
+    os.environ.setdefault("SECRET_KEY", "checkstack-bench-only")
+    import django
+
+    django.setup()
+    version = check_database(any_database)
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    clean()
+    return version
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--samples", type=int, default=100)
@@ -368,22 +387,11 @@ def main():
     parser.add_argument("--cases", default="worker,fleet", help="which cases to run: worker, fleet or both")
     parser.add_argument("--any-database", action="store_true")
     args = parser.parse_args()
-    if not os.environ.get("DATABASE_URL"):
-        sys.exit("bench/routing.py needs an explicit DATABASE_URL naming a disposable PostgreSQL database")
-    os.environ.update(DJANGO_SETTINGS_MODULE="checkstack.settings", CELERY_BROKER_URL=BROKER, DEBUG="false",
-                      CHECKSTACK_FAST_PATH="true")
-    os.environ.setdefault("SECRET_KEY", "checkstack-bench-only")
+    version = setup_django("routing.py", any_database=args.any_database)
     import tempfile
 
-    import django
-
-    django.setup()
-    version = check_database(args.any_database)
     from django.conf import settings
-    from django.core.management import call_command
 
-    call_command("migrate", verbosity=0)
-    clean()
     cases, figures = args.cases.split(","), {}
     with tempfile.TemporaryDirectory() as tmp:
         processes = start_services(Path(tmp), workers=1 if "worker" in cases else 0)
