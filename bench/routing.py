@@ -1,14 +1,33 @@
-"""Commit → first action started with 1 and more enabled automations (`--levels`, default 1 and 1,000; one
-matches, the rest listen to another event), against a Celery no-op round trip measured in the same run (same
-worker, same broker).
+"""Routing cost as the number of automations grows, in two cases.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/checkstack_bench .venv/bin/python bench/routing.py
 
-Starts a private redis-server (port 6394) and one Celery worker on the named PostgreSQL database; the fast
-path delivers (no beat). The last output line is one JSON object.
+The worker case: commit → first action started with 1 and more enabled automations (`--levels`, default 1 and
+1,000; one matches, the rest listen to another event), against a Celery no-op round trip measured in the same
+run (same worker, same broker). Starts a private redis-server (port 6394, BENCH_REDIS_PORT overrides) and one
+Celery worker on the named PostgreSQL database; the fast path delivers (no beat).
+
+The fleet case (`--fleet-levels`, default 1, 100 and 1,000): an operator installs one automation per system,
+all on `healthcheck.system_health_changed`, each with `filter: trigger.payload.system_id == '<its system>'` and
+one no-op step (automation.log); health changes of one system, so exactly one automation matches whatever N.
+Measured in this process, with no worker (nothing routes behind the clock): `health_report` in its own
+transaction, then `route_change_event` of that change inside `runs_woken_here()` as the worker's task calls it;
+p50/p99 of report + route, and the Run rows (and their bytes, `pg_column_size`) written per change beside the
+runs started. The run it started is walked afterwards, off the clock.
+Levels share one event, so they cannot all listen at once: 1,000 systems and automations are created once and
+the level is the number enabled (the first N; system 0's is always among them). Levels are interleaved in
+blocks of `--fleet-block` changes in mirrored rounds (1, 100, 1000, 1000, 100, 1, ...) until each has
+`--fleet-changes` (default 200): a drift of the machine's load falls on every level alike, and half of the
+switches toggle nothing. A switch enables or disables the automations between the two levels through
+`automation_set_enabled` (the service, so the index rows follow as they would for an operator), routes the
+toggles' own changes, then makes two unmeasured changes (caches of the toggled rows). Targets: p50 at the
+largest level ÷ p50 at 1 <= 1.3; Run rows per change = runs started (1) at every level.
+
+`--cases worker,fleet` picks the cases. The last output line is one JSON object.
 """
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -24,7 +43,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from mutations import check_database  # noqa: E402 - the shared refusal rules
 
-REDIS_PORT = 6394
+# BENCH_REDIS_PORT: several checkouts benchmarking on one machine each take their own private Redis.
+REDIS_PORT = int(os.environ.get("BENCH_REDIS_PORT", "6394"))
 BROKER = f"redis://127.0.0.1:{REDIS_PORT}/0"
 PREFIX = "bench-routing-"
 
@@ -34,20 +54,30 @@ def pct(values, q):
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
-def start_services(tmp: Path, *, beat: bool = False, **env_extra):
-    """A private redis-server, one worker (-c 2) and, if asked, beat; returns the Celery processes."""
+def start_services(tmp: Path, *, beat: bool = False, workers: int = 1, concurrency: int = 2, **env_extra):
+    """A private redis-server, `workers` worker processes (-c `concurrency`) and, if asked, beat; returns the
+    Celery processes."""
+    start_redis(tmp)
+    return start_celery(tmp, beat=beat, workers=workers, concurrency=concurrency, **env_extra)
+
+
+def start_redis(tmp: Path) -> None:
     subprocess.run(["redis-server", "--port", str(REDIS_PORT), "--bind", "127.0.0.1", "--save", "",
                     "--appendonly", "no", "--daemonize", "yes", "--logfile", str(tmp / "redis.log")], check=True)
+
+
+def start_celery(tmp: Path, *, beat: bool = False, workers: int = 1, concurrency: int = 2, **env_extra):
+    """`workers` worker processes on the private broker (-c `concurrency`) and, if asked, beat."""
     env = {**os.environ, "CELERY_BROKER_URL": BROKER, "CHECKSTACK_FAST_PATH": "true", "PYTHONUNBUFFERED": "1",
            **{k: str(v) for k, v in env_extra.items()}}
     celery = str(Path(sys.executable).with_name("celery"))
-    commands = [[celery, "-A", "checkstack", "worker", "-c", "2", "-l", "WARNING", "--without-mingle",
-                 "--without-gossip", "-I", "bench.noop_tasks", "-n", "bench@%h"]]
+    commands = [[celery, "-A", "checkstack", "worker", "-c", str(concurrency), "-l", "WARNING", "--without-mingle",
+                 "--without-gossip", "-I", "bench.noop_tasks", "-n", f"bench{index}@%h"] for index in range(workers)]
     if beat:
         commands.append([celery, "-A", "checkstack", "beat", "-l", "WARNING", "-s", str(tmp / "beat-schedule")])
     processes = []
-    for index, command in enumerate(commands):
-        log = open(tmp / f"celery-{index}.log", "wb")
+    for command in commands:
+        log = open(tmp / f"celery-{uuid.uuid4().hex[:6]}.log", "wb")
         processes.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                                           start_new_session=True))
     return processes
@@ -133,6 +163,15 @@ def commit_to_first_action(n: int) -> list[float]:
 STAGES = {"routed": [], "run_created": [], "run_claimed": []}
 
 
+def bench_user():
+    """The superuser every bench automation acts as: an automation without `run_as` never runs."""
+    from django.contrib.auth import get_user_model
+
+    user, created = get_user_model().objects.get_or_create(username="checkstack-bench",
+                                                           defaults={"is_superuser": True, "is_staff": True})
+    return user
+
+
 def create_matching_automation():
     """The one automation the measured change starts (a one-step run: automation.log)."""
     from automation.documents.validate import validate_document
@@ -141,7 +180,8 @@ def create_matching_automation():
     automation_create(document=validate_document({
         "name": f"{PREFIX}matching", "mode": "parallel", "max_runs": 1000,
         "triggers": [{"event": "healthcheck.system_degraded"}],
-        "actions": [{"action": "automation.log", "config": {"message": "degraded"}}]}).document, actor="bench")
+        "actions": [{"action": "automation.log", "config": {"message": "degraded"}}]}).document, actor="bench",
+        run_as=bench_user())
 
 
 def create_automations(count: int, *, start: int = 0):
@@ -152,7 +192,7 @@ def create_automations(count: int, *, start: int = 0):
     for i in range(start, start + count):
         document = validate_document({"name": f"{PREFIX}unrelated-{i}", "triggers": [{"event": "incident.created"}],
                                       "actions": [{"action": "automation.log", "config": {"message": "x"}}]}).document
-        automation_create(document=document, actor="bench")
+        automation_create(document=document, actor="bench", run_as=bench_user())
 
 
 def wait_until_routed(*, after_id: int, timeout: float = 120, poll_seconds: float = 0.2):
@@ -176,8 +216,173 @@ def clean():
         system_delete(system=system, actor="bench")
 
 
+# --- The fleet case: one template installed per system, all on the same event (in-process) ---------------
+
+FLEET_EVENT = "healthcheck.system_health_changed"
+
+
+def fleet_document(index: int, system_id, *, enabled: bool) -> dict:
+    """The per-system automation an operator installs N times: a filter on its own system, one no-op step."""
+    return {"name": f"{PREFIX}fleet-{index:05d}", "enabled": enabled, "mode": "parallel", "max_runs": 1000,
+            "triggers": [{"event": FLEET_EVENT, "filter": f"trigger.payload.system_id == '{system_id}'"}],
+            "actions": [{"action": "automation.log", "config": {"message": "health changed"}}]}
+
+
+def create_fleet(size: int, *, enabled: int, start: int = 0) -> tuple[list, list]:
+    """`size` systems, each with its automation; the first `enabled` automations enabled. Returns both lists."""
+    from automation.documents.validate import validate_document
+    from automation.services.automations import automation_create
+    from catalog.services import system_create
+
+    systems, automations = [], []
+    for index in range(start, start + size):
+        system = system_create(name=f"{PREFIX}fleet-{index:05d}-{uuid.uuid4().hex[:6]}", actor="bench")
+        result = validate_document(fleet_document(index, system.pk, enabled=index - start < enabled))
+        assert not result.errors, result.errors
+        systems.append(system)
+        automations.append(automation_create(document=result.document, actor="bench", run_as=bench_user()))
+    return systems, automations
+
+
+def fleet_enable(automations: list, *, enabled: int, currently: int) -> None:
+    """Enable the first `enabled` automations of the fleet and disable the rest, through the service (a
+    version each, as an operator's bulk action would write), toggling only those between the two counts."""
+    from automation.services.automations import automation_set_enabled
+
+    low, high = sorted((enabled, currently))
+    for automation in automations[low:high]:
+        automation_set_enabled(automation=automation, enabled=enabled > currently, actor="bench")
+
+
+def route_in_process() -> None:
+    """Route whatever is unrouted (set-up and toggles are changes too), in this process, outside the clock."""
+    from automation.engine.lifecycle import runs_woken_here
+    from automation.entities.delivery import deliver_change, route_change_event
+    from automation.models import ChangeEvent, SubscriptionDelivery
+
+    with runs_woken_here():  # runs they start (none here) stay pending, as nothing publishes
+        for change_id in ChangeEvent.objects.filter(routed_at=None).order_by("id").values_list("change_id", flat=True):
+            route_change_event(str(change_id))
+        for delivery_id in SubscriptionDelivery.objects.filter(delivered_at=None).values_list("id", flat=True):
+            deliver_change(delivery_id)
+
+
+def fleet_change(system, status: str) -> dict:
+    """Report one health change of `system` and route it, in this process; its cost and the Run rows it wrote.
+
+    Routing runs inside runs_woken_here(), as the worker's task does, so the run it starts is collected rather
+    than published; it is walked afterwards, off the clock, so the next change meets no active run.
+    """
+    from django.db import connection, transaction
+
+    from automation.engine.lifecycle import runs_woken_here
+    from automation.engine.runner import run_advance
+    from automation.entities.delivery import route_change_event
+    from automation.models import ChangeEvent, Run
+    from catalog.services import health_report
+
+    started = time.perf_counter()
+    with transaction.atomic():
+        health_report(system=system, status=status, actor="bench")
+    reported = time.perf_counter() - started
+    change_id = str(ChangeEvent.objects.filter(kind="health", entity_id=str(system.pk)).latest("id").change_id)
+    started = time.perf_counter()
+    with runs_woken_here() as woken:
+        route_change_event(change_id)
+    routed = time.perf_counter() - started
+    for wake_up in woken:
+        run_advance(run_id=wake_up.run_id, resume=wake_up.resume)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*), count(*) FILTER (WHERE status <> 'skipped'), "
+                       f"coalesce(sum(pg_column_size(r.*)), 0) FROM {Run._meta.db_table} r WHERE firing_key = %s",
+                       [change_id])
+        rows, started_runs, size = cursor.fetchone()
+    return {"seconds": reported + routed, "run_rows": rows, "runs_started": started_runs, "run_bytes": size}
+
+
+def fleet_order(levels: list[int], changes: int, block: int) -> list[int]:
+    """Blocks of `block` changes per level in mirrored rounds (1, 100, 1000, 1000, 100, 1, ...): every level
+    is measured throughout the run, a drift of the machine's load falls on all levels alike, and the largest
+    level's blocks are back to back so half of the switches toggle nothing."""
+    rounds = -(-changes // block)
+    order = []
+    for round_index in range(rounds):
+        order += levels if round_index % 2 == 0 else levels[::-1]
+    return order
+
+
+def fleet_case(levels: list[int], *, changes: int, block: int, warmup: int = 2) -> dict:
+    """p50/p99 of report + route, and Run rows and bytes per change, at each level, interleaved."""
+    import logging
+
+    logging.getLogger("checkstack.automation").setLevel(logging.WARNING)  # automation.log's line, once per change
+    systems, automations = create_fleet(max(levels), enabled=levels[0])
+    route_in_process()
+    matching, current, samples = systems[0], levels[0], {level: [] for level in levels}
+    status = itertools.cycle(["degraded", "healthy"])
+    for level in fleet_order(levels, changes, block):
+        fleet_enable(automations, enabled=level, currently=current)
+        current = level
+        route_in_process()
+        for _ in range(warmup):  # the first changes after a switch meet cold caches of the toggled rows
+            fleet_change(matching, next(status))
+        for _ in range(min(block, changes - len(samples[level]))):
+            samples[level].append(fleet_change(matching, next(status)))
+    out = {}
+    for level, values in samples.items():
+        seconds = [v["seconds"] for v in values]
+        out[str(level)] = {**summary(seconds), "changes": len(values),
+                           "run_rows_per_change": round(statistics.mean(v["run_rows"] for v in values), 2),
+                           "runs_started_per_change": round(statistics.mean(v["runs_started"] for v in values), 2),
+                           "run_bytes_per_change": round(statistics.mean(v["run_bytes"] for v in values))}
+    out["ratio_p50_largest_vs_1"] = round(out[str(levels[-1])]["p50_ms"] / out[str(levels[0])]["p50_ms"], 2)
+    return out
+
+
 def summary(values):
     return {"p50_ms": round(statistics.median(values) * 1000, 2), "p99_ms": round(pct(values, 99) * 1000, 2)}
+
+
+def worker_case(args) -> dict:
+    """Commit → first action through the worker, with the other automations on another event."""
+    noop = noop_round_trips(args.samples)
+    create_matching_automation()
+    levels = sorted(int(n) for n in args.levels.split(","))
+    series, existing = {}, 1
+    for level in levels:
+        from automation.models import ChangeEvent
+
+        marker = ChangeEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        create_automations(level - existing, start=existing)
+        existing = level
+        wait_until_routed(after_id=marker)  # their creations are changes too: measure after they drained
+        series[level] = commit_to_first_action(args.samples)
+    alone, crowded = series[levels[0]], series[levels[-1]]
+    figures = {"noop_round_trip": summary(noop),
+               **{f"commit_to_first_action_{level}": summary(values) for level, values in series.items()}}
+    figures["stages_p50_ms_crowded"] = {name: round(statistics.median(v) * 1000, 2) for name, v in STAGES.items()}
+    figures["ratio_crowded_vs_alone_p50"] = round(statistics.median(crowded) / statistics.median(alone), 3)
+    figures["ratio_first_action_vs_noop_p50"] = round(statistics.median(alone) / statistics.median(noop), 3)
+    return figures
+
+
+def setup_django(script: str, *, any_database: bool) -> str:
+    """Django on the bench's database with the private broker and the fast path on; migrate it, remove the
+    bench's leftovers; return the PostgreSQL version. Exits unless DATABASE_URL names a disposable database."""
+    if not os.environ.get("DATABASE_URL"):
+        sys.exit(f"bench/{script} needs an explicit DATABASE_URL naming a disposable PostgreSQL database")
+    os.environ.update(DJANGO_SETTINGS_MODULE="checkstack.settings", CELERY_BROKER_URL=BROKER, DEBUG="false",
+                      CHECKSTACK_FAST_PATH="true")
+    os.environ.setdefault("SECRET_KEY", "checkstack-bench-only-not-a-secret-0123456789-abcdefghijklmnopqrstuvwxyz")
+    import django
+
+    django.setup()
+    version = check_database(any_database)
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    clean()
+    return version
 
 
 def main():
@@ -185,51 +390,45 @@ def main():
     parser.add_argument("--samples", type=int, default=100)
     parser.add_argument("--levels", default="1,1000",
                         help="enabled automations in all (one matches, the others listen elsewhere)")
+    parser.add_argument("--fleet-levels", default="1,100,1000",
+                        help="the fleet case: automations on the same event, each filtering on its own system")
+    parser.add_argument("--fleet-changes", type=int, default=200, help="measured health changes per fleet level")
+    parser.add_argument("--fleet-block", type=int, default=50, help="changes per level before switching level")
+    parser.add_argument("--cases", default="worker,fleet", help="which cases to run: worker, fleet or both")
     parser.add_argument("--any-database", action="store_true")
     args = parser.parse_args()
-    if not os.environ.get("DATABASE_URL"):
-        sys.exit("bench/routing.py needs an explicit DATABASE_URL naming a disposable PostgreSQL database")
-    os.environ.update(DJANGO_SETTINGS_MODULE="checkstack.settings", CELERY_BROKER_URL=BROKER, DEBUG="false",
-                      CHECKSTACK_FAST_PATH="true")
-    os.environ.setdefault("SECRET_KEY", "checkstack-bench-only-not-a-secret-0123456789-abcdefghijklmnopqrstuvwxyz")
+    version = setup_django("routing.py", any_database=args.any_database)
     import tempfile
 
-    import django
+    from django.conf import settings
 
-    django.setup()
-    version = check_database(args.any_database)
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    clean()
+    cases, figures = args.cases.split(","), {}
     with tempfile.TemporaryDirectory() as tmp:
-        processes = start_services(Path(tmp))
+        processes = start_services(Path(tmp), workers=1 if "worker" in cases else 0)
         try:
-            time.sleep(4)  # worker start-up
-            noop = noop_round_trips(args.samples)
-            create_matching_automation()
-            levels = sorted(int(n) for n in args.levels.split(","))
-            series, existing = {}, 1
-            for level in levels:
-                from automation.models import ChangeEvent
-
-                marker = ChangeEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
-                create_automations(level - existing, start=existing)
-                existing = level
-                wait_until_routed(after_id=marker)  # their creations are changes too: measure after they drained
-                series[level] = commit_to_first_action(args.samples)
+            if "worker" in cases:
+                time.sleep(4)  # worker start-up
+                figures.update(worker_case(args))
         finally:
             clean()  # while the broker is still up: the deletions publish their own wake-ups
-            stop_services(processes)
-    alone, crowded = series[levels[0]], series[levels[-1]]
-    figures = {"noop_round_trip": summary(noop),
-               **{f"commit_to_first_action_{level}": summary(values) for level, values in series.items()}}
-    figures["stages_p50_ms_crowded"] = {name: round(statistics.median(v) * 1000, 2) for name, v in STAGES.items()}
-    figures["ratio_crowded_vs_alone_p50"] = round(statistics.median(crowded) / statistics.median(alone), 3)
-    figures["ratio_first_action_vs_noop_p50"] = round(statistics.median(alone) / statistics.median(noop), 3)
+            stop_processes(processes)
+        try:
+            if "fleet" in cases:
+                # In this process, no worker: nothing routes behind the clock's back. Redis stays up only to take
+                # the wake-ups routing publishes after commit (deliveries); nobody consumes them.
+                settings.CHECKSTACK_FAST_PATH = False
+                levels = sorted(int(n) for n in args.fleet_levels.split(","))
+                figures["fleet"] = fleet_case(levels, changes=args.fleet_changes, block=args.fleet_block)
+        finally:
+            try:
+                clean()
+                route_in_process()
+            finally:
+                stop_redis()
     for name, value in figures.items():
         print(f"{name:>40}: {value}")
-    print("targets: crowded/alone p50 <= 1.2; first action/no-op p50 <= 5")
+    print("targets: crowded/alone p50 <= 1.2; first action/no-op p50 <= 5; fleet p50 at the largest level / at 1 "
+          "<= 1.3, run rows per change = runs started (1)")
     print(json.dumps({**figures, "samples": args.samples, "postgres": version}))
 
 

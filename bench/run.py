@@ -22,7 +22,10 @@ DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0
 SCRIPTS = {
     "mutations": (["bench/mutations.py"], ["--seconds", "1"]),
     "timers": (["bench/timers.py", "--sizes", "1000,10000"], ["--sizes", "1000", "--spread", "5"]),
-    "routing": (["bench/routing.py", "--levels", "1,100,1000"], ["--levels", "1,20", "--samples", "10"]),
+    "routing": (["bench/routing.py", "--levels", "1,100,1000"],
+                ["--levels", "1,20", "--samples", "10", "--fleet-levels", "1,5,20", "--fleet-changes", "10",
+                 "--fleet-block", "5"]),
+    "fleet_throughput": (["bench/fleet_throughput.py"], ["--systems", "8", "--crowd", "12", "--changes", "16"]),
     "engine": (["bench/engine.py"], ["--quick"]),
     "validation": (["bench/validation.py"], ["--samples", "3"]),
 }
@@ -36,9 +39,9 @@ def ensure_database():
         subprocess.run(["psql", admin_url, "-c", f'CREATE DATABASE "{name}"'], check=True, capture_output=True)
 
 
-def run_script(name: str, quick: bool) -> dict:
+def run_script(name: str, quick: bool, any_database: bool = False) -> dict:
     args, quick_args = SCRIPTS[name]
-    command = [PYTHON, *args, *(quick_args if quick else [])]
+    command = [PYTHON, *args, *(quick_args if quick else []), *(["--any-database"] if any_database else [])]
     print(f"== {name}: {' '.join(command[1:])}", flush=True)
     env = {**os.environ, "DATABASE_URL": DATABASE_URL}
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
@@ -89,8 +92,9 @@ def table(r: dict) -> list[tuple[str, str, str, str]]:
                      f"{round(figure['p50_ms'] / rt['noop_round_trip']['p50_ms'], 1)}"))
     rows += [
         (f"Routing cost, {levels[-1]} vs {levels[0]} automations (p50)", "", "", f"{rt['ratio_crowded_vs_alone_p50']}"),
-        ("End-to-end runs/s of a one-step automation at saturation", f"{e['runs_per_s_saturation']}/s",
-         f"no-op {e['noop_tasks_per_s']}/s", f"{e['ratio_runs_vs_noop_throughput']}"),
+        *fleet_rows(rt["fleet"], r["fleet_throughput"]),
+        ("End-to-end runs/s of a one-step automation at saturation (target ratio ≥ 0.2)",
+         f"{e['runs_per_s_saturation']}/s", f"no-op {e['noop_tasks_per_s']}/s", f"{e['ratio_runs_vs_noop_throughput']}"),
     ]
     crowd = next(k for k in e if k.startswith("wake_latency_") and k != "wake_latency_10_waiting")
     rows += [
@@ -104,6 +108,28 @@ def table(r: dict) -> list[tuple[str, str, str, str]]:
                      f"target p99 ≤ {t['target_p99_s']} s", f"{round(timers['lateness_p99_s'] / t['target_p99_s'], 2)}"))
     rows.append(("200-step document validated", f"{e['validate_200_steps_ms']} ms", "target 200 ms",
                  f"{round(e['validate_200_steps_ms'] / 200, 3)}"))
+    return rows
+
+
+def fleet_rows(fleet: dict, throughput: dict) -> list[tuple[str, str, str, str]]:
+    """The fleet case: N automations on the same event, each filtering on its own system, one matching."""
+    levels = sorted(int(k) for k in fleet if k.isdigit())
+    rows = []
+    for level in levels:
+        f = fleet[str(level)]
+        rows.append((f"Fleet: report + route in-process, {level} automation(s) on the event, 1 matching",
+                     f"{p50(f)}; {f['run_rows_per_change']} Run rows ({f['run_bytes_per_change']} B) per change",
+                     f"1 automation p50 {fleet[str(levels[0])]['p50_ms']} ms",
+                     f"{round(f['p50_ms'] / fleet[str(levels[0])]['p50_ms'], 2)}"))
+    rows[-1] = (*rows[-1][:3], f"{rows[-1][3]} (target ≤ 1.3)")
+    crowd = throughput["crowd"]
+    for workers in (1, 2):
+        with_, without = throughput[f"with_{workers}w"], throughput[f"without_{workers}w"]
+        rows.append((f"Fleet: health changes routed per second, {workers} worker process(es), "
+                     f"{throughput['systems']} + {crowd} automations on the event",
+                     f"{with_['routed_per_s']}/s", f"{throughput['systems']} automations {without['routed_per_s']}/s",
+                     f"{throughput[f'ratio_with_crowd_vs_without_{workers}w']}" + (" (target ≥ 0.8)" if workers == 1
+                                                                                    else "")))
     return rows
 
 
@@ -122,10 +148,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run; BENCHMARKS.md unchanged)")
     parser.add_argument("--only", help="comma-separated subset of: " + ",".join(SCRIPTS))
+    parser.add_argument("--any-database", action="store_true",
+                        help="let the scripts write to a BENCH_DATABASE_URL whose name lacks 'bench' (disposable)")
     args = parser.parse_args()
     ensure_database()
     names = args.only.split(",") if args.only else list(SCRIPTS)
-    results = {name: run_script(name, args.quick) for name in names}
+    results = {name: run_script(name, args.quick, args.any_database) for name in names}
     info = {**machine(), "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
     if set(names) == set(SCRIPTS):
         out = ROOT / "bench" / "results"

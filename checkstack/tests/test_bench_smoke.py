@@ -1,4 +1,5 @@
-"""The bench scripts must not rot: the quick engine bench runs end to end and ends with its JSON figures.
+"""The bench scripts must not rot: the quick engine, routing and fleet throughput benches run end to end and end
+with their JSON figures.
 
 No timing is asserted here (speed is measured by `python bench/run.py`, not by tests).
 """
@@ -24,3 +25,18 @@ def test_the_quick_engine_bench_prints_its_figures():
     figures = json.loads(result.stdout.strip().splitlines()[-1])["engine"]
     assert EXPECTED <= set(figures)
     assert figures["noop_tasks_per_s"] > 0 and figures["runs_per_s_saturation"] > 0
+
+
+def test_the_quick_fleet_benches_print_their_figures():
+    result = subprocess.run([sys.executable, "bench/run.py", "--quick", "--only", "routing,fleet_throughput"],
+                            cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    fleet = figures["routing"]["fleet"]
+    assert set(fleet) == {"1", "5", "20", "ratio_p50_largest_vs_1"}
+    # Each change of the one matching system starts exactly its one run, at every level.
+    assert all(fleet[level]["runs_started_per_change"] == 1 and fleet[level]["changes"] == 10
+               for level in ("1", "5", "20"))
+    throughput = figures["fleet_throughput"]
+    assert {"ratio_with_crowd_vs_without_1w", "ratio_with_crowd_vs_without_2w"} <= set(throughput)
+    assert all(throughput[key]["changes"] == 16 for key in ("without_1w", "without_2w", "with_1w", "with_2w"))
