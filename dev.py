@@ -4,7 +4,7 @@
     python3 dev.py run    set up (virtualenv, packages, migrations, static files, admin user) and start the
                           Procfile's processes (web, worker, beat), restarting any that dies
     python3 dev.py test   set up and run the whole test suite (SQLite pass, then PostgreSQL + Redis + real workers)
-    python3 dev.py start  only start the Procfile's processes under the supervisor (no set-up)
+    python3 dev.py start [PROCFILE]  only start the Procfile's processes under the supervisor (no set-up)
 """
 
 import os
@@ -204,7 +204,7 @@ def main():
             test(sys.argv[2:])
         elif command == "start":
             env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"}
-            sys.exit(supervise(read_procfile(ROOT / "Procfile"), env))
+            sys.exit(supervise(read_procfile(Path(sys.argv[2]) if len(sys.argv) > 2 else ROOT / "Procfile"), env))
         else:
             sys.exit(__doc__)
     except subprocess.CalledProcessError as exc:
