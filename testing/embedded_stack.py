@@ -63,12 +63,14 @@ class EmbeddedStack:
         self.url = f"http://127.0.0.1:{env['PORT']}"
         self.proc = None
 
-    def start(self):
+    def start(self, *, ready: bool = True):
+        """Start the supervisor; wait for gunicorn to answer, and for the worker too when `ready`."""
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([sys.executable, "dev.py", "start", str(self.procfile)], cwd=BASE_DIR,
                                      env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
-        wait_for(lambda: "ready." in self.log(), timeout=90, what="the worker to be ready")
+        if ready:
+            wait_for(lambda: "ready." in self.log(), timeout=90, what="the worker to be ready")
         wait_for(self._web_answers, timeout=60, interval=0.5, what="gunicorn to answer")
         return self
 
