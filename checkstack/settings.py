@@ -190,9 +190,12 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Celery ---------------------------------------------------------------------------------------
-# With nothing set, kombu's SQLAlchemy transport on a SQLite file: a broker that needs no server and is safe
-# with several writers (checkstack/embedded_broker.py says why it replaced the filesystem transport).
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=f"sqlite:///{VAR_DIR / 'broker.sqlite3'}")
+# With nothing set, the embedded broker: kombu's SQLAlchemy transport on a SQLite file, needing no server.
+# It replaced kombu's filesystem transport, whose worker died reading a message file before its writer had
+# finished it (kombu issue 1551); SQLite serialises writers and the transport takes each message inside
+# BEGIN IMMEDIATE, so web, beat and the worker's children publish safely side by side (embedded_broker.py).
+# Empty counts as unset (.env.example lists it empty).
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="") or f"sqlite:///{VAR_DIR / 'broker.sqlite3'}"
 EMBEDDED_BROKER = CELERY_BROKER_URL.startswith("sqlite:")
 if EMBEDDED_BROKER:
     CELERY_BROKER_TRANSPORT = "checkstack.embedded_broker:Transport"
