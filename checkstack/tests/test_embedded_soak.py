@@ -71,7 +71,7 @@ def burst(stack, system_ids: list[str], count: int) -> None:
         thread.join()
 
 
-def soak(stack, seconds: float):
+def soak(stack, seconds: float, report):
     # Given systems, automations reacting to their health, and the broadcast subscriber in the worker
     systems = [api(stack.url, stack.token, "POST", "/api/v1/systems/", {"name": f"soak-{i}"})["id"]
                for i in range(WRITERS * 2)]
@@ -89,7 +89,7 @@ def soak(stack, seconds: float):
     assert drained is not None, "the capacity burst never settled"
     capacity = BURST / (time.monotonic() - start)
     rate = capacity / 2
-    print(f"\nembedded capacity: {capacity:.1f} health changes/s (each with 3 runs and a broadcast); "
+    report(f"\nembedded capacity: {capacity:.1f} health changes/s (each with 3 runs and a broadcast); "
           f"soak: {WRITERS} writers at {rate:.1f}/s in all for {seconds:.0f} s")
 
     # When three writer processes report health at half of it
@@ -106,7 +106,7 @@ def soak(stack, seconds: float):
     [(changes,)] = stack.query("SELECT COUNT(*) FROM automation_changeevent WHERE kind = 'health'")
     [(unrouted,)] = stack.query("SELECT COUNT(*) FROM automation_changeevent WHERE routed_at IS NULL")
     runs = dict(stack.query("SELECT status, COUNT(*) FROM automation_run GROUP BY status"))
-    print(f"soak: {sum(r['sent'] for r in results)} reports, {changes} health changes, runs {runs}, "
+    report(f"soak: {sum(r['sent'] for r in results)} reports, {changes} health changes, runs {runs}, "
           f"settled {waited if waited is None else round(waited, 1)} s after the last write")
     assert waited is not None, (f"not settled within {DRAIN_SECONDS}s of the last write: {unrouted} unrouted, "
                                 f"runs {runs}, {len(missing_broadcasts(stack))} broadcasts missing")
@@ -116,7 +116,12 @@ def soak(stack, seconds: float):
     log = stack.log()
     assert [log.count(f"{name:<10} | started") for name in ("web", "worker", "beat")] == [1, 1, 1], log[-5000:]
     assert "restarting" not in log, log[-5000:]
+    assert "database is locked" not in log and "Traceback" not in log, log[-5000:]
 
 
-def test_the_embedded_defaults_hold_a_soak_at_half_their_capacity(stack, request):
-    soak(stack, seconds=300 if request.config.getoption("--full") else 60)
+def test_the_embedded_defaults_hold_a_soak_at_half_their_capacity(stack, request, capsys):
+    def report(line: str):
+        with capsys.disabled():  # the figures show in CI's output, not only with -s
+            print(line, flush=True)
+
+    soak(stack, seconds=300 if request.config.getoption("--full") else 60, report=report)
