@@ -71,10 +71,10 @@ class EmbeddedStack:
                                      start_new_session=True)
         if ready:
             wait_for(lambda: "ready." in self.log(), timeout=90, what="the worker to be ready")
-        wait_for(self._web_answers, timeout=60, interval=0.5, what="gunicorn to answer")
+        wait_for(self.web_answers, timeout=60, interval=0.5, what="gunicorn to answer")
         return self
 
-    def _web_answers(self) -> bool:
+    def web_answers(self) -> bool:
         try:
             with urllib.request.urlopen(f"{self.url}/status/", timeout=5) as response:
                 return response.status == 200

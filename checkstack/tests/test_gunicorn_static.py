@@ -1,12 +1,15 @@
 """With DEBUG off under gunicorn (the Procfile's web line), pages are styled: whitenoise serves the collected,
-hashed static files."""
+hashed static files; and the supervisor restarts it when it dies."""
 
+import os
 import re
+import signal
 import urllib.request
 
 import pytest
 
 from testing.embedded_stack import BASE_DIR, EmbeddedStack, embedded_env, set_up
+from testing.process_fixtures import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -40,3 +43,16 @@ def test_a_page_links_stylesheets_that_gunicorn_serves_as_css(web, page):
         css_status, content_type, body = get(f"{web.url}{href}")
         assert (css_status, content_type.split(";")[0]) == (200, "text/css"), href
         assert "{" in body
+
+
+def test_the_supervisor_restarts_a_web_process_that_dies(web):
+    # Given the web process running under dev.py's supervisor (the last test here: it replaces the process)
+    [pid] = re.findall(r"web +\| started \(pid (\d+)\)", web.log())
+
+    # When its whole process group is killed
+    os.killpg(int(pid), signal.SIGKILL)
+
+    # Then the supervisor logs which process died and why, and starts it again
+    wait_for(lambda: "web was killed by SIGKILL; restarting in 1s" in web.log(), timeout=20, what="the log line")
+    wait_for(lambda: len(re.findall(r"web +\| started", web.log())) == 2, timeout=20, what="a second start")
+    wait_for(web.web_answers, timeout=60, interval=0.5, what="gunicorn to answer again")
