@@ -9,6 +9,18 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _static_files_without_manifest():
+    """Pages render without `collectstatic`: production's manifest storage (DEBUG off) needs its manifest.
+
+    The test that serves the collected, hashed files runs gunicorn in its own process with the real setting.
+    """
+    from django.conf import settings
+
+    settings.STORAGES = {**settings.STORAGES,
+                         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+
+
 @pytest.fixture
 def admin_user(django_user_model):
     return django_user_model.objects.create_superuser("admin", "admin@example.com", "admin-pass-123")

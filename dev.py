@@ -1,15 +1,21 @@
 #!/usr/bin/env python3
 """Checkstack's two commands, needing only Python 3.11 on a fresh machine.
 
-    python3 dev.py run    set up (virtualenv, packages, migrations, admin user) and start web + worker + beat
+    python3 dev.py run    set up (virtualenv, packages, migrations, static files, admin user) and start the
+                          Procfile's processes (web, worker, beat), restarting any that dies
     python3 dev.py test   set up and run the whole test suite (SQLite pass, then PostgreSQL + Redis + real workers)
+    python3 dev.py start [PROCFILE]  only start the Procfile's processes under the supervisor (no set-up)
 """
 
 import os
 import secrets
+import signal
 import subprocess
 import sys
+import threading
+import time
 import venv
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -63,6 +69,7 @@ def run():
     env.setdefault("SECRET_KEY", local_secret_key())
     env.setdefault("DEBUG", "true")
     sh(PYTHON, "manage.py", "migrate", "--noinput", env=env)
+    sh(PYTHON, "manage.py", "collectstatic", "--noinput", "-v", "0", env=env)
     password = os.environ.get("CHECKSTACK_ADMIN_PASSWORD", "checkstack-admin")
     sh(PYTHON, "manage.py", "ensure_admin", "--username", "admin", "--password", password, env=env)
     port = env.setdefault("PORT", "8000")
@@ -72,7 +79,94 @@ def run():
         f"Commands: .venv/bin/python manage.py <command>  (e.g. drf_create_token admin for an API token)\n",
         flush=True,
     )
-    os.execve(str(BIN / "honcho"), [str(BIN / "honcho"), "start"], env)
+    sys.exit(supervise(read_procfile(ROOT / "Procfile"), env))
+
+
+# --- The supervisor: the Procfile's processes, each restarted when it exits ---------------------------------
+# honcho (used before) stopped every process when one exited: a worker crash took web and beat down too.
+RESTART_DELAYS = (1, 2, 5, 10, 30)  # seconds before the 1st, 2nd, ... restart in a row; then 30 s each time
+STABLE_SECONDS = 60  # a process that ran this long starts its back-off over when it next exits
+
+
+def read_procfile(path: Path) -> dict[str, str]:
+    """The Procfile's `name: command` lines, in order."""
+    entries = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, command = line.split(":", 1)
+            entries[name.strip()] = command.strip()
+    return entries
+
+
+def log(name: str, message: str):
+    print(f"{datetime.now():%H:%M:%S} {name:<10} | {message}", flush=True)
+
+
+def exit_reason(code: int) -> str:
+    return f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited with code {code}"
+
+
+class Supervised:
+    """One Procfile process: its own process group (signalled as a whole) and its output prefixed."""
+
+    def __init__(self, name: str, command: str, env: dict):
+        self.name, self.command, self.env = name, command, env
+        self.proc, self.started, self.restarts, self.due = None, 0.0, 0, None
+
+    def start(self):
+        # The shell expands ${PORT:-8000} as in the Procfile; exec leaves no shell between us and the process.
+        self.proc = subprocess.Popen(["/bin/sh", "-c", f"exec {self.command}"], cwd=ROOT, env=self.env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        self.started, self.due = time.monotonic(), None
+        threading.Thread(target=self._copy_output, args=(self.proc,), daemon=True).start()
+        log(self.name, f"started (pid {self.proc.pid})")
+
+    def _copy_output(self, proc):
+        for line in iter(proc.stdout.readline, b""):
+            log(self.name, line.decode(errors="replace").rstrip())
+
+    def check(self, now: float):
+        """Restart this process, after its back-off, when it exited."""
+        if self.due is None and (code := self.proc.poll()) is not None:
+            if now - self.started >= STABLE_SECONDS:
+                self.restarts = 0
+            delay = RESTART_DELAYS[min(self.restarts, len(RESTART_DELAYS) - 1)]
+            log("supervisor", f"{self.name} {exit_reason(code)}; restarting in {delay}s")
+            self.restarts, self.due = self.restarts + 1, now + delay
+        if self.due is not None and now >= self.due:
+            self.start()
+
+    def signal(self, sig):
+        if self.proc and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                pass
+
+
+def supervise(procfile: dict[str, str], env: dict, *, poll: float = 0.2, grace: float = 10) -> int:
+    """Run every Procfile process until SIGINT or SIGTERM, restarting any that exits; then stop them all."""
+    stopping = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.set())
+    processes = [Supervised(name, command, env) for name, command in procfile.items()]
+    for process in processes:
+        process.start()
+    while not stopping.wait(poll):
+        for process in processes:
+            process.check(time.monotonic())
+    log("supervisor", "stopping every process")
+    for process in processes:
+        process.signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for process in processes:
+        try:
+            process.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            log("supervisor", f"{process.name} did not stop within {grace}s; killing it")
+            process.signal(signal.SIGKILL)
+            process.proc.wait()
+    return 0
 
 
 def ensure_chromium():
@@ -108,6 +202,9 @@ def main():
             run()
         elif command == "test":
             test(sys.argv[2:])
+        elif command == "start":
+            env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"}
+            sys.exit(supervise(read_procfile(Path(sys.argv[2]) if len(sys.argv) > 2 else ROOT / "Procfile"), env))
         else:
             sys.exit(__doc__)
     except subprocess.CalledProcessError as exc:

@@ -12,10 +12,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env")  # optional; real environment variables win
 
-# The embedded SQLite database, filesystem broker and beat schedule live here.
+# The embedded SQLite database, broker database, beat schedule and collected static files live here.
 VAR_DIR = Path(env("CHECKSTACK_VAR_DIR", default=str(BASE_DIR / "var")))
-for folder in ("broker", "broker-processed", "broker-control"):
-    (VAR_DIR / folder).mkdir(parents=True, exist_ok=True)
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 # --- Security -------------------------------------------------------------------------------------
 DEBUG = env.bool("DEBUG", default=False)
@@ -75,6 +74,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files from STATIC_ROOT (collectstatic) in every process model, gunicorn included; right after
+    # SecurityMiddleware as whitenoise documents, so its redirects and headers apply first.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -139,7 +141,16 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = Path(env("STATIC_ROOT", default=str(VAR_DIR / "static")))
+# Hashed, compressed names with far-future cache headers need `collectstatic` first (its manifest): only
+# with DEBUG off, as production runs. With DEBUG on whitenoise also serves straight from the apps' folders.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage" if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage",
+    },
+}
 
 # --- REST API -------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -179,24 +190,20 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Celery ---------------------------------------------------------------------------------------
-# With nothing set, kombu's filesystem transport: a broker that needs no server.
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
-CELERY_BROKER_TRANSPORT_OPTIONS = (
-    {
-        "data_folder_in": str(VAR_DIR / "broker"),
-        "data_folder_out": str(VAR_DIR / "broker"),
-        "processed_folder": str(VAR_DIR / "broker-processed"),
-        "control_folder": str(VAR_DIR / "broker-control"),
-        "store_processed": False,
-        # kombu sleeps this long whenever a poll finds nothing it may take (empty folder or all prefetch
-        # slots busy). Its 1 s default lets beat's every-second sweeps outpace the worker: a backlog
-        # that grows without bound. 0.1 s keeps a wake-up within a tenth of a second for the cost of
-        # listing one small folder.
-        "polling_interval": 0.1,
-    }
-    if CELERY_BROKER_URL.startswith("filesystem")
-    else {"visibility_timeout": 3600}
-)
+# With nothing set, the embedded broker: kombu's SQLAlchemy transport on a SQLite file, needing no server.
+# It replaced kombu's filesystem transport, whose worker died reading a message file before its writer had
+# finished it (kombu issue 1551); SQLite serialises writers and the transport takes each message inside
+# BEGIN IMMEDIATE, so web, beat and the worker's children publish safely side by side (embedded_broker.py).
+# Empty counts as unset (.env.example lists it empty).
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="") or f"sqlite:///{VAR_DIR / 'broker.sqlite3'}"
+EMBEDDED_BROKER = CELERY_BROKER_URL.startswith("sqlite:")
+if EMBEDDED_BROKER:
+    CELERY_BROKER_TRANSPORT = "checkstack.embedded_broker:Transport"
+    # kombu sleeps this long whenever a poll finds nothing (a poll is one short BEGIN IMMEDIATE per queue).
+    # Its 1 s default lets beat's every-second sweeps outpace the worker; 0.1 s wakes within a tenth.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"polling_interval": 0.1}
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -246,14 +253,18 @@ CELERY_TIMEZONE = "UTC"
 # Three queues. "celery": routing, runs, timers and the beat sweeps (routing latency is measured here).
 # "checkstack.deliveries": work_queue subscriber deliveries and the emails they owe; a burst of them (one
 # incident, thousands of followers) queues here, not in front of routing. "checkstack.broadcast": a fan-out
-# queue every worker consumes. A worker started without -Q consumes every queue listed here (Celery's
+# queue every worker consumes (on the embedded broker, which has no fan-out, a plain queue: see below). A worker started without -Q consumes every queue listed here (Celery's
 # default), which is what the Procfile and `dev.py run` rely on; see README "Operations" for pools per queue.
 CELERY_TASK_QUEUES = [
     Queue("celery"),
     # Its own exchange and key: a bare Queue(name) takes the default exchange and key "celery", so each
     # delivery would also be copied into "celery" and the routing pool would take deliveries after all.
     Queue("checkstack.deliveries", Exchange("checkstack.deliveries"), routing_key="checkstack.deliveries"),
-    Broadcast("checkstack.broadcast"),
+    # kombu's SQLAlchemy transport has no fan-out exchange: a Broadcast there would drop every message. The
+    # embedded default runs one worker, so a plain queue it consumes reaches every worker there is; several
+    # workers on the embedded broker are not supported (each broadcast would reach one of them).
+    Queue("checkstack.broadcast", Exchange("checkstack.broadcast"), routing_key="checkstack.broadcast")
+    if EMBEDDED_BROKER else Broadcast("checkstack.broadcast"),
 ]
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 # Routed here, not by the task's own options: wake-ups are published by task name, also from processes that

@@ -1,0 +1,52 @@
+"""The run command's supervisor (dev.py): a process that exits is restarted and logged; Ctrl-C stops them all."""
+
+import signal
+import subprocess
+import sys
+import time
+
+from dev import ROOT, exit_reason, read_procfile
+
+
+def test_the_procfile_is_read_in_order_without_comments(tmp_path):
+    procfile = tmp_path / "Procfile"
+    procfile.write_text("# processes\nweb: gunicorn x --bind 0.0.0.0:${PORT:-8000}\n\nworker: celery -A x worker\n")
+
+    assert read_procfile(procfile) == {"web": "gunicorn x --bind 0.0.0.0:${PORT:-8000}", "worker": "celery -A x worker"}
+
+
+def test_the_reason_names_the_exit_code_or_the_signal():
+    assert exit_reason(3) == "exited with code 3"
+    assert exit_reason(-signal.SIGKILL) == "was killed by SIGKILL"
+
+
+def wait_for_text(path, text, timeout=20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if text in path.read_text():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{text!r} not in the log:\n{path.read_text()}")
+
+
+def test_a_process_that_exits_is_restarted_and_the_others_keep_running(tmp_path):
+    # Given a steady process and one that exits with code 3 after a moment
+    marker = tmp_path / "steady-starts"
+    script = (f"import dev, os; dev.supervise({{'steady': 'sh -c \"echo x >> {marker}; sleep 60\"', "
+              f"'crashy': 'sh -c \"sleep 0.3; exit 3\"'}}, dict(os.environ), grace=5)")
+    log_path = tmp_path / "supervisor.log"
+    with open(log_path, "wb") as log_file:
+        proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT)
+        try:
+            # When it exits, it is logged with its code and started again after its back-off
+            wait_for_text(log_path, "crashy exited with code 3; restarting in 1s")
+            wait_for_text(log_path, "crashy exited with code 3; restarting in 2s")
+            # Then Ctrl-C stops everything and the supervisor exits
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=15) == 0
+        finally:
+            proc.kill()
+    log = log_path.read_text()
+    assert "stopping every process" in log
+    assert marker.read_text() == "x\n"  # the steady process was never restarted
+    assert "steady exited" not in log and "steady was killed" not in log
