@@ -5,6 +5,7 @@ from functools import partial
 
 from django.db import transaction
 
+from ..columns import fit_key
 from ..models import RunStatus, Timer, Wait, WaitRead
 from .timers import timer_set, timers_cancel
 
@@ -19,6 +20,8 @@ def wake_run_resume(run_id) -> None:
 def wait_open(*, run, path: str, iteration: str, kind: str, deadline: datetime | None, event: str = "",
               context_key: str | None = None, timeout_kind: str = Timer.Kind.WAIT_TIMEOUT) -> Wait:
     """The wait of a step, created once (with its deadline timer) however often the step is re-entered."""
+    # Fitted as routing fits the trigger events' keys (the same hash for the same long key), so they match.
+    context_key = None if context_key is None else fit_key(Wait, "context_key", str(context_key))
     wait, created = Wait.objects.get_or_create(
         run=run, path=path, iteration=iteration,
         defaults={"kind": kind, "event": event, "context_key": context_key, "deadline": deadline},
