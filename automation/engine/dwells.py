@@ -13,6 +13,7 @@ from ..expressions.evaluate import is_true
 from ..models import ChangeEvent, Dwell, Timer
 from .scope import firing_scope
 from .timers import timer_set, timers_cancel
+from .waits import automation_locked
 
 
 def dwell_condition_holds(dwell_trigger: dict, event: str, entity_id: str, state: dict | None) -> bool:
@@ -86,6 +87,9 @@ def dwells_break_on(change) -> int:
         if definition is None or definition.entity_kind != change.kind or trigger is None:
             continue
         if not dwell_condition_holds(trigger, dwell.event, dwell.context_key, change.next):
+            # The automation before its dwell, as deleting the automation takes them (waits.py).
+            if not automation_locked(dwell.automation_id):
+                continue
             timers_cancel(owner=dwell.pk, kinds=[Timer.Kind.DWELL])
             dwell.delete()
             broken += 1

@@ -5,7 +5,9 @@ from functools import partial
 
 from django.db import transaction
 
-from ..models import RunStatus, Timer, Wait, WaitRead
+from ..columns import fit_key
+from ..models import Automation, Run, RunStatus, Timer, Wait, WaitRead
+from ..row_sql import lock_row
 from .timers import timer_set, timers_cancel
 
 
@@ -19,6 +21,8 @@ def wake_run_resume(run_id) -> None:
 def wait_open(*, run, path: str, iteration: str, kind: str, deadline: datetime | None, event: str = "",
               context_key: str | None = None, timeout_kind: str = Timer.Kind.WAIT_TIMEOUT) -> Wait:
     """The wait of a step, created once (with its deadline timer) however often the step is re-entered."""
+    # Fitted as routing fits the trigger events' keys (the same hash for the same long key), so they match.
+    context_key = None if context_key is None else fit_key(Wait, "context_key", str(context_key))
     wait, created = Wait.objects.get_or_create(
         run=run, path=path, iteration=iteration,
         defaults={"kind": kind, "event": event, "context_key": context_key, "deadline": deadline},
@@ -30,8 +34,14 @@ def wait_open(*, run, path: str, iteration: str, kind: str, deadline: datetime |
 
 def wait_resolve(wait: Wait, outcome: dict) -> bool:
     """Record how a wait ended and wake its run; False if it had ended already or its run is not waiting."""
-    wait = Wait.objects.select_for_update().select_related("run").get(pk=wait.pk)
-    if wait.outcome is not None or wait.run.status != RunStatus.WAITING:
+    # Lock order: the automation, its run, then the wait, as deleting the automation takes them (its mutation
+    # locks it, then its runs; its cascade deletes their waits). Wait and run first deadlocked with a delete.
+    automation_id = Run.objects.filter(pk=wait.run_id).values_list("automation_id", flat=True).first()
+    if automation_id is None or not automation_locked(automation_id):
+        return False  # deleted meanwhile, with its runs and waits
+    run = lock_row(Run, wait.run_id, fields=("status",))
+    wait = Wait.objects.select_for_update().filter(pk=wait.pk).first()
+    if run is None or wait is None or wait.outcome is not None or run.status != RunStatus.WAITING:
         return False
     wait.outcome = outcome
     wait.save(update_fields=["outcome"])
@@ -39,6 +49,13 @@ def wait_resolve(wait: Wait, outcome: dict) -> bool:
     timers_cancel(owner=wait.pk)
     transaction.on_commit(partial(wake_run_resume, wait.run_id), robust=True)
     return True
+
+
+def automation_locked(automation_id) -> bool:
+    """Lock this automation before rows of its runs; False if it is gone. NO KEY UPDATE: as routing's firing
+    lock, it serialises with deleting or editing the automation, never with its runs' step writes."""
+    return Automation.objects.select_for_update(no_key=True).filter(pk=automation_id).values_list("pk").first() \
+        is not None
 
 
 def wait_settle(wait: Wait, outcome: dict) -> None:

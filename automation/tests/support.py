@@ -105,3 +105,20 @@ def register_fault_actions() -> None:
     for action_id, execute in (("test.explode", _explode), ("test.kill_worker", _kill_own_process)):
         definitions.actions[action_id] = ActionDefinition(
             id=action_id, description=action_id, config_schema=FailConfig, execute=execute)
+
+
+POISON_KEY = "checkstack-tests:poisoned"
+
+
+def poison_deriver(change):
+    """A test-only deriver: while the poison flag is set in Redis, the creation of a system named
+    `poison-raise-*` raises and that of `poison-kill-*` kills the worker process routing it."""
+    import os
+
+    name = (change.next or {}).get("name") or ""
+    if change.prev is None and name.startswith("poison-") and seen_client().exists(POISON_KEY):
+        if name.startswith("poison-kill-"):
+            os._exit(1)  # as a poison that exhausts memory or segfaults would
+        if name.startswith("poison-raise-"):
+            raise RuntimeError(f"poisoned change of {name}")
+    return []

@@ -6,9 +6,11 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 
+from automation.columns import fit_key
+from automation.engine.waits import wait_open
 from automation.entities.delivery import route_change_event, sweep_undelivered
 from automation.entities.registry import DerivedEvent, registry
-from automation.models import ChangeEvent, Run, RunStatus, WindowHit
+from automation.models import ChangeEvent, DerivedTriggerEvent, Run, RunStatus, Wait, WindowHit
 from automation.services.automations import automation_update
 from automation.tests.engine_support import journal, make_automation  # noqa: F401 - fixture
 from catalog.services import health_report, system_create
@@ -126,3 +128,23 @@ def test_a_replay_routes_a_parked_change_once_fixed_and_what_no_longer_holds_sta
     [run] = Run.objects.filter(automation=automation)
     assert run.status == RunStatus.SKIPPED and run.reason == "no longer holds"
     assert automation_update  # the automation needed no fix here; the fault test replays after one
+
+
+def test_a_long_context_key_of_a_wait_is_fitted_as_the_trigger_events_key_it_must_match(journal):
+    """A wait's key (from its run, from a trigger event's payload) is stored as routing stores the events it
+    waits for: longer than its column failed the run's step on PostgreSQL; fitted otherwise, they would not meet."""
+    make_automation({"name": "w", "triggers": [{"event": EVENT}],
+                     "actions": [{"action": "test.note", "config": {"text": "x"}}]})
+    system = system_create(name="api", actor="system")
+    report_and_route(system, "degraded")
+    run = Run.objects.get()
+    long_key = "k" * 300
+
+    wait = wait_open(run=run, path="0", iteration="", kind=Wait.Kind.TRIGGER, deadline=None,
+                     event="test.event", context_key=long_key)
+
+    wait.refresh_from_db()
+    assert wait.context_key == fit_key(DerivedTriggerEvent, "context_key", long_key)
+    assert wait.context_key.startswith("sha256:") and len(wait.context_key) == 64
+    assert wait_open(run=run, path="0", iteration="", kind=Wait.Kind.TRIGGER, deadline=None,
+                     event="test.event", context_key=long_key).pk == wait.pk

@@ -6,10 +6,10 @@ from celery import shared_task
 from django.db import connection
 
 from automation.engine.timer_handlers import HANDLERS
-from automation.entities.registry import register_trigger_consumer
+from automation.entities.registry import register_deriver, register_trigger_consumer
 
 from .support import (
-    holding_routing_recorder, record_timer, seen_client, register, register_failing_action, register_fault_actions,
+    holding_routing_recorder, poison_deriver, record_timer, seen_client, register, register_failing_action, register_fault_actions,
 )
 
 register()
@@ -18,6 +18,9 @@ register_fault_actions()
 # Only for the tests that start their workers with it: the recorder writes to Redis inside routing.
 if os.environ.get("CHECKSTACK_TEST_ROUTING_HOLD_SECONDS"):
     register_trigger_consumer(holding_routing_recorder(float(os.environ["CHECKSTACK_TEST_ROUTING_HOLD_SECONDS"])))
+# Only for the fault test of parking: its poison derivers raise or kill while a Redis flag says so.
+if os.environ.get("CHECKSTACK_TEST_POISON_DERIVER"):
+    register_deriver("system", poison_deriver)
 # A timer kind whose firing is recorded in Redis, so a test can count firings per timer.
 HANDLERS["test_count"] = record_timer
 
