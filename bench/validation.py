@@ -75,7 +75,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=20)
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "checkstack.settings")
-    os.environ.setdefault("SECRET_KEY", "checkstack-bench-only")
+    os.environ.setdefault("SECRET_KEY", "checkstack-bench-only-not-a-secret-0123456789-abcdefghijklmnopqrstuvwxyz")
     import django
 
     django.setup()

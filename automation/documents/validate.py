@@ -17,7 +17,7 @@ from ..expressions.evaluate import ExpressionError, compile_expression, compile_
     template_references
 from ..expressions.secret_use import template_secret_errors
 from .io import MAX_BYTES, DocumentError, parse_document
-from .steps import StepChecker, join  # noqa: E402 - steps imports helpers from here lazily
+from .steps import StepChecker, iter_steps, join  # noqa: E402 - steps imports helpers from here lazily
 
 TOP_KEYS = {"name", "description", "enabled", "mode", "concurrency_scope", "max_runs", "triggers", "conditions",
             "actions"}
@@ -26,6 +26,11 @@ WINDOW_KEYS = {"count", "minutes", "refire", "partition_by"}
 MODES = ("single", "queued", "restart", "parallel")
 SCOPES = ("automation", "context_key")
 MAX_DEPTH = 20
+# Far beyond any automation a person maintains; checked before any expression is compiled, so a document
+# padded with thousands of steps up to the body limit is refused at once instead of costing a validation of
+# each step (measured: about 0.5 s for 8,700 templated steps).
+MAX_STEPS = 500
+MAX_TRIGGERS = 100
 
 
 @dataclass
@@ -138,6 +143,9 @@ def validate_document(raw, *, known_secrets: set[str] | None = None) -> Validati
         return ValidationResult(document=None, errors=[{"path": "", "message": "document is not JSON-compatible"}])
     if size > MAX_BYTES:
         return ValidationResult(document=None, errors=[{"path": "", "message": "document is larger than 1 MB"}])
+    too_many = _count_error(raw, nested=False)  # before any walk of the tree: a padded list costs nothing
+    if too_many:
+        return ValidationResult(document=None, errors=[too_many])
     if _depth(raw) > MAX_DEPTH:
         return ValidationResult(document=None,
                                 errors=[{"path": "", "message": f"document nests deeper than {MAX_DEPTH} levels"}])
@@ -145,6 +153,9 @@ def validate_document(raw, *, known_secrets: set[str] | None = None) -> Validati
     if nul_path is not None:  # PostgreSQL could not store the document
         return ValidationResult(document=None, errors=[{"path": nul_path,
                                                         "message": "NUL characters (\\u0000) are not allowed"}])
+    too_many = _count_error(raw, nested=True)
+    if too_many:
+        return ValidationResult(document=None, errors=[too_many])
     problems = Problems()
     document = _top(raw, problems)
     document["triggers"] = _triggers(raw.get("triggers"), problems)
@@ -158,6 +169,21 @@ def validate_document(raw, *, known_secrets: set[str] | None = None) -> Validati
     if problems.errors:
         return ValidationResult(document=None, errors=problems.errors)
     return ValidationResult(document=document)
+
+
+def _count_error(raw: dict, *, nested: bool) -> dict | None:
+    """An error when the document has more triggers or steps than any automation needs, else None.
+
+    `nested`: count nested steps too (a walk of the tree; only once its depth is known to be bounded).
+    """
+    triggers, actions = raw.get("triggers"), raw.get("actions")
+    if isinstance(triggers, list) and len(triggers) > MAX_TRIGGERS:
+        return {"path": "triggers", "message": f"at most {MAX_TRIGGERS} triggers ({len(triggers)} given)"}
+    if isinstance(actions, list):
+        count = sum(1 for _ in iter_steps(actions)) if nested else len(actions)
+        if count > MAX_STEPS:
+            return {"path": "actions", "message": f"at most {MAX_STEPS} steps, nested ones included ({count} given)"}
+    return None
 
 
 def _top(raw: dict, problems: Problems) -> dict:

@@ -153,3 +153,30 @@ def test_a_two_hundred_step_document_validates(journal):
     steps = [{"id": f"s{i}", "action": "test.make_thing", "config": {"text": f"{{{{ trigger.payload.n }}}}-{i}"}}
              for i in range(200)]
     assert validate_document(base(actions=steps)).errors == []
+
+
+def test_a_document_with_more_steps_than_the_cap_is_refused_before_any_step_is_checked():
+    # 501 steps, nested ones counted, each with an expression that would be an error of its own
+    step = {"condition": "{{ not an expression }}"}
+    document = {"name": "padded", "triggers": [{"event": "automation.manual"}],
+                "actions": [{"sequence": [step] * 250}, {"sequence": [step] * 249}]}
+
+    result = validate_document(document)
+
+    assert result.errors == [{"path": "actions", "message": "at most 500 steps, nested ones included (501 given)"}]
+
+
+def test_a_document_at_the_step_cap_is_validated_step_by_step():
+    document = {"name": "long", "triggers": [{"event": "automation.manual"}],
+                "actions": [{"sequence": [{"condition": "true"}] * 499}]}
+
+    assert validate_document(document).errors == []
+    document["actions"][0]["sequence"][0] = {"condition": "{{ true }}"}
+    assert [e["path"] for e in validate_document(document).errors] == ["actions.0.sequence.0.condition"]
+
+
+def test_a_document_with_more_triggers_than_the_cap_is_refused():
+    document = {"name": "many", "triggers": [{"event": "automation.manual", "id": f"t{i}"} for i in range(101)],
+                "actions": [{"condition": "true"}]}
+
+    assert validate_document(document).errors == [{"path": "triggers", "message": "at most 100 triggers (101 given)"}]
