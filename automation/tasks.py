@@ -1,11 +1,17 @@
 """Celery tasks: thin wake-ups that call a service with ids only."""
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 
 from .entities import delivery
 
+# A deadlock, a serialization failure or a lost connection is not the change's fault (parking does not count
+# it): try again in a moment rather than leave the change to the sweeper's grace period.
+TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
 
-@shared_task(name="checkstack.route_change_event")
+
+@shared_task(name="checkstack.route_change_event", autoretry_for=TRANSIENT_DB_ERRORS, max_retries=5,
+             retry_backoff=0.2, retry_backoff_max=3, retry_jitter=True)
 def route_change_event(change_id: str) -> None:
     from .engine.runner import route_and_start
 

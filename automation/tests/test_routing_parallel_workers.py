@@ -56,7 +56,7 @@ def test_three_workers_route_five_entities_in_parallel_each_in_commit_order(inte
         assert write_concurrently(systems) == []
         total = ENTITIES * (1 + WRITERS // ENTITIES * WRITES_EACH)
         assert ChangeEvent.objects.count() == total
-        wait_for(lambda: not ChangeEvent.objects.filter(routed_at=None).exists(), timeout=40,
+        wait_for(lambda: not ChangeEvent.objects.filter(routed_at=None).exists(), timeout=90,
                  what=f"the {total} changes to be routed")
     finally:
         for worker in workers:
