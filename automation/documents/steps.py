@@ -225,17 +225,26 @@ class StepChecker:
 
 
 def iter_steps(steps):
-    """Every step of a list of steps, nested ones included, in document order."""
-    for step in steps or []:
+    """Every step of a list of steps, nested ones included, in document order.
+
+    Tolerates any shape (the validator counts steps before it checks them): what is not a list of steps is
+    skipped.
+    """
+    if not isinstance(steps, list):
+        return
+    for step in steps:
         if not isinstance(step, dict):
             continue
         yield step
-        for option in step.get("choose") or []:
-            yield from iter_steps(option.get("sequence"))
+        choose = step.get("choose")
+        for option in choose if isinstance(choose, list) else []:
+            if isinstance(option, dict):
+                yield from iter_steps(option.get("sequence"))
         yield from iter_steps(step.get("else"))
-        yield from iter_steps(step.get("sequence") if isinstance(step.get("sequence"), list) else None)
+        yield from iter_steps(step.get("sequence"))
         repeat = step.get("repeat")
         if isinstance(repeat, dict):
             yield from iter_steps(repeat.get("sequence"))
-        for branch in step.get("parallel") or []:
+        parallel = step.get("parallel")
+        for branch in parallel if isinstance(parallel, list) else []:
             yield from iter_steps(branch if isinstance(branch, list) else [branch])
