@@ -26,6 +26,8 @@ from ..row_sql import lock_row
 logger = logging.getLogger(__name__)
 
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+# The lease owner of a run parked at a `parallel` step: its branches hold leases of their own (branches.py).
+PARALLEL_OWNER = "parallel branches"
 
 
 class LeaseLost(Exception):
@@ -140,8 +142,8 @@ def run_claim(*, run_id, resume: bool = False) -> Claim | None:
     with transaction.atomic():
         run = (Run.objects.select_for_update(of=("self",)).select_related("automation__run_as")
                .filter(pk=run_id).first())
-        if run is None or run.is_terminal:
-            return None
+        if run is None or run.is_terminal or run.lease_owner == PARALLEL_OWNER:
+            return None  # (a forked run is reopened by its last branch to end, never claimed)
         if run.status == RunStatus.WAITING and not resume:
             return None
         if run.status == RunStatus.RUNNING and run.lease_expires_at and run.lease_expires_at > now:
@@ -231,9 +233,13 @@ def _end_from_outside(run_id, status: str, *, error: str = "", reason: str = "")
         if run is None or run.is_terminal:
             return False
         _finish_locked(run, status, error, reason)
-        # Bump the token so a worker inside a step cannot write the run's outcome afterwards.
+        # Bump the token so a worker inside a step cannot write the run's outcome afterwards: its branches'
+        # writes check the same token, so none of them starts a step after this commits either.
         run.fencing_token += 1
         run.save(update_fields=["fencing_token"])
+        from .branches import branches_cancel
+
+        branches_cancel(run=run)
     return True
 
 
@@ -258,7 +264,8 @@ def recover_stalled_runs(*, limit: int = 200) -> int:
     grace = now - timedelta(seconds=settings.CHECKSTACK_OUTBOX_GRACE_SECONDS)
     parked_step = RunStep.objects.filter(run=OuterRef("run"), path=OuterRef("path"), iteration=OuterRef("iteration"),
                                          status="waiting")
-    ended_waits = Wait.objects.filter(outcome__isnull=False, created_at__lt=grace).filter(Exists(parked_step))
+    ended_waits = Wait.objects.filter(outcome__isnull=False, created_at__lt=grace, branch__isnull=True) \
+        .filter(Exists(parked_step))
     # (task, stalled runs, since when each has been stalled)
     stalls = [
         (tasks.advance_run, due.filter(status=RunStatus.RUNNING, lease_expires_at__lt=now), "lease_expires_at"),
@@ -270,4 +277,6 @@ def recover_stalled_runs(*, limit: int = 200) -> int:
         woken = [run for run in runs[:limit] if send_wakeup(task, str(run.pk))]
         hold_back(Run, woken, since=since, now=now)
         resent += len(woken)
-    return resent
+    from .branches import recover_stalled_branches
+
+    return resent + recover_stalled_branches(limit=limit)
