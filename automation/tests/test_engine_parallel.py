@@ -283,3 +283,76 @@ def test_a_branch_lost_too_often_fails_and_the_join_still_happens(journal, setti
     assert (run.status, statuses(run)) == (RunStatus.FAILED, ["succeeded", "failed"])
     assert "gave up after 1 attempts" in run.error
     assert Timer.objects.filter(fired_at=None).count() == 0
+
+
+def test_three_branches_waiting_on_three_entities_resume_as_each_changes_in_any_order(journal):
+    from automation.entities.delivery import route_change_event
+    from automation.models import ChangeEvent
+    from catalog.services import health_report, system_create
+
+    systems = [system_create(name=f"s{i}", actor="system") for i in range(3)]
+    for system in systems:
+        health_report(system=system, status="unhealthy", actor="system")
+    run = start([{"parallel": [[{"wait_until": {"condition": f"state.health['{s.pk}'].status == 'healthy'"}},
+                                note(f"s{i} healthy")] for i, s in enumerate(systems)]}, note("all healthy")])
+    drain_branches()
+    run.refresh_from_db()
+    assert (run.status, statuses(run)) == (RunStatus.WAITING, ["waiting"] * 3)
+    by_index = {b.index: b.pk for b in branches(run)}
+
+    for i in (2, 0, 1):
+        health_report(system=systems[i], status="healthy", actor="system")
+        with mock.patch("automation.tasks.resume_branch.delay") as resume:
+            route_change_event(str(ChangeEvent.objects.order_by("-id").first().change_id))
+        assert {c.args for c in resume.call_args_list} == {(by_index[i],)}  # that branch alone is woken
+        branch_advance(branch_id=by_index[i], resume=True)
+    run.refresh_from_db()
+
+    assert run.status == RunStatus.SUCCEEDED
+    assert journal.texts() == ["s2 healthy", "s0 healthy", "s1 healthy", "all healthy"]
+
+
+def test_a_wait_for_trigger_in_a_branch_resumes_that_branch(journal):
+    from automation.engine.trigger_waits import resume_waiting_for
+    from automation.models import DerivedTriggerEvent
+
+    run = start([{"parallel": [[{"wait_for_trigger": {"event": "automation.manual"}}, note("n={{ resume.payload.n }}")],
+                               note("b")]}, note("after")])
+    drain_branches()
+    waiting = RunBranch.objects.get(run=run, index=0)
+    assert waiting.status == BranchStatus.WAITING
+    event = DerivedTriggerEvent(event="automation.manual", context_key=None, payload={"n": 7})
+    with mock.patch("automation.tasks.resume_branch.delay") as resume:
+        from django.db import transaction
+
+        with transaction.atomic():
+            assert resume_waiting_for([event]) == 1
+    assert [c.args for c in resume.call_args_list] == [(waiting.pk,)]
+    branch_advance(branch_id=waiting.pk, resume=True)
+    run.refresh_from_db()
+    assert run.error == ""
+    assert (run.status, journal.texts()) == (RunStatus.SUCCEEDED, ["b", "n=7", "after"])
+
+
+def test_simulate_and_the_timeline_use_the_walkers_paths_and_show_branches_side_by_side(journal):
+    from automation.admin.timeline import timeline_bars
+    from automation.engine.simulate import simulate
+
+    document = [{"parallel": [[note("a1"), note("a2")], note("b")]}, note("after")]
+    run = finish(start(document))
+    trace = simulate(run.automation, event="automation.manual", payload={})["traces"][0]["steps"]
+
+    assert [(s["path"], s.get("lane")) for s in trace] == [
+        ("actions.0", None), ("actions.0.parallel.0.sequence.0", "actions.0.parallel.0"),
+        ("actions.0.parallel.0.sequence.1", "actions.0.parallel.0"), ("actions.0.parallel.1", "actions.0.parallel.1"),
+        ("actions.1", None)]
+    assert {s["path"] for s in trace} == set(run.steps.values_list("path", flat=True))
+    bars = timeline_bars(run, list(run.steps.all()), list(run.branches.all()))
+    assert [(b["path"], b["kind"], b["lane"]) for b in bars] == [
+        ("actions.0", "parallel", ""),
+        ("actions.0.parallel.0", "branch", "branch 0"),
+        ("actions.0.parallel.0.sequence.0", "action", "branch 0"),
+        ("actions.0.parallel.0.sequence.1", "action", "branch 0"),
+        ("actions.0.parallel.1", "branch", "branch 1"),
+        ("actions.0.parallel.1", "action", "branch 1"),
+        ("actions.1", "action", "")]
