@@ -137,3 +137,31 @@ def test_cancel_during_a_parallel_stops_every_branch(integration, tmp_path, sett
     assert sorted(r["body"]["n"] for r in receiver.requests) == [0, 1]  # no second step of either branch
     assert [b.status for b in RunBranch.objects.order_by("index")] == ["cancelled", "cancelled"]
     assert not RunStep.objects.filter(run=run, path="actions.1").exists()
+
+
+def test_three_branches_waiting_on_three_entities_resume_as_each_changes(integration, tmp_path):
+    from automation.services.runs import run_manual
+    from catalog.services import health_report
+
+    systems = [system_create(name=f"s{i}", actor="system") for i in range(3)]
+    for system in systems:
+        health_report(system=system, status="unhealthy", actor="system")
+    automation = make_automation({"name": "three waits", "triggers": [{"event": "automation.manual"}], "actions": [
+        {"parallel": [[{"wait_until": {"condition": f"state.health['{s.pk}'].status == 'healthy'"}},
+                       log(f"s{i} healthy")] for i, s in enumerate(systems)]}, log("all healthy")]})
+    worker = start_worker(tmp_path, concurrency=2)
+    try:
+        run = run_manual(automation=automation, actor="user:ann")
+        wait_for(lambda: RunBranch.objects.filter(status=BranchStatus.WAITING).count() == 3, timeout=30,
+                 what="three waiting branches")
+        for i in (1, 2, 0):
+            health_report(system=systems[i], status="healthy", actor="system")
+            wait_for(lambda: RunBranch.objects.get(index=i).status == BranchStatus.SUCCEEDED, timeout=30,
+                     what=f"branch {i} to resume")
+            assert [b.status for b in RunBranch.objects.order_by("index")].count("waiting") == {1: 2, 2: 1, 0: 0}[i]
+        wait_for(lambda: Run.objects.filter(pk=run.pk, status=RunStatus.SUCCEEDED).exists(), timeout=30,
+                 what="the run to succeed")
+    finally:
+        worker.stop()
+    order = [b.finished_at for b in RunBranch.objects.order_by("index")]
+    assert order[1] < order[2] < order[0]
