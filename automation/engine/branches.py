@@ -21,7 +21,7 @@ from ..entities.delivery import hold_back, send_wakeup
 from ..masking import mask
 from ..models import OPEN_BRANCH_STATUSES, BranchStatus, Run, RunBranch, RunStatus, RunStep, Timer, Wait
 from ..row_sql import lock_row
-from .lifecycle import FENCE_FIELDS, PARALLEL_OWNER, WORKER_ID, LeaseLost, lease_seconds
+from .lifecycle import FENCE_FIELDS, PARALLEL_OWNER, LeaseLost, lease_seconds, take_lease
 
 logger = logging.getLogger(__name__)
 
@@ -107,15 +107,7 @@ def branch_claim(*, branch_id, resume: bool = False) -> "BranchClaim | Reopened 
             return _end_locked(run, branch, BranchStatus.FAILED, f"gave up after {branch.attempts} attempts: "
                                                                  "the worker running it was lost each time")
         first_start = branch.status == BranchStatus.PENDING
-        branch.status = BranchStatus.RUNNING
-        branch.started_at = branch.started_at or now
-        branch.lease_owner = WORKER_ID
-        branch.lease_expires_at = now + timedelta(seconds=lease_seconds())
-        branch.fencing_token += 1
-        branch.attempts += 1
-        branch.resend_after = None
-        branch.save(update_fields=["status", "started_at", "lease_owner", "lease_expires_at", "fencing_token",
-                                   "attempts", "resend_after"])
+        take_lease(branch, now)
         if run.status != RunStatus.RUNNING:
             run.status = RunStatus.RUNNING  # a branch runs: so does the run
             run.save(update_fields=["status"])

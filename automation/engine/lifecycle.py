@@ -155,16 +155,21 @@ def run_claim(*, run_id, resume: bool = False) -> Claim | None:
                            f"gave up after {run.attempts} attempts: the worker running it was lost each time")
             return None
         first_start = run.status == RunStatus.PENDING
-        run.status = RunStatus.RUNNING
-        run.started_at = run.started_at or now
-        run.lease_owner = WORKER_ID
-        run.lease_expires_at = now + timedelta(seconds=lease_seconds())
-        run.fencing_token += 1
-        run.attempts += 1
-        run.resend_after = None  # a wake-up reached a worker: a later stall is re-sent without delay
-        run.save(update_fields=["status", "started_at", "lease_owner", "lease_expires_at", "fencing_token",
-                                "attempts", "resend_after"])
+        take_lease(run, now)
         return Claim(run_id=str(run.pk), token=run.fencing_token, run=run, first_start=first_start)
+
+
+def take_lease(row, now) -> None:
+    """Make this worker the holder of a run's (or a branch's) lease, under a new fencing token; saves."""
+    row.status = RunStatus.RUNNING  # (a branch's `running` is the same word)
+    row.started_at = row.started_at or now
+    row.lease_owner = WORKER_ID
+    row.lease_expires_at = now + timedelta(seconds=lease_seconds())
+    row.fencing_token += 1
+    row.attempts += 1
+    row.resend_after = None  # a wake-up reached a worker: a later stall is re-sent without delay
+    row.save(update_fields=["status", "started_at", "lease_owner", "lease_expires_at", "fencing_token",
+                            "attempts", "resend_after"])
 
 
 FENCE_FIELDS = ("id", "status", "fencing_token", "lease_expires_at", "bucket")
