@@ -7,7 +7,6 @@ starts a step after the cancel commits) and the lock under which the join is dec
 branch — the last to end — reopens the cursor that forked them and walks on from the `parallel` step.
 """
 
-import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
@@ -22,8 +21,6 @@ from ..masking import mask
 from ..models import OPEN_BRANCH_STATUSES, BranchStatus, Run, RunBranch, RunStatus, RunStep, Timer, Wait
 from ..row_sql import lock_row
 from .lifecycle import FENCE_FIELDS, PARALLEL_OWNER, LeaseLost, lease_seconds, take_lease
-
-logger = logging.getLogger(__name__)
 
 BRANCH_FENCE_FIELDS = ("id", "run_id", "parent_id", "path", "iteration", "status", "fencing_token",
                        "lease_expires_at", "halted")
