@@ -13,14 +13,14 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils import timezone
 
-from ..entities.delivery import hold_back, send_wakeup
+from ..entities.delivery import send_wakeup
 from ..masking import mask
-from ..models import OPEN_BRANCH_STATUSES, BranchStatus, Run, RunBranch, RunStatus, RunStep, Timer, Wait
+from ..models import OPEN_BRANCH_STATUSES, BranchStatus, Run, RunBranch, RunStatus, Timer
 from ..row_sql import lock_row
-from .lifecycle import FENCE_FIELDS, PARALLEL_OWNER, LeaseLost, lease_seconds, take_lease
+from .lifecycle import FENCE_FIELDS, PARALLEL_OWNER, LeaseLost, ended_waits, lease_seconds, resend_stalls, take_lease
 
 BRANCH_FENCE_FIELDS = ("id", "run_id", "parent_id", "path", "iteration", "status", "fencing_token",
                        "lease_expires_at", "halted")
@@ -249,19 +249,10 @@ def recover_stalled_branches(*, limit: int = 200) -> int:
     due = RunBranch.objects.filter(run__status__in=[RunStatus.RUNNING, RunStatus.WAITING]) \
         .filter(Q(resend_after__isnull=True) | Q(resend_after__lte=now)) \
         .only("id", "created_at", "lease_expires_at").order_by("created_at")
-    parked_step = RunStep.objects.filter(run=OuterRef("run"), path=OuterRef("path"), iteration=OuterRef("iteration"),
-                                         status="waiting")
-    ended_waits = Wait.objects.filter(branch__isnull=False, outcome__isnull=False, created_at__lt=grace) \
-        .filter(Exists(parked_step))
+    ended = ended_waits(grace=grace, of_branches=True)
     stalls = [
         (tasks.advance_branch, due.filter(status=BranchStatus.RUNNING, lease_expires_at__lt=now), "lease_expires_at"),
         (tasks.advance_branch, due.filter(status=BranchStatus.PENDING, created_at__lt=grace), "created_at"),
-        (tasks.resume_branch, due.filter(status=BranchStatus.WAITING, pk__in=ended_waits.values("branch_id")),
-         "created_at"),
+        (tasks.resume_branch, due.filter(status=BranchStatus.WAITING, pk__in=ended.values("branch_id")), "created_at"),
     ]
-    resent = 0
-    for task, branches, since in stalls:
-        woken = [branch for branch in branches[:limit] if send_wakeup(task, branch.pk)]
-        hold_back(RunBranch, woken, since=since, now=now)
-        resent += len(woken)
-    return resent
+    return resend_stalls(RunBranch, stalls, limit=limit, now=now, key=int)

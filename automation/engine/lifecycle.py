@@ -260,28 +260,40 @@ def _wake_bucket(bucket: str) -> None:
 def recover_stalled_runs(*, limit: int = 200) -> int:
     """Re-send lost wake-ups: running runs whose lease expired, pending runs nobody started, and waiting
     runs whose wait already ended (their resume message was lost). Held back after each re-send."""
-    from ..models import RunStep, Wait
     from .. import tasks
 
     now = timezone.now()
     due = Run.objects.filter(Q(resend_after__isnull=True) | Q(resend_after__lte=now)) \
         .only("id", "created_at", "lease_expires_at").order_by("created_at")
     grace = now - timedelta(seconds=settings.CHECKSTACK_OUTBOX_GRACE_SECONDS)
-    parked_step = RunStep.objects.filter(run=OuterRef("run"), path=OuterRef("path"), iteration=OuterRef("iteration"),
-                                         status="waiting")
-    ended_waits = Wait.objects.filter(outcome__isnull=False, created_at__lt=grace, branch__isnull=True) \
-        .filter(Exists(parked_step))
+    ended = ended_waits(grace=grace, of_branches=False)
     # (task, stalled runs, since when each has been stalled)
     stalls = [
         (tasks.advance_run, due.filter(status=RunStatus.RUNNING, lease_expires_at__lt=now), "lease_expires_at"),
         (tasks.advance_run, due.filter(status=RunStatus.PENDING, created_at__lt=grace), "created_at"),
-        (tasks.resume_run, due.filter(status=RunStatus.WAITING, pk__in=ended_waits.values("run_id")), "created_at"),
+        (tasks.resume_run, due.filter(status=RunStatus.WAITING, pk__in=ended.values("run_id")), "created_at"),
     ]
-    resent = 0
-    for task, runs, since in stalls:
-        woken = [run for run in runs[:limit] if send_wakeup(task, str(run.pk))]
-        hold_back(Run, woken, since=since, now=now)
-        resent += len(woken)
     from .branches import recover_stalled_branches
 
-    return resent + recover_stalled_branches(limit=limit)
+    return resend_stalls(Run, stalls, limit=limit, now=now, key=str) + recover_stalled_branches(limit=limit)
+
+
+def ended_waits(*, grace, of_branches: bool):
+    """Waits (of runs, or of branches) that ended a while ago while their step is still parked on them."""
+    from ..models import RunStep, Wait
+
+    parked_step = RunStep.objects.filter(run=OuterRef("run"), path=OuterRef("path"), iteration=OuterRef("iteration"),
+                                         status="waiting")
+    return Wait.objects.filter(outcome__isnull=False, created_at__lt=grace, branch__isnull=not of_branches) \
+        .filter(Exists(parked_step))
+
+
+def resend_stalls(model, stalls, *, limit: int, now, key) -> int:
+    """Re-send each (task, stalled rows, since) stall's wake-ups (`key(pk)` the task's argument), then hold
+    the rows back; how many were re-sent."""
+    resent = 0
+    for task, rows, since in stalls:
+        woken = [row for row in rows[:limit] if send_wakeup(task, key(row.pk))]
+        hold_back(model, woken, since=since, now=now)
+        resent += len(woken)
+    return resent
