@@ -40,6 +40,20 @@ def advance_run(run_id: str) -> None:
     run_advance(run_id=run_id)
 
 
+@shared_task(name="checkstack.advance_branch")
+def advance_branch(branch_id: int) -> None:
+    from .engine.branch_runner import branch_advance
+
+    branch_advance(branch_id=branch_id)
+
+
+@shared_task(name="checkstack.resume_branch")
+def resume_branch(branch_id: int) -> None:
+    from .engine.branch_runner import branch_advance
+
+    branch_advance(branch_id=branch_id, resume=True)
+
+
 @shared_task(name="checkstack.recover_stalled_runs")
 def recover_stalled_runs() -> None:
     from .engine.lifecycle import recover_stalled_runs as recover

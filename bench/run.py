@@ -28,6 +28,7 @@ SCRIPTS = {
     "fleet_throughput": (["bench/fleet_throughput.py"], ["--systems", "8", "--crowd", "12", "--changes", "16"]),
     "engine": (["bench/engine.py"], ["--quick"]),
     "validation": (["bench/validation.py"], ["--samples", "3"]),
+    "parallel": (["bench/parallel.py"], ["--quick"]),
 }
 
 

@@ -1,7 +1,7 @@
 """A real local HTTP receiver for tests: records every request (path, headers, JSON body).
 
 Runs in a thread of the test process on 127.0.0.1; `delay_first` makes the first request hang so a test
-can kill the worker that sent it; `trickle_seconds` answers every request one byte a second for that long
+can kill the worker that sent it; `delay_each` makes every request take that long to answer; `trickle_seconds` answers every request one byte a second for that long
 (each request's start and end are recorded, so a test can tell whether two were served at once).
 """
 
@@ -12,9 +12,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class Receiver:
-    def __init__(self, *, delay_first: float = 0.0, status: int = 200, trickle_seconds: float = 0.0):
+    def __init__(self, *, delay_first: float = 0.0, status: int = 200, trickle_seconds: float = 0.0,
+                 delay_each: float = 0.0):
         self.requests: list[dict] = []
         self.delay_first, self.status, self.trickle_seconds = delay_first, status, trickle_seconds
+        self.delay_each = delay_each
         self._lock = threading.Lock()
         receiver = self
 
@@ -29,6 +31,8 @@ class Receiver:
                     first = len(receiver.requests) == 1
                 if first and receiver.delay_first:
                     time.sleep(receiver.delay_first)
+                if receiver.delay_each:
+                    time.sleep(receiver.delay_each)
                 if receiver.trickle_seconds:
                     self._trickle(receiver.trickle_seconds)
                 else:

@@ -51,7 +51,7 @@ class RunAdmin(admin.ModelAdmin):
 
     @admin.display(description="Timeline")
     def timeline(self, run):
-        return timeline_html(run, list(run.steps.all()))
+        return timeline_html(run, list(run.steps.all()), list(run.branches.all()))
 
     def has_delete_permission(self, request, obj=None):
         return False

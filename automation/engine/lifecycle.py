@@ -26,6 +26,8 @@ from ..row_sql import lock_row
 logger = logging.getLogger(__name__)
 
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+# The lease owner of a run parked at a `parallel` step: its branches hold leases of their own (branches.py).
+PARALLEL_OWNER = "parallel branches"
 
 
 class LeaseLost(Exception):
@@ -140,8 +142,8 @@ def run_claim(*, run_id, resume: bool = False) -> Claim | None:
     with transaction.atomic():
         run = (Run.objects.select_for_update(of=("self",)).select_related("automation__run_as")
                .filter(pk=run_id).first())
-        if run is None or run.is_terminal:
-            return None
+        if run is None or run.is_terminal or run.lease_owner == PARALLEL_OWNER:
+            return None  # (a forked run is reopened by its last branch to end, never claimed)
         if run.status == RunStatus.WAITING and not resume:
             return None
         if run.status == RunStatus.RUNNING and run.lease_expires_at and run.lease_expires_at > now:
@@ -153,16 +155,21 @@ def run_claim(*, run_id, resume: bool = False) -> Claim | None:
                            f"gave up after {run.attempts} attempts: the worker running it was lost each time")
             return None
         first_start = run.status == RunStatus.PENDING
-        run.status = RunStatus.RUNNING
-        run.started_at = run.started_at or now
-        run.lease_owner = WORKER_ID
-        run.lease_expires_at = now + timedelta(seconds=lease_seconds())
-        run.fencing_token += 1
-        run.attempts += 1
-        run.resend_after = None  # a wake-up reached a worker: a later stall is re-sent without delay
-        run.save(update_fields=["status", "started_at", "lease_owner", "lease_expires_at", "fencing_token",
-                                "attempts", "resend_after"])
+        take_lease(run, now)
         return Claim(run_id=str(run.pk), token=run.fencing_token, run=run, first_start=first_start)
+
+
+def take_lease(row, now) -> None:
+    """Make this worker the holder of a run's (or a branch's) lease, under a new fencing token; saves."""
+    row.status = RunStatus.RUNNING  # (a branch's `running` is the same word)
+    row.started_at = row.started_at or now
+    row.lease_owner = WORKER_ID
+    row.lease_expires_at = now + timedelta(seconds=lease_seconds())
+    row.fencing_token += 1
+    row.attempts += 1
+    row.resend_after = None  # a wake-up reached a worker: a later stall is re-sent without delay
+    row.save(update_fields=["status", "started_at", "lease_owner", "lease_expires_at", "fencing_token",
+                            "attempts", "resend_after"])
 
 
 FENCE_FIELDS = ("id", "status", "fencing_token", "lease_expires_at", "bucket")
@@ -231,9 +238,13 @@ def _end_from_outside(run_id, status: str, *, error: str = "", reason: str = "")
         if run is None or run.is_terminal:
             return False
         _finish_locked(run, status, error, reason)
-        # Bump the token so a worker inside a step cannot write the run's outcome afterwards.
+        # Bump the token so a worker inside a step cannot write the run's outcome afterwards: its branches'
+        # writes check the same token, so none of them starts a step after this commits either.
         run.fencing_token += 1
         run.save(update_fields=["fencing_token"])
+        from .branches import branches_cancel
+
+        branches_cancel(run=run)
     return True
 
 
@@ -249,25 +260,40 @@ def _wake_bucket(bucket: str) -> None:
 def recover_stalled_runs(*, limit: int = 200) -> int:
     """Re-send lost wake-ups: running runs whose lease expired, pending runs nobody started, and waiting
     runs whose wait already ended (their resume message was lost). Held back after each re-send."""
-    from ..models import RunStep, Wait
     from .. import tasks
 
     now = timezone.now()
     due = Run.objects.filter(Q(resend_after__isnull=True) | Q(resend_after__lte=now)) \
         .only("id", "created_at", "lease_expires_at").order_by("created_at")
     grace = now - timedelta(seconds=settings.CHECKSTACK_OUTBOX_GRACE_SECONDS)
-    parked_step = RunStep.objects.filter(run=OuterRef("run"), path=OuterRef("path"), iteration=OuterRef("iteration"),
-                                         status="waiting")
-    ended_waits = Wait.objects.filter(outcome__isnull=False, created_at__lt=grace).filter(Exists(parked_step))
+    ended = ended_waits(grace=grace, of_branches=False)
     # (task, stalled runs, since when each has been stalled)
     stalls = [
         (tasks.advance_run, due.filter(status=RunStatus.RUNNING, lease_expires_at__lt=now), "lease_expires_at"),
         (tasks.advance_run, due.filter(status=RunStatus.PENDING, created_at__lt=grace), "created_at"),
-        (tasks.resume_run, due.filter(status=RunStatus.WAITING, pk__in=ended_waits.values("run_id")), "created_at"),
+        (tasks.resume_run, due.filter(status=RunStatus.WAITING, pk__in=ended.values("run_id")), "created_at"),
     ]
+    from .branches import recover_stalled_branches
+
+    return resend_stalls(Run, stalls, limit=limit, now=now, key=str) + recover_stalled_branches(limit=limit)
+
+
+def ended_waits(*, grace, of_branches: bool):
+    """Waits (of runs, or of branches) that ended a while ago while their step is still parked on them."""
+    from ..models import RunStep, Wait
+
+    parked_step = RunStep.objects.filter(run=OuterRef("run"), path=OuterRef("path"), iteration=OuterRef("iteration"),
+                                         status="waiting")
+    return Wait.objects.filter(outcome__isnull=False, created_at__lt=grace, branch__isnull=not of_branches) \
+        .filter(Exists(parked_step))
+
+
+def resend_stalls(model, stalls, *, limit: int, now, key) -> int:
+    """Re-send each (task, stalled rows, since) stall's wake-ups (`key(pk)` the task's argument), then hold
+    the rows back; how many were re-sent."""
     resent = 0
-    for task, runs, since in stalls:
-        woken = [run for run in runs[:limit] if send_wakeup(task, str(run.pk))]
-        hold_back(Run, woken, since=since, now=now)
+    for task, rows, since in stalls:
+        woken = [row for row in rows[:limit] if send_wakeup(task, key(row.pk))]
+        hold_back(model, woken, since=since, now=now)
         resent += len(woken)
     return resent

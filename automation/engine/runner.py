@@ -9,7 +9,7 @@ from ..observability import log_context
 from ..models import RunStatus
 from .lifecycle import Claim, LeaseLost, run_claim, run_finish, run_release_to_wait, runs_woken_here, wake_run
 from .waits import wake_run_resume
-from .walker import StepError, StopRun, Suspend, Walker
+from .walker import Forked, StepError, StopRun, Suspend, Walker
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +64,8 @@ def _advance(*, run_id, resume: bool, claim: Claim | None) -> str | None:
     except LeaseLost:
         logger.info("run %s: lease lost (cancelled or taken over); stopping here", run_id)
         return None
+    except Forked:
+        return RunStatus.RUNNING  # its branches go on; the last one to end walks on from the `parallel`
     except Suspend as suspend:
         run_release_to_wait(claim=claim, park=suspend.park)
         if suspend.missed is not None and suspend.missed():

@@ -77,32 +77,44 @@ def bucket_runs(automation: Automation, context_key: str | None) -> Bucket:
     return Bucket(active=counts["active"], pending=counts["pending"])
 
 
-def _steps(steps, base, scope, out):
+def _steps(steps, base, scope, out, lane=None):
     for index, step in enumerate(steps or []):
-        path = f"{base}.{index}"
-        kind = step_kind(step)
-        entry = {"path": path, "kind": kind, "enabled": step.get("enabled", True)}
-        if kind == "action":
-            entry["action"] = step["action"]
-            definition = action_definition(step["action"])
-            try:
-                entry["config"] = render_config(step.get("config") or {}, scope, secret_resolver=lambda name: MASK)
-            except ExpressionError as exc:
-                entry["config_error"] = str(exc)
-            entry["produces"] = definition.produces if definition else None
-        out.append(entry)
-        if kind == "choose":
-            branch = next((i for i, o in enumerate(step["choose"]) if _expression(o["when"], scope)[0]), "else")
-            entry["branch"] = branch
-            nested = step.get("else") if branch == "else" else step["choose"][branch]["sequence"]
-            _steps(nested, f"{path}.else" if branch == "else" else f"{path}.choose.{branch}.sequence", scope, out)
-        elif kind == "sequence":
-            _steps(step["sequence"], f"{path}.sequence", scope, out)
-        elif kind == "repeat":
-            _steps(step["repeat"].get("sequence"), f"{path}.repeat.sequence", scope, out)
-        elif kind == "parallel":
-            for b, branch in enumerate(step["parallel"]):
-                _steps(branch if isinstance(branch, list) else [branch], f"{path}.parallel.{b}", scope, out)
+        _step(step, f"{base}.{index}", scope, out, lane)
+
+
+def _step(step, path, scope, out, lane):
+    """One step's entry (and its nested steps'), with the walker's path; `lane`: the parallel branch it is in."""
+    kind = step_kind(step)
+    entry = {"path": path, "kind": kind, "enabled": step.get("enabled", True)}
+    if lane is not None:
+        entry["lane"] = lane
+    if kind == "action":
+        entry["action"] = step["action"]
+        definition = action_definition(step["action"])
+        try:
+            entry["config"] = render_config(step.get("config") or {}, scope, secret_resolver=lambda name: MASK)
+        except ExpressionError as exc:
+            entry["config_error"] = str(exc)
+        entry["produces"] = definition.produces if definition else None
+    out.append(entry)
+    if kind == "choose":
+        branch = next((i for i, o in enumerate(step["choose"]) if _expression(o["when"], scope)[0]), "else")
+        entry["branch"] = branch
+        nested = step.get("else") if branch == "else" else step["choose"][branch]["sequence"]
+        _steps(nested, f"{path}.else" if branch == "else" else f"{path}.choose.{branch}.sequence", scope, out,
+               lane)
+    elif kind == "sequence":
+        _steps(step["sequence"], f"{path}.sequence", scope, out, lane)
+    elif kind == "repeat":
+        _steps(step["repeat"].get("sequence"), f"{path}.repeat.sequence", scope, out, lane)
+    elif kind == "parallel":
+        # The branches run side by side: each entry names its lane; paths are the walker's (the run's rows').
+        entry["branches"] = len(step["parallel"])
+        for b, branch in enumerate(step["parallel"]):
+            if isinstance(branch, list):
+                _steps(branch, f"{path}.parallel.{b}.sequence", scope, out, f"{path}.parallel.{b}")
+            else:
+                _step(branch, f"{path}.parallel.{b}", scope, out, f"{path}.parallel.{b}")
 
 
 def simulate(automation: Automation, *, event: str, payload: dict, trigger_id: str | None = None,

@@ -4,9 +4,9 @@ import logging
 
 from django.utils import timezone
 
-from ..models import Dwell, RunStatus, RunStep, StepStatus, Timer, Wait
+from ..models import Dwell, RunStep, StepStatus, Timer, Wait
 from .timers import timers_cancel
-from .waits import wait_resolve, wake_run_resume
+from .waits import wait_resolve, waiter_parked, wake_waiter
 
 logger = logging.getLogger(__name__)
 
@@ -14,7 +14,7 @@ logger = logging.getLogger(__name__)
 def _wait_of(timer: Timer) -> Wait | None:
     if not timer.owner.isdigit():
         return None  # not a wait's timer (nothing to do)
-    return Wait.objects.select_related("run").filter(pk=int(timer.owner), outcome__isnull=True).first()
+    return Wait.objects.select_related("run", "branch").filter(pk=int(timer.owner), outcome__isnull=True).first()
 
 
 def delay_over(timer: Timer) -> None:
@@ -30,14 +30,10 @@ def wait_timed_out(timer: Timer) -> None:
 
 
 def wait_recheck(timer: Timer) -> None:
-    """Time alone may have made a wait_until condition true: let the run look again."""
-    from functools import partial
-
-    from django.db import transaction
-
+    """Time alone may have made a wait_until condition true: let the run (or branch) look again."""
     wait = _wait_of(timer)
-    if wait is not None and wait.run.status == RunStatus.WAITING:
-        transaction.on_commit(partial(wake_run_resume, wait.run_id), robust=True)
+    if wait is not None and waiter_parked(wait):
+        wake_waiter(wait)
 
 
 def dwell_due(timer: Timer) -> None:

@@ -4,9 +4,9 @@ from django.db.models import Q
 
 from ..expressions.evaluate import is_true
 from ..expressions.scope import build_scope
-from ..models import DerivedTriggerEvent, Run, RunStatus, RunStep, StepStatus, Wait
+from ..models import DerivedTriggerEvent, Run, RunStep, StepStatus, Wait
 from .scope import context_system_id, trigger_scope
-from .waits import wait_resolve
+from .waits import parked, wait_resolve
 from .walker import step_at
 
 
@@ -48,7 +48,7 @@ def resume_waiting_for(events) -> int:
     if None in contexts:
         same_context |= Q(context_key__isnull=True)
     waits = Wait.objects.filter(same_context, kind=Wait.Kind.TRIGGER, event__in={event for event, _ in by_event},
-                                outcome__isnull=True, run__status=RunStatus.WAITING).select_related("run")
+                                outcome__isnull=True).filter(parked()).select_related("run")
     resumed = 0
     for wait in waits.order_by("id"):
         row = by_event.get((wait.event, wait.context_key))

@@ -39,6 +39,10 @@ class StopRun(Exception):
         self.reason, self.failed = reason, failed
 
 
+class Forked(Exception):
+    """A `parallel` step forked this cursor into branches (branches.py): the walk stops here until they join."""
+
+
 class Suspend(Exception):
     """The run waits (delay, wait_until, wait_for_trigger): release it until a timer or event resumes it.
 
@@ -73,11 +77,14 @@ class WalkState:
     variables: dict = field(default_factory=dict)
     artifacts: dict = field(default_factory=dict)  # step_id -> {type: data}
     artifact_rows: list = field(default_factory=list)  # Artifact rows of this run, oldest first
+    assigned: dict = field(default_factory=dict)  # variables set by this cursor's steps (a branch's, for the join)
     resume: dict | None = None
     wait: dict | None = None
 
 
 class Walker:
+    branch = None  # the RunBranch this walker advances (BranchWalker), None for the run itself
+
     def __init__(self, run: Run, claim: Claim):
         self.run, self.claim = run, claim
         self.memo = {} if claim.first_start else {(s.path, s.iteration): s for s in run.steps.all()}
@@ -101,6 +108,25 @@ class Walker:
             reads=reads,
         )
 
+    def lock(self, *, renew: bool = False, starting: bool = False):
+        """The cursor's row, locked, if this walker still holds it (LeaseLost otherwise)."""
+        return locked_run(self.claim, renew=renew)
+
+    def fork(self, row: RunStep, *, count: int, repeat: dict | None) -> None:
+        """Fork this cursor into `count` branches at a `parallel` step, each from the scope as it is now."""
+        from .branches import branches_fork
+
+        scope = {"variables": self.state.variables, "artifacts": [a.pk for a in self.state.artifact_rows],
+                 "resume": self.state.resume, "wait": self.state.wait, "repeat": repeat}
+        with transaction.atomic():
+            cursor = self.lock()
+            row.status = StepStatus.WAITING
+            row.result = {"branches": count}
+            row.save(update_fields=["status", "result"])
+            branches_fork(cursor=cursor, claim=self.claim, parent=self.branch, run=self.run, path=row.path,
+                          iteration=row.iteration, count=count, scope=scope)
+        raise Forked()
+
     # --- walking ----------------------------------------------------------------------------------------
     def walk_steps(self, steps: list, base: str, iteration: str, repeat: dict | None = None) -> None:
         for index, step in enumerate(steps):
@@ -123,7 +149,7 @@ class Walker:
         row = self.begin(step, path, iteration, kind, memo)
         try:
             result = EXECUTORS[kind](self, step, row, repeat)
-        except (StopRun, Suspend, LeaseLost):
+        except (StopRun, Suspend, LeaseLost, Forked):
             raise
         except Exception as exc:  # noqa: BLE001 - any step failure is recorded on its row
             self.fail(row, exc)
@@ -137,7 +163,7 @@ class Walker:
     # --- step rows, each write fenced by the run's token ------------------------------------------------
     def begin(self, step: dict, path: str, iteration: str, kind: str, memo: RunStep | None) -> RunStep:
         with transaction.atomic():
-            locked_run(self.claim)
+            self.lock(starting=True)
             row = memo or RunStep(run=self.run, path=path, iteration=iteration, kind=kind,
                                   step_id=step.get("id", ""))
             # A step resumed from a wait was not interrupted: only a fresh start or a crash counts as an attempt
@@ -168,13 +194,13 @@ class Walker:
         """
         start = time.monotonic()
         with transaction.atomic():
-            locked_run(self.claim, renew=True)
+            self.lock(renew=True)
         return start + step_budget_seconds()
 
     def record(self, row: RunStep, **fields) -> None:
         """Update a running step's row (e.g. a decision) while the run is still ours."""
         with transaction.atomic():
-            locked_run(self.claim)
+            self.lock()
             for name, value in fields.items():
                 setattr(row, name, mask(value))
             row.save(update_fields=list(fields))
@@ -183,7 +209,7 @@ class Walker:
                  status: str = StepStatus.SUCCEEDED) -> Any:
         """Mark the step done; `inside` runs in the same transaction (a database-only action's write)."""
         with transaction.atomic():
-            locked_run(self.claim)
+            self.lock()
             value = inside() if inside is not None else None
             row.status = status
             row.result = mask(result if value is None else {**result, **value.get("result", {})})
@@ -193,7 +219,7 @@ class Walker:
 
     def fail(self, row: RunStep, exc: BaseException) -> None:
         with transaction.atomic():
-            locked_run(self.claim)
+            self.lock()
             row.status = StepStatus.FAILED
             row.error = mask(str(exc))[:10000]
             row.finished_at = timezone.now()

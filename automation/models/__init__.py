@@ -1,3 +1,4 @@
+from .branches import OPEN_BRANCH_STATUSES, BranchStatus, RunBranch
 from .automations import Automation, AutomationTrigger, AutomationVersion, ConcurrencyScope, Mode
 from .changes import ChangeEvent, DerivedTriggerEvent, SubscriptionDelivery, Transition
 from .runs import ACTIVE_STATUSES, TERMINAL_STATUSES, Artifact, Run, RunStatus, RunStep, StepStatus
@@ -9,6 +10,9 @@ __all__ = [
     "TERMINAL_STATUSES",
     "Artifact",
     "Automation",
+    "BranchStatus",
+    "OPEN_BRANCH_STATUSES",
+    "RunBranch",
     "AutomationTrigger",
     "AutomationVersion",
     "ChangeEvent",

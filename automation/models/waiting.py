@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models import Q
 
 from .automations import Automation
+from .branches import RunBranch
 from .runs import Run
 
 
@@ -47,6 +48,8 @@ class Wait(models.Model):
         DELAY = "delay"
 
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="waits")
+    # The branch of a `parallel` that waits, if any: its wake-up goes to that branch, not to the run.
+    branch = models.ForeignKey(RunBranch, null=True, blank=True, on_delete=models.CASCADE, related_name="waits")
     path = models.CharField(max_length=500)
     iteration = models.CharField(max_length=100, blank=True, default="")
     kind = models.CharField(max_length=10, choices=Kind.choices)

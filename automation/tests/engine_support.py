@@ -147,3 +147,21 @@ def touch_concurrently(system, count: int) -> list[Exception]:
     for thread in threads:
         thread.join()
     return errors
+
+
+def drain_branches(limit: int = 100) -> list:
+    """Advance every branch that can move, oldest first, until none does (what workers would do); the ids
+    advanced, in order."""
+    from automation.engine.branch_runner import branch_advance
+    from automation.models import BranchStatus, RunBranch
+
+    advanced = []
+    for _ in range(limit):
+        moved = False
+        for branch_id in RunBranch.objects.filter(status=BranchStatus.PENDING).order_by("id").values_list("pk", flat=True):
+            if branch_advance(branch_id=branch_id) is not None:
+                moved = True
+                advanced.append(branch_id)
+        if not moved:
+            return advanced
+    return advanced

@@ -7,7 +7,7 @@ import pytest
 from automation.engine.runner import run_advance
 from automation.models import Artifact, RunStatus
 from automation.services.runs import run_manual
-from automation.tests.engine_support import journal, make_automation  # noqa: F401 - fixture
+from automation.tests.engine_support import drain_branches, journal, make_automation  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -61,11 +61,14 @@ def test_choose_rows_carry_the_branch_path(journal):
     ]
 
 
-def test_parallel_runs_every_branch_and_fails_if_one_failed(journal):
+def test_parallel_fails_if_a_branch_failed_and_its_siblings_start_nothing_after(journal):
+    # Branches are cursors of their own (test_engine_parallel.py); drained here oldest first.
     run = run_doc([{"parallel": [note("a"), note("b", config={"text": "b", "fail": True}), note("c")]}, note("after")])
-    assert journal.texts() == ["a", "b", "c"]
+    drain_branches()
+    run.refresh_from_db()
+    assert journal.texts() == ["a", "b"]  # c had not started when b failed: it never does
     assert run.status == RunStatus.FAILED
-    assert "told to fail: b" in run.error
+    assert run.error == "branch 1: told to fail: b"
 
 
 def test_repeat_count_for_each_while_until(journal):

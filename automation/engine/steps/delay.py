@@ -13,7 +13,7 @@ def execute(walker, step, row: RunStep, repeat):
     deadline = wait.deadline if wait else deadline_after(step["delay"], walker.scope(repeat=repeat))
 
     def park():
-        wait_open(run=walker.run, path=row.path, iteration=row.iteration, kind=Wait.Kind.DELAY,
+        wait_open(run=walker.run, branch=walker.branch, path=row.path, iteration=row.iteration, kind=Wait.Kind.DELAY,
                   deadline=deadline, timeout_kind=Timer.Kind.RESUME)
         row.status = StepStatus.WAITING
         row.save(update_fields=["status"])
