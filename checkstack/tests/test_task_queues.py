@@ -13,6 +13,8 @@ QUEUES = {
     "checkstack.route_change_event": "celery",
     "checkstack.advance_run": "celery",
     "checkstack.resume_run": "celery",
+    "checkstack.advance_branch": "celery",
+    "checkstack.resume_branch": "celery",
     "checkstack.recover_stalled_runs": "celery",
     "checkstack.fire_due_timers": "celery",
     "checkstack.fire_schedules": "celery",
