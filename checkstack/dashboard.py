@@ -94,12 +94,22 @@ def runs_failed_figure(now: datetime) -> Figure:
 
 
 def routing_lag_figure(now: datetime) -> Figure:
-    pending = ChangeEvent.objects.filter(routed_at=None).aggregate(n=Count("id"), oldest=Min("occurred_at"))
+    # Parked changes wait for an operator, not for the workers: they are their own figure.
+    pending = ChangeEvent.objects.filter(routed_at=None, parked_at=None).aggregate(n=Count("id"),
+                                                                                   oldest=Min("occurred_at"))
     count, oldest = pending["n"], pending["oldest"]
     lag = (now - oldest).total_seconds() if oldest else 0.0
     return Figure(key="routing_lag", label="Routing lag", value=_age(max(lag, 0)) if oldest else "none",
                   count=count, detail=f"{count} change{'s' if count != 1 else ''} not routed yet",
-                  url=_changelist("automation.changeevent", routed_at__isnull="True"), attention=lag > 60)
+                  url=_changelist("automation.changeevent", routed_at__isnull="True", parked="no"),
+                  attention=lag > 60)
+
+
+def parked_changes_figure(now: datetime) -> Figure:
+    count = ChangeEvent.objects.filter(routed_at=None).exclude(parked_at=None).count()
+    return Figure(key="changes_parked", label="Parked changes", value=str(count), count=count,
+                  detail="routing kept failing; replay once fixed" if count else "",
+                  url=_changelist("automation.changeevent", parked="yes"), attention=count > 0)
 
 
 def timers_overdue_figure(now: datetime) -> Figure:
@@ -120,6 +130,7 @@ FIGURES: tuple[tuple[str, Callable[[datetime], Figure]], ...] = (
     ("maintenance.view_maintenancewindow", maintenance_next_figure),
     ("automation.view_run", runs_failed_figure),
     ("automation.view_changeevent", routing_lag_figure),
+    ("automation.view_changeevent", parked_changes_figure),
     ("automation.view_timer", timers_overdue_figure),
 )
 

@@ -174,7 +174,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Systems, health, incidents, maintenance windows and automations.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    # SPEC section 6: anonymous users get nothing but /status/ and /healthz; the schema needs a login too.
+    # docs/api.md: anonymous users get nothing but /status/ and /healthz; the schema needs a login too.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

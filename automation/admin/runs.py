@@ -61,7 +61,7 @@ class RunAdmin(admin.ModelAdmin):
         return request.user.has_perm("automation.change_automation") if request.method == "POST" else False
 
     def has_cancel_permission(self, request):
-        # SPEC section 6: cancelling needs change_automation (as in the API); view_run only shows runs.
+        # docs/api.md, Permissions: cancelling needs change_automation (as in the API); view_run only shows runs.
         return request.user.has_perm("automation.change_automation")
 
     @admin.action(description="Cancel selected runs", permissions=["cancel"])

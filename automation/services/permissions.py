@@ -69,5 +69,5 @@ def check_can_save(*, editor, document: dict, run_as, creating: bool) -> None:
 
 def check_can_run(*, user, automation) -> None:
     """Raise PermissionDenied unless `user` may start `automation` now: as saving it, so a manual run is no
-    way to borrow the power of its run_as (SPEC section 6)."""
+    way to borrow the power of its run_as (docs/api.md, Permissions)."""
     _require(user, ["automation.change_automation", *sorted(required_permissions(automation.document))])

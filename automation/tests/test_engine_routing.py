@@ -172,6 +172,6 @@ def test_routing_a_change_that_starts_one_run_takes_nine_statements(journal):
     # then in the event's savepoint: insert its trigger events, probe for waits, count the bucket's active
     # runs, insert the run (in the firing's savepoint), mark the event routed.
     assert work == ["UPDATE", "SELECT", "SELECT", "SELECT", "INSERT", "SELECT", "SELECT", "INSERT", "UPDATE"]
-    # Isolation (SPEC 7.8): one savepoint for the event, one for the firing that passed its filter.
+    # Isolation (docs/operations.md, Parked changes): one savepoint for the event, one for the firing that passed its filter.
     assert statements.count("SAVEPOINT") == 2
     assert Run.objects.get().status == RunStatus.PENDING  # claimed only when the routing task asks

@@ -104,7 +104,7 @@ def test_window_every_fires_from_the_count_th_occurrence_on(journal):
     system = system_create(name="api", actor="system")
     flap(system, 5)
     statuses = list(Run.objects.filter(automation=automation).order_by("created_at").values_list("status", flat=True))
-    # A firing the window holds writes only its count (SPEC 7.9): five hits, three runs, no skipped run.
+    # A firing the window holds writes only its count (docs/automations.md, Triggers): five hits, three runs, no skipped run.
     assert statuses == ["pending", "pending", "pending"]
     assert WindowHit.objects.filter(automation=automation).count() == 5
 

@@ -1,4 +1,4 @@
-"""Budgets of expressions and templates (SPEC section 4): whatever a user types, evaluation ends quickly with an
+"""Budgets of expressions and templates (docs/expressions.md): whatever a user types, evaluation ends quickly with an
 ExpressionError naming the bound, or a result; validation never computes what it refuses."""
 
 import time

@@ -1,4 +1,4 @@
-"""Parking with real workers (SPEC 7.8): a poisoned change, raising or killing the worker that routes it, is
+"""Parking with real workers (docs/operations.md, Parked changes): a poisoned change, raising or killing the worker that routes it, is
 parked after its attempts (a killed worker's attempt counts), its system's later changes route in order, other
 systems are untouched, and `changes_replay` routes it once the poison is gone."""
 

@@ -1,4 +1,4 @@
-"""Routing at fleet size (SPEC 7.9): a filter miss writes nothing, a window hold writes only its count, a filter
+"""Routing at fleet size (docs/automations-indexing.md): a filter miss writes nothing, a window hold writes only its count, a filter
 error is counted on the index row, and routing reads and locks only the automations a change can fire."""
 
 import threading

@@ -1,4 +1,4 @@
-"""No value in a change, a payload or a document stops the routing of later changes (SPEC 7.8): gate errors
+"""No value in a change, a payload or a document stops the routing of later changes (docs/operations.md, Parked changes): gate errors
 are the firing's, values are fitted to their columns, a change that still fails is parked and replayable."""
 
 from datetime import timedelta

@@ -1,4 +1,4 @@
-"""Routing's row locks on PostgreSQL (SPEC 7.8, issue 17 item 7): the automation lock of a firing never waits
+"""Routing's row locks on PostgreSQL (docs/operations.md, Parked changes): the automation lock of a firing never waits
 on step writes, and routing takes an automation's rows in the order deleting it does, so they cannot deadlock."""
 
 import threading

@@ -1,4 +1,4 @@
-"""A document validates in well under a second whatever it contains (SPEC section 4: bounded the same way in
+"""A document validates in well under a second whatever it contains (docs/expressions.md: bounded the same way in
 validate, simulate and runs), and interval schedules take 1 second to 1 year."""
 
 import time

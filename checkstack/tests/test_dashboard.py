@@ -56,6 +56,8 @@ def state_of_things(db):
     _run(automation, status="failed", finished_at=now - timedelta(hours=30))  # too old
     _run(automation, status="succeeded", finished_at=now - timedelta(hours=1))
     ChangeEvent.objects.filter(kind="system").update(routed_at=now)  # routed; the rest waits (no worker here)
+    poisoned = ChangeEvent.objects.filter(routed_at=None).order_by("id").first()
+    ChangeEvent.objects.filter(pk=poisoned.pk).update(parked_at=now, routing_attempts=5)  # parked: its own figure
     Timer.objects.create(due_at=now - timedelta(minutes=5), kind="resume", owner="w1")
     Timer.objects.create(due_at=now - timedelta(minutes=1), kind="dwell", owner="d1")
     Timer.objects.create(due_at=now - timedelta(minutes=9), kind="resume", owner="w0", fired_at=now)
@@ -72,7 +74,8 @@ def expected_counts(now) -> dict[str, int]:
         "maintenance_in_progress": MaintenanceWindow.objects.filter(status="in_progress").count(),
         "maintenance_scheduled": MaintenanceWindow.objects.filter(status="scheduled").count(),
         "runs_failed": Run.objects.filter(status="failed", finished_at__gte=now - timedelta(hours=24)).count(),
-        "routing_lag": ChangeEvent.objects.filter(routed_at=None).count(),
+        "routing_lag": ChangeEvent.objects.filter(routed_at=None, parked_at=None).count(),
+        "changes_parked": ChangeEvent.objects.filter(routed_at=None).exclude(parked_at=None).count(),
         "timers_overdue": Timer.objects.filter(fired_at=None, due_at__lte=now).count(),
     }
 
@@ -80,10 +83,11 @@ def expected_counts(now) -> dict[str, int]:
 def test_each_figure_counts_what_the_database_holds(state_of_things, admin_user):
     figures = {f.key: f for f in dashboard_figures(user=admin_user, now=state_of_things)}
     assert {key: f.count for key, f in figures.items()} == expected_counts(state_of_things)
-    unrouted = ChangeEvent.objects.exclude(kind="system").count()
+    unrouted = ChangeEvent.objects.exclude(kind="system").count() - 1  # one of them is parked
     assert expected_counts(state_of_things) == {
         "systems_unhealthy": 2, "systems_degraded": 1, "incidents_open": 2, "maintenance_in_progress": 1,
-        "maintenance_scheduled": 2, "runs_failed": 2, "routing_lag": unrouted, "timers_overdue": 2}
+        "maintenance_scheduled": 2, "runs_failed": 2, "routing_lag": unrouted, "changes_parked": 1,
+        "timers_overdue": 2}
     assert unrouted > 0 and figures["routing_lag"].value != "none"
     assert figures["maintenance_scheduled"].detail.startswith("next: soon, starts ")
 

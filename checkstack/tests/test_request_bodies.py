@@ -1,4 +1,4 @@
-"""API bodies within limits (SPEC section 7, guarantee 7): a body over CHECKSTACK_MAX_BODY_BYTES is a 413 with
+"""API bodies within limits (docs/api.md, Errors): a body over CHECKSTACK_MAX_BODY_BYTES is a 413 with
 a JSON error, one nested too deeply a 400, for every parser (JSON, application/yaml, text/yaml); nothing is
 written either way."""
 
