@@ -25,6 +25,7 @@ SCRIPTS = {
     "routing": (["bench/routing.py", "--levels", "1,100,1000"], ["--levels", "1,20", "--samples", "10"]),
     "engine": (["bench/engine.py"], ["--quick"]),
     "validation": (["bench/validation.py"], ["--samples", "3"]),
+    "retention": (["bench/retention.py"], ["--rows", "20000", "--seconds", "2"]),
 }
 
 
