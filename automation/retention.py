@@ -100,6 +100,13 @@ def _batch_ids(queryset, *, order: str, limit: int) -> list:
     return list(queryset.select_for_update(skip_locked=True).order_by(order).values_list("pk", flat=True)[:limit])
 
 
+def _purge_oldest(queryset, *, order: str, limit: int) -> int:
+    """Delete the oldest `limit` rows of a queryset of a table no other table references."""
+    ids = _batch_ids(queryset, order=order, limit=limit)
+    queryset.model.objects.filter(pk__in=ids).delete()
+    return len(ids)
+
+
 def purge_runs(*, cutoff: datetime, limit: int) -> int:
     """Ended runs finished before the cutoff, with their steps, waits and closed artifacts.
 
@@ -122,9 +129,7 @@ def purge_runs(*, cutoff: datetime, limit: int) -> int:
 
 def purge_timers(*, cutoff: datetime, limit: int) -> int:
     """Timers fired before the cutoff (unfired ones are never purged)."""
-    ids = _batch_ids(Timer.objects.filter(fired_at__lt=cutoff), order="fired_at", limit=limit)  # index timer_fired
-    Timer.objects.filter(pk__in=ids).delete()
-    return len(ids)
+    return _purge_oldest(Timer.objects.filter(fired_at__lt=cutoff), order="fired_at", limit=limit)  # timer_fired
 
 
 def purge_changes(*, cutoff: datetime, limit: int) -> int:
@@ -157,16 +162,13 @@ def purge_transitions(*, cutoff: datetime, limit: int) -> int:
         Q(at__gt=OuterRef("at")) | Q(at=OuterRef("at"), id__gt=OuterRef("id")),
         kind=OuterRef("kind"), entity_id=OuterRef("entity_id"), field=OuterRef("field"),
     )  # index transition_entity_field_at
-    ids = _batch_ids(Transition.objects.filter(Exists(later), at__lt=cutoff), order="at", limit=limit)  # transition_at
-    Transition.objects.filter(pk__in=ids).delete()
-    return len(ids)
+    expired = Transition.objects.filter(Exists(later), at__lt=cutoff)  # index transition_at
+    return _purge_oldest(expired, order="at", limit=limit)
 
 
 def purge_window_hits(*, cutoff: datetime, limit: int) -> int:
     """Window hits older than the cutoff (partitions that fell silent: the gate prunes those it counts)."""
-    ids = _batch_ids(WindowHit.objects.filter(at__lt=cutoff), order="at", limit=limit)  # index window_hit_at
-    WindowHit.objects.filter(pk__in=ids).delete()
-    return len(ids)
+    return _purge_oldest(WindowHit.objects.filter(at__lt=cutoff), order="at", limit=limit)  # index window_hit_at
 
 
 for _purger in (

@@ -20,7 +20,8 @@ def purge_notifications(*, cutoff: datetime, limit: int) -> int:
                  .select_for_update(skip_locked=True).order_by("created_at").values_list("pk", flat=True)[:limit])
     NotificationSend.objects.filter(pk__in=sends).delete()
     any_send = NotificationSend.objects.filter(notification=OuterRef("pk"))
-    notifications = list(Notification.objects.filter(created_at__lt=cutoff).exclude(Exists(any_send))  # notification_created
+    # index notification_created
+    notifications = list(Notification.objects.filter(created_at__lt=cutoff).exclude(Exists(any_send))
                          .select_for_update(skip_locked=True).order_by("created_at")
                          .values_list("pk", flat=True)[:limit])
     Notification.objects.filter(pk__in=notifications).delete()
