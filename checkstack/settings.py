@@ -265,7 +265,7 @@ CELERY_TASK_ROUTES = {
     "checkstack.deliver_change": {"queue": "checkstack.deliveries"},
     "checkstack.send_notification": {"queue": "checkstack.deliveries"},
     "checkstack.send_subscription_confirmation": {"queue": "checkstack.deliveries"},
-    "checkstack.purge_expired": {"queue": "celery"},
+    "checkstack.purge_expired": {"queue": "checkstack.deliveries"},  # up to its budget: not a routing slot
 }
 
 # --- Checkstack -----------------------------------------------------------------------------------

@@ -234,10 +234,10 @@ def test_a_spent_time_budget_leaves_the_rest_to_the_next_tick(automation):
     assert purge().deleted["changes"] == 1
 
 
-def test_beat_runs_the_purge_on_the_routing_queue():
+def test_beat_runs_the_purge_off_the_routing_queue():
     from automation import tasks
 
     entry = next(e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "checkstack.purge_expired")
     assert entry["schedule"] > 0
-    assert settings.CELERY_TASK_ROUTES["checkstack.purge_expired"] == {"queue": "celery"}
+    assert settings.CELERY_TASK_ROUTES["checkstack.purge_expired"] == {"queue": "checkstack.deliveries"}
     assert tasks.purge_expired.name == "checkstack.purge_expired"
