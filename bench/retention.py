@@ -75,10 +75,20 @@ def populate(rows: int, automation_id) -> None:
 
 
 def count_rows() -> int:
+    """Rows of the populated history still there (not the routing loop's own new rows)."""
     from django.db import connection
 
+    old_changes = "SELECT id FROM automation_changeevent WHERE kind = 'bench-old'"
     with connection.cursor() as cursor:
-        return sum(cursor.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES)
+        return sum(cursor.execute(sql).fetchone()[0] for sql in (
+            "SELECT count(*) FROM automation_changeevent WHERE kind = 'bench-old'",
+            f"SELECT count(*) FROM automation_derivedtriggerevent WHERE change_id IN ({old_changes})",
+            f"SELECT count(*) FROM automation_subscriptiondelivery WHERE change_id IN ({old_changes})",
+            "SELECT count(*) FROM automation_run WHERE actor = 'bench'",
+            "SELECT count(*) FROM automation_runstep WHERE run_id IN "
+            "(SELECT id FROM automation_run WHERE actor = 'bench')",
+            "SELECT count(*) FROM automation_transition WHERE kind = 'bench-old'",
+        ))
 
 
 class RoutingLoop(threading.Thread):
@@ -186,7 +196,8 @@ def main():
     deleted = before_rows - count_rows()
     before, during = loop.samples["before"], loop.samples.get("during", [])
     result = {
-        "rows_populated": before_rows, "rows_purged": deleted, "purge_seconds": round(purge_seconds, 2),
+        "rows_populated": before_rows, "rows_purged": deleted, "rows_kept": before_rows - deleted,
+        "purge_seconds": round(purge_seconds, 2),
         "purge_rows_per_s": round(deleted / purge_seconds), "batch": settings.CHECKSTACK_RETENTION_BATCH,
         "routing_p50_before_ms": p50_ms(before), "routing_p50_during_ms": p50_ms(during) if during else None,
         "routing_rounds_before": len(before), "routing_rounds_during": len(during),
