@@ -80,3 +80,10 @@ def fire_schedules() -> None:
     from .engine.schedules import schedules_fire
 
     schedules_fire()
+
+
+@shared_task(name="checkstack.purge_expired")
+def purge_expired() -> None:
+    from .retention import purge_expired as purge
+
+    purge()

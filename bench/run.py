@@ -29,6 +29,7 @@ SCRIPTS = {
     "engine": (["bench/engine.py"], ["--quick"]),
     "validation": (["bench/validation.py"], ["--samples", "3"]),
     "parallel": (["bench/parallel.py"], ["--quick"]),
+    "retention": (["bench/retention.py"], ["--rows", "20000", "--seconds", "2"]),
 }
 
 

@@ -247,6 +247,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "checkstack.sweep_notifications",
         "schedule": env.float("CHECKSTACK_SWEEP_INTERVAL_SECONDS", default=5.0),
     },
+    "purge-expired": {"task": "checkstack.purge_expired", "schedule": 300.0, "options": {"expires": 290.0}},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
@@ -275,6 +276,7 @@ CELERY_TASK_ROUTES = {
     "checkstack.deliver_change": {"queue": "checkstack.deliveries"},
     "checkstack.send_notification": {"queue": "checkstack.deliveries"},
     "checkstack.send_subscription_confirmation": {"queue": "checkstack.deliveries"},
+    "checkstack.purge_expired": {"queue": "checkstack.deliveries"},  # up to its budget: not a routing slot
 }
 
 # --- Checkstack -----------------------------------------------------------------------------------
@@ -293,6 +295,16 @@ CHECKSTACK_RUN_LEASE_SECONDS = env.int("CHECKSTACK_RUN_LEASE_SECONDS", default=6
 CHECKSTACK_RUN_MAX_ATTEMPTS = env.int("CHECKSTACK_RUN_MAX_ATTEMPTS", default=5)
 # Times one step may be started (a crash mid-step retries it) before it fails.
 CHECKSTACK_STEP_MAX_ATTEMPTS = env.int("CHECKSTACK_STEP_MAX_ATTEMPTS", default=3)
+# Retention (automation/retention.py, README "Retention"): days each kind of row is kept; 0 keeps it forever.
+# Floors the purge never goes below, whatever these say: see automation/retention.py.
+CHECKSTACK_RETAIN_RUNS_DAYS = env.int("CHECKSTACK_RETAIN_RUNS_DAYS", default=30)  # ended runs, steps, fired timers
+CHECKSTACK_RETAIN_CHANGES_DAYS = env.int("CHECKSTACK_RETAIN_CHANGES_DAYS", default=30)  # with their deliveries
+CHECKSTACK_RETAIN_WINDOW_HITS_DAYS = env.int("CHECKSTACK_RETAIN_WINDOW_HITS_DAYS", default=2)
+CHECKSTACK_RETAIN_NOTIFICATIONS_DAYS = env.int("CHECKSTACK_RETAIN_NOTIFICATIONS_DAYS", default=90)
+CHECKSTACK_RETAIN_TRANSITIONS_DAYS = env.int("CHECKSTACK_RETAIN_TRANSITIONS_DAYS", default=365)
+# Rows per DELETE, and seconds one beat tick may spend purging (the rest waits for the next tick).
+CHECKSTACK_RETENTION_BATCH = env.int("CHECKSTACK_RETENTION_BATCH", default=1000)
+CHECKSTACK_RETENTION_BUDGET_SECONDS = env.float("CHECKSTACK_RETENTION_BUDGET_SECONDS", default=20.0)
 # Fernet keys of secrets at rest, newest first: the first encrypts, all decrypt (rotate with
 # `manage.py secrets_rotate`). CHECKSTACK_SECRETS_KEY (one key) still works and comes after the list; with
 # neither, a key derived from SECRET_KEY is used, and it always stays last for decrypting.

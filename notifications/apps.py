@@ -6,6 +6,7 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notifications"
 
     def ready(self):
-        from . import fanout
+        from . import fanout, retention
 
         fanout.register()
+        retention.register()

@@ -74,6 +74,10 @@ class Notification(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            # The retention purge: notifications older than the cutoff whose sends are all gone.
+            models.Index(fields=["created_at"], name="notification_created"),
+        ]
 
     def __str__(self):
         return f"{self.topic}: {self.context.get('title', self.entity_id)}"
@@ -115,6 +119,9 @@ class NotificationSend(models.Model):
             models.Index(fields=["next_attempt_at"], condition=Q(status="pending"), name="notification_send_due"),
             # The sweeper: claims whose worker may be lost.
             models.Index(fields=["claimed_at"], condition=Q(status="sending"), name="notification_send_claimed"),
+            # The retention purge: finished sends older than the cutoff (pending and sending ones are kept).
+            models.Index(fields=["created_at"], condition=Q(status__in=["sent", "failed", "skipped"]),
+                         name="notification_send_done"),
         ]
 
     def __str__(self):

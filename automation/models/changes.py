@@ -24,6 +24,8 @@ class Transition(models.Model):
             # in_state_since / transition_count / the history of one entity, newest first.
             models.Index(fields=["kind", "entity_id", "field", "at"], name="transition_entity_field_at"),
             models.Index(fields=["change_id"], name="transition_change"),
+            # The retention purge (automation/retention.py): transitions older than the cutoff, oldest first.
+            models.Index(fields=["at"], name="transition_at"),
         ]
 
     def __str__(self):
@@ -67,6 +69,8 @@ class ChangeEvent(models.Model):
             models.Index(fields=["occurred_at"], condition=Q(routed_at__isnull=True), name="change_unrouted"),
             # Routing takes an entity's unrouted events in order.
             models.Index(fields=["kind", "entity_id", "id"], name="change_entity_order"),
+            # The retention purge: routed events older than the cutoff (unrouted ones are never purged).
+            models.Index(fields=["occurred_at"], condition=Q(routed_at__isnull=False), name="change_routed_at"),
         ]
 
     def __str__(self):
@@ -114,6 +118,8 @@ class SubscriptionDelivery(models.Model):
         ]
         indexes = [
             models.Index(fields=["created_at"], condition=Q(delivered_at__isnull=True), name="delivery_pending"),
+            # The retention purge: delivered rows older than the cutoff (pending ones are never purged).
+            models.Index(fields=["delivered_at"], condition=Q(delivered_at__isnull=False), name="delivery_done"),
         ]
 
     def __str__(self):

@@ -76,6 +76,12 @@ class Run(models.Model):
             # The lease sweeper: running runs whose lease expired.
             models.Index(fields=["lease_expires_at"], condition=Q(status="running"), name="run_lease"),
             models.Index(fields=["automation", "status", "created_at"], name="run_automation_status"),
+            # The retention purge (ended runs older than the cutoff) and /metrics (runs ended in the last hour).
+            models.Index(
+                fields=["finished_at"],
+                condition=Q(status__in=["succeeded", "failed", "cancelled", "skipped"]),
+                name="run_ended",
+            ),
         ]
 
     def __str__(self):

@@ -33,6 +33,8 @@ class Timer(models.Model):
             # The sweeper: due timers not fired yet, soonest first.
             models.Index(fields=["due_at"], condition=Q(fired_at__isnull=True), name="timer_due"),
             models.Index(fields=["owner", "kind"], name="timer_owner"),
+            # The retention purge: fired timers older than the runs' cutoff.
+            models.Index(fields=["fired_at"], condition=Q(fired_at__isnull=False), name="timer_fired"),
         ]
 
     def __str__(self):
@@ -130,4 +132,6 @@ class WindowHit(models.Model):
         indexes = [
             # The gate counts hits of one partition in the last N minutes; pruning deletes old ones.
             models.Index(fields=["automation", "trigger_id", "partition_key", "at"], name="window_hit_count"),
+            # The retention purge: hits of partitions that fell silent (the gate prunes only the ones it counts).
+            models.Index(fields=["at"], name="window_hit_at"),
         ]

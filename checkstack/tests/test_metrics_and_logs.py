@@ -22,8 +22,8 @@ def test_metrics_report_pending_changes_runs_and_overdue_timers(client):
     assert response["Content-Type"].startswith("text/plain")
     lines = response.content.decode().splitlines()
     assert "checkstack_change_events_pending 1" in lines
-    assert "checkstack_change_events_routed_total 0" in lines
-    assert 'checkstack_runs{status="failed"} 0' in lines
+    assert 'checkstack_runs{status="pending"} 0' in lines
+    assert 'checkstack_runs_ended_last_hour{status="failed"} 0' in lines
     assert "checkstack_timers_due 1" in lines
     overdue = next(line for line in lines if line.startswith("checkstack_timers_overdue_seconds"))
     assert float(overdue.split()[1]) >= 30

@@ -24,6 +24,7 @@ QUEUES = {
     "checkstack.deliver_change": DELIVERIES,
     "checkstack.send_notification": DELIVERIES,
     "checkstack.send_subscription_confirmation": DELIVERIES,
+    "checkstack.purge_expired": DELIVERIES,
     "checkstack.broadcast_change": "checkstack.broadcast",
 }
 

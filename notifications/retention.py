@@ -1,0 +1,32 @@
+"""What the retention purge deletes of notifications: finished sends, then notifications left without sends."""
+
+from datetime import datetime
+
+from django.db.models import Exists, OuterRef
+
+from automation.retention import Purger, retention_register
+
+from .models import Notification, NotificationSend, SendStatus
+
+FINISHED = (SendStatus.SENT, SendStatus.FAILED, SendStatus.SKIPPED)
+
+
+def purge_notifications(*, cutoff: datetime, limit: int) -> int:
+    """Sends finished before the cutoff, then notifications older than it with no send left.
+
+    Pending and sending sends are never purged, nor the notification they render (its snapshot is the email).
+    """
+    sends = list(NotificationSend.objects.filter(status__in=FINISHED, created_at__lt=cutoff)  # notification_send_done
+                 .select_for_update(skip_locked=True).order_by("created_at").values_list("pk", flat=True)[:limit])
+    NotificationSend.objects.filter(pk__in=sends).delete()
+    any_send = NotificationSend.objects.filter(notification=OuterRef("pk"))
+    # index notification_created
+    notifications = list(Notification.objects.filter(created_at__lt=cutoff).exclude(Exists(any_send))
+                         .select_for_update(skip_locked=True).order_by("created_at")
+                         .values_list("pk", flat=True)[:limit])
+    Notification.objects.filter(pk__in=notifications).delete()
+    return max(len(sends), len(notifications))
+
+
+def register() -> None:
+    retention_register(Purger("notifications", "CHECKSTACK_RETAIN_NOTIFICATIONS_DAYS", purge_notifications))
