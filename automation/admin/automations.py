@@ -54,16 +54,21 @@ class AutomationForm(forms.ModelForm):
         return cleaned
 
 
-class VersionInline(admin.TabularInline):
-    model = AutomationVersion
-    fields = ["version", "created_by", "created_at", "compare"]
-    readonly_fields = fields
+class ReadOnlyInline(admin.TabularInline):
+    """Rows the automation's own service writes: shown, never added or deleted here."""
+
     extra = 0
     can_delete = False
-    ordering = ["-version"]
 
     def has_add_permission(self, request, obj=None):
         return False
+
+
+class VersionInline(ReadOnlyInline):
+    model = AutomationVersion
+    fields = ["version", "created_by", "created_at", "compare"]
+    readonly_fields = fields
+    ordering = ["-version"]
 
     @admin.display(description="Changes")
     def compare(self, version):
@@ -74,19 +79,14 @@ class VersionInline(admin.TabularInline):
                            version.version, version.version - 1)
 
 
-class TriggerIndexInline(admin.TabularInline):
+class TriggerIndexInline(ReadOnlyInline):
     """Each trigger's Stage 1 index key and its filter's error count: a filter that errors writes no run."""
 
     model = AutomationTrigger
     verbose_name_plural = "Triggers (routing index and filter errors)"
     fields = ["trigger_id", "event", "index_key", "filter_errors", "last_filter_error", "last_filter_error_at"]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
     ordering = ["trigger_id"]
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 class RunAsActiveFilter(admin.SimpleListFilter):
