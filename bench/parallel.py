@@ -39,7 +39,7 @@ def make_automation(name: str, actions: list):
     result = validate_document({"name": f"{PREFIX}{name}", "mode": "parallel", "max_runs": 1000,
                                 "triggers": [{"event": "automation.manual"}], "actions": actions})
     assert result.errors == [], result.errors
-    return automation_create(document=result.document, actor="bench")
+    return automation_create(document=result.document, actor="bench", run_as=routing.bench_user())
 
 
 def end_to_end(automation, samples: int) -> list[float]:
