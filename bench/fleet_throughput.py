@@ -28,6 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import fleet  # noqa: E402 - the fleet's automations
 import routing  # noqa: E402 - the private broker, worker start-up, the fleet's documents and cleanup
 
 CLIENTS = 4
@@ -118,14 +119,14 @@ def main():
         try:
             # Set-up in this process, fast path off: nothing waits in the broker for the measured workers.
             settings.CHECKSTACK_FAST_PATH = False
-            systems, _ = routing.create_fleet(args.systems, enabled=args.systems)
+            systems, _ = fleet.create_fleet(args.systems, enabled=args.systems)
             routing.route_in_process()
             settings.CHECKSTACK_FAST_PATH = True
             for workers in (1, 2):
                 print(f"-- {workers} worker(s), {args.systems} automations", file=sys.stderr, flush=True)
                 results[f"without_{workers}w"] = measure(Path(tmp), systems, args.changes, workers)
             settings.CHECKSTACK_FAST_PATH = False
-            routing.create_fleet(args.crowd, enabled=args.crowd, start=args.systems)
+            fleet.create_fleet(args.crowd, enabled=args.crowd, start=args.systems)
             routing.route_in_process()
             settings.CHECKSTACK_FAST_PATH = True
             for workers in (2, 1):
