@@ -12,6 +12,13 @@ from checkstack.json_text import validate_no_nul_characters
 MAX_LATENCY_MS = 2_147_483_647
 
 
+class HealthSource(models.TextChoices):
+    """Who sets a system's health: clients and operators (`reported`), or Checkstack's own checks."""
+
+    REPORTED = "reported"
+    CHECKS = "checks"
+
+
 class HealthStatus(models.TextChoices):
     HEALTHY = "healthy"
     DEGRADED = "degraded"
@@ -34,11 +41,26 @@ class System(TrackedModel):
     name = models.CharField(max_length=200, unique=True)
     description = models.TextField(blank=True)
     metadata = models.JSONField(default=dict, blank=True, validators=[validate_metadata])
+    health_source = models.CharField(max_length=20, choices=HealthSource.choices, default=HealthSource.REPORTED)
+    # The rule that turns check results into health, used while `health_source` is `checks`.
+    health_failure_threshold = models.PositiveSmallIntegerField(
+        default=3, help_text="Consecutive failures of a check that make the system unhealthy."
+    )
+    health_degraded_latency_ms = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Latency above which a passing check makes the system degraded."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(health_source__in=HealthSource.values),
+                                   name="system_health_source_valid"),
+            models.CheckConstraint(condition=models.Q(health_failure_threshold__gte=1,
+                                                      health_failure_threshold__lte=100),
+                                   name="system_failure_threshold_in_range"),
+        ]
 
     def __str__(self):
         return self.name

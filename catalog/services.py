@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 
 from automation.entities.mutation import entity_mutate
 
-from .models import System, SystemHealth
+from .models import HealthSource, System, SystemHealth
 
 SYSTEM_FIELDS = frozenset({"name", "description", "metadata"})
 NAME_TAKEN = "A system with this name already exists."
@@ -23,10 +23,23 @@ def _save(system: System, **kwargs) -> None:
         raise ValidationError({"name": [NAME_TAKEN]}) from exc
 
 
-def _lock_system(system: System) -> None:
-    """Lock the system's row; raise System.DoesNotExist if it was deleted meanwhile."""
-    if not System.objects.select_for_update().filter(pk=system.pk).values_list("pk", flat=True):
+class HealthSourceConflict(Exception):
+    """The system's health is set by another source (e.g. a client reports while checks manage it)."""
+
+    def __init__(self, *, source: str, reporter: str):
+        self.source = source
+        super().__init__(
+            f"This system's health source is '{source}': health from '{reporter}' is refused. "
+            f"Change the system's health source first."
+        )
+
+
+def _lock_system(system: System) -> str:
+    """Lock the system's row and return its health source; System.DoesNotExist if it was deleted meanwhile."""
+    sources = System.objects.select_for_update().filter(pk=system.pk).values_list("health_source", flat=True)
+    if not sources:
         raise System.DoesNotExist(f"system {system.pk} does not exist")
+    return sources[0]
 
 
 def _deleting(instance):
@@ -83,10 +96,17 @@ def system_delete(*, system: System, actor: str) -> None:
 
 @transaction.atomic
 def health_report(
-    *, system: System, status: str, message: str = "", latency_ms: int | None = None, actor: str
+    *, system: System, status: str, message: str = "", latency_ms: int | None = None, actor: str,
+    source: str = HealthSource.REPORTED,
 ) -> SystemHealth:
-    """Record a system's current health (creating its health row on the first report)."""
-    _lock_system(system)
+    """Record a system's current health (creating its health row on the first report).
+
+    `source` says who reports: a report from a source other than the system's `health_source` raises
+    HealthSourceConflict and writes nothing (read under the system's lock, so a concurrent switch of source
+    is either seen or waits).
+    """
+    if (current_source := _lock_system(system)) != source:
+        raise HealthSourceConflict(source=current_source, reporter=source)
 
     def write(current: SystemHealth | None):
         health = current or SystemHealth(system=system)

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "maintenance",
     "statuspage",
     "notifications",
+    "checks",
     "checkstack",  # project-level management commands (checkstack_demo)
 ]
 

@@ -1,0 +1,161 @@
+"""Checks Checkstack runs against a system, what each run found, and its daily summaries.
+
+A check is configuration plus its scheduling state (next due time, lease); it is not reactive state: what a
+check finds reaches the engine only through the system's health, written by the health service when the
+status changes.
+"""
+
+import secrets
+import uuid
+
+from django.db import models
+
+from catalog.models import System
+
+MIN_INTERVAL_SECONDS = 10
+MAX_INTERVAL_SECONDS = 86_400
+MAX_TIMEOUT_SECONDS = 60
+ERROR_MAX_LENGTH = 300
+
+
+class CheckKind(models.TextChoices):
+    HTTP = "http", "HTTP"
+    TCP = "tcp", "TCP"
+    DNS = "dns", "DNS"
+    HEARTBEAT = "heartbeat", "Heartbeat"
+
+
+class HttpMethod(models.TextChoices):
+    GET = "GET"
+    HEAD = "HEAD"
+    POST = "POST"
+
+
+class DnsRecordType(models.TextChoices):
+    A = "A"
+    AAAA = "AAAA"
+    CNAME = "CNAME"
+    MX = "MX"
+    NS = "NS"
+    TXT = "TXT"
+
+
+def new_heartbeat_token() -> str:
+    """An unguessable token for a heartbeat's ping URL (256 bits)."""
+    return secrets.token_urlsafe(32)
+
+
+class Check(models.Model):
+    """One probe of a system, run every `interval_seconds` (a heartbeat's period)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    system = models.ForeignKey(System, on_delete=models.CASCADE, related_name="checks")
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=CheckKind.choices)
+    enabled = models.BooleanField(default=True)
+    interval_seconds = models.PositiveIntegerField(default=60)
+    timeout_seconds = models.PositiveIntegerField(default=10)
+
+    # http
+    url = models.URLField(max_length=2000, blank=True)
+    http_method = models.CharField(max_length=10, choices=HttpMethod.choices, default=HttpMethod.GET)
+    # Status codes that count as success; empty means any 2xx.
+    expected_status_codes = models.JSONField(default=list, blank=True)
+    body_keyword = models.CharField(max_length=200, blank=True)
+    # {name: value}; a value may name a secret (`{{ secrets.NAME }}`), resolved only when the check runs.
+    headers = models.JSONField(default=dict, blank=True)
+
+    # tcp
+    host = models.CharField(max_length=253, blank=True)
+    port = models.PositiveIntegerField(null=True, blank=True)
+
+    # dns
+    dns_name = models.CharField(max_length=253, blank=True)
+    dns_record_type = models.CharField(max_length=10, choices=DnsRecordType.choices, default=DnsRecordType.A)
+    dns_expected = models.CharField(max_length=500, blank=True)  # empty: any answer passes
+    dns_resolver = models.CharField(max_length=45, blank=True)  # an IP address; empty: the system resolver
+    dns_resolver_port = models.PositiveIntegerField(default=53)
+
+    # heartbeat: the system pings /ping/<token>; no ping for interval + grace means failing.
+    heartbeat_token = models.CharField(max_length=64, unique=True, default=new_heartbeat_token, editable=False)
+    heartbeat_grace_seconds = models.PositiveIntegerField(default=60)
+    last_ping_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    # Scheduling state, written by the scheduler only.
+    next_run_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set while a run is in flight; a run is not started again before it passes (no overlapping runs).
+    lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+    last_run_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_ok = models.BooleanField(null=True, editable=False)
+    last_error = models.CharField(max_length=ERROR_MAX_LENGTH, blank=True, editable=False)
+    consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["system__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["system", "name"], name="check_name_unique_per_system"),
+            models.CheckConstraint(condition=models.Q(kind__in=CheckKind.values), name="check_kind_valid"),
+            models.CheckConstraint(
+                condition=models.Q(interval_seconds__gte=MIN_INTERVAL_SECONDS,
+                                   interval_seconds__lte=MAX_INTERVAL_SECONDS),
+                name="check_interval_in_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(timeout_seconds__gte=1, timeout_seconds__lte=MAX_TIMEOUT_SECONDS),
+                name="check_timeout_in_range",
+            ),
+        ]
+        indexes = [
+            # The scheduler's claim: enabled checks due now, earliest first.
+            models.Index(fields=["next_run_at"], condition=models.Q(enabled=True), name="check_due"),
+        ]
+
+    def __str__(self):
+        return f"{self.system} / {self.name}"
+
+
+class CheckResult(models.Model):
+    """What one run of a check found: compact, one row per run, purged by the retention settings."""
+
+    id = models.BigAutoField(primary_key=True)
+    check_ref = models.ForeignKey(Check, on_delete=models.CASCADE, related_name="results", db_column="check_id")
+    at = models.DateTimeField()
+    ok = models.BooleanField()
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=ERROR_MAX_LENGTH, blank=True)  # masked, cut to fit
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [
+            # A check's recent results (health rule, admin, charts) and the retention purge by age.
+            models.Index(fields=["check_ref", "-at"], name="checkresult_check_at"),
+            models.Index(fields=["at"], name="checkresult_at"),
+        ]
+
+    def __str__(self):
+        return f"{self.check_ref_id} {self.at:%Y-%m-%d %H:%M:%S} {'ok' if self.ok else 'failed'}"
+
+
+class CheckDailyRollup(models.Model):
+    """One check's runs of one UTC day, summarised: kept long after the results are purged."""
+
+    id = models.BigAutoField(primary_key=True)
+    check_ref = models.ForeignKey(Check, on_delete=models.CASCADE, related_name="rollups", db_column="check_id")
+    day = models.DateField()
+    runs = models.PositiveIntegerField(default=0)
+    failures = models.PositiveIntegerField(default=0)
+    latency_p50_ms = models.PositiveIntegerField(null=True, blank=True)
+    latency_p95_ms = models.PositiveIntegerField(null=True, blank=True)
+    latency_max_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-day"]
+        constraints = [
+            models.UniqueConstraint(fields=["check_ref", "day"], name="rollup_one_per_check_day"),
+        ]
+
+    def __str__(self):
+        return f"{self.check_ref_id} {self.day}: {self.runs - self.failures}/{self.runs}"
