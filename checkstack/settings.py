@@ -107,7 +107,8 @@ TEMPLATES = [
 ]
 
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'checkstack.sqlite3'}"),
+    # An empty DATABASE_URL (as `.env.example` ships it) counts as unset, like an empty CELERY_BROKER_URL.
+    "default": env.db_url_config(env("DATABASE_URL", default="") or f"sqlite:///{VAR_DIR / 'checkstack.sqlite3'}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web, worker and beat processes read while one of them writes;

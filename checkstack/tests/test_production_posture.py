@@ -59,6 +59,15 @@ def test_without_debug_the_process_refuses_to_start_on_a_missing_example_or_weak
     assert "secrets.token_urlsafe(50)" in result.stderr  # it says how to make one
 
 
+def test_empty_database_and_broker_urls_mean_the_embedded_defaults(tmp_path):
+    result = manage(tmp_path, "shell", "-c",
+                    "from django.conf import settings as s; "
+                    "print(s.DATABASES['default']['ENGINE'], s.EMBEDDED_BROKER)",
+                    DEBUG="1", SECRET_KEY="x", DATABASE_URL="", CELERY_BROKER_URL="")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].split() == ["django.db.backends.sqlite3", "True"]
+
+
 def test_env_example_ships_no_usable_secret_key():
     lines = (BASE_DIR / ".env.example").read_text().splitlines()
     values = [line.split("=", 1)[1] for line in lines if line.startswith("SECRET_KEY=")]
