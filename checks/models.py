@@ -62,7 +62,7 @@ class Check(models.Model):
     # Status codes that count as success; empty means any 2xx.
     expected_status_codes = models.JSONField(default=list, blank=True)
     body_keyword = models.CharField(max_length=200, blank=True)
-    # {name: value}; a value may name a secret (`{{ secrets.NAME }}`), resolved only when the check runs.
+    # {name: value}; a value may name a secret (`{{ secret("NAME") }}`), resolved only when the check runs.
     headers = models.JSONField(default=dict, blank=True)
 
     # tcp

@@ -315,6 +315,9 @@ CHECKSTACK_SECRETS_KEY = env("CHECKSTACK_SECRETS_KEY", default="")
 # Clients that may read /metrics without logging in (IPs or CIDRs); staff users always may.
 CHECKSTACK_METRICS_ALLOWLIST = env.list("CHECKSTACK_METRICS_ALLOWLIST", default=["127.0.0.1", "::1"])
 CHECKSTACK_WEBHOOK_ALLOWLIST = env.list("CHECKSTACK_WEBHOOK_ALLOWLIST", default=[])
+# Checks may reach private and loopback addresses; cloud metadata and link-local ones only when listed here
+# (host names, addresses, networks): checks/targets.py.
+CHECKSTACK_CHECKS_ALLOWLIST = env.list("CHECKSTACK_CHECKS_ALLOWLIST", default=[])
 
 # --- Email and subscribers ------------------------------------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))

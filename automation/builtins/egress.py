@@ -32,8 +32,8 @@ class Target:
     addresses: tuple[tuple[int, tuple], ...]  # (family, sockaddr) pairs, all checked
 
 
-def _allowlist() -> tuple[set[str], list[ipaddress.IPv4Network | ipaddress.IPv6Network]]:
-    entries = settings.CHECKSTACK_WEBHOOK_ALLOWLIST
+def parse_allowlist(entries) -> tuple[set[str], list[ipaddress.IPv4Network | ipaddress.IPv6Network]]:
+    """Host names and networks of an allow-list setting (a list, or one comma-separated string)."""
     if isinstance(entries, str):
         entries = entries.split(",")
     hosts, networks = set(), []
@@ -47,13 +47,18 @@ def _allowlist() -> tuple[set[str], list[ipaddress.IPv4Network | ipaddress.IPv6N
     return hosts, networks
 
 
+def embedded_ipv4(ip: Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address spells (mapped, 6to4, Teredo), so it meets the IPv4 rules."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        return ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+    return None
+
+
 def forbidden_reason(ip: Address) -> str | None:
     """Why an address is internal (and refused unless allow-listed), or None for a public address."""
-    if isinstance(ip, ipaddress.IPv6Address):
-        # An IPv6 spelling of an IPv4 address must not slip past the IPv4 rules.
-        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
-        if embedded is not None:
-            return forbidden_reason(embedded)
+    embedded = embedded_ipv4(ip)
+    if embedded is not None:
+        return forbidden_reason(embedded)
     for reason, flag in [
         ("unspecified", ip.is_unspecified), ("loopback", ip.is_loopback), ("link-local", ip.is_link_local),
         ("multicast", ip.is_multicast), ("private", ip.is_private), ("reserved", ip.is_reserved),
@@ -74,7 +79,7 @@ def resolve_target(url: str) -> Target:
         raise TargetRefused("the URL's port is not valid") from None
     host = parts.hostname.rstrip(".")
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    hosts, networks = _allowlist()
+    hosts, networks = parse_allowlist(settings.CHECKSTACK_WEBHOOK_ALLOWLIST)
     host_allowed = host.lower() in hosts
     addresses = []
     for family, _type, _proto, _name, sockaddr in infos:
@@ -91,7 +96,7 @@ def resolve_target(url: str) -> Target:
                   tuple(dict.fromkeys(addresses)))
 
 
-def _connect_any(addresses, timeout: float) -> socket.socket:
+def connect_any(addresses, timeout: float) -> socket.socket:
     """Connect to the first checked address that answers."""
     error = OSError("no address to connect to")
     for family, sockaddr in addresses:
@@ -115,7 +120,7 @@ def open_connection(target: Target, *, timeout: float) -> http.client.HTTPConnec
         connection = http.client.HTTPConnection(target.host, target.port, timeout=timeout)
     # http.client's hook for opening the socket (HTTPS wraps it afterwards, verifying the host name):
     # connect to the addresses checked above instead of resolving the name again.
-    connection._create_connection = lambda _address, conn_timeout, _source=None: _connect_any(
+    connection._create_connection = lambda _address, conn_timeout, _source=None: connect_any(
         target.addresses, conn_timeout
     )
     return connection
