@@ -319,6 +319,11 @@ CHECKSTACK_WEBHOOK_ALLOWLIST = env.list("CHECKSTACK_WEBHOOK_ALLOWLIST", default=
 # (host names, addresses, networks): checks/targets.py.
 CHECKSTACK_CHECKS_ALLOWLIST = env.list("CHECKSTACK_CHECKS_ALLOWLIST", default=[])
 
+# --- Checks (configuration and ingress) ---
+# Pings a heartbeat's URL (/ping/<token>) may receive per window; more answer 429 (docs/checks.md).
+CHECKSTACK_PING_LIMIT_PER_TOKEN = env.int("CHECKSTACK_PING_LIMIT_PER_TOKEN", default=30)
+CHECKSTACK_PING_LIMIT_WINDOW_SECONDS = env.int("CHECKSTACK_PING_LIMIT_WINDOW_SECONDS", default=60)
+
 # --- Email and subscribers ------------------------------------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 # Seconds an SMTP operation may block (notifications), and the whole send of an `automation.email` step.
