@@ -13,7 +13,7 @@ from checks.services import check_update
 
 from .config_factories import make_check
 
-pytestmark = [pytest.mark.django_db]
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 ALL_CHECK_PERMS = ("checks.view_check", "checks.add_check", "checks.change_check", "checks.delete_check",
                    "checks.view_checkresult")

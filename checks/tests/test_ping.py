@@ -11,7 +11,7 @@ from checks.services import heartbeat_token_regenerate
 
 from .config_factories import make_check
 
-pytestmark = [pytest.mark.django_db]
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 
 def ping(token, method="get", client=None):
