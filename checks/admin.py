@@ -4,10 +4,11 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from . import services
-from .models import Check, CheckKind
+from .models import Check, CheckKind, CheckResult
 from .ping import ping_url
 from .result_errors import masked_error, masked_errors
 from .validation import CONFIG_FIELDS, check_validate
@@ -81,10 +82,7 @@ class CheckAdmin(admin.ModelAdmin):
 
     @admin.display(description="Last result", ordering="last_run_at")
     def last_result(self, obj: Check) -> str:
-        if obj.last_ok is None:
-            return "—"
-        outcome = "ok" if obj.last_ok else "failed"
-        return f"{outcome} at {obj.last_run_at:%Y-%m-%d %H:%M:%S}" if obj.last_run_at else outcome
+        return last_result_text(obj)
 
     @admin.display(description="Last error")
     def shown_last_error(self, obj: Check) -> str:
@@ -145,6 +143,13 @@ class CheckAdmin(admin.ModelAdmin):
                           messages.SUCCESS if renewed else messages.WARNING)
 
 
+def last_result_text(check: Check) -> str:
+    if check.last_ok is None:
+        return "—"
+    outcome = "ok" if check.last_ok else "failed"
+    return f"{outcome} at {check.last_run_at:%Y-%m-%d %H:%M:%S}" if check.last_run_at else outcome
+
+
 def results_table(check: Check, limit: int = RECENT_RESULTS):
     """A check's latest results as an admin table, errors masked."""
     rows = list(check.results.order_by("-at", "-id")[:limit])
@@ -161,20 +166,20 @@ def results_table(check: Check, limit: int = RECENT_RESULTS):
 
 def system_checks_panel(system) -> str:
     """The System admin's read-only panel: the system's checks, then their latest results (errors masked)."""
-    from django.urls import reverse
-
     checks = list(system.checks.order_by("name"))
     if not checks:
         return "No checks. Add one under Checks."
-    summary = format_html_join("", '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>', (
+    summary = format_html_join("", '<tr><td><a href="{}">{}</a></td>' + "<td>{}</td>" * 4 + "</tr>", (
         (reverse("admin:checks_check_change", args=[check.pk]), check.name, check.kind,
-         "yes" if check.enabled else "no", CheckAdmin.last_result(None, check), check.consecutive_failures)
+         "yes" if check.enabled else "no", last_result_text(check), check.consecutive_failures)
         for check in checks))
     by_id = {check.pk: check for check in checks}
-    from .models import CheckResult
-
     rows = list(CheckResult.objects.filter(check_ref__system=system).order_by("-at", "-id")[:RECENT_RESULTS])
-    shown = [(row, masked_error(by_id[row.check_ref_id], row.error)) for row in rows]
+    masked = {}  # each check's errors masked in one go: one look-up of its secrets, not one per row
+    for check_id, check in by_id.items():
+        mine = [row for row in rows if row.check_ref_id == check_id]
+        masked.update(zip((row.pk for row in mine), masked_errors(check, [row.error for row in mine])))
+    shown = [(row, masked[row.pk]) for row in rows]
     recent = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", (
         (row.at.strftime("%Y-%m-%d %H:%M:%S"), by_id[row.check_ref_id].name, "ok" if row.ok else "failed",
          "—" if row.latency_ms is None else f"{row.latency_ms} ms", error) for row, error in shown))

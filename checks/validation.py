@@ -220,7 +220,8 @@ def _kind_errors(values: Mapping, errors: dict, known_secrets) -> None:
         errors["url"] = _url_errors(values["url"])
     if kind == CheckKind.TCP and values["host"] and not errors["host"]:
         errors["host"] = _host_errors(values["host"])
-    if kind == CheckKind.DNS and values["dns_name"] and not errors["dns_name"] and not HOST_NAME.match(values["dns_name"]):
+    dns_name = values["dns_name"]
+    if kind == CheckKind.DNS and dns_name and not errors["dns_name"] and not HOST_NAME.match(dns_name):
         errors["dns_name"] = ["Enter a domain name."]
     if kind == CheckKind.DNS and values["dns_resolver"] and not errors["dns_resolver"]:
         try:
