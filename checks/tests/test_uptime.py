@@ -8,7 +8,10 @@ from django.test.utils import CaptureQueriesContext
 
 from catalog.services import system_create
 from checks.models import Check, CheckDailyRollup, CheckResult
-from checks.uptime import BUCKET, HISTORY_DAYS, Tally, percent_text, series_start, uptime_for_systems
+from catalog.models import System
+from checks.uptime import (
+    BUCKET, HISTORY_DAYS, Tally, percent_text, series_start, uptime_for_systems, with_has_checks,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -90,9 +93,8 @@ def test_the_series_buckets_latency_by_quarter_hour(shop):
     assert series[-1].tally == Tally(1, 1) and series[-1].avg_ms is None
 
 
-def test_systems_without_checks_are_left_out_in_three_queries_whatever_the_count(shop):
-    bare = system_create(name="Bare", actor="system")
-    systems = [shop, bare]
+def test_two_queries_whatever_the_number_of_systems(shop):
+    systems = [shop]
     for n in range(5):
         system = system_create(name=f"s{n}", actor="system")
         check = make_check(system)
@@ -104,9 +106,19 @@ def test_systems_without_checks_are_left_out_in_three_queries_whatever_the_count
     with CaptureQueriesContext(connection) as queries:
         uptime = uptime_for_systems(system_ids=[s.pk for s in systems], now=NOW)
 
-    assert len(queries) == 3
-    assert str(bare.pk) not in uptime and str(shop.pk) in uptime
+    assert len(queries) == 2
+    assert set(uptime) == {str(s.pk) for s in systems}
     assert all(u.days[-3].tally == Tally(1, 0) for key, u in uptime.items() if key != str(shop.pk))
+
+
+def test_systems_are_flagged_by_whether_they_have_checks(shop):
+    system_create(name="Bare", actor="system")
+    make_check(shop)
+    make_check(shop, "tcp")
+
+    flags = dict(with_has_checks(System.objects.all()).values_list("name", "has_checks"))
+
+    assert flags == {"Shop": True, "Bare": False}
 
 
 @pytest.mark.postgres
