@@ -127,7 +127,8 @@ def _days(first: date, last: date) -> list[date]:
 def _checks_missing_a_rollup(day: date) -> list:
     """Checks with results on this day and no roll-up for it (one index probe per check)."""
     start, end = day_bounds(day)
-    has_results = CheckResult.objects.filter(check_ref=OuterRef("pk"), at__gte=start, at__lt=end)  # checkresult_check_at
+    # index checkresult_check_at
+    has_results = CheckResult.objects.filter(check_ref=OuterRef("pk"), at__gte=start, at__lt=end)
     has_rollup = CheckDailyRollup.objects.filter(check_ref=OuterRef("pk"), day=day)  # rollup_one_per_check_day
     return list(Check.objects.filter(Exists(has_results)).exclude(Exists(has_rollup)).values_list("pk", flat=True))
 
