@@ -151,3 +151,23 @@ def test_postgres_aggregates_match_the_portable_fallback():
 
     assert _summaries_postgres(start, end, None) == _summaries_portable(start, end, None)
     assert _summaries_postgres(start, end, [check.pk]) == _summaries_portable(start, end, [check.pk])
+
+
+def test_beat_runs_the_refresh_task_which_the_worker_registers():
+    from django.conf import settings
+    from django.utils import timezone
+
+    from checks.rollup_tasks import rollups_refresh as task
+    from checkstack.celery import app
+
+    entry = next(e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "checkstack.rollups_refresh")
+    assert entry["schedule"] == 300.0
+    # Autodiscovery finds only tasks.py modules; the worker imports these at start-up.
+    assert "checks.rollup_tasks" in app.conf.imports
+    assert task.name == "checkstack.rollups_refresh"
+    check = make_check()
+    CheckResult.objects.create(check_ref=check, at=timezone.now(), ok=True, latency_ms=12)
+
+    task.apply()
+
+    assert CheckDailyRollup.objects.get(check_ref=check).latency_max_ms == 12
