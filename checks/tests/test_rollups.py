@@ -168,6 +168,6 @@ def test_beat_runs_the_refresh_task_which_the_worker_registers():
     check = make_check()
     CheckResult.objects.create(check_ref=check, at=timezone.now(), ok=True, latency_ms=12)
 
-    task.apply()
+    task()  # the body, in this process and transaction
 
     assert CheckDailyRollup.objects.get(check_ref=check).latency_max_ms == 12
