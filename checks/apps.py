@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class ChecksConfig(AppConfig):
     name = "checks"
     verbose_name = "Checks"
+
+    def ready(self):
+        from . import rollups
+
+        rollups.register_retention()

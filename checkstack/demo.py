@@ -2,18 +2,26 @@
 
 Idempotent: what exists (by name or title) is left alone, so a second run changes nothing. Every write goes
 through the domain services, so the demo's own changes are tracked and routed like any other.
+
+The demo also checks Checkstack itself: a system whose health comes from an HTTP check of its own /healthz.
+So that the status page's uptime bar and response-time chart show something at once, that check gets a
+synthetic history when it is created: two days of made-up results and four weeks of made-up daily roll-ups
+(their errors say so). The worker's real results follow on from there.
 """
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from automation.automation_templates import TEMPLATES, template_render
 from automation.models import Automation
 from automation.services.automation_templates import automation_template_install
-from catalog.models import System
+from catalog.models import HealthSource, System
 from catalog.services import health_report, system_create
+from checks.models import Check, CheckDailyRollup, CheckKind, CheckResult
+from checks.rollups import rollups_refresh
 from incidents.models import Incident
 from incidents.services import incident_create
 from maintenance.models import MaintenanceWindow
@@ -27,6 +35,12 @@ SYSTEMS = [
 ]
 INCIDENT_TITLE = "Search is slow"
 WINDOW_TITLE = "Database upgrade"
+SELF_SYSTEM = ("Checkstack", "This status page and its API.")
+SELF_CHECK = "Health endpoint"
+SYNTHETIC_ERROR = "demo: synthetic failure (backfilled history)"
+SYNTHETIC_RESULTS = timedelta(days=2)
+SYNTHETIC_RESULT_EVERY = timedelta(minutes=5)
+SYNTHETIC_ROLLUP_DAYS = 28
 # Installed disabled: it would post to a URL nobody owns until an operator sets theirs.
 DISABLED_TEMPLATES = {"webhook-on-incident-change"}
 
@@ -49,6 +63,7 @@ def demo_install(*, editor) -> DemoResult:
         else:
             result.unchanged.append(f"system {name}")
         systems[name] = system
+    _install_self_check(result)
     if not Incident.objects.filter(title=INCIDENT_TITLE).exists():
         incident_create(title=INCIDENT_TITLE, severity="minor", system_ids=[systems["Search"].pk],
                         initial_message="Search responses take several seconds; we are looking into it.",
@@ -72,3 +87,49 @@ def demo_install(*, editor) -> DemoResult:
                                     enabled=template.id not in DISABLED_TEMPLATES)
         result.created.append(f"automation {name}")
     return result
+
+
+def _install_self_check(result: DemoResult) -> None:
+    """A system for Checkstack itself, its health from an HTTP check of /healthz, with a synthetic history."""
+    name, description = SELF_SYSTEM
+    system = System.objects.filter(name=name).first()
+    if system is None:
+        system = system_create(name=name, description=description, actor=ACTOR)
+        system.health_source = HealthSource.CHECKS
+        system.save()  # a tracked save: it goes through the mutation service
+        result.created.append(f"system {name}")
+    else:
+        result.unchanged.append(f"system {name}")
+    if Check.objects.filter(system=system, name=SELF_CHECK).exists():
+        result.unchanged.append(f"check {name} / {SELF_CHECK}")
+        return
+    # TODO(merge): create through checks.services.check_create once it exists.
+    check = Check.objects.create(system=system, name=SELF_CHECK, kind=CheckKind.HTTP, interval_seconds=60,
+                                 timeout_seconds=5, url=f"{settings.CHECKSTACK_PUBLIC_URL.rstrip('/')}/healthz",
+                                 next_run_at=timezone.now())
+    result.created.append(f"check {name} / {SELF_CHECK}")
+    _backfill_history(check, now=timezone.now())
+    result.created.append(f"synthetic history of {name} / {SELF_CHECK}")
+
+
+def _synthetic_latency(n: int) -> int:
+    """A made-up response time: 35-57 ms, with a 15-minute slow spell about every four hours."""
+    return 35 + (n * 7) % 23 + (120 if n % 50 in (0, 1, 2) else 0)
+
+
+def _backfill_history(check: Check, *, now: datetime) -> None:
+    """Made-up results for the last two days (a 20-minute outage yesterday) and roll-ups for the weeks before."""
+    count = int(SYNTHETIC_RESULTS / SYNTHETIC_RESULT_EVERY)
+    outage = range(count // 2, count // 2 + 4)
+    CheckResult.objects.bulk_create(
+        CheckResult(check_ref=check, at=now - (count - n) * SYNTHETIC_RESULT_EVERY, ok=n not in outage,
+                    latency_ms=None if n in outage else _synthetic_latency(n),
+                    error=SYNTHETIC_ERROR if n in outage else "")
+        for n in range(count))
+    first_result_day = (now - SYNTHETIC_RESULTS).astimezone(UTC).date()
+    days = [first_result_day - timedelta(days=n) for n in range(1, SYNTHETIC_ROLLUP_DAYS + 1)]
+    CheckDailyRollup.objects.bulk_create(
+        CheckDailyRollup(check_ref=check, day=day, runs=1440, failures={9: 12, 20: 45}.get(n, 0),
+                         latency_p50_ms=40 + n % 6, latency_p95_ms=90 + (n * 13) % 40, latency_max_ms=400 + n)
+        for n, day in enumerate(days))
+    rollups_refresh(now=now)  # the days of the synthetic results, from them

@@ -324,6 +324,16 @@ CHECKSTACK_CHECKS_ALLOWLIST = env.list("CHECKSTACK_CHECKS_ALLOWLIST", default=[]
 CHECKSTACK_PING_LIMIT_PER_TOKEN = env.int("CHECKSTACK_PING_LIMIT_PER_TOKEN", default=30)
 CHECKSTACK_PING_LIMIT_WINDOW_SECONDS = env.int("CHECKSTACK_PING_LIMIT_WINDOW_SECONDS", default=60)
 
+# --- Checks (history and status page) ---
+# Days of daily check roll-ups kept (the status page's uptime history); never fewer than 90 (checks/rollups.py).
+CHECKSTACK_RETAIN_CHECK_ROLLUPS_DAYS = env.int("CHECKSTACK_RETAIN_CHECK_ROLLUPS_DAYS", default=400)
+# Task modules that are not an app's tasks.py (Celery's autodiscovery finds only those).
+CELERY_IMPORTS = ["checks.rollup_tasks"]
+# Today's and yesterday's roll-ups, and any day the result purge would otherwise lose. Not a routing slot.
+CELERY_BEAT_SCHEDULE["checks-rollups-refresh"] = {
+    "task": "checkstack.rollups_refresh", "schedule": 300.0, "options": {"expires": 290.0}}
+CELERY_TASK_ROUTES["checkstack.rollups_refresh"] = {"queue": "checkstack.deliveries"}
+
 # --- Email and subscribers ------------------------------------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 # Seconds an SMTP operation may block (notifications), and the whole send of an `automation.email` step.

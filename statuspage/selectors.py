@@ -4,8 +4,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from catalog.selectors import system_list
+from checks.uptime import uptime_for_systems, with_has_checks
 from incidents.selectors import incidents_open
 from maintenance.selectors import maintenance_current, maintenance_upcoming
+
+from .charts import system_history
 
 
 @dataclass(frozen=True)
@@ -21,7 +24,9 @@ def _names(links, names_by_id) -> list[str]:
 
 
 def status_page(*, now: datetime) -> StatusPage:
-    systems = list(system_list())
+    systems = list(with_has_checks(system_list()))
+    # Two more queries for all systems with checks together; none when no system has one.
+    uptime = uptime_for_systems(system_ids=[s.pk for s in systems if s.has_checks], now=now)
     names = {str(s.pk): s.name for s in systems}
     incidents = []
     for incident in incidents_open():
@@ -35,6 +40,7 @@ def status_page(*, now: datetime) -> StatusPage:
                  "end_at": window.end_at, "systems": _names(window.system_links.all(), names)}
         (current if window.status == "in_progress" or window.start_at <= now else upcoming).append(entry)
     health = [{"name": s.name, "status": getattr(getattr(s, "health", None), "status", None),
-               "message": getattr(getattr(s, "health", None), "message", "")} for s in systems]
+               "message": getattr(getattr(s, "health", None), "message", ""),
+               "history": system_history(uptime[str(s.pk)]) if str(s.pk) in uptime else None} for s in systems]
     return StatusPage(systems=health, incidents=incidents, current_maintenance=current,
                       upcoming_maintenance=upcoming)

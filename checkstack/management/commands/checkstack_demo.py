@@ -1,4 +1,5 @@
-"""Demo systems, an incident, a maintenance window and the template automations (idempotent)."""
+"""Demo systems, a self-check with synthetic history, an incident, a maintenance window and the template
+automations (idempotent)."""
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
@@ -7,7 +8,10 @@ from checkstack.demo import demo_install
 
 
 class Command(BaseCommand):
-    help = "Install demo data and the template automations; a second run changes nothing."
+    help = ("Install demo data and the template automations; a second run changes nothing. Includes a system "
+            "'Checkstack' whose health comes from an HTTP check of CHECKSTACK_PUBLIC_URL/healthz; so that the "
+            "status page has history at once, that check is given SYNTHETIC history when created: two days of "
+            "made-up results (errors marked 'demo: synthetic') and four weeks of made-up daily roll-ups.")
 
     def add_arguments(self, parser):
         parser.add_argument("--as", dest="username", help="the user the automations run as (default: the first "

@@ -1,0 +1,142 @@
+"""Uptime of systems from roll-ups and raw results: no-data days, UTC midnight, the 24-hour series."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from catalog.services import system_create
+from checks.models import Check, CheckDailyRollup, CheckResult
+from catalog.models import System
+from checks.uptime import (
+    BUCKET, HISTORY_DAYS, Tally, percent_text, series_start, uptime_for_systems, with_has_checks,
+)
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 12, 5, 7, 40, tzinfo=UTC)
+TODAY = NOW.date()
+
+
+def make_check(system, name="http"):
+    return Check.objects.create(system=system, name=name, kind="http", url="http://127.0.0.1:9/healthz")
+
+
+@pytest.fixture
+def shop():
+    return system_create(name="Shop", actor="system")
+
+
+def test_percent_text_rounds_down_and_says_no_data():
+    assert percent_text(None) == "no data"
+    assert percent_text(Tally(10_000, 1).percent) == "99.99 %"
+    assert percent_text(Tally(100_000, 1).percent) == "99.99 %"  # never "100.00 %" with a failure
+    assert percent_text(Tally(4, 0).percent) == "100.00 %"
+    assert Tally(0, 0).percent is None
+
+
+def test_series_starts_on_the_quarter_hour_a_day_before():
+    assert series_start(NOW) == datetime(2026, 12, 4, 7, 30, tzinfo=UTC)
+
+
+def test_days_come_from_rollups_today_from_results_and_empty_days_are_no_data(shop):
+    http, tcp = make_check(shop), make_check(shop, "tcp")
+    CheckDailyRollup.objects.create(check_ref=http, day=TODAY - timedelta(days=1), runs=100, failures=5)
+    CheckDailyRollup.objects.create(check_ref=tcp, day=TODAY - timedelta(days=1), runs=100, failures=0)
+    CheckDailyRollup.objects.create(check_ref=http, day=TODAY - timedelta(days=40), runs=10, failures=10)
+    CheckDailyRollup.objects.create(check_ref=http, day=TODAY - timedelta(days=HISTORY_DAYS), runs=9, failures=9)
+    CheckDailyRollup.objects.create(check_ref=http, day=TODAY, runs=999, failures=999)  # stale: today is raw
+    CheckResult.objects.create(check_ref=http, at=NOW - timedelta(minutes=5), ok=True, latency_ms=10)
+    CheckResult.objects.create(check_ref=tcp, at=NOW - timedelta(minutes=5), ok=False, latency_ms=None)
+
+    uptime = uptime_for_systems(system_ids=[shop.pk], now=NOW)[str(shop.pk)]
+
+    assert len(uptime.days) == HISTORY_DAYS
+    assert uptime.days[0].day == TODAY - timedelta(days=HISTORY_DAYS - 1)
+    assert uptime.days[-1].day == TODAY and uptime.days[-1].tally == Tally(2, 1)
+    assert uptime.days[-2].tally == Tally(200, 5)
+    assert uptime.days[-41].tally == Tally(10, 10)
+    assert uptime.days[-3].tally.percent is None  # no data, not 100 %
+    assert uptime.last_24h == Tally(2, 1)
+    assert uptime.last_30d == Tally(202, 6)
+    assert uptime.last_90d == Tally(212, 16)  # the day 90 days ago is out of range
+
+
+def test_utc_midnight_splits_today_from_yesterday_in_the_raw_results(shop):
+    check = make_check(shop)
+    midnight = datetime(2026, 12, 5, tzinfo=UTC)
+    CheckResult.objects.create(check_ref=check, at=midnight - timedelta(microseconds=1), ok=False, latency_ms=1)
+    CheckResult.objects.create(check_ref=check, at=midnight, ok=True, latency_ms=1)
+
+    uptime = uptime_for_systems(system_ids=[shop.pk], now=NOW)[str(shop.pk)]
+
+    assert uptime.days[-1].tally == Tally(1, 0)  # yesterday's result counts only through its roll-up
+    assert uptime.last_24h == Tally(2, 1)
+
+
+def test_the_series_buckets_latency_by_quarter_hour(shop):
+    check = make_check(shop)
+    start = series_start(NOW)
+    for minute, latency in ((0, 100), (5, 200), (10, 600)):
+        CheckResult.objects.create(check_ref=check, at=start + timedelta(minutes=minute), ok=True, latency_ms=latency)
+    CheckResult.objects.create(check_ref=check, at=start - timedelta(seconds=1), ok=True, latency_ms=5000)  # before
+    CheckResult.objects.create(check_ref=check, at=NOW - timedelta(minutes=1), ok=False, latency_ms=None)
+
+    series = uptime_for_systems(system_ids=[shop.pk], now=NOW)[str(shop.pk)].series
+
+    assert len(series) == 97 and series[1].start - series[0].start == BUCKET
+    assert series[0].tally == Tally(3, 0)
+    assert series[0].avg_ms == pytest.approx(300)
+    assert series[0].p95_ms == pytest.approx(560)
+    assert series[1].tally == Tally() and series[1].avg_ms is None
+    assert series[-1].tally == Tally(1, 1) and series[-1].avg_ms is None
+
+
+def test_two_queries_whatever_the_number_of_systems(shop):
+    systems = [shop]
+    for n in range(5):
+        system = system_create(name=f"s{n}", actor="system")
+        check = make_check(system)
+        CheckDailyRollup.objects.create(check_ref=check, day=TODAY - timedelta(days=2), runs=1)
+        CheckResult.objects.create(check_ref=check, at=NOW - timedelta(hours=1), ok=True, latency_ms=3)
+        systems.append(system)
+    make_check(shop)
+
+    with CaptureQueriesContext(connection) as queries:
+        uptime = uptime_for_systems(system_ids=[s.pk for s in systems], now=NOW)
+
+    assert len(queries) == 2
+    assert set(uptime) == {str(s.pk) for s in systems}
+    assert all(u.days[-3].tally == Tally(1, 0) for key, u in uptime.items() if key != str(shop.pk))
+
+
+def test_systems_are_flagged_by_whether_they_have_checks(shop):
+    system_create(name="Bare", actor="system")
+    make_check(shop)
+    make_check(shop, "tcp")
+
+    flags = dict(with_has_checks(System.objects.all()).values_list("name", "has_checks"))
+
+    assert flags == {"Shop": True, "Bare": False}
+
+
+@pytest.mark.postgres
+def test_postgres_buckets_match_the_portable_fallback(shop):
+    from checks.uptime import _bucket_rows_portable, _bucket_rows_postgres
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL")
+    check = make_check(shop)
+    start = series_start(NOW)
+    for n in range(40):
+        CheckResult.objects.create(check_ref=check, at=start + timedelta(minutes=n * 7), ok=n % 9 != 0,
+                                   latency_ms=None if n % 13 == 0 else 10 + (n * 37) % 101)
+    end = start + 97 * BUCKET
+
+    def normal(rows):
+        return sorted((s, i, t, round(a, 6) if a is not None else None, round(p, 6) if p is not None else None)
+                      for s, i, t, a, p in rows)
+
+    assert normal(_bucket_rows_postgres([str(shop.pk)], start, end)) == \
+        normal(_bucket_rows_portable([str(shop.pk)], start, end))

@@ -1,0 +1,105 @@
+"""The status page's uptime history: the bar, the chart and the percentages of systems with checks."""
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from catalog.services import health_report, system_create
+from checks.models import Check, CheckDailyRollup, CheckResult
+from checks.uptime import BUCKET, DayUptime, LatencyBucket, Tally, series_start
+from incidents.services import incident_create
+from statuspage.charts import day_state, latency_chart, nice_ceiling, uptime_bar
+
+pytestmark = pytest.mark.django_db
+
+
+def with_history(name: str, *, failures_yesterday: int = 0):
+    system = system_create(name=name, actor="system")
+    check = Check.objects.create(system=system, name="web", kind="http", url="http://10.1.2.3:8080/internal-path")
+    today = timezone.now().astimezone(UTC).date()
+    CheckDailyRollup.objects.create(check_ref=check, day=today - timedelta(days=1), runs=1440,
+                                    failures=failures_yesterday, latency_p50_ms=40)
+    CheckDailyRollup.objects.create(check_ref=check, day=today - timedelta(days=2), runs=1440, failures=0)
+    CheckResult.objects.create(check_ref=check, at=timezone.now() - timedelta(minutes=1), ok=True, latency_ms=42,
+                               error="")
+    return system
+
+
+def test_a_system_with_checks_shows_its_bar_chart_and_uptime_and_others_stay_as_they_were():
+    with_history("Shop", failures_yesterday=30)
+    plain = system_create(name="Reported only", actor="system")
+    health_report(system=plain, status="healthy", actor="system")
+
+    html = Client().get("/status/").content.decode()
+
+    assert html.count('class="uptime-bar"') == 1 and html.count('class="latency-chart"') == 1
+    assert len(re.findall(r'<rect class="day ', html)) == 90
+    assert len(re.findall(r'<rect class="day nodata"', html)) == 87
+    yesterday = (timezone.now().astimezone(UTC).date() - timedelta(days=1)).isoformat()
+    assert f"<title>{yesterday}: 97.91 % up (30 of 1440 checks failed)</title>" in html
+    assert "24 hours: <strong>100.00 %</strong>" in html
+    assert "30 days: <strong>98.95 %</strong>" in html  # (2881 - 30) / 2881, rounded down
+    assert 'aria-label="Uptime over the last 90 days: 1 days with failures, 87 days without data."' in html
+    assert 'data-avg-ms="42"' in html
+    shop, reported = html.index("<strong>Shop</strong>"), html.index("<strong>Reported only</strong>")
+    assert reported < shop < html.index("uptime-bar")  # by name; only Shop's entry has a bar
+
+
+def test_the_history_shows_nothing_of_the_checks_themselves():
+    system = with_history("Shop")
+    CheckResult.objects.create(check_ref=system.checks.get(), at=timezone.now(), ok=False,
+                               error="connection refused by 10.1.2.3")
+
+    html = Client().get("/status/").content.decode()
+
+    for hidden in ("10.1.2.3", "internal-path", "web", "connection refused", str(system.pk)):
+        assert hidden not in html, hidden
+
+
+def page_queries() -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert Client().get("/status/").status_code == 200
+    return len(queries)
+
+
+def test_query_count_is_the_same_for_one_or_many_systems_with_checks():
+    def add(n):
+        system = with_history(f"s{n}")
+        incident_create(title=f"i{n}", system_ids=[system.pk], initial_message="m", actor="system")
+
+    add(0)
+    one = page_queries()
+    for n in range(1, 8):
+        add(n)
+
+    assert page_queries() == one <= 10
+    assert Client().get("/status/").content.decode().count('class="uptime-bar"') == 8
+
+
+def test_day_states_and_the_bar_label():
+    day = datetime(2026, 12, 1, tzinfo=UTC).date()
+    states = [day_state(DayUptime(day, t)) for t in (Tally(), Tally(100, 0), Tally(1000, 5), Tally(100, 2))]
+    assert states == ["nodata", "up", "partial", "down"]
+    bar = uptime_bar([DayUptime(day, Tally(100, 2)), DayUptime(day, Tally())])
+    assert [b.title for b in bar["bars"]] == ["2026-12-01: 98.00 % up (2 of 100 checks failed)", "2026-12-01: no data"]
+    assert bar["width"] == 14
+
+
+def test_the_chart_breaks_its_line_at_buckets_without_latency_and_scales_to_a_round_top():
+    start = series_start(datetime(2026, 12, 5, 8, tzinfo=UTC))
+    series = [LatencyBucket(start + n * BUCKET, Tally(1, 0), 100.0, 180.0) for n in range(3)]
+    series[1] = LatencyBucket(start + BUCKET, Tally(1, 1), None, None)
+
+    chart = latency_chart(series)
+
+    assert chart["top"] == 200 and nice_ceiling(201) == 500 and nice_ceiling(0) == 10
+    assert len(chart["lines"]) == 2 and len(chart["points"]) == 2
+    assert [p.avg_ms for p in chart["points"]] == [100, 100]
+    assert chart["points"][0].y == pytest.approx(60.0)  # halfway up the plot (8..112)
+    assert chart["points"][0].title == "08:00–08:15 UTC: average 100 ms, 95th percentile 180 ms (1 check)"
+    assert latency_chart([])["label"] == "Response time over the last 24 hours: no measurements."

@@ -1,0 +1,58 @@
+"""The uptime bar and the response-time chart in a real headless Chromium, against known results and roll-ups."""
+
+from datetime import UTC, timedelta
+
+import pytest
+from django.utils import timezone
+
+from catalog.services import system_create
+from checks.models import Check, CheckDailyRollup, CheckResult
+from testing.browser import browser_page
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+LATENCIES = {3: 100, 2: 250, 1: 400}  # hours ago -> ms, each in its own quarter hour
+
+
+def test_uptime_bar_and_chart_in_chromium(live_server):
+    system = system_create(name="Checkout API", actor="system")
+    check = Check.objects.create(system=system, name="web", kind="http", url="http://127.0.0.1:9/")
+    now = timezone.now()
+    today = now.astimezone(UTC).date()
+    bad_day, good_day = today - timedelta(days=3), today - timedelta(days=10)
+    CheckDailyRollup.objects.create(check_ref=check, day=bad_day, runs=1440, failures=72)
+    CheckDailyRollup.objects.create(check_ref=check, day=good_day, runs=1440, failures=0)
+    for hours, latency in LATENCIES.items():
+        CheckResult.objects.create(check_ref=check, at=now - timedelta(hours=hours), ok=True, latency_ms=latency)
+
+    with browser_page() as page:
+        page.goto(f"{live_server.url}/status/")
+        bars = page.locator("svg.uptime-bar rect.day")
+        assert bars.count() == 90
+        # Drawn, side by side, oldest on the left.
+        boxes = [bars.nth(n).bounding_box() for n in (0, 89)]
+        assert boxes[0]["width"] > 2 and boxes[0]["height"] > 20 and boxes[0]["x"] < boxes[1]["x"]
+        down = page.locator("svg.uptime-bar rect.down")
+        assert down.count() == 1
+        assert down.locator("title").text_content() == f"{bad_day:%Y-%m-%d}: 95.00 % up (72 of 1440 checks failed)"
+        assert bars.nth(89 - 3).get_attribute("class") == "day down"
+        assert bars.nth(89 - 10).get_attribute("class") == "day up"
+        assert bars.nth(89 - 11).get_attribute("class") == "day nodata"
+        assert "no data" in bars.nth(89 - 11).locator("title").text_content()
+        assert page.locator("svg.uptime-bar").get_attribute("aria-label").startswith("Uptime over the last 90 days")
+
+        points = page.locator("svg.latency-chart circle.point")
+        assert points.count() == 3
+        assert [int(points.nth(n).get_attribute("data-avg-ms")) for n in range(3)] == [100, 250, 400]
+        # Higher latency is drawn higher up (smaller y on screen), in proportion: 0 ms at the bottom line.
+        ys = [points.nth(n).bounding_box()["y"] for n in range(3)]
+        assert ys[0] > ys[1] > ys[2]
+        # The axis tops out at 500 ms; the plot runs from y=112 (0 ms) up to y=8 (500 ms).
+        assert page.locator("svg.latency-chart .grid text").first.text_content() == "500 ms"
+        assert [float(points.nth(n).get_attribute("cy")) for n in range(3)] == [
+            pytest.approx(112 - ms / 500 * 104, abs=0.05) for ms in (100, 250, 400)]
+        titles = [points.nth(n).locator("title").text_content() for n in range(3)]
+        assert [t.split(": ", 1)[1] for t in titles] == [
+            f"average {ms} ms, 95th percentile {ms} ms (1 check)" for ms in (100, 250, 400)]
+        assert "average about 250 ms" in page.locator("svg.latency-chart").get_attribute("aria-label")
+        assert page.locator(".uptime").inner_text().startswith("Uptime")
