@@ -24,4 +24,9 @@ def headers_render(headers: dict) -> dict[str, str]:
         rendered = render_config(dict(headers), {}, secret_resolver=secret_resolve)
     except (ExpressionError, SecretUnavailable) as exc:
         raise HeaderError(f"headers: {exc}") from None
-    return {name: str(value) for name, value in rendered.items()}
+    rendered = {name: str(value) for name, value in rendered.items()}
+    for name, value in rendered.items():
+        # Checked here, not by http.client: its error would quote the value escaped, which masking misses.
+        if any(ch in value for ch in "\r\n\x00"):
+            raise HeaderError(f"header {name}: the value must be a single line")
+    return rendered
