@@ -10,7 +10,7 @@ from checks.models import CheckDailyRollup, CheckResult
 
 from .run_support import make_check, make_checked_system
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 
 def test_results_older_than_the_setting_go(settings):

@@ -16,7 +16,7 @@ from checks.scheduling import checks_claim_due
 from .run_support import make_check, make_checked_system
 from .servers import HttpTarget
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 
 def run(check):

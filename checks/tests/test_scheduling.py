@@ -13,7 +13,7 @@ from checks.tasks import schedule_checks
 
 from .run_support import make_check, make_checked_system
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 
 @pytest.fixture
