@@ -17,6 +17,7 @@ from . import ProbeOutcome, describe_error, elapsed_ms
 from .secret_headers import HeaderError, headers_render
 
 MAX_BODY_READ = 1024 * 1024  # the keyword is looked for in this much of the body; the rest is never read
+DRAIN_READ = 64 * 1024  # read without a keyword, so a small answer ends cleanly; never stored
 USER_AGENT = "Checkstack-Check/1"
 
 
@@ -41,7 +42,7 @@ def _exchange(check, target: Target, headers: dict, deadline: float) -> tuple[in
             try:
                 connection.request(check.http_method, target.path, headers=headers)
                 response = connection.getresponse()
-                body = response.read(MAX_BODY_READ) if check.body_keyword else b""
+                body = response.read(MAX_BODY_READ if check.body_keyword else DRAIN_READ)
             except (OSError, HTTPException):
                 if cutoff.passed:
                     raise _TimedOut from None
