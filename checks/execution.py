@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from automation.masking import mask, masking_scope
@@ -39,34 +39,32 @@ def _probe_masked(check: Check) -> ProbeOutcome:
         return ProbeOutcome(outcome.ok, outcome.latency_ms, mask(outcome.error)[:ERROR_MAX_LENGTH])
 
 
-def _record(check_id, lease, at, outcome: ProbeOutcome) -> RunReport | None:
+def _record(check: Check, lease, at, outcome: ProbeOutcome) -> RunReport | None:
     """Write the result and the check's state, release the lease and follow health: one transaction."""
     with transaction.atomic():
-        system_id = Check.objects.filter(pk=check_id).values_list("system_id", flat=True).first()
         # The system first, then the check: the lock order of every health write (checks/health.py).
-        system = System.objects.select_for_update().filter(pk=system_id).first()
-        check = Check.objects.select_for_update().filter(pk=check_id).first()
-        if system is None or check is None:
+        system = System.objects.select_for_update().filter(pk=check.system_id).first()
+        # The lease is released only if still this run's: a lease taken over by a newer claim stays.
+        updated = Check.objects.filter(pk=check.pk).update(
+            last_run_at=at, last_ok=outcome.ok, last_error=outcome.error, last_latency_ms=outcome.latency_ms,
+            consecutive_failures=0 if outcome.ok else F("consecutive_failures") + 1,
+            lease_until=Case(When(lease_until=lease, then=Value(None)), default=F("lease_until")))
+        if system is None or not updated:
             return None  # deleted while it ran: nothing to record
         result = CheckResult.objects.create(check_ref=check, at=at, ok=outcome.ok, latency_ms=outcome.latency_ms,
                                             error=outcome.error)
-        Check.objects.filter(pk=check_id).update(
-            last_run_at=at, last_ok=outcome.ok, last_error=outcome.error, last_latency_ms=outcome.latency_ms,
-            consecutive_failures=0 if outcome.ok else F("consecutive_failures") + 1)
-        # Released only if still this run's: a lease taken over by a newer claim stays.
-        Check.objects.filter(pk=check_id, lease_until=lease).update(lease_until=None)
         health = system_health_follow(system=system)
     return RunReport(result, health.status if health is not None else None)
 
 
 def check_execute(*, check_id, lease: str) -> RunReport | None:
     """Run the check a claim leased; None when the claim is stale (see scheduling.lease_renew)."""
-    renewed = lease_renew(check_id=check_id, lease=lease)
-    if renewed is None:
-        return None
-    check = Check.objects.select_related("system").filter(pk=check_id).first()
+    check = Check.objects.filter(pk=check_id).first()
     if check is None:
+        return None
+    renewed = lease_renew(check=check, lease=lease)
+    if renewed is None:
         return None
     at = timezone.now()
     outcome = _probe_masked(check)
-    return _record(check_id, renewed, at, outcome)
+    return _record(check, renewed, at, outcome)

@@ -96,17 +96,14 @@ def checks_claim_due(*, now: datetime | None = None) -> list[Claim]:
     return claims
 
 
-def lease_renew(*, check_id, lease: str, now: datetime | None = None) -> datetime | None:
-    """Start a claimed run: move its lease to cover the run from now; None when the claim is stale.
+def lease_renew(*, check: Check, lease: str, now: datetime | None = None) -> datetime | None:
+    """Start a claimed run of `check`: move its lease to cover the run from now; None when the claim is stale.
 
     Stale: the lease passed while the message waited (the check may have been claimed again since) or the
     check is gone. Comparing the lease value is the token check: only the claim that set it may start.
     """
     now = now or timezone.now()
-    check = Check.objects.filter(pk=check_id).only("timeout_seconds").first()
-    if check is None:
-        return None
     renewed = lease_end(check, now=now)
-    started = Check.objects.filter(pk=check_id, lease_until=datetime.fromisoformat(lease),
+    started = Check.objects.filter(pk=check.pk, lease_until=datetime.fromisoformat(lease),
                                    lease_until__gt=now).update(lease_until=renewed)
     return renewed if started else None

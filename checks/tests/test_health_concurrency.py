@@ -32,8 +32,8 @@ def test_two_failures_at_once_write_one_transition():
         pytest.skip("row locks are PostgreSQL's; SQLite serialises every writer")
     system = make_checked_system(threshold=1)
     a, b = make_check(system, name="a"), make_check(system, name="b")
-    _record(a.pk, LEASE, timezone.now(), ProbeOutcome(ok=True, latency_ms=5))
-    _record(b.pk, LEASE, timezone.now(), ProbeOutcome(ok=True, latency_ms=5))
+    _record(a, LEASE, timezone.now(), ProbeOutcome(ok=True, latency_ms=5))
+    _record(b, LEASE, timezone.now(), ProbeOutcome(ok=True, latency_ms=5))
     assert statuses(system) == ["healthy"]
 
     other = {}
@@ -42,13 +42,13 @@ def test_two_failures_at_once_write_one_transition():
         other["pid"] = backend_pid()
         started.set()
         try:
-            other["report"] = _record(b.pk, LEASE, timezone.now(), FAILED)
+            other["report"] = _record(b, LEASE, timezone.now(), FAILED)
         finally:
             connection.close()
 
     started = threading.Event()
     with transaction.atomic():  # a's run holds the system's lock until it commits
-        first = _record(a.pk, LEASE, timezone.now(), FAILED)
+        first = _record(a, LEASE, timezone.now(), FAILED)
         thread = threading.Thread(target=record_b)
         thread.start()
         started.wait(10)
@@ -65,8 +65,8 @@ def test_a_recovery_racing_a_failure_is_not_lost():
         pytest.skip("row locks are PostgreSQL's; SQLite serialises every writer")
     system = make_checked_system(threshold=1)
     a, b = make_check(system, name="a"), make_check(system, name="b")
-    _record(a.pk, LEASE, timezone.now(), FAILED)
-    _record(b.pk, LEASE, timezone.now(), ProbeOutcome(ok=True, latency_ms=5))
+    _record(a, LEASE, timezone.now(), FAILED)
+    _record(b, LEASE, timezone.now(), ProbeOutcome(ok=True, latency_ms=5))
     assert statuses(system) == ["unhealthy"]
 
     other, started = {}, threading.Event()
@@ -75,12 +75,12 @@ def test_a_recovery_racing_a_failure_is_not_lost():
         other["pid"] = backend_pid()
         started.set()
         try:
-            other["report"] = _record(b.pk, LEASE, timezone.now(), FAILED)
+            other["report"] = _record(b, LEASE, timezone.now(), FAILED)
         finally:
             connection.close()
 
     with transaction.atomic():  # a recovers while b fails: b must see a's recovery and still say unhealthy
-        _record(a.pk, LEASE, timezone.now(), ProbeOutcome(ok=True, latency_ms=5))
+        _record(a, LEASE, timezone.now(), ProbeOutcome(ok=True, latency_ms=5))
         thread = threading.Thread(target=b_fails_too)
         thread.start()
         started.wait(10)

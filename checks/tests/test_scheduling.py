@@ -112,10 +112,10 @@ def test_a_claim_starts_once_and_a_stale_one_never(system):
     check = make_check(system, timeout_seconds=5)
     _due(check, now)
     claim = checks_claim_due(now=now)[0]
-    renewed = lease_renew(check_id=claim.check_id, lease=claim.lease, now=now + timedelta(seconds=1))
+    renewed = lease_renew(check=check, lease=claim.lease, now=now + timedelta(seconds=1))
     assert renewed == now + timedelta(seconds=1 + 5 + LEASE_MARGIN_SECONDS)
     # The same message delivered again holds a lease that is no longer the check's.
-    assert lease_renew(check_id=claim.check_id, lease=claim.lease, now=now + timedelta(seconds=2)) is None
+    assert lease_renew(check=check, lease=claim.lease, now=now + timedelta(seconds=2)) is None
 
 
 def test_a_claim_whose_lease_passed_in_the_queue_does_not_start(system):
@@ -123,7 +123,7 @@ def test_a_claim_whose_lease_passed_in_the_queue_does_not_start(system):
     check = make_check(system, timeout_seconds=5)
     _due(check, now)
     claim = checks_claim_due(now=now)[0]
-    assert lease_renew(check_id=claim.check_id, lease=claim.lease,
+    assert lease_renew(check=check, lease=claim.lease,
                        now=now + timedelta(seconds=5 + LEASE_MARGIN_SECONDS + 1)) is None
 
 
