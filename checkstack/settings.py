@@ -334,6 +334,17 @@ CELERY_BEAT_SCHEDULE["checks-rollups-refresh"] = {
     "task": "checkstack.rollups_refresh", "schedule": 300.0, "options": {"expires": 290.0}}
 CELERY_TASK_ROUTES["checkstack.rollups_refresh"] = {"queue": "checkstack.deliveries"}
 
+# --- Checks (running) ---
+# Checks leased (in flight) at once, whatever the number of workers: docs/checks-running.md.
+CHECKSTACK_CHECKS_MAX_IN_FLIGHT = env.int("CHECKSTACK_CHECKS_MAX_IN_FLIGHT", default=200)
+CHECKSTACK_RETAIN_CHECK_RESULTS_DAYS = env.int("CHECKSTACK_RETAIN_CHECK_RESULTS_DAYS", default=14)
+# Runs of checks on a queue of their own, so slow targets never delay routing or deliveries.
+CELERY_TASK_QUEUES.append(Queue("checkstack.checks", Exchange("checkstack.checks"), routing_key="checkstack.checks"))
+CELERY_TASK_ROUTES["checkstack.run_check"] = {"queue": "checkstack.checks"}
+# Drops a tick still queued when the next is due (the claim is idempotent: a missed tick is the next one's).
+CELERY_BEAT_SCHEDULE["schedule-checks"] = {"task": "checkstack.schedule_checks", "schedule": 1.0,
+                                           "options": {"expires": 5.0}}
+
 # --- Email and subscribers ------------------------------------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 # Seconds an SMTP operation may block (notifications), and the whole send of an `automation.email` step.
