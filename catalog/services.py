@@ -55,8 +55,15 @@ def _deleting(instance):
     return write
 
 
-def system_create(*, name: str, description: str = "", metadata: dict | None = None, actor: str) -> System:
-    system = System(name=name, description=description, metadata=metadata or {})
+def system_create(*, name: str, description: str = "", metadata: dict | None = None, actor: str,
+                  **policy) -> System:
+    """Create a system; `policy` may set the health policy fields (health_source, ...)."""
+    unknown = set(policy) - HEALTH_POLICY_FIELDS
+    if unknown:
+        raise TypeError(f"system_create() got unknown fields: {', '.join(sorted(unknown))}")
+    if errors := health_policy_errors(policy):
+        raise ValidationError(errors)
+    system = System(name=name, description=description, metadata=metadata or {}, **policy)
 
     def write(_current):
         _save(system, force_insert=True)

@@ -6,7 +6,7 @@ from rest_framework.validators import UniqueValidator
 
 from ..models import MAX_LATENCY_MS, HealthStatus, System
 from ..selectors import system_health
-from ..services import NAME_TAKEN
+from ..services import MAX_FAILURE_THRESHOLD, NAME_TAKEN
 
 
 class HealthSerializer(serializers.Serializer):
@@ -32,9 +32,14 @@ class SystemSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = System
-        fields = ["id", "name", "description", "metadata", "health"]
+        # The health policy: where health comes from (`reported` by clients, or `checks`) and the rule that
+        # derives it from checks (docs/checks.md).
+        fields = ["id", "name", "description", "metadata", "health_source", "health_failure_threshold",
+                  "health_degraded_latency_ms", "health"]
         extra_kwargs = {
             "name": {"validators": [UniqueValidator(queryset=System.objects.all(), message=NAME_TAKEN)]},
+            "health_failure_threshold": {"min_value": 1, "max_value": MAX_FAILURE_THRESHOLD},
+            "health_degraded_latency_ms": {"min_value": 1, "max_value": MAX_LATENCY_MS},
         }
 
     @extend_schema_field(HealthSerializer)

@@ -12,6 +12,7 @@ from .factories import ACTOR, api_as, change_events, log_size, make_system, tran
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
+DEFAULT_POLICY = {"health_source": "reported", "health_failure_threshold": 3, "health_degraded_latency_ms": None}
 URL = "/api/v1/systems/"
 SYSTEM_PERMS = ("catalog.view_system", "catalog.add_system", "catalog.change_system", "catalog.delete_system")
 UNREPORTED = {"status": None, "message": "", "latency_ms": None, "updated_at": None}
@@ -36,6 +37,7 @@ def test_list_shape_with_and_without_health(admin_api):
             "name": "api",
             "description": "front",
             "metadata": {"team": "web"},
+            **DEFAULT_POLICY,
             "health": {"system_id": str(api.pk), **UNREPORTED},
         },
         {
@@ -43,6 +45,7 @@ def test_list_shape_with_and_without_health(admin_api):
             "name": "db",
             "description": "",
             "metadata": {},
+            **DEFAULT_POLICY,
             "health": {
                 "system_id": str(db.pk),
                 "status": "degraded",
@@ -96,6 +99,7 @@ def test_retrieve(admin_api):
         "name": "api",
         "description": "",
         "metadata": {},
+        **DEFAULT_POLICY,
         "health": {"system_id": str(system.pk), **UNREPORTED},
     }
 
@@ -112,6 +116,7 @@ def test_create_writes_through_the_service_as_the_user(admin_api):
         "name": "api",
         "description": "front",
         "metadata": {"tier": 1},
+        **DEFAULT_POLICY,
         "health": {"system_id": str(system.pk), **UNREPORTED},
     }
     assert transition_rows(system.pk) == [

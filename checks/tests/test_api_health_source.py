@@ -50,3 +50,32 @@ def test_bad_health_policy_is_a_field_error(fields):
     system.refresh_from_db()
     assert (system.health_source, system.health_failure_threshold, system.health_degraded_latency_ms) == (
         "reported", 3, None)
+
+
+def test_a_client_sets_the_health_policy_through_the_systems_api(admin_api):
+    created = admin_api.post("/api/v1/systems/", {"name": "api-policy", "health_source": "checks",
+                                                  "health_failure_threshold": 2}, format="json")
+    assert created.status_code == 201, created.json()
+    body = created.json()
+    assert (body["health_source"], body["health_failure_threshold"], body["health_degraded_latency_ms"]) == (
+        "checks", 2, None)
+
+    changed = admin_api.patch(f"/api/v1/systems/{body['id']}/", {"health_source": "reported",
+                                                                  "health_degraded_latency_ms": 800}, format="json")
+
+    assert changed.status_code == 200, changed.json()
+    assert (changed.json()["health_source"], changed.json()["health_degraded_latency_ms"]) == ("reported", 800)
+
+
+@pytest.mark.parametrize("fields, field", [({"health_source": "nobody"}, "health_source"),
+                                           ({"health_failure_threshold": 0}, "health_failure_threshold"),
+                                           ({"health_failure_threshold": 10**12}, "health_failure_threshold"),
+                                           ({"health_degraded_latency_ms": -5}, "health_degraded_latency_ms")])
+def test_a_bad_health_policy_is_a_field_error_and_creates_nothing(admin_api, fields, field):
+    before = log_size()
+
+    response = admin_api.post("/api/v1/systems/", {"name": "bad-policy", **fields}, format="json")
+
+    assert response.status_code == 400
+    assert field in response.json()
+    assert log_size() == before
