@@ -25,6 +25,7 @@ QUEUES = {
     "checkstack.send_notification": DELIVERIES,
     "checkstack.send_subscription_confirmation": DELIVERIES,
     "checkstack.purge_expired": DELIVERIES,
+    "checkstack.rollups_refresh": DELIVERIES,
     "checkstack.broadcast_change": "checkstack.broadcast",
 }
 
