@@ -1,7 +1,7 @@
 """The status page's uptime bar and response-time chart as SVG geometry: pure functions of the uptime figures.
 
-The templates draw what these return (templates/status/_uptime_bar.html, _latency_chart.html); each mark's
-tooltip is its SVG <title>, and each chart has a text alternative in its aria-label.
+svg.py draws what these return; each mark's tooltip is its SVG <title>, and each chart has a text alternative
+in its aria-label.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from checks.uptime import BUCKET, DayUptime, LatencyBucket, SystemUptime, percent_text
+
+from .svg import latency_chart_svg, uptime_bar_svg
 
 BAR_WIDTH, BAR_GAP, BAR_HEIGHT = 6, 2, 34
 CHART_WIDTH, CHART_HEIGHT = 718, 130
@@ -130,4 +132,4 @@ def system_history(uptime: SystemUptime) -> dict:
     return {"uptime": [("24 hours", percent_text(uptime.last_24h.percent)),
                        ("30 days", percent_text(uptime.last_30d.percent)),
                        ("90 days", percent_text(uptime.last_90d.percent))],
-            "bar": uptime_bar(uptime.days), "chart": latency_chart(uptime.series)}
+            "bar": uptime_bar_svg(uptime_bar(uptime.days)), "chart": latency_chart_svg(latency_chart(uptime.series))}
