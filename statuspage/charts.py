@@ -53,12 +53,22 @@ def _day_title(day: DayUptime) -> str:
     return text
 
 
+def _bar_label(days: list[DayUptime]) -> str:
+    """The bar's text alternative: counts, and the most recent days with failures (screen readers do not
+    reach the bars' own titles inside an image)."""
+    failing = [day for day in days if day.tally.failures]
+    empty = sum(1 for day in days if not day.tally.runs)
+    label = f"Uptime over the last {len(days)} days: {len(failing)} days with failures, {empty} days without data."
+    if failing:
+        recent = ", ".join(f"{d.day:%Y-%m-%d} {percent_text(d.tally.percent)}" for d in reversed(failing[-5:]))
+        label += f" Most recent failures: {recent}."
+    return label
+
+
 def uptime_bar(days: list[DayUptime]) -> dict:
     bars = [Bar(x=n * (BAR_WIDTH + BAR_GAP), state=day_state(day), title=_day_title(day))
             for n, day in enumerate(days)]
-    failing = sum(1 for bar in bars if bar.state in ("partial", "down"))
-    empty = sum(1 for bar in bars if bar.state == "nodata")
-    label = (f"Uptime over the last {len(days)} days: {failing} days with failures, {empty} days without data.")
+    label = _bar_label(days)
     return {"bars": bars, "width": len(days) * (BAR_WIDTH + BAR_GAP) - BAR_GAP, "height": BAR_HEIGHT,
             "bar_width": BAR_WIDTH, "label": label}
 
