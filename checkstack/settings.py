@@ -323,7 +323,7 @@ CHECKSTACK_CHECKS_ALLOWLIST = env.list("CHECKSTACK_CHECKS_ALLOWLIST", default=[]
 # Days of daily check roll-ups kept (the status page's uptime history); never fewer than 90 (checks/rollups.py).
 CHECKSTACK_RETAIN_CHECK_ROLLUPS_DAYS = env.int("CHECKSTACK_RETAIN_CHECK_ROLLUPS_DAYS", default=400)
 # Task modules that are not an app's tasks.py (Celery's autodiscovery finds only those).
-CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", []), "checks.rollup_tasks"]
+CELERY_IMPORTS = ["checks.rollup_tasks"]
 # Today's and yesterday's roll-ups, and any day the result purge would otherwise lose. Not a routing slot.
 CELERY_BEAT_SCHEDULE["checks-rollups-refresh"] = {
     "task": "checkstack.rollups_refresh", "schedule": 300.0, "options": {"expires": 290.0}}

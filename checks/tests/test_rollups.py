@@ -81,7 +81,7 @@ def test_refresh_covers_today_yesterday_and_every_older_day_with_results_and_no_
     for back in range(0, 11):
         results(check, now - timedelta(days=back), [back + 1])
     results(other, now - timedelta(days=5), [7, 7])
-    # An old day already rolled up is left as it is (its results may be partly purged by now).
+    # An old day already rolled up with more runs than its results now hold (partly purged) keeps its summary.
     CheckDailyRollup.objects.create(check_ref=check, day=DAY, runs=1440, failures=3)
     today = now.date()
     # The last tick ran yesterday, when that day had one result so far.
@@ -90,6 +90,7 @@ def test_refresh_covers_today_yesterday_and_every_older_day_with_results_and_no_
     refreshed = rollups_refresh(now=now)
 
     assert refreshed.days == [today - timedelta(days=1), today]
+    assert refreshed.caught_up[0] == DAY and refreshed.caught_up[-1] == today - timedelta(days=2)
     days = set(CheckDailyRollup.objects.filter(check_ref=check).values_list("day", flat=True))
     assert days == {today - timedelta(days=n) for n in range(0, 11)}
     assert CheckDailyRollup.objects.get(check_ref=check, day=DAY).runs == 1440
