@@ -10,7 +10,8 @@ from catalog.services import system_create
 from checks.models import Check, CheckDailyRollup, CheckResult
 from checks.rollups import day_summaries, percentile, rollups_refresh, rollups_write
 
-pytestmark = pytest.mark.django_db
+# Both passes: on PostgreSQL the same figures come from the SQL aggregates (percentile_cont).
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 DAY = date(2026, 11, 20)
 NOON = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -137,7 +138,6 @@ def test_rollups_are_kept_for_the_setting_by_default():
     assert sorted((now.date() - d).days for d in CheckDailyRollup.objects.values_list("day", flat=True)) == [200, 399]
 
 
-@pytest.mark.postgres
 def test_postgres_aggregates_match_the_portable_fallback():
     from django.db import connection
 

@@ -30,6 +30,7 @@ def with_history(name: str, *, failures_yesterday: int = 0):
     return system
 
 
+@pytest.mark.postgres  # also on PostgreSQL, where the figures are aggregated in SQL
 def test_a_system_with_checks_shows_its_bar_chart_and_uptime_and_others_stay_as_they_were():
     with_history("Shop", failures_yesterday=30)
     plain = system_create(name="Reported only", actor="system")
@@ -68,6 +69,7 @@ def page_queries() -> int:
     return len(queries)
 
 
+@pytest.mark.postgres
 def test_query_count_is_the_same_for_one_or_many_systems_with_checks():
     def add(n):
         system = with_history(f"s{n}")
