@@ -145,7 +145,7 @@ def _checks_missing_a_rollup(day: date) -> list:
 @dataclass
 class RefreshResult:
     days: list[date]  # yesterday and today, rewritten for every check
-    caught_up: list[date]  # days since the newest roll-up before yesterday, grown where they missed runs
+    caught_up: list[date]  # after beat missed a whole day: the days since the newest roll-up, grown if short
     backfilled: dict[date, int]  # older days: checks whose missing roll-up was written
 
 
@@ -153,11 +153,12 @@ def rollups_refresh(*, now: datetime | None = None) -> RefreshResult:
     """Bring the roll-ups up to date: yesterday and today always, any older day left unfinished or missing."""
     today = (now or timezone.now()).astimezone(UTC).date()
     yesterday = today - timedelta(days=1)
+    # Read before writing: ticking normally, the newest roll-up is today's or yesterday's. Older, beat missed
+    # at least a whole day, and that roll-up was written while its day was still running.
+    newest = CheckDailyRollup.objects.aggregate(day=Max("day"))["day"]
     # The result retention keeps at least two days, so these two are always whole: rewrite them.
     rollups_write(days=[yesterday, today])
-    # The newest roll-up may have been written while its day was still running, then beat stopped.
-    newest = CheckDailyRollup.objects.filter(day__lt=yesterday).aggregate(day=Max("day"))["day"]
-    caught_up = _days(newest, yesterday - timedelta(days=1)) if newest else []
+    caught_up = _days(newest, yesterday - timedelta(days=1)) if newest and newest < yesterday else []
     rollups_write(days=caught_up, grow_only=True)
     backfilled = {}
     oldest = CheckResult.objects.aggregate(at=Min("at"))["at"]  # index checkresult_at

@@ -91,7 +91,7 @@ def test_refresh_covers_today_yesterday_and_every_older_day_with_results_and_no_
     refreshed = rollups_refresh(now=now)
 
     assert refreshed.days == [today - timedelta(days=1), today]
-    assert refreshed.caught_up[0] == DAY and refreshed.caught_up[-1] == today - timedelta(days=2)
+    assert refreshed.caught_up == []  # beat ticked yesterday: nothing to catch up
     days = set(CheckDailyRollup.objects.filter(check_ref=check).values_list("day", flat=True))
     assert days == {today - timedelta(days=n) for n in range(0, 11)}
     assert CheckDailyRollup.objects.get(check_ref=check, day=DAY).runs == 1440
@@ -107,9 +107,22 @@ def test_refresh_finishes_days_written_while_they_were_running_after_beat_was_do
     rollups_refresh(now=NOON)  # day still running: one run so far
     results(check, NOON + timedelta(hours=6), [20, 30])  # beat down from here for three days
 
-    rollups_refresh(now=NOON + timedelta(days=3))
+    refreshed = rollups_refresh(now=NOON + timedelta(days=3))
 
+    assert refreshed.caught_up == [DAY, DAY + timedelta(days=1)]
     assert CheckDailyRollup.objects.get(check_ref=check, day=DAY).runs == 3
+
+
+def test_catching_up_never_shrinks_a_day_whose_results_were_partly_purged():
+    check = make_check()
+    CheckDailyRollup.objects.create(check_ref=check, day=DAY, runs=1440, failures=7, latency_max_ms=900)
+    results(check, NOON, [10, 20])  # what the purge left of that day
+
+    refreshed = rollups_refresh(now=NOON + timedelta(days=5))
+
+    assert DAY in refreshed.caught_up
+    rollup = CheckDailyRollup.objects.get(check_ref=check, day=DAY)
+    assert (rollup.runs, rollup.failures, rollup.latency_max_ms) == (1440, 7, 900)
 
 
 @override_settings(CHECKSTACK_RETAIN_CHECK_ROLLUPS_DAYS=30)
