@@ -32,7 +32,7 @@ class Bar:
 class Point:
     x: float
     y: float
-    avg_ms: int
+    avg_ms: int | None  # None: every run of the quarter hour failed without a response (drawn on the 0 line)
     title: str
     failed: bool
 
@@ -81,7 +81,8 @@ def nice_ceiling(value: float) -> int:
 
 
 def _bucket_title(bucket: LatencyBucket, end: datetime) -> str:
-    text = f"{bucket.start:%H:%M}–{end:%H:%M} UTC: average {round(bucket.avg_ms)} ms"
+    text = f"{bucket.start:%H:%M}–{end:%H:%M} UTC: "
+    text += "no response" if bucket.avg_ms is None else f"average {round(bucket.avg_ms)} ms"
     if bucket.p95_ms is not None:
         text += f", 95th percentile {round(bucket.p95_ms)} ms"
     text += f" ({bucket.tally.runs} check{'s' * (bucket.tally.runs != 1)}"
@@ -107,11 +108,12 @@ def _label(series: list[LatencyBucket], points: list[Point]) -> str:
     runs = sum(b.tally.runs for b in measured)
     average = sum(b.avg_ms * b.tally.runs for b in measured) / runs
     return (f"Response time over the last 24 hours: average about {round(average)} ms, highest quarter-hour "
-            f"average {max(p.avg_ms for p in points)} ms.")
+            f"average {max(p.avg_ms for p in points if p.avg_ms is not None)} ms.")
 
 
 def latency_chart(series: list[LatencyBucket]) -> dict:
-    """Average latency per bucket as points on a line (broken where nothing was measured), p95 as a fainter line."""
+    """Average latency per bucket as points on a line (broken where nothing was measured), p95 as a fainter line;
+    a quarter hour whose runs all failed without a response is a red point on the 0 line."""
     top = nice_ceiling(max((b.p95_ms or b.avg_ms for b in series if b.avg_ms is not None), default=0))
     step = (CHART_WIDTH - PLOT_LEFT) / max(len(series), 1)
 
@@ -120,11 +122,13 @@ def latency_chart(series: list[LatencyBucket]) -> dict:
 
     points, averages, p95s = [], [], []
     for n, bucket in enumerate(series):
+        x = round(PLOT_LEFT + (n + 0.5) * step, 1)
         if bucket.avg_ms is None:
             averages.append(None)
             p95s.append(None)
+            if bucket.tally.failures:
+                points.append(Point(x, PLOT_BOTTOM, None, _bucket_title(bucket, bucket.start + BUCKET), True))
             continue
-        x = round(PLOT_LEFT + (n + 0.5) * step, 1)
         points.append(Point(x, y(bucket.avg_ms), round(bucket.avg_ms), _bucket_title(bucket, bucket.start + BUCKET),
                             bool(bucket.tally.failures)))
         averages.append((x, y(bucket.avg_ms)))

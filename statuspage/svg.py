@@ -29,13 +29,18 @@ def _grid(chart: dict) -> str:
     return f'<g class="grid" aria-hidden="true">{lines}{labels}{ticks}</g>'
 
 
+def _point(point) -> str:
+    css = "point failed" if point.failed else "point"
+    data = "" if point.avg_ms is None else f' data-avg-ms="{point.avg_ms}"'
+    return (f'<circle class="{css}" cx="{point.x}" cy="{point.y}" r="2.5"{data}>'
+            f"<title>{escape(point.title)}</title></circle>")
+
+
 def latency_chart_svg(chart: dict) -> SafeString:
     """Average response time per quarter hour as points on a line; the fainter dashed line is the p95."""
     label = escape(chart["label"])
     p95 = "".join(f'<polyline class="p95" points="{points}"/>' for points in chart["p95_lines"])
     avg = "".join(f'<polyline class="avg" points="{points}"/>' for points in chart["lines"])
-    points = "".join(
-        f'<circle class="point{" failed" if p.failed else ""}" cx="{p.x}" cy="{p.y}" r="2.5" '
-        f'data-avg-ms="{p.avg_ms}"><title>{escape(p.title)}</title></circle>' for p in chart["points"])
+    points = "".join(_point(p) for p in chart["points"])
     return mark_safe(f'<svg class="latency-chart" viewBox="0 0 {chart["width"]} {chart["height"]}" role="img" '
                      f'aria-label="{label}"><title>{label}</title>{_grid(chart)}{p95}{avg}{points}</svg>')

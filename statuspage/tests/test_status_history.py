@@ -101,8 +101,22 @@ def test_the_chart_breaks_its_line_at_buckets_without_latency_and_scales_to_a_ro
     chart = latency_chart(series)
 
     assert chart["top"] == 200 and nice_ceiling(201) == 500 and nice_ceiling(0) == 10
-    assert len(chart["lines"]) == 2 and len(chart["points"]) == 2
-    assert [p.avg_ms for p in chart["points"]] == [100, 100]
+    assert len(chart["lines"]) == 2
+    assert [p.avg_ms for p in chart["points"]] == [100, None, 100]  # the failed quarter hour on the 0 line
     assert chart["points"][0].y == pytest.approx(60.0)  # halfway up the plot (8..112)
     assert chart["points"][0].title == "08:00–08:15 UTC: average 100 ms, 95th percentile 180 ms (1 check)"
     assert latency_chart([])["label"] == "Response time over the last 24 hours: no measurements."
+
+
+def test_a_quarter_hour_of_failures_without_a_response_is_a_red_point_on_the_zero_line():
+    start = series_start(datetime(2026, 12, 5, 8, tzinfo=UTC))
+    series = [LatencyBucket(start, Tally(2, 0), 50.0, 50.0), LatencyBucket(start + BUCKET, Tally(3, 3), None, None),
+              LatencyBucket(start + 2 * BUCKET, Tally(), None, None)]
+
+    chart = latency_chart(series)
+
+    failed = chart["points"][1]
+    assert len(chart["points"]) == 2  # the empty quarter hour has no point
+    assert (failed.y, failed.avg_ms, failed.failed) == (112, None, True)
+    assert failed.title == "08:15–08:30 UTC: no response (3 checks, 3 failed)"
+    assert chart["lines"] == [f"{chart['points'][0].x},{chart['points'][0].y}"]
