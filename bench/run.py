@@ -30,6 +30,7 @@ SCRIPTS = {
     "validation": (["bench/validation.py"], ["--samples", "3"]),
     "parallel": (["bench/parallel.py"], ["--quick"]),
     "retention": (["bench/retention.py"], ["--rows", "20000", "--seconds", "2"]),
+    "checks": (["bench/checks.py"], ["--quick"]),
 }
 
 
@@ -114,8 +115,8 @@ def table(r: dict) -> list[tuple[str, str, str, str]]:
 
 
 def later_rows(r: dict) -> list[tuple[str, str, str, str]]:
-    """Validation budgets, parallel branches and the retention purge."""
-    v, par, ret = r["validation"], r["parallel"], r["retention"]
+    """Validation budgets, parallel branches, the retention purge and checks."""
+    v, par, ret, c = r["validation"], r["parallel"], r["retention"], r["checks"]
     return [
         ("Validation p99 over the hostile corpus (huge powers and products, nested range, deep nesting, "
          "1 MiB documents)", f"{v['validation_p99_ms']} ms", f"valid document p99 {v['baseline_valid_p99_ms']} ms",
@@ -125,6 +126,12 @@ def later_rows(r: dict) -> list[tuple[str, str, str, str]]:
         (f"Retention purge of {ret['rows_populated']} expired rows while routing continues",
          f"{ret['purge_rows_per_s']} rows/s", f"routing p50 before {ret['routing_p50_before_ms']} ms",
          f"routing p50 during ÷ before {ret['routing_p50_ratio']}"),
+        (f"Check start lateness p50 / p99, {c['checks']} HTTP checks every {c['interval_s']} s",
+         f"{c['lateness_p50_s']} s / {c['lateness_p99_s']} s", f"target p99 ≤ {c['target_p99_s']} s",
+         f"{round(c['lateness_p99_s'] / c['target_p99_s'], 2)}"),
+        (f"Health transitions written vs status changes ({c['flipped']} systems flipped down and up)",
+         f"{c['transitions_written']}", f"{c['status_changes']} status changes",
+         "equal" if c["transitions_written"] == c["status_changes"] else "DIFFERENT"),
     ]
 
 

@@ -8,10 +8,11 @@ from automation.admin_history import EntityHistoryMixin
 from automation.entities.actor import user_actor
 
 from . import services
-from .models import MAX_LATENCY_MS, HealthStatus, System, SystemHealth
+from .models import MAX_LATENCY_MS, HealthSource, HealthStatus, System, SystemHealth
 from .selectors import system_health
 
 SYSTEM_FIELDS = ("name", "description", "metadata")
+POLICY_FIELDS = ("health_source", "health_failure_threshold", "health_degraded_latency_ms")
 HEALTH_FIELDS = ("health_status", "health_message", "health_latency_ms")
 NOT_REPORTED = "none"
 
@@ -30,7 +31,7 @@ class SystemAdminForm(forms.ModelForm):
 
     class Meta:
         model = System
-        fields = list(SYSTEM_FIELDS)
+        fields = [*SYSTEM_FIELDS, *POLICY_FIELDS]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -53,6 +54,13 @@ class SystemAdminForm(forms.ModelForm):
         if self.health_changed and not cleaned.get("health_status"):
             # Health is reported, never withdrawn: there is no "unknown" to go back to.
             self.add_error("health_status", "Choose a status to report health.")
+        policy = {name: cleaned[name] for name in POLICY_FIELDS if name in cleaned}
+        for name, field_messages in services.health_policy_errors(policy).items():
+            self.add_error(name, field_messages)
+        if self.health_changed and cleaned.get("health_source") == HealthSource.CHECKS:
+            # The service would refuse the report (HealthSourceConflict): say so here, before anything is saved.
+            self.add_error("health_status", "This system's health comes from its checks, so it cannot be set "
+                                            "here. Set the health source to 'reported' to set it by hand.")
         return cleaned
 
 
@@ -82,14 +90,18 @@ def _adopt(target: System, saved: System) -> None:
 @admin.register(System)
 class SystemAdmin(EntityHistoryMixin, admin.ModelAdmin):
     form = SystemAdminForm
-    list_display = ["name", "health_status", "health_updated_at"]
+    list_display = ["name", "health_status", "health_source", "health_updated_at"]
     list_select_related = ["health"]
-    list_filter = [HealthStatusFilter]
+    list_filter = [HealthStatusFilter, "health_source"]
     search_fields = ["name"]
-    readonly_fields = ["health_updated_at", "transition_history", "health_history"]
+    readonly_fields = ["health_updated_at", "transition_history", "health_history", "checks_panel"]
     fieldsets = [
         (None, {"fields": list(SYSTEM_FIELDS)}),
         ("Health", {"fields": [*HEALTH_FIELDS, "health_updated_at"]}),
+        ("Health policy", {"fields": list(POLICY_FIELDS), "description": (
+            "Where health comes from: 'reported' (API, this page, Alertmanager) or 'checks' (this system's checks, "
+            "by the rule below). While checks manage it, reports are refused (the API answers 409).")}),
+        ("Checks", {"fields": ["checks_panel"]}),
         ("History", {"fields": ["transition_history", "health_history"], "classes": ["collapse"]}),
     ]
 
@@ -110,6 +122,14 @@ class SystemAdmin(EntityHistoryMixin, admin.ModelAdmin):
         # Health transitions are keyed by the system's id, reported or not.
         return self.transition_history(SystemHealth(system_id=obj.pk))
 
+    @admin.display(description="Checks and recent results")
+    def checks_panel(self, obj: System):
+        if obj is None or obj._state.adding:
+            return "—"
+        from checks.admin import system_checks_panel  # checks builds on catalog, not the other way round
+
+        return system_checks_panel(obj)
+
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
         form.can_report_health = request.user.has_perm("catalog.change_systemhealth")
@@ -119,10 +139,12 @@ class SystemAdmin(EntityHistoryMixin, admin.ModelAdmin):
         actor = user_actor(request.user)
         # Only the fields the operator changed: a concurrent edit of another field is kept.
         changed = {name: form.cleaned_data[name] for name in SYSTEM_FIELDS if name in form.changed_data}
+        policy = {name: form.cleaned_data[name] for name in POLICY_FIELDS if name in form.changed_data}
         if not change:
             _adopt(obj, services.system_create(**changed, actor=actor))
-        elif changed:
-            services.system_update(system=obj, **changed, actor=actor)
+            changed = {}
+        if changed or policy:
+            services.system_update(system=obj, **changed, **policy, actor=actor)
         if form.health_changed:
             services.health_report(
                 system=obj,

@@ -9,9 +9,12 @@ from django.db import IntegrityError, transaction
 
 from automation.entities.mutation import entity_mutate
 
-from .models import HealthSource, System, SystemHealth
+from .models import MAX_LATENCY_MS, HealthSource, System, SystemHealth
 
 SYSTEM_FIELDS = frozenset({"name", "description", "metadata"})
+# How the system's health is set (not reactive state: changing them writes no change event).
+HEALTH_POLICY_FIELDS = frozenset({"health_source", "health_failure_threshold", "health_degraded_latency_ms"})
+MAX_FAILURE_THRESHOLD = 100
 NAME_TAKEN = "A system with this name already exists."
 
 
@@ -63,11 +66,28 @@ def system_create(*, name: str, description: str = "", metadata: dict | None = N
     return system
 
 
+def health_policy_errors(fields: dict) -> dict[str, list[str]]:
+    """`{field: [messages]}` for the health policy fields among `fields` (the API, admin and service rule)."""
+    errors = {}
+    if "health_source" in fields and fields["health_source"] not in HealthSource.values:
+        errors["health_source"] = [f"Choose one of: {', '.join(HealthSource.values)}."]
+    threshold = fields.get("health_failure_threshold", 1)
+    if isinstance(threshold, bool) or not isinstance(threshold, int) or not 1 <= threshold <= MAX_FAILURE_THRESHOLD:
+        errors["health_failure_threshold"] = [f"A whole number from 1 to {MAX_FAILURE_THRESHOLD}."]
+    latency = fields.get("health_degraded_latency_ms")
+    if latency is not None and (isinstance(latency, bool) or not isinstance(latency, int)
+                                or not 1 <= latency <= MAX_LATENCY_MS):
+        errors["health_degraded_latency_ms"] = [f"Empty, or a whole number from 1 to {MAX_LATENCY_MS}."]
+    return errors
+
+
 def system_update(*, system: System, actor: str, **fields) -> System:
-    """Set the given fields (name, description, metadata) on the locked row and save; `system` follows."""
-    unknown = set(fields) - SYSTEM_FIELDS
+    """Set the given fields (name, description, metadata, health policy) on the locked row; `system` follows."""
+    unknown = set(fields) - SYSTEM_FIELDS - HEALTH_POLICY_FIELDS
     if unknown:
         raise TypeError(f"system_update() got unknown fields: {', '.join(sorted(unknown))}")
+    if errors := health_policy_errors(fields):
+        raise ValidationError(errors)
 
     def write(current: System | None):
         if current is None:
@@ -79,7 +99,7 @@ def system_update(*, system: System, actor: str, **fields) -> System:
         return current
 
     updated, _event = entity_mutate(kind="system", entity_id=system.pk, write=write, actor=actor)
-    for name in (*SYSTEM_FIELDS, "updated_at"):
+    for name in (*SYSTEM_FIELDS, *HEALTH_POLICY_FIELDS, "updated_at"):
         setattr(system, name, getattr(updated, name))
     return system
 

@@ -6,6 +6,7 @@ class ChecksConfig(AppConfig):
     verbose_name = "Checks"
 
     def ready(self):
-        from . import rollups
+        from . import facts, retention
 
-        rollups.register_retention()
+        facts.register()
+        retention.register()

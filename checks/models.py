@@ -88,6 +88,7 @@ class Check(models.Model):
     last_run_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_ok = models.BooleanField(null=True, editable=False)
     last_error = models.CharField(max_length=ERROR_MAX_LENGTH, blank=True, editable=False)
+    last_latency_ms = models.PositiveIntegerField(null=True, blank=True, editable=False)
     consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
 
     created_at = models.DateTimeField(auto_now_add=True)
@@ -111,6 +112,8 @@ class Check(models.Model):
         indexes = [
             # The scheduler's claim: enabled checks due now, earliest first.
             models.Index(fields=["next_run_at"], condition=models.Q(enabled=True), name="check_due"),
+            # The scheduler's in-flight count: leases not yet released.
+            models.Index(fields=["lease_until"], condition=models.Q(lease_until__isnull=False), name="check_leased"),
         ]
 
     def __str__(self):

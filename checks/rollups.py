@@ -19,7 +19,6 @@ from django.db import connection
 from django.db.models import Exists, Max, Min, OuterRef
 from django.utils import timezone
 
-from automation.retention import Purger, retention_register
 
 from .models import Check, CheckDailyRollup, CheckResult
 
@@ -175,8 +174,3 @@ def purge_rollups(*, cutoff: datetime, limit: int) -> int:
                .select_for_update(skip_locked=True).order_by("day").values_list("pk", flat=True)[:limit])
     CheckDailyRollup.objects.filter(pk__in=ids).delete()
     return len(ids)
-
-
-def register_retention() -> None:
-    retention_register(Purger("check_rollups", "CHECKSTACK_RETAIN_CHECK_ROLLUPS_DAYS", purge_rollups,
-                              ROLLUPS_FLOOR))

@@ -2,8 +2,9 @@
 
 Views call services and let their errors through; this gives them the shapes docs/api.md lists: a Django
 ValidationError is 400 `{field: [messages]}`, a document's problems 400 `{errors: [{path, message}]}`, a
-PermissionDenied 403 with its message, a row that vanished under the service 404, and an edit of an
-automation that changed meanwhile 409 with its current version.
+PermissionDenied 403 with its message, a row that vanished under the service 404, an edit of an
+automation that changed meanwhile 409 with its current version, and health from a source the system does not
+take (a client's report while checks manage it) 409 with the system's health source.
 """
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
@@ -14,6 +15,7 @@ from rest_framework.views import exception_handler, set_rollback
 
 from automation.services.automation_save import DocumentInvalid
 from automation.services.automations import AutomationConflict
+from catalog.services import HealthSourceConflict
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
@@ -21,6 +23,9 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, AutomationConflict):
         set_rollback()
         return Response({"detail": str(exc), "version": exc.current}, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, HealthSourceConflict):
+        set_rollback()
+        return Response({"detail": str(exc), "health_source": exc.source}, status=status.HTTP_409_CONFLICT)
     return exception_handler(as_api_exception(exc), context)
 
 

@@ -19,9 +19,10 @@ from automation.automation_templates import TEMPLATES, template_render
 from automation.models import Automation
 from automation.services.automation_templates import automation_template_install
 from catalog.models import HealthSource, System
-from catalog.services import health_report, system_create
+from catalog.services import health_report, system_create, system_update
 from checks.models import Check, CheckDailyRollup, CheckKind, CheckResult
 from checks.rollups import rollups_refresh
+from checks.services import check_create
 from incidents.models import Incident
 from incidents.services import incident_create
 from maintenance.models import MaintenanceWindow
@@ -95,18 +96,15 @@ def _install_self_check(result: DemoResult) -> None:
     system = System.objects.filter(name=name).first()
     if system is None:
         system = system_create(name=name, description=description, actor=ACTOR)
-        system.health_source = HealthSource.CHECKS
-        system.save()  # a tracked save: it goes through the mutation service
+        system = system_update(system=system, actor=ACTOR, health_source=HealthSource.CHECKS)
         result.created.append(f"system {name}")
     else:
         result.unchanged.append(f"system {name}")
     if Check.objects.filter(system=system, name=SELF_CHECK).exists():
         result.unchanged.append(f"check {name} / {SELF_CHECK}")
         return
-    # TODO(merge): create through checks.services.check_create once it exists.
-    check = Check.objects.create(system=system, name=SELF_CHECK, kind=CheckKind.HTTP, interval_seconds=60,
-                                 timeout_seconds=5, url=f"{settings.CHECKSTACK_PUBLIC_URL.rstrip('/')}/healthz",
-                                 next_run_at=timezone.now())
+    check = check_create(system=system, name=SELF_CHECK, kind=CheckKind.HTTP, interval_seconds=60,
+                         timeout_seconds=5, url=f"{settings.CHECKSTACK_PUBLIC_URL.rstrip('/')}/healthz")
     result.created.append(f"check {name} / {SELF_CHECK}")
     _backfill_history(check, now=timezone.now())
     result.created.append(f"synthetic history of {name} / {SELF_CHECK}")

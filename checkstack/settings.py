@@ -319,6 +319,11 @@ CHECKSTACK_WEBHOOK_ALLOWLIST = env.list("CHECKSTACK_WEBHOOK_ALLOWLIST", default=
 # (host names, addresses, networks): checks/targets.py.
 CHECKSTACK_CHECKS_ALLOWLIST = env.list("CHECKSTACK_CHECKS_ALLOWLIST", default=[])
 
+# --- Checks (configuration and ingress) ---
+# Pings a heartbeat's URL (/ping/<token>) may receive per window; more answer 429 (docs/checks.md).
+CHECKSTACK_PING_LIMIT_PER_TOKEN = env.int("CHECKSTACK_PING_LIMIT_PER_TOKEN", default=30)
+CHECKSTACK_PING_LIMIT_WINDOW_SECONDS = env.int("CHECKSTACK_PING_LIMIT_WINDOW_SECONDS", default=60)
+
 # --- Checks (history and status page) ---
 # Days of daily check roll-ups kept (the status page's uptime history); never fewer than 90 (checks/rollups.py).
 CHECKSTACK_RETAIN_CHECK_ROLLUPS_DAYS = env.int("CHECKSTACK_RETAIN_CHECK_ROLLUPS_DAYS", default=400)
@@ -328,6 +333,17 @@ CELERY_IMPORTS = ["checks.rollup_tasks"]
 CELERY_BEAT_SCHEDULE["checks-rollups-refresh"] = {
     "task": "checkstack.rollups_refresh", "schedule": 300.0, "options": {"expires": 290.0}}
 CELERY_TASK_ROUTES["checkstack.rollups_refresh"] = {"queue": "checkstack.deliveries"}
+
+# --- Checks (running) ---
+# Checks leased (in flight) at once, whatever the number of workers: docs/checks-running.md.
+CHECKSTACK_CHECKS_MAX_IN_FLIGHT = env.int("CHECKSTACK_CHECKS_MAX_IN_FLIGHT", default=200)
+CHECKSTACK_RETAIN_CHECK_RESULTS_DAYS = env.int("CHECKSTACK_RETAIN_CHECK_RESULTS_DAYS", default=14)
+# Runs of checks on a queue of their own, so slow targets never delay routing or deliveries.
+CELERY_TASK_QUEUES.append(Queue("checkstack.checks", Exchange("checkstack.checks"), routing_key="checkstack.checks"))
+CELERY_TASK_ROUTES["checkstack.run_check"] = {"queue": "checkstack.checks"}
+# Drops a tick still queued when the next is due (the claim is idempotent: a missed tick is the next one's).
+CELERY_BEAT_SCHEDULE["schedule-checks"] = {"task": "checkstack.schedule_checks", "schedule": 1.0,
+                                           "options": {"expires": 5.0}}
 
 # --- Email and subscribers ------------------------------------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))

@@ -4,6 +4,8 @@ from django.urls import include, path, reverse_lazy
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from checks.ping import ping
+
 from .health import healthz
 from .metrics import metrics
 
@@ -13,6 +15,7 @@ api_v1 = [
     path("", include("catalog.api.urls")),
     path("", include("incidents.api.urls")),
     path("", include("notifications.api.urls")),
+    path("", include("checks.api.urls")),
 ]
 
 urlpatterns = [
@@ -27,6 +30,8 @@ urlpatterns = [
     path("status/subscribe/", include("notifications.urls")),
     path("status/", include("statuspage.urls")),
     path("healthz", healthz, name="healthz"),
+    # A heartbeat check's ping: the one anonymous write (checks/ping.py).
+    path("ping/<str:token>", ping, name="heartbeat-ping"),
     path("metrics", metrics, name="metrics"),
 ]
 

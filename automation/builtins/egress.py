@@ -10,6 +10,7 @@ import http.client
 import ipaddress
 import socket
 import ssl
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -68,8 +69,8 @@ def forbidden_reason(ip: Address) -> str | None:
     return None if ip.is_global else "not globally routable"
 
 
-def resolve_target(url: str) -> Target:
-    """Parse, resolve and check `url`; raises TargetRefused, or OSError when the host does not resolve."""
+def url_parts(url: str) -> tuple[str, str, int, str]:
+    """(scheme, host, port, path and query) of an http(s) URL; raises TargetRefused when it has none."""
     parts = urlsplit(url)
     if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
         raise TargetRefused("the URL must be http:// or https:// with a host")
@@ -77,7 +78,13 @@ def resolve_target(url: str) -> Target:
         port = parts.port or DEFAULT_PORTS[parts.scheme]
     except ValueError:
         raise TargetRefused("the URL's port is not valid") from None
-    host = parts.hostname.rstrip(".")
+    path = parts.path or "/"
+    return parts.scheme, parts.hostname.rstrip("."), port, f"{path}?{parts.query}" if parts.query else path
+
+
+def resolve_target(url: str) -> Target:
+    """Parse, resolve and check `url`; raises TargetRefused, or OSError when the host does not resolve."""
+    scheme, host, port, path = url_parts(url)
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     hosts, networks = parse_allowlist(settings.CHECKSTACK_WEBHOOK_ALLOWLIST)
     host_allowed = host.lower() in hosts
@@ -91,15 +98,17 @@ def resolve_target(url: str) -> Target:
             raise TargetRefused(f"refused: the URL's host resolves to {ip} ({reason}); allow it with "
                                 f"CHECKSTACK_WEBHOOK_ALLOWLIST")
         addresses.append((family, sockaddr))
-    path = parts.path or "/"
-    return Target(parts.scheme, host, port, f"{path}?{parts.query}" if parts.query else path,
-                  tuple(dict.fromkeys(addresses)))
+    return Target(scheme, host, port, path, tuple(dict.fromkeys(addresses)))
 
 
-def connect_any(addresses, timeout: float) -> socket.socket:
-    """Connect to the first checked address that answers."""
+def connect_any(addresses, timeout: float, *, deadline: float | None = None) -> socket.socket:
+    """Connect to the first checked address that answers; with a monotonic `deadline`, all tries end by it."""
     error = OSError("no address to connect to")
     for family, sockaddr in addresses:
+        if deadline is not None:
+            timeout = min(timeout, deadline - time.monotonic())
+            if timeout <= 0:
+                raise TimeoutError("timed out connecting")
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.settimeout(timeout)
         try:
@@ -111,8 +120,9 @@ def connect_any(addresses, timeout: float) -> socket.socket:
     raise error
 
 
-def open_connection(target: Target, *, timeout: float) -> http.client.HTTPConnection:
-    """An HTTP(S) connection to `target` that only ever connects to its checked addresses."""
+def open_connection(target: Target, *, timeout: float,
+                    deadline: float | None = None) -> http.client.HTTPConnection:
+    """An HTTP(S) connection to `target` that only ever connects to its checked addresses (by `deadline`)."""
     if target.scheme == "https":
         connection = http.client.HTTPSConnection(target.host, target.port, timeout=timeout,
                                                  context=ssl.create_default_context())
@@ -121,6 +131,6 @@ def open_connection(target: Target, *, timeout: float) -> http.client.HTTPConnec
     # http.client's hook for opening the socket (HTTPS wraps it afterwards, verifying the host name):
     # connect to the addresses checked above instead of resolving the name again.
     connection._create_connection = lambda _address, conn_timeout, _source=None: connect_any(
-        target.addresses, conn_timeout
+        target.addresses, conn_timeout, deadline=deadline
     )
     return connection

@@ -1,6 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from .alertmanager import AlertmanagerView
 from .views import SystemHealthView, SystemViewSet
 
 router = SimpleRouter()
@@ -9,4 +10,5 @@ router.register("systems", SystemViewSet, basename="system")
 urlpatterns = [
     *router.urls,
     path("systems/<str:pk>/health/", SystemHealthView.as_view(), name="system-health"),
+    path("integrations/alertmanager/", AlertmanagerView.as_view(), name="integration-alertmanager"),
 ]

@@ -25,6 +25,9 @@ def form(**overrides):
         "health_status": "",
         "health_message": "",
         "health_latency_ms": "",
+        "health_source": "reported",
+        "health_failure_threshold": "3",
+        "health_degraded_latency_ms": "",
     }
     return {**data, **overrides}
 

@@ -1,0 +1,107 @@
+"""Writes of checks: create, update, delete, a heartbeat's ping and a new ping token.
+
+Checks are configuration, not reactive state, so these write rows directly (no change events). Each write
+saves only the configuration fields it owns: the scheduler writes the run state of the same row
+(`next_run_at`, `lease_until`, `last_*`, `consecutive_failures`) and a save of every column would put back
+what it read before a run finished.
+"""
+
+import hmac
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Case, F, Q, Value, When
+from django.utils import timezone
+
+from catalog.models import System
+
+from .models import Check, CheckKind, new_heartbeat_token
+from .validation import CONFIG_FIELDS, check_validate
+
+NAME_TAKEN = "This system already has a check with this name."
+
+
+def _unknown(fields: dict) -> None:
+    unknown = set(fields) - set(CONFIG_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown check fields: {', '.join(sorted(unknown))}")
+
+
+def _save(check: Check, **kwargs) -> None:
+    """Save; the unique name per system is what a validated write can still break (a concurrent save)."""
+    try:
+        with transaction.atomic():  # a savepoint, so the caller's transaction stays usable
+            check.save(**kwargs)
+    except IntegrityError as exc:
+        raise ValidationError({"name": [NAME_TAKEN]}) from exc
+
+
+@transaction.atomic
+def check_create(*, system: System, editor=None, **fields) -> Check:
+    """Create a check of `system`, due now. `editor` None is a trusted caller (a command, the demo)."""
+    _unknown(fields)
+    check = Check(system=system, **fields)
+    values = {name: getattr(check, name) for name in CONFIG_FIELDS}
+    check_validate(values=values, system=system, editor=editor)
+    check.next_run_at = timezone.now()
+    _save(check, force_insert=True)
+    return check
+
+
+@transaction.atomic
+def check_update(*, check: Check, editor=None, system: System | None = None, **fields) -> Check:
+    """Set the given configuration fields (and `system`); re-enabling makes the check due now.
+
+    Validates the check as it will be after the edit, on its locked row; `check` follows the saved row.
+    """
+    _unknown(fields)
+    current = Check.objects.select_for_update().get(pk=check.pk)
+    was_enabled = current.enabled
+    for name, value in fields.items():
+        setattr(current, name, value)
+    if system is not None:
+        current.system = system
+    values = {name: getattr(current, name) for name in CONFIG_FIELDS}
+    check_validate(values=values, system=current.system_id, editor=editor, check=current)
+    changed = [*fields, *(["system"] if system is not None else [])]
+    if current.enabled and not was_enabled:
+        current.next_run_at = timezone.now()
+        changed.append("next_run_at")
+    _save(current, update_fields=[*changed, "updated_at"])
+    for field in current._meta.concrete_fields:
+        setattr(check, field.attname, getattr(current, field.attname))
+    return check
+
+
+@transaction.atomic
+def check_delete(*, check: Check) -> None:
+    """Delete a check with its results and roll-ups."""
+    Check.objects.filter(pk=check.pk).delete()  # results and roll-ups cascade
+
+
+@transaction.atomic
+def heartbeat_token_regenerate(*, check: Check) -> Check:
+    """Give a check a new ping token: the old ping URL stops working at once."""
+    check.heartbeat_token = new_heartbeat_token()
+    check.save(update_fields=["heartbeat_token", "updated_at"])
+    return check
+
+
+def heartbeat_ping(*, token: str) -> bool:
+    """Record a ping of the heartbeat with this token; False when no heartbeat has it.
+
+    A failing heartbeat becomes due now, so its system's health recovers at the ping rather than at the
+    next scheduled run. One UPDATE: a concurrent run of the check cannot interleave with it.
+    """
+    found = (Check.objects.filter(kind=CheckKind.HEARTBEAT, heartbeat_token=token)
+             .values_list("pk", "heartbeat_token").first())
+    # The index found the row; the comparison of the secret itself takes constant time.
+    if found is None or not hmac.compare_digest(found[1].encode(), token.encode()):
+        return False
+    now = timezone.now()
+    failing = Q(enabled=True) & (Q(last_ok=False) | Q(consecutive_failures__gt=0))
+    Check.objects.filter(pk=found[0]).update(
+        last_ping_at=now,
+        next_run_at=Case(When(failing, then=Value(now)), default=F("next_run_at")),
+    )
+    return True
