@@ -4,7 +4,8 @@ The status page's 90-day history reads these rows, so they must be written befor
 deletes the results they summarise. `rollups_refresh` (beat, every few minutes) recomputes today and
 yesterday (late results land there), every day since the newest roll-up (a beat that was down for days
 finished none of them), and any older day that still has results but no roll-up. Each write is an upsert of
-the whole day from the results, so running it twice, or concurrently, gives the same rows.
+the whole day from the results, so running it twice, or concurrently, gives the same rows; days before
+yesterday only ever grow, since the result purge may have begun on them.
 """
 
 from __future__ import annotations
@@ -103,9 +104,17 @@ def day_summaries(*, days: list[date], check_ids=None) -> dict[tuple[str, date],
     return {key: s for key, s in compute(start, end, check_ids).items() if key[1] in wanted}
 
 
-def rollups_write(*, days: list[date], check_ids=None) -> int:
-    """Upsert the roll-ups of these days (of these checks, or all) from their results; idempotent."""
+def rollups_write(*, days: list[date], check_ids=None, grow_only: bool = False) -> int:
+    """Upsert the roll-ups of these days (of these checks, or all) from their results; idempotent.
+
+    grow_only: leave a roll-up alone unless its day now has more runs than it counted. For days whose results
+    the retention may have begun to purge: a partly purged day must never overwrite its complete summary.
+    """
     summaries = day_summaries(days=days, check_ids=check_ids)
+    if grow_only and summaries:
+        counted = {(str(c), d): runs for c, d, runs in CheckDailyRollup.objects.filter(day__in=days)
+                   .values_list("check_ref_id", "day", "runs")}
+        summaries = {key: s for key, s in summaries.items() if s.runs > counted.get(key, 0)}
     rows = [CheckDailyRollup(check_ref_id=check_id, day=day, runs=s.runs, failures=s.failures,
                              latency_p50_ms=s.p50, latency_p95_ms=s.p95, latency_max_ms=s.max)
             for (check_id, day), s in summaries.items()]
@@ -134,25 +143,29 @@ def _checks_missing_a_rollup(day: date) -> list:
 
 @dataclass
 class RefreshResult:
-    days: list[date]  # recomputed for every check
+    days: list[date]  # yesterday and today, rewritten for every check
+    caught_up: list[date]  # after beat missed a whole day: the days since the newest roll-up, grown if short
     backfilled: dict[date, int]  # older days: checks whose missing roll-up was written
 
 
 def rollups_refresh(*, now: datetime | None = None) -> RefreshResult:
     """Bring the roll-ups up to date: yesterday and today always, any older day left unfinished or missing."""
     today = (now or timezone.now()).astimezone(UTC).date()
+    yesterday = today - timedelta(days=1)
+    # Read before writing: ticking normally, the newest roll-up is today's or yesterday's. Older, beat missed
+    # at least a whole day, and that roll-up was written while its day was still running.
     newest = CheckDailyRollup.objects.aggregate(day=Max("day"))["day"]
-    # The newest roll-up may have been written while its day was still running, then beat stopped: redo it.
-    first = min(newest, today - timedelta(days=1)) if newest else today - timedelta(days=1)
-    days = _days(first, today)
-    rollups_write(days=days)
+    # The result retention keeps at least two days, so these two are always whole: rewrite them.
+    rollups_write(days=[yesterday, today])
+    caught_up = _days(newest, yesterday - timedelta(days=1)) if newest and newest < yesterday else []
+    rollups_write(days=caught_up, grow_only=True)
     backfilled = {}
     oldest = CheckResult.objects.aggregate(at=Min("at"))["at"]  # index checkresult_at
     if oldest is not None:
-        for day in _days(oldest.astimezone(UTC).date(), first - timedelta(days=1)):
+        for day in _days(oldest.astimezone(UTC).date(), yesterday - timedelta(days=1)):
             if missing := _checks_missing_a_rollup(day):
-                backfilled[day] = rollups_write(days=[day], check_ids=missing)
-    return RefreshResult(days=days, backfilled=backfilled)
+                backfilled[day] = rollups_write(days=[day], check_ids=missing, grow_only=True)
+    return RefreshResult(days=[yesterday, today], caught_up=caught_up, backfilled=backfilled)
 
 
 def purge_rollups(*, cutoff: datetime, limit: int) -> int:

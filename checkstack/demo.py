@@ -116,7 +116,7 @@ def _synthetic_latency(n: int) -> int:
 
 
 def _backfill_history(check: Check, *, now: datetime) -> None:
-    """Made-up results for the last two days (a 20-minute outage yesterday) and roll-ups for the weeks before."""
+    """Made-up results for the last two days (a 20-minute outage a day ago) and roll-ups for the weeks before."""
     count = int(SYNTHETIC_RESULTS / SYNTHETIC_RESULT_EVERY)
     outage = range(count // 2, count // 2 + 4)
     CheckResult.objects.bulk_create(

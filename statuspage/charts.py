@@ -1,7 +1,7 @@
 """The status page's uptime bar and response-time chart as SVG geometry: pure functions of the uptime figures.
 
-The templates draw what these return (templates/status/_uptime_bar.html, _latency_chart.html); each mark's
-tooltip is its SVG <title>, and each chart has a text alternative in its aria-label.
+svg.py draws what these return; each mark's tooltip is its SVG <title>, and each chart has a text alternative
+in its aria-label.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from checks.uptime import BUCKET, DayUptime, LatencyBucket, SystemUptime, percent_text
+
+from .svg import latency_chart_svg, uptime_bar_svg
 
 BAR_WIDTH, BAR_GAP, BAR_HEIGHT = 6, 2, 34
 CHART_WIDTH, CHART_HEIGHT = 718, 130
@@ -30,7 +32,7 @@ class Bar:
 class Point:
     x: float
     y: float
-    avg_ms: int
+    avg_ms: int | None  # None: every run of the quarter hour failed without a response (drawn on the 0 line)
     title: str
     failed: bool
 
@@ -51,12 +53,22 @@ def _day_title(day: DayUptime) -> str:
     return text
 
 
+def _bar_label(days: list[DayUptime]) -> str:
+    """The bar's text alternative: counts, and the most recent days with failures (screen readers do not
+    reach the bars' own titles inside an image)."""
+    failing = [day for day in days if day.tally.failures]
+    empty = sum(1 for day in days if not day.tally.runs)
+    label = f"Uptime over the last {len(days)} days: {len(failing)} days with failures, {empty} days without data."
+    if failing:
+        recent = ", ".join(f"{d.day:%Y-%m-%d} {percent_text(d.tally.percent)}" for d in reversed(failing[-5:]))
+        label += f" Most recent failures: {recent}."
+    return label
+
+
 def uptime_bar(days: list[DayUptime]) -> dict:
     bars = [Bar(x=n * (BAR_WIDTH + BAR_GAP), state=day_state(day), title=_day_title(day))
             for n, day in enumerate(days)]
-    failing = sum(1 for bar in bars if bar.state in ("partial", "down"))
-    empty = sum(1 for bar in bars if bar.state == "nodata")
-    label = (f"Uptime over the last {len(days)} days: {failing} days with failures, {empty} days without data.")
+    label = _bar_label(days)
     return {"bars": bars, "width": len(days) * (BAR_WIDTH + BAR_GAP) - BAR_GAP, "height": BAR_HEIGHT,
             "bar_width": BAR_WIDTH, "label": label}
 
@@ -69,7 +81,8 @@ def nice_ceiling(value: float) -> int:
 
 
 def _bucket_title(bucket: LatencyBucket, end: datetime) -> str:
-    text = f"{bucket.start:%H:%M}–{end:%H:%M} UTC: average {round(bucket.avg_ms)} ms"
+    text = f"{bucket.start:%H:%M}–{end:%H:%M} UTC: "
+    text += "no response" if bucket.avg_ms is None else f"average {round(bucket.avg_ms)} ms"
     if bucket.p95_ms is not None:
         text += f", 95th percentile {round(bucket.p95_ms)} ms"
     text += f" ({bucket.tally.runs} check{'s' * (bucket.tally.runs != 1)}"
@@ -95,11 +108,12 @@ def _label(series: list[LatencyBucket], points: list[Point]) -> str:
     runs = sum(b.tally.runs for b in measured)
     average = sum(b.avg_ms * b.tally.runs for b in measured) / runs
     return (f"Response time over the last 24 hours: average about {round(average)} ms, highest quarter-hour "
-            f"average {max(p.avg_ms for p in points)} ms.")
+            f"average {max(p.avg_ms for p in points if p.avg_ms is not None)} ms.")
 
 
 def latency_chart(series: list[LatencyBucket]) -> dict:
-    """Average latency per bucket as points on a line (broken where nothing was measured), p95 as a fainter line."""
+    """Average latency per bucket as points on a line (broken where nothing was measured), p95 as a fainter line;
+    a quarter hour whose runs all failed without a response is a red point on the 0 line."""
     top = nice_ceiling(max((b.p95_ms or b.avg_ms for b in series if b.avg_ms is not None), default=0))
     step = (CHART_WIDTH - PLOT_LEFT) / max(len(series), 1)
 
@@ -108,11 +122,13 @@ def latency_chart(series: list[LatencyBucket]) -> dict:
 
     points, averages, p95s = [], [], []
     for n, bucket in enumerate(series):
+        x = round(PLOT_LEFT + (n + 0.5) * step, 1)
         if bucket.avg_ms is None:
             averages.append(None)
             p95s.append(None)
+            if bucket.tally.failures:
+                points.append(Point(x, PLOT_BOTTOM, None, _bucket_title(bucket, bucket.start + BUCKET), True))
             continue
-        x = round(PLOT_LEFT + (n + 0.5) * step, 1)
         points.append(Point(x, y(bucket.avg_ms), round(bucket.avg_ms), _bucket_title(bucket, bucket.start + BUCKET),
                             bool(bucket.tally.failures)))
         averages.append((x, y(bucket.avg_ms)))
@@ -130,4 +146,4 @@ def system_history(uptime: SystemUptime) -> dict:
     return {"uptime": [("24 hours", percent_text(uptime.last_24h.percent)),
                        ("30 days", percent_text(uptime.last_30d.percent)),
                        ("90 days", percent_text(uptime.last_90d.percent))],
-            "bar": uptime_bar(uptime.days), "chart": latency_chart(uptime.series)}
+            "bar": uptime_bar_svg(uptime_bar(uptime.days)), "chart": latency_chart_svg(latency_chart(uptime.series))}

@@ -10,7 +10,8 @@ from catalog.services import system_create
 from checks.models import Check, CheckDailyRollup, CheckResult
 from checks.rollups import day_summaries, percentile, rollups_refresh, rollups_write
 
-pytestmark = pytest.mark.django_db
+# Both passes: on PostgreSQL the same figures come from the SQL aggregates (percentile_cont).
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 DAY = date(2026, 11, 20)
 NOON = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -81,7 +82,7 @@ def test_refresh_covers_today_yesterday_and_every_older_day_with_results_and_no_
     for back in range(0, 11):
         results(check, now - timedelta(days=back), [back + 1])
     results(other, now - timedelta(days=5), [7, 7])
-    # An old day already rolled up is left as it is (its results may be partly purged by now).
+    # An old day already rolled up with more runs than its results now hold (partly purged) keeps its summary.
     CheckDailyRollup.objects.create(check_ref=check, day=DAY, runs=1440, failures=3)
     today = now.date()
     # The last tick ran yesterday, when that day had one result so far.
@@ -90,6 +91,7 @@ def test_refresh_covers_today_yesterday_and_every_older_day_with_results_and_no_
     refreshed = rollups_refresh(now=now)
 
     assert refreshed.days == [today - timedelta(days=1), today]
+    assert refreshed.caught_up == []  # beat ticked yesterday: nothing to catch up
     days = set(CheckDailyRollup.objects.filter(check_ref=check).values_list("day", flat=True))
     assert days == {today - timedelta(days=n) for n in range(0, 11)}
     assert CheckDailyRollup.objects.get(check_ref=check, day=DAY).runs == 1440
@@ -105,9 +107,22 @@ def test_refresh_finishes_days_written_while_they_were_running_after_beat_was_do
     rollups_refresh(now=NOON)  # day still running: one run so far
     results(check, NOON + timedelta(hours=6), [20, 30])  # beat down from here for three days
 
-    rollups_refresh(now=NOON + timedelta(days=3))
+    refreshed = rollups_refresh(now=NOON + timedelta(days=3))
 
+    assert refreshed.caught_up == [DAY, DAY + timedelta(days=1)]
     assert CheckDailyRollup.objects.get(check_ref=check, day=DAY).runs == 3
+
+
+def test_catching_up_never_shrinks_a_day_whose_results_were_partly_purged():
+    check = make_check()
+    CheckDailyRollup.objects.create(check_ref=check, day=DAY, runs=1440, failures=7, latency_max_ms=900)
+    results(check, NOON, [10, 20])  # what the purge left of that day
+
+    refreshed = rollups_refresh(now=NOON + timedelta(days=5))
+
+    assert DAY in refreshed.caught_up
+    rollup = CheckDailyRollup.objects.get(check_ref=check, day=DAY)
+    assert (rollup.runs, rollup.failures, rollup.latency_max_ms) == (1440, 7, 900)
 
 
 @override_settings(CHECKSTACK_RETAIN_CHECK_ROLLUPS_DAYS=30)
@@ -136,7 +151,6 @@ def test_rollups_are_kept_for_the_setting_by_default():
     assert sorted((now.date() - d).days for d in CheckDailyRollup.objects.values_list("day", flat=True)) == [200, 399]
 
 
-@pytest.mark.postgres
 def test_postgres_aggregates_match_the_portable_fallback():
     from django.db import connection
 

@@ -13,7 +13,8 @@ from checks.uptime import (
     BUCKET, HISTORY_DAYS, Tally, percent_text, series_start, uptime_for_systems, with_has_checks,
 )
 
-pytestmark = pytest.mark.django_db
+# Both passes: on PostgreSQL the same figures come from the SQL aggregates (percentile_cont).
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 NOW = datetime(2026, 12, 5, 7, 40, tzinfo=UTC)
 TODAY = NOW.date()
@@ -121,7 +122,6 @@ def test_systems_are_flagged_by_whether_they_have_checks(shop):
     assert flags == {"Shop": True, "Bare": False}
 
 
-@pytest.mark.postgres
 def test_postgres_buckets_match_the_portable_fallback(shop):
     from checks.uptime import _bucket_rows_portable, _bucket_rows_postgres
 

@@ -12,7 +12,7 @@ from catalog.models import System
 from checks.models import Check, CheckDailyRollup, CheckResult
 from checkstack.demo import SYNTHETIC_ERROR
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 
 @override_settings(CHECKSTACK_PUBLIC_URL="https://status.example.com/")

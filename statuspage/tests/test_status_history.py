@@ -30,6 +30,7 @@ def with_history(name: str, *, failures_yesterday: int = 0):
     return system
 
 
+@pytest.mark.postgres  # also on PostgreSQL, where the figures are aggregated in SQL
 def test_a_system_with_checks_shows_its_bar_chart_and_uptime_and_others_stay_as_they_were():
     with_history("Shop", failures_yesterday=30)
     plain = system_create(name="Reported only", actor="system")
@@ -44,7 +45,8 @@ def test_a_system_with_checks_shows_its_bar_chart_and_uptime_and_others_stay_as_
     assert f"<title>{yesterday}: 97.91 % up (30 of 1440 checks failed)</title>" in html
     assert "24 hours: <strong>100.00 %</strong>" in html
     assert "30 days: <strong>98.95 %</strong>" in html  # (2881 - 30) / 2881, rounded down
-    assert 'aria-label="Uptime over the last 90 days: 1 days with failures, 87 days without data."' in html
+    assert (f'aria-label="Uptime over the last 90 days: 1 days with failures, 87 days without data. '
+            f'Most recent failures: {yesterday} 97.91 %."') in html
     assert 'data-avg-ms="42"' in html
     shop, reported = html.index("<strong>Shop</strong>"), html.index("<strong>Reported only</strong>")
     assert reported < shop < html.index("uptime-bar")  # by name; only Shop's entry has a bar
@@ -67,6 +69,7 @@ def page_queries() -> int:
     return len(queries)
 
 
+@pytest.mark.postgres
 def test_query_count_is_the_same_for_one_or_many_systems_with_checks():
     def add(n):
         system = with_history(f"s{n}")
@@ -98,8 +101,22 @@ def test_the_chart_breaks_its_line_at_buckets_without_latency_and_scales_to_a_ro
     chart = latency_chart(series)
 
     assert chart["top"] == 200 and nice_ceiling(201) == 500 and nice_ceiling(0) == 10
-    assert len(chart["lines"]) == 2 and len(chart["points"]) == 2
-    assert [p.avg_ms for p in chart["points"]] == [100, 100]
+    assert len(chart["lines"]) == 2
+    assert [p.avg_ms for p in chart["points"]] == [100, None, 100]  # the failed quarter hour on the 0 line
     assert chart["points"][0].y == pytest.approx(60.0)  # halfway up the plot (8..112)
     assert chart["points"][0].title == "08:00–08:15 UTC: average 100 ms, 95th percentile 180 ms (1 check)"
     assert latency_chart([])["label"] == "Response time over the last 24 hours: no measurements."
+
+
+def test_a_quarter_hour_of_failures_without_a_response_is_a_red_point_on_the_zero_line():
+    start = series_start(datetime(2026, 12, 5, 8, tzinfo=UTC))
+    series = [LatencyBucket(start, Tally(2, 0), 50.0, 50.0), LatencyBucket(start + BUCKET, Tally(3, 3), None, None),
+              LatencyBucket(start + 2 * BUCKET, Tally(), None, None)]
+
+    chart = latency_chart(series)
+
+    failed = chart["points"][1]
+    assert len(chart["points"]) == 2  # the empty quarter hour has no point
+    assert (failed.y, failed.avg_ms, failed.failed) == (112, None, True)
+    assert failed.title == "08:15–08:30 UTC: no response (3 checks, 3 failed)"
+    assert chart["lines"] == [f"{chart['points'][0].x},{chart['points'][0].y}"]

@@ -24,6 +24,8 @@ def test_uptime_bar_and_chart_in_chromium(live_server):
     CheckDailyRollup.objects.create(check_ref=check, day=good_day, runs=1440, failures=0)
     for hours, latency in LATENCIES.items():
         CheckResult.objects.create(check_ref=check, at=now - timedelta(hours=hours), ok=True, latency_ms=latency)
+    CheckResult.objects.create(check_ref=check, at=now - timedelta(hours=5), ok=False, latency_ms=None,
+                               error="timed out")
 
     with browser_page() as page:
         page.goto(f"{live_server.url}/status/")
@@ -32,16 +34,18 @@ def test_uptime_bar_and_chart_in_chromium(live_server):
         # Drawn, side by side, oldest on the left.
         boxes = [bars.nth(n).bounding_box() for n in (0, 89)]
         assert boxes[0]["width"] > 2 and boxes[0]["height"] > 20 and boxes[0]["x"] < boxes[1]["x"]
-        down = page.locator("svg.uptime-bar rect.down")
-        assert down.count() == 1
-        assert down.locator("title").text_content() == f"{bad_day:%Y-%m-%d}: 95.00 % up (72 of 1440 checks failed)"
-        assert bars.nth(89 - 3).get_attribute("class") == "day down"
+        bad = bars.nth(89 - 3)
+        assert bad.get_attribute("class") == "day down"
+        assert bad.locator("title").text_content() == f"{bad_day:%Y-%m-%d}: 95.00 % up (72 of 1440 checks failed)"
         assert bars.nth(89 - 10).get_attribute("class") == "day up"
         assert bars.nth(89 - 11).get_attribute("class") == "day nodata"
         assert "no data" in bars.nth(89 - 11).locator("title").text_content()
         assert page.locator("svg.uptime-bar").get_attribute("aria-label").startswith("Uptime over the last 90 days")
 
-        points = page.locator("svg.latency-chart circle.point")
+        outage = page.locator("svg.latency-chart circle.failed")
+        assert outage.count() == 1 and outage.get_attribute("cy") == "112"  # on the 0 line
+        assert outage.locator("title").text_content().endswith("UTC: no response (1 check, 1 failed)")
+        points = page.locator("svg.latency-chart circle.point:not(.failed)")
         assert points.count() == 3
         assert [int(points.nth(n).get_attribute("data-avg-ms")) for n in range(3)] == [100, 250, 400]
         # Higher latency is drawn higher up (smaller y on screen), in proportion: 0 ms at the bottom line.
