@@ -50,13 +50,15 @@ def check_create(*, system: System, editor=None, **fields) -> Check:
 
 @transaction.atomic
 def check_update(*, check: Check, editor=None, system: System | None = None, **fields) -> Check:
-    """Set the given configuration fields (and `system`); re-enabling makes the check due now.
+    """Set the given configuration fields (and `system`); an enabled check is due now after the edit.
+
+    The operator sees the edited check's result at once instead of one interval later; a run in flight keeps
+    its lease, so the edit never starts a second one.
 
     Validates the check as it will be after the edit, on its locked row; `check` follows the saved row.
     """
     _unknown(fields)
     current = Check.objects.select_for_update().get(pk=check.pk)
-    was_enabled = current.enabled
     for name, value in fields.items():
         setattr(current, name, value)
     if system is not None:
@@ -64,7 +66,7 @@ def check_update(*, check: Check, editor=None, system: System | None = None, **f
     values = {name: getattr(current, name) for name in CONFIG_FIELDS}
     check_validate(values=values, system=current.system_id, editor=editor, check=current)
     changed = [*fields, *(["system"] if system is not None else [])]
-    if current.enabled and not was_enabled:
+    if current.enabled:
         current.next_run_at = timezone.now()
         changed.append("next_run_at")
     _save(current, update_fields=[*changed, "updated_at"])

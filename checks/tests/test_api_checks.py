@@ -161,6 +161,20 @@ def test_patch_changes_only_the_fields_sent_and_keeps_run_state(admin_api):
     assert (check.last_run_at, check.consecutive_failures, check.last_ok) == (ran_at, 2, False)
 
 
+def test_an_edit_of_an_enabled_check_makes_it_due_now(admin_api):
+    check = make_check()
+    later = timezone.now() + timedelta(hours=1)
+    Check.objects.filter(pk=check.pk).update(next_run_at=later)
+    before = timezone.now()
+
+    response = admin_api.patch(f"/api/v1/checks/{check.pk}/", {"url": "http://127.0.0.1:8001/healthz"},
+                               format="json")
+
+    assert response.status_code == 200, response.json()
+    check.refresh_from_db()
+    assert before <= check.next_run_at <= timezone.now()
+
+
 def test_re_enabling_makes_the_check_due_now(admin_api):
     check = make_check()
     later = timezone.now() + timedelta(hours=1)
