@@ -4,9 +4,10 @@
 
 Creates `--checks` systems whose health their checks set (failure threshold 1, no latency rule), one HTTP
 check each (`--interval` s, timeout 5 s) against an HTTP server in this process (path /s/<n>; 503 for the
-systems flipped down). Starts a private redis-server (port 6394, BENCH_REDIS_PORT overrides), one worker
-(`--concurrency`, every queue, as the Procfile's) and beat, and lets them run for `--seconds`: after a third of
-it the first `--flip` systems' server answers 503, after two thirds 200 again.
+systems flipped down), disabled at first. Starts a private redis-server (port 6394, BENCH_REDIS_PORT
+overrides), one worker (`--concurrency`, every queue, as the Procfile's) and beat; once the worker answers,
+enables every check at once and lets them run for `--seconds`: after a third of it the first `--flip`
+systems' server answers 503, after two thirds 200 again.
 
 Figures:
 - start lateness: a run's start (its result's `at`) minus the due time it was claimed for, read by polling
@@ -14,7 +15,7 @@ Figures:
 - health transitions written (status transitions of the bench systems) against status changes (counted from
   each system's results in order: its first result, then every ok/failed flip); they must be equal, so
   unchanged results write nothing;
-- results written and runs per second.
+- results written and runs per second, and the worst lateness of each 10 s (where a tail comes from).
 The last output line is one JSON object.
 """
 
