@@ -26,6 +26,8 @@ QUEUES = {
     "checkstack.send_subscription_confirmation": DELIVERIES,
     "checkstack.purge_expired": DELIVERIES,
     "checkstack.broadcast_change": "checkstack.broadcast",
+    "checkstack.schedule_checks": "celery",
+    "checkstack.run_check": "checkstack.checks",
 }
 
 
@@ -65,9 +67,10 @@ def test_the_procfile_worker_consumes_every_queue():
     args = shlex.split(line.removeprefix("worker:"))
 
     assert args[:4] == ["celery", "-A", "checkstack", "worker"]
-    assert consumed_by(args) == {"celery", DELIVERIES, "checkstack.broadcast"} == set(QUEUES.values())
+    assert consumed_by(args) == {"celery", DELIVERIES, "checkstack.broadcast", "checkstack.checks"} == set(QUEUES.values())
 
 
 def test_the_pools_the_readme_describes_split_the_queues():
     assert consumed_by(["-Q", "celery,checkstack.broadcast"]) == {"celery", "checkstack.broadcast"}
     assert consumed_by(["-Q", f"{DELIVERIES},checkstack.broadcast"]) == {DELIVERIES, "checkstack.broadcast"}
+    assert consumed_by(["-Q", "checkstack.checks"]) == {"checkstack.checks"}
