@@ -4,9 +4,10 @@
 
 Creates `--checks` systems whose health their checks set (failure threshold 1, no latency rule), one HTTP
 check each (`--interval` s, timeout 5 s) against an HTTP server in this process (path /s/<n>; 503 for the
-systems flipped down). Starts a private redis-server (port 6394, BENCH_REDIS_PORT overrides), one worker
-(`--concurrency`, every queue, as the Procfile's) and beat, and lets them run for `--seconds`: after a third of
-it the first `--flip` systems' server answers 503, after two thirds 200 again.
+systems flipped down), disabled at first. Starts a private redis-server (port 6394, BENCH_REDIS_PORT
+overrides), one worker (`--concurrency`, every queue, as the Procfile's) and beat; once the worker answers,
+enables every check at once and lets them run for `--seconds`: after a third of it the first `--flip`
+systems' server answers 503, after two thirds 200 again.
 
 Figures:
 - start lateness: a run's start (its result's `at`) minus the due time it was claimed for, read by polling
@@ -14,7 +15,7 @@ Figures:
 - health transitions written (status transitions of the bench systems) against status changes (counted from
   each system's results in order: its first result, then every ok/failed flip); they must be equal, so
   unchanged results write nothing;
-- results written and runs per second.
+- results written and runs per second, and the worst lateness of each 10 s (where a tail comes from).
 The last output line is one JSON object.
 """
 
@@ -133,8 +134,9 @@ def watch_dues(stop: threading.Event, dues: dict):
     connection.close()
 
 
-def lateness(results, dues, interval: int) -> list[float]:
-    """Each run's start minus the latest due time seen at or before it (runs with none in reach skipped)."""
+def lateness(results, dues, interval: int) -> list[tuple]:
+    """(start, lateness s) of each run: its start minus the latest due time seen at or before it (runs with
+    none within an interval are left out)."""
     ordered = {pk: sorted(values) for pk, values in dues.items()}
     out = []
     for pk, at in results:
@@ -143,8 +145,20 @@ def lateness(results, dues, interval: int) -> list[float]:
         if index:
             late = (at - values[index - 1]).total_seconds()
             if late < interval:
-                out.append(late)
+                out.append((at, late))
     return out
+
+
+def worst_by_window(late: list[tuple], seconds: int = 10) -> list[float]:
+    """The largest lateness in each `seconds` of the run, in order (where the tail comes from)."""
+    if not late:
+        return []
+    first = min(at for at, _ in late)
+    windows = defaultdict(float)
+    for at, value in late:
+        bucket = int((at - first).total_seconds() // seconds)
+        windows[bucket] = max(windows[bucket], value)
+    return [round(windows[b], 1) for b in range(max(windows) + 1)]
 
 
 def status_changes(results) -> int:
@@ -193,13 +207,15 @@ def measure(args, tmp: Path) -> dict:
     elapsed = time.monotonic() - started
     rows = list(CheckResult.objects.filter(check_ref__system__name__startswith=PREFIX)
                 .values_list("check_ref_id", "at", "ok"))
-    late = lateness([(pk, at) for pk, at, _ in rows], dues, args.interval)
+    timed = lateness([(pk, at) for pk, at, _ in rows], dues, args.interval)
+    late = [value for _, value in timed]
     transitions = Transition.objects.filter(kind="health", field="status", entity_id__in=ids).count()
     return {
         "checks": args.checks, "interval_s": args.interval, "seconds": round(elapsed), "flipped": args.flip,
         "results": len(rows), "runs_per_s": round(len(rows) / elapsed, 1),
         "lateness_p50_s": round(statistics.median(late), 3), "lateness_p99_s": round(pct(late, 99), 3),
         "lateness_max_s": round(max(late), 3), "lateness_samples": len(late),
+        "lateness_max_per_10s": worst_by_window(timed),
         "status_changes": status_changes(rows), "transitions_written": transitions,
         "failed_results": sum(1 for *_, ok in rows if not ok),
     }
@@ -237,6 +253,7 @@ def main():
           f"({r['runs_per_s']}/s), {r['failed_results']} failed")
     print(f"start lateness p50 {r['lateness_p50_s']} s, p99 {r['lateness_p99_s']} s, max {r['lateness_max_s']} s "
           f"({r['lateness_samples']} runs; target p99 <= {TARGET_P99_S} s)")
+    print(f"worst lateness per 10 s: {r['lateness_max_per_10s']}")
     print(f"health transitions written {r['transitions_written']}, status changes {r['status_changes']} "
           f"({'equal' if r['transitions_written'] == r['status_changes'] else 'DIFFERENT'})")
     print(json.dumps({**r, "target_p99_s": TARGET_P99_S, "postgres": version}))

@@ -253,7 +253,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
-# Three queues. "celery": routing, runs, timers and the beat sweeps (routing latency is measured here).
+# Three queues here (a fourth, "checkstack.checks", is added in the Checks block below). "celery": routing,
+# runs, timers and the beat sweeps (routing latency is measured here).
 # "checkstack.deliveries": work_queue subscriber deliveries and the emails they owe; a burst of them (one
 # incident, thousands of followers) queues here, not in front of routing. "checkstack.broadcast": a fan-out
 # queue every worker consumes (on the embedded broker, which has no fan-out, a plain queue: see below). A worker started without -Q consumes every queue listed here (Celery's

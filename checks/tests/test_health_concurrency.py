@@ -16,7 +16,8 @@ from testing.lock_waits import backend_pid, wait_until_waiting_on_lock
 
 from .run_support import make_check, make_checked_system
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+# Row locks are PostgreSQL's (SQLite lets one writer in at a time): these run in the PostgreSQL pass only.
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 FAILED = ProbeOutcome.failed("HTTP 503", latency_ms=12)
 LEASE = timezone.now() + timedelta(days=1)  # not the checks' lease: nothing to release
@@ -28,8 +29,7 @@ def statuses(system):
 
 
 def test_two_failures_at_once_write_one_transition():
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks are PostgreSQL's; SQLite serialises every writer")
+    assert connection.vendor == "postgresql", "run with DATABASE_URL pointing at PostgreSQL"
     system = make_checked_system(threshold=1)
     a, b = make_check(system, name="a"), make_check(system, name="b")
     _record(a, LEASE, timezone.now(), ProbeOutcome(ok=True, latency_ms=5))
@@ -61,8 +61,7 @@ def test_two_failures_at_once_write_one_transition():
 
 
 def test_a_recovery_racing_a_failure_is_not_lost():
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks are PostgreSQL's; SQLite serialises every writer")
+    assert connection.vendor == "postgresql", "run with DATABASE_URL pointing at PostgreSQL"
     system = make_checked_system(threshold=1)
     a, b = make_check(system, name="a"), make_check(system, name="b")
     _record(a, LEASE, timezone.now(), FAILED)

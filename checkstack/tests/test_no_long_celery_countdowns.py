@@ -4,7 +4,8 @@ import ast
 import pathlib
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-SOURCE_DIRS = ["automation", "catalog", "checks", "incidents", "maintenance", "checkstack", "notifications", "statuspage"]
+SOURCE_DIRS = ["automation", "catalog", "checks", "incidents", "maintenance", "checkstack", "notifications",
+               "statuspage"]
 MAX_SECONDS = 5
 
 

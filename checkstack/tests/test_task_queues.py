@@ -68,7 +68,8 @@ def test_the_procfile_worker_consumes_every_queue():
     args = shlex.split(line.removeprefix("worker:"))
 
     assert args[:4] == ["celery", "-A", "checkstack", "worker"]
-    assert consumed_by(args) == {"celery", DELIVERIES, "checkstack.checks", "checkstack.broadcast"} == set(QUEUES.values())
+    every_queue = {"celery", DELIVERIES, "checkstack.broadcast", "checkstack.checks"}
+    assert consumed_by(args) == every_queue == set(QUEUES.values())
 
 
 def test_the_pools_the_readme_describes_split_the_queues():
