@@ -157,12 +157,19 @@ def fleet_rows(fleet: dict, throughput: dict) -> list[tuple[str, str, str, str]]
     return rows
 
 
+def remeasured(info: dict) -> str:
+    """The header's note of the scripts re-run with `--only` after the full run, and when."""
+    runs = info.get("partial_runs")
+    return f"Re-measured since with `--only`: {', '.join(f'{k} ({v})' for k, v in runs.items())}. " if runs else ""
+
+
 def write_markdown(results: dict, info: dict, quick: bool) -> str:
     lines = ["# Benchmarks", "",
              f"Latest `python bench/run.py{' --quick' if quick else ''}` on {info['when']}: {info['cpus']} CPUs "
              f"({info['cpu']}), Python {info['python']}, PostgreSQL {results['engine']['postgres']}, Redis "
              f"{info['redis']}, {info['os']}. Ratios are against the baseline measured in the same run. "
-             "Raw figures: `bench/results/latest.json`; what each script measures: `bench/README.md`.", "",
+             + remeasured(info)
+             + "Raw figures: `bench/results/latest.json`; what each script measures: `bench/README.md`.", "",
              "| Figure | Value | Baseline | Ratio |", "|---|---|---|---|"]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in table(results)]
     return "\n".join(lines) + "\n"
@@ -179,11 +186,19 @@ def main():
     names = args.only.split(",") if args.only else list(SCRIPTS)
     results = {name: run_script(name, args.quick, args.any_database) for name in names}
     info = {**machine(), "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
-    if set(names) == set(SCRIPTS):
-        out = ROOT / "bench" / "results"
-        out.mkdir(exist_ok=True)
-        (out / ("quick.json" if args.quick else "latest.json")).write_text(
-            json.dumps({"machine": info, "quick": args.quick, **results}, indent=2) + "\n")
+    out = ROOT / "bench" / "results" / ("quick.json" if args.quick else "latest.json")
+    partial = set(names) != set(SCRIPTS)
+    if partial and not args.quick and out.exists():
+        # A subset re-measured on the same machine: its figures replace those scripts' in the last full run,
+        # and the header says which scripts are newer. Ratios stay within one script's own run.
+        previous = json.loads(out.read_text())
+        ran = previous["machine"].get("partial_runs", {})
+        ran.update({name: info["when"] for name in names})
+        info = {**previous["machine"], "partial_runs": ran}
+        results = {**{k: v for k, v in previous.items() if k in SCRIPTS}, **results}
+    if set(results) == set(SCRIPTS):
+        out.parent.mkdir(exist_ok=True)
+        out.write_text(json.dumps({"machine": info, "quick": args.quick, **results}, indent=2) + "\n")
         markdown = write_markdown(results, info, args.quick)
         print(markdown)
         if not args.quick:
