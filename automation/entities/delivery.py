@@ -159,7 +159,7 @@ def _route(events: list[ChangeEvent], *, attempt, replayed: set) -> tuple[list[C
                 for apply in appliers:
                     apply[index](rows)
                 ids = [SubscriptionDelivery.objects.create(subscriber=sub.name, change=event).id
-                       for sub in subscriptions_for(event.kind) if sub.delivery == Delivery.WORK_QUEUE]
+                       for sub in subscriptions_for(change, Delivery.WORK_QUEUE)]
                 event.routed_at = timezone.now()
                 event.save(update_fields=["routed_at"])
         except Exception as exc:
@@ -180,7 +180,7 @@ def _after_routing(result: RoutingResult, events: list[ChangeEvent]) -> None:
     for delivery_id in result.deliveries:
         send_wakeup(signature(DELIVER_CHANGE), delivery_id)
     for event in events:
-        if any(s.delivery == Delivery.BROADCAST for s in subscriptions_for(event.kind)):
+        if subscriptions_for(as_change(event), Delivery.BROADCAST):
             send_wakeup(signature(BROADCAST_CHANGE), str(event.change_id))
 
 
@@ -222,12 +222,11 @@ def broadcast_change(change_id: str) -> None:
     if event is None:
         return
     change = as_change(event)
-    for sub in subscriptions_for(event.kind):
-        if sub.delivery == Delivery.BROADCAST:
-            try:
-                sub.handler(change)
-            except Exception:  # noqa: BLE001 - one handler's failure must not stop the others
-                logger.exception("broadcast subscriber %s failed on change %s", sub.name, change_id)
+    for sub in subscriptions_for(change, Delivery.BROADCAST):
+        try:
+            sub.handler(change)
+        except Exception:  # noqa: BLE001 - one handler's failure must not stop the others
+            logger.exception("broadcast subscriber %s failed on change %s", sub.name, change_id)
 
 
 @dataclass(frozen=True)
