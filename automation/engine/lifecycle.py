@@ -151,7 +151,7 @@ def run_claim(*, run_id, resume: bool = False) -> Claim | None:
         if run.status == RunStatus.PENDING and not _startable(run):
             return None
         if run.attempts >= settings.CHECKSTACK_RUN_MAX_ATTEMPTS:
-            _finish_locked(run, RunStatus.FAILED,
+            finish_locked(run, RunStatus.FAILED,
                            f"gave up after {run.attempts} attempts: the worker running it was lost each time")
             return None
         first_start = run.status == RunStatus.PENDING
@@ -192,7 +192,8 @@ def locked_run(claim: Claim, *, renew: bool = False) -> Run:
     return run
 
 
-def _finish_locked(run: Run, status: str, error: str = "", reason: str = "") -> None:
+def finish_locked(run: Run, status: str, error: str = "", reason: str = "") -> None:
+    """End the run whose row this transaction holds locked (read with at least FENCE_FIELDS)."""
     run.status = status
     run.error = mask(error)[:10000]
     run.reason = mask(reason or error)[:500]
@@ -206,7 +207,7 @@ def _finish_locked(run: Run, status: str, error: str = "", reason: str = "") -> 
 def run_finish(*, claim: Claim, status: str, error: str = "", reason: str = "") -> None:
     with transaction.atomic():
         run = locked_run(claim)
-        _finish_locked(run, status, error, reason)
+        finish_locked(run, status, error, reason)
 
 
 def run_release_to_wait(*, claim: Claim, park=None) -> None:
@@ -237,7 +238,7 @@ def _end_from_outside(run_id, status: str, *, error: str = "", reason: str = "")
         run = Run.objects.select_for_update().filter(pk=run_id).first()
         if run is None or run.is_terminal:
             return False
-        _finish_locked(run, status, error, reason)
+        finish_locked(run, status, error, reason)
         # Bump the token so a worker inside a step cannot write the run's outcome afterwards: its branches'
         # writes check the same token, so none of them starts a step after this commits either.
         run.fencing_token += 1

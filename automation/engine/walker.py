@@ -18,8 +18,8 @@ from ..documents.steps import KINDS
 from ..expressions.scope import build_scope
 from ..masking import mask
 from ..secrets import secret_resolve
-from ..models import Run, RunStep, StepStatus
-from .lifecycle import Claim, LeaseLost, locked_run, step_budget_seconds
+from ..models import Run, RunStatus, RunStep, StepStatus
+from .lifecycle import Claim, LeaseLost, finish_locked, locked_run, step_budget_seconds
 from .scope import context_system_id, trigger_scope
 
 # Step kinds that contain other steps: re-entering them after a crash is not a new attempt.
@@ -70,6 +70,15 @@ def step_at(document: dict, path: str) -> dict:
     return node
 
 
+def _last_action_path(actions: list) -> str | None:
+    """The path of the last enabled top-level step if it is an action (a `stop` or `condition` may still end
+    the run otherwise, and a container's last child is not the run's last write)."""
+    enabled = [index for index, step in enumerate(actions) if step.get("enabled", True)]
+    if not enabled or step_kind(actions[enabled[-1]]) != "action":
+        return None
+    return f"actions.{enabled[-1]}"
+
+
 @dataclass
 class WalkState:
     trigger: dict
@@ -84,10 +93,13 @@ class WalkState:
 
 class Walker:
     branch = None  # the RunBranch this walker advances (BranchWalker), None for the run itself
+    ends_run_at = None  # the run's last top-level step, when an action: its success ends the run with it
+    finished = False  # the run was ended with its last step's outcome
 
     def __init__(self, run: Run, claim: Claim):
         self.run, self.claim = run, claim
         self.memo = {} if claim.first_start else {(s.path, s.iteration): s for s in run.steps.all()}
+        self.ends_run_at = _last_action_path(run.document.get("actions", []))
         self.secret_resolver = secret_resolve  # resolved values are masked (see automation.masking)
         self.state = WalkState(
             trigger=trigger_scope(trigger_id=run.trigger_id, event=run.event, actor=run.actor, payload=run.payload),
@@ -209,12 +221,15 @@ class Walker:
                  status: str = StepStatus.SUCCEEDED) -> Any:
         """Mark the step done; `inside` runs in the same transaction (a database-only action's write)."""
         with transaction.atomic():
-            self.lock()
+            cursor = self.lock()
             value = inside() if inside is not None else None
             row.status = status
             row.result = mask(result if value is None else {**result, **value.get("result", {})})
             row.finished_at = timezone.now()
             row.save(update_fields=["status", "result", "finished_at"])
+            if status == StepStatus.SUCCEEDED and row.iteration == "" and row.path == self.ends_run_at:
+                finish_locked(cursor, RunStatus.SUCCEEDED)  # nothing after it: no transaction of its own
+                self.finished = True
         return value
 
     def fail(self, row: RunStep, exc: BaseException) -> None:
