@@ -29,10 +29,11 @@ def lock_row(model, pk, *, fields: tuple[str, ...] | None = None, no_key: bool =
     return rows[0] if rows else None
 
 
-def lock_rows(model, where: str, params: list, *, order_by: str, no_key: bool = False) -> list:
+def lock_rows(model, where: str, params: list, *, order_by: str, fields: tuple[str, ...] | None = None,
+              no_key: bool = False) -> list:
     """The rows of `model` (aliased `t` in `where` and `order_by`) that match, locked, in that order
-    (`no_key`: as in lock_row)."""
-    return _read(model, None, f"WHERE {where} ORDER BY {order_by}", params, no_key=no_key)
+    (`fields`, `no_key`: as in lock_row)."""
+    return _read(model, fields, f"WHERE {where} ORDER BY {order_by}", params, no_key=no_key)
 
 
 def _read(model, fields, tail: str, params: list, *, no_key: bool = False) -> list:
@@ -119,3 +120,24 @@ def insert_instances(instances: list, *, skip_conflicts: bool = False) -> list:
     for obj in inserted:
         obj._state.adding, obj._state.db = False, DEFAULT_DB_ALIAS
     return inserted
+
+
+@cache
+def _update_sql(model, names: tuple[str, ...]) -> tuple[str, tuple]:
+    """UPDATE of these fields of one row by primary key, and the fields in placeholder order."""
+    fields = tuple(model._meta.get_field(name) for name in names)
+    assignments = ", ".join(f"{_quote(f.column)} = %s" for f in fields)
+    return (f"UPDATE {_quote(model._meta.db_table)} SET {assignments} WHERE {_quote(model._meta.pk.column)} = %s",
+            fields)
+
+
+def update_instance(obj, fields: list[str] | tuple[str, ...]) -> None:
+    """Write these fields of a saved instance, as `save(update_fields=fields)` would store them, in one
+    precompiled UPDATE (no signals: only for models that have none, on paths that lock the row first)."""
+    conn = connections[DEFAULT_DB_ALIAS]
+    sql, model_fields = _update_sql(type(obj), tuple(fields))
+    params = [f.get_db_prep_save(f.pre_save(obj, add=False), conn) for f in model_fields]
+    pk = obj._meta.pk
+    params.append(pk.get_db_prep_value(obj.pk, conn))
+    with conn.cursor() as cursor:
+        cursor.execute(sql, params)

@@ -21,7 +21,7 @@ from django.utils import timezone
 from ..entities.delivery import hold_back, send_wakeup
 from ..masking import mask
 from ..models import ACTIVE_STATUSES, Run, RunStatus
-from ..row_sql import lock_row
+from ..row_sql import lock_row, update_instance
 
 logger = logging.getLogger(__name__)
 
@@ -168,8 +168,8 @@ def take_lease(row, now) -> None:
     row.fencing_token += 1
     row.attempts += 1
     row.resend_after = None  # a wake-up reached a worker: a later stall is re-sent without delay
-    row.save(update_fields=["status", "started_at", "lease_owner", "lease_expires_at", "fencing_token",
-                            "attempts", "resend_after"])
+    update_instance(row, ("status", "started_at", "lease_owner", "lease_expires_at", "fencing_token", "attempts",
+                          "resend_after"))
 
 
 FENCE_FIELDS = ("id", "status", "fencing_token", "lease_expires_at", "bucket")
@@ -188,7 +188,7 @@ def locked_run(claim: Claim, *, renew: bool = False) -> Run:
     now = timezone.now()
     if renew or run.lease_expires_at is None or run.lease_expires_at - now < timedelta(seconds=lease_seconds() / 2):
         run.lease_expires_at = now + timedelta(seconds=lease_seconds())
-        run.save(update_fields=["lease_expires_at"])
+        update_instance(run, ("lease_expires_at",))
     return run
 
 
@@ -200,7 +200,7 @@ def finish_locked(run: Run, status: str, error: str = "", reason: str = "") -> N
     run.finished_at = timezone.now()
     run.lease_owner = ""
     run.lease_expires_at = None
-    run.save(update_fields=["status", "error", "reason", "finished_at", "lease_owner", "lease_expires_at"])
+    update_instance(run, ("status", "error", "reason", "finished_at", "lease_owner", "lease_expires_at"))
     transaction.on_commit(partial(_wake_bucket, run.bucket), robust=True)
 
 

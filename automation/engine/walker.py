@@ -19,6 +19,7 @@ from ..expressions.scope import build_scope
 from ..masking import mask
 from ..secrets import secret_resolve
 from ..models import Run, RunStatus, RunStep, StepStatus
+from ..row_sql import insert_instances, update_instance
 from .lifecycle import Claim, LeaseLost, finish_locked, locked_run, step_budget_seconds
 from .scope import context_system_id, trigger_scope
 
@@ -77,6 +78,14 @@ def _last_action_path(actions: list) -> str | None:
     if not enabled or step_kind(actions[enabled[-1]]) != "action":
         return None
     return f"actions.{enabled[-1]}"
+
+
+def _save_step(row: RunStep, changed: tuple[str, ...]) -> None:
+    """Insert a new step row, or write only what changed on a row from an earlier walk."""
+    if row.pk is None:
+        insert_instances([row])
+    else:
+        update_instance(row, changed)
 
 
 @dataclass
@@ -189,10 +198,10 @@ class Walker:
                 row.status = StepStatus.FAILED
                 row.error = f"interrupted {row.attempts - 1} times; giving up"
                 row.finished_at = timezone.now()
-                row.save()
+                _save_step(row, ("attempts", "status", "started_at", "error", "finished_at"))
                 self.memo[(path, iteration)] = row
                 raise StepError(row.error)
-            row.save()
+            _save_step(row, ("attempts", "status", "started_at"))
         self.memo[(path, iteration)] = row
         return row
 
@@ -215,7 +224,7 @@ class Walker:
             self.lock()
             for name, value in fields.items():
                 setattr(row, name, mask(value))
-            row.save(update_fields=list(fields))
+            update_instance(row, tuple(fields))
 
     def complete(self, row: RunStep, result: dict, *, inside: Callable[[], Any] | None = None,
                  status: str = StepStatus.SUCCEEDED) -> Any:
@@ -226,7 +235,7 @@ class Walker:
             row.status = status
             row.result = mask(result if value is None else {**result, **value.get("result", {})})
             row.finished_at = timezone.now()
-            row.save(update_fields=["status", "result", "finished_at"])
+            update_instance(row, ("status", "result", "finished_at"))
             if status == StepStatus.SUCCEEDED and row.iteration == "" and row.path == self.ends_run_at:
                 finish_locked(cursor, RunStatus.SUCCEEDED)  # nothing after it: no transaction of its own
                 self.finished = True
@@ -238,4 +247,4 @@ class Walker:
             row.status = StepStatus.FAILED
             row.error = mask(str(exc))[:10000]
             row.finished_at = timezone.now()
-            row.save(update_fields=["status", "error", "finished_at"])
+            update_instance(row, ("status", "error", "finished_at"))

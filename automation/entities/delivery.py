@@ -6,6 +6,7 @@ here is idempotent because a message may arrive twice or never: the sweeper re-s
 
 import logging
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -19,7 +20,7 @@ from ..columns import fit_key
 from ..db_errors import is_transient
 from ..models import ChangeEvent, DerivedTriggerEvent, SubscriptionDelivery
 from ..observability import log_context
-from ..row_sql import insert_instances, lock_rows
+from ..row_sql import insert_instances, lock_rows, update_instance
 from .parking import attempt_count, attempt_uncount, record_failed_attempt, record_failure
 from .registry import Change, Delivery, derive_events, registry, subscriptions_for
 
@@ -139,8 +140,8 @@ def _derived(events: list[ChangeEvent], replayed: set) -> tuple[list, tuple | No
 
 def _route(events: list[ChangeEvent], *, attempt, replayed: set) -> tuple[list[ChangeEvent], list[int]]:
     """Derive each event's trigger events, hand them all to the consumers at once (oldest first: one Stage 1,
-    one set of locks for the transaction), then per event in its own savepoint: store its trigger events,
-    apply its effects, queue its deliveries, mark it routed.
+    one set of locks for the transaction), then per event in its own savepoint (none for the head alone):
+    store its trigger events, apply its effects, queue its deliveries, mark it routed.
 
     The first event that fails is rolled back to its savepoint and recorded; the events after it wait for
     the next attempt (per entity, order holds). Returns the events routed and their delivery ids.
@@ -148,9 +149,12 @@ def _route(events: list[ChangeEvent], *, attempt, replayed: set) -> tuple[list[C
     batch, failure = _derived(events, replayed)
     appliers = [consumer(batch) for consumer in registry.trigger_consumers]
     routed, delivery_ids = [], []
+    # The counted head alone needs no savepoint: nothing routed before it is to be kept, so its failure
+    # rolls the whole transaction back and route_change_event records it on the head (record_failed_attempt).
+    alone = len(events) == 1 and events[0].pk == attempt.head_id
     for index, (event, (change, derived)) in enumerate(zip(events, batch)):
         try:
-            with log_context(change_id=event.change_id), transaction.atomic():
+            with log_context(change_id=event.change_id), nullcontext() if alone else transaction.atomic():
                 rows = insert_instances([
                     DerivedTriggerEvent(change=event, event=d.event, payload=d.payload,
                                         context_key=None if d.context_key is None else
@@ -161,9 +165,9 @@ def _route(events: list[ChangeEvent], *, attempt, replayed: set) -> tuple[list[C
                 ids = [SubscriptionDelivery.objects.create(subscriber=sub.name, change=event).id
                        for sub in subscriptions_for(change, Delivery.WORK_QUEUE)]
                 event.routed_at = timezone.now()
-                event.save(update_fields=["routed_at"])
+                update_instance(event, ("routed_at",))
         except Exception as exc:
-            if is_transient(exc):
+            if is_transient(exc) or alone:
                 raise
             failure = (event, exc)
             break

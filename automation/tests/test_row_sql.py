@@ -6,7 +6,7 @@ import pytest
 from django.db import transaction
 
 from automation.models import ChangeEvent, DerivedTriggerEvent, Run, RunStatus
-from automation.row_sql import insert_instances, lock_row, lock_rows
+from automation.row_sql import insert_instances, lock_row, lock_rows, update_instance
 from automation.tests.engine_support import journal, make_automation  # noqa: F401 - fixture
 from catalog.services import system_create
 
@@ -64,3 +64,17 @@ def test_lock_rows_returns_the_matching_rows_in_order(journal):
     assert [r.pk for r in rows] == list(ChangeEvent.objects.filter(kind="system").order_by("-id")
                                         .values_list("pk", flat=True))
     assert [r.next["name"] for r in rows] == ["c", "a", "b"]
+
+
+def test_update_instance_writes_only_the_named_fields_as_save_would(journal):
+    automation = make_automation({"name": "a", "triggers": [{"event": "automation.manual"}],
+                                  "actions": [{"action": "test.note", "config": {"text": "x"}}]})
+    [run] = insert_instances([a_run(automation)])
+    Run.objects.filter(pk=run.pk).update(reason="set elsewhere")  # not in the instance: must survive
+    run.status, run.payload, run.actor = RunStatus.RUNNING, {"n": 2, "list": [1, None]}, "not written"
+
+    update_instance(run, ("status", "payload"))
+
+    stored = Run.objects.get(pk=run.pk)
+    assert (stored.status, stored.payload) == (RunStatus.RUNNING, {"n": 2, "list": [1, None]})
+    assert (stored.actor, stored.reason) == ("system", "set elsewhere")
