@@ -141,3 +141,26 @@ def update_instance(obj, fields: list[str] | tuple[str, ...]) -> None:
     params.append(pk.get_db_prep_value(obj.pk, conn))
     with conn.cursor() as cursor:
         cursor.execute(sql, params)
+
+
+def insert_guarded(obj, guard: str, params: list) -> bool:
+    """INSERT one unsaved instance, as `save()` would write it, only if the SELECT `guard` (which may lock,
+    and whose columns are not used) returns a row: one statement, so out of a transaction it is its own.
+    True if inserted (auto-incremented id set from RETURNING)."""
+    conn = connections[DEFAULT_DB_ALIAS]
+    model = type(obj)
+    fields = _insert_fields(model)
+    columns = ", ".join(_quote(f.column) for f in fields)
+    values = [f.get_db_prep_save(f.pre_save(obj, add=True), conn) for f in fields]
+    pk = model._meta.pk
+    with conn.cursor() as cursor:
+        cursor.execute(f"WITH guard AS ({guard}) INSERT INTO {_quote(model._meta.db_table)} ({columns}) "
+                       f"SELECT {', '.join(['%s'] * len(fields))} FROM guard RETURNING {_quote(pk.column)}",
+                       [*params, *values])
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    if pk.db_returning:
+        obj.pk = row[0]
+    obj._state.adding, obj._state.db = False, DEFAULT_DB_ALIAS
+    return True

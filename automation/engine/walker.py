@@ -20,7 +20,7 @@ from ..masking import mask
 from ..secrets import secret_resolve
 from ..models import Run, RunStatus, RunStep, StepStatus
 from ..row_sql import insert_instances, update_instance
-from .lifecycle import Claim, LeaseLost, finish_locked, locked_run, step_budget_seconds
+from .lifecycle import Claim, LeaseLost, finish_locked, insert_fenced, locked_run, step_budget_seconds
 from .scope import context_system_id, trigger_scope
 
 # Step kinds that contain other steps: re-entering them after a crash is not a new attempt.
@@ -183,6 +183,12 @@ class Walker:
 
     # --- step rows, each write fenced by the run's token ------------------------------------------------
     def begin(self, step: dict, path: str, iteration: str, kind: str, memo: RunStep | None) -> RunStep:
+        if memo is None and self.branch is None and settings.CHECKSTACK_STEP_MAX_ATTEMPTS >= 1:
+            row = RunStep(run=self.run, path=path, iteration=iteration, kind=kind, step_id=step.get("id", ""),
+                          attempts=1, status=StepStatus.RUNNING, started_at=timezone.now())
+            if insert_fenced(self.claim, row):  # a first attempt: one statement, no transaction of its own
+                self.memo[(path, iteration)] = row
+                return row
         with transaction.atomic():
             self.lock(starting=True)
             row = memo or RunStep(run=self.run, path=path, iteration=iteration, kind=kind,

@@ -78,3 +78,29 @@ def test_update_instance_writes_only_the_named_fields_as_save_would(journal):
     stored = Run.objects.get(pk=run.pk)
     assert (stored.status, stored.payload) == (RunStatus.RUNNING, {"n": 2, "list": [1, None]})
     assert (stored.actor, stored.reason) == ("system", "set elsewhere")
+
+
+def test_a_step_row_is_inserted_fenced_only_while_the_claim_holds_half_its_lease(journal):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from automation.engine.lifecycle import Claim, insert_fenced, run_claim
+    from automation.models import RunStep
+
+    automation = make_automation({"name": "a", "triggers": [{"event": "automation.manual"}],
+                                  "actions": [{"action": "test.note", "config": {"text": "x"}}]})
+    [run] = insert_instances([a_run(automation)])
+    claim = run_claim(run_id=run.pk)
+
+    def step(path):
+        return RunStep(run=run, path=path, iteration="", kind="action", attempts=1, status="running",
+                       started_at=timezone.now())
+
+    # A held claim inserts; a stale token does not
+    assert insert_fenced(claim, step("actions.0"))
+    assert not insert_fenced(Claim(run_id=claim.run_id, token=claim.token + 1), step("actions.1"))
+    # Less than half of the lease left: nothing written, the caller takes the locked path that renews it
+    Run.objects.filter(pk=run.pk).update(lease_expires_at=timezone.now() + timedelta(seconds=1))
+    assert not insert_fenced(claim, step("actions.2"))
+    assert list(RunStep.objects.values_list("path", "attempts")) == [("actions.0", 1)]
