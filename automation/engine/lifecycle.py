@@ -214,8 +214,12 @@ def insert_fenced(claim: Claim, row) -> bool:
     return insert_guarded(row, guard, params)
 
 
-def finish_locked(run: Run, status: str, error: str = "", reason: str = "") -> None:
-    """End the run whose row this transaction holds locked (read with at least FENCE_FIELDS)."""
+def finish_locked(run: Run, status: str, error: str = "", reason: str = "", *, wake_bucket: bool = True) -> None:
+    """End the run whose row this transaction holds locked (read with at least FENCE_FIELDS).
+
+    `wake_bucket=False`: its automation is not in `queued` mode, so no pending run waits on this one (a
+    run left pending by an earlier queued mode is re-sent by recover_stalled_runs).
+    """
     run.status = status
     run.error = mask(error)[:10000]
     run.reason = mask(reason or error)[:500]
@@ -223,7 +227,8 @@ def finish_locked(run: Run, status: str, error: str = "", reason: str = "") -> N
     run.lease_owner = ""
     run.lease_expires_at = None
     update_instance(run, ("status", "error", "reason", "finished_at", "lease_owner", "lease_expires_at"))
-    transaction.on_commit(partial(_wake_bucket, run.bucket), robust=True)
+    if wake_bucket:
+        transaction.on_commit(partial(_wake_bucket, run.bucket), robust=True)
 
 
 def run_finish(*, claim: Claim, status: str, error: str = "", reason: str = "") -> None:

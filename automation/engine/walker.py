@@ -243,7 +243,8 @@ class Walker:
             row.finished_at = timezone.now()
             update_instance(row, ("status", "result", "finished_at"))
             if status == StepStatus.SUCCEEDED and row.iteration == "" and row.path == self.ends_run_at:
-                finish_locked(cursor, RunStatus.SUCCEEDED)  # nothing after it: no transaction of its own
+                # Nothing after it: no transaction of its own.
+                finish_locked(cursor, RunStatus.SUCCEEDED, wake_bucket=self.run.automation.mode == "queued")
                 self.finished = True
         return value
 
