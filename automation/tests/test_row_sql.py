@@ -6,7 +6,7 @@ import pytest
 from django.db import transaction
 
 from automation.models import ChangeEvent, DerivedTriggerEvent, Run, RunStatus
-from automation.row_sql import insert_instances, lock_row, lock_rows, update_instance
+from automation.row_sql import insert_instances, lock_row, lock_rows, read_with_related, update_instance
 from automation.tests.engine_support import journal, make_automation  # noqa: F401 - fixture
 from catalog.services import system_create
 
@@ -104,3 +104,21 @@ def test_a_step_row_is_inserted_fenced_only_while_the_claim_holds_half_its_lease
     Run.objects.filter(pk=run.pk).update(lease_expires_at=timezone.now() + timedelta(seconds=1))
     assert not insert_fenced(claim, step("actions.2"))
     assert list(RunStep.objects.values_list("path", "attempts")) == [("actions.0", 1)]
+
+
+def test_read_with_related_reads_the_related_row_in_the_same_statement(journal, django_assert_num_queries):
+    from automation.models import Automation
+
+    with_user = make_automation({"name": "a", "triggers": [{"event": "automation.manual"}],
+                                 "actions": [{"action": "test.note", "config": {"text": "x"}}]})
+    without = make_automation({"name": "b", "triggers": [{"event": "automation.manual"}],
+                               "actions": [{"action": "test.note", "config": {"text": "x"}}]}, run_as=None)
+
+    with transaction.atomic(), django_assert_num_queries(1):
+        rows = read_with_related(Automation, "run_as", "t.name IN (%s, %s)", ["a", "b"], order_by="t.name",
+                                 lock=True, no_key=True)
+        users = [row.run_as for row in rows]
+
+    assert [row.pk for row in rows] == [with_user.pk, without.pk]
+    assert users[0].pk == with_user.run_as_id and users[0].get_username() and users[1] is None
+    assert rows[0].document == with_user.document and rows[0].version == with_user.version
