@@ -61,7 +61,9 @@ class FilterErrors:
 
 def listeners_of(arrivals: list[Arrival]) -> list[list[AutomationTrigger]]:
     """Per arrival, the enabled index rows its payload may match (a null key, or one of its keys), each with
-    its automation as read now: one statement for all of them, no lock."""
+    its automation as read now: one statement for all of them (none for no arrival), no lock."""
+    if not arrivals:
+        return []
     keys = [payload_keys(arrival.payload) for arrival in arrivals]
     every_key = sorted(set().union(*keys))
     events = sorted({a.event for a in arrivals})

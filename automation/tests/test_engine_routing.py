@@ -211,3 +211,20 @@ def test_routing_a_change_that_starts_one_run_takes_nine_statements(journal):
     attempt_sql = queries.captured_queries[0]["sql"]
     assert ("set_config('synchronous_commit', 'off', true)" in attempt_sql) == (connection.vendor == "postgresql")
     assert Run.objects.get().status == RunStatus.PENDING  # claimed only when the routing task asks
+
+
+def test_a_change_that_derives_no_trigger_event_routes_without_reading_listeners(journal):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from automation.entities.delivery import route_change_event
+    from automation.models import AutomationTrigger, ChangeEvent
+
+    automation = make_automation(doc("on-degraded"))  # its own change (kind automation) derives no event
+    change = ChangeEvent.objects.get(kind="automation", entity_id=str(automation.pk))
+
+    with CaptureQueriesContext(connection) as queries:
+        result = route_change_event(str(change.change_id))
+
+    assert result.routed == [str(change.change_id)]
+    assert not [q for q in queries.captured_queries if AutomationTrigger._meta.db_table in q["sql"]]
