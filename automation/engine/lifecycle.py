@@ -231,6 +231,27 @@ def finish_locked(run: Run, status: str, error: str = "", reason: str = "", *, w
         transaction.on_commit(partial(_wake_bucket, run.bucket), robust=True)
 
 
+def run_succeed_fenced(claim: Claim, *, wake_bucket: bool) -> None:
+    """In the caller's transaction: end the run as succeeded if this claim still holds it (LeaseLost
+    otherwise), in one UPDATE that is also the fence and the row lock (locked_run and finish_locked at once).
+    `wake_bucket`: as in finish_locked."""
+    conn = connections[DEFAULT_DB_ALIAS]
+    quote = conn.ops.quote_name
+    finished_at = Run._meta.get_field("finished_at").get_db_prep_value(timezone.now(), conn)
+    with conn.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(Run._meta.db_table)} SET status = %s, error = '', reason = '', finished_at = %s, "
+            f"lease_owner = '', lease_expires_at = NULL WHERE id = %s AND fencing_token = %s AND status = %s "
+            f"RETURNING bucket",
+            [RunStatus.SUCCEEDED.value, finished_at, Run._meta.pk.get_db_prep_value(Run._meta.pk.to_python(claim.run_id), conn),
+             claim.token, RunStatus.RUNNING.value])
+        row = cursor.fetchone()
+    if row is None:
+        raise LeaseLost(claim.run_id)
+    if wake_bucket:
+        transaction.on_commit(partial(_wake_bucket, row[0]), robust=True)
+
+
 def run_finish(*, claim: Claim, status: str, error: str = "", reason: str = "") -> None:
     with transaction.atomic():
         run = locked_run(claim)

@@ -18,9 +18,9 @@ from ..documents.steps import KINDS
 from ..expressions.scope import build_scope
 from ..masking import mask
 from ..secrets import secret_resolve
-from ..models import Run, RunStatus, RunStep, StepStatus
+from ..models import Run, RunStep, StepStatus
 from ..row_sql import insert_instances, update_instance
-from .lifecycle import Claim, LeaseLost, finish_locked, insert_fenced, locked_run, step_budget_seconds
+from .lifecycle import Claim, LeaseLost, insert_fenced, locked_run, run_succeed_fenced, step_budget_seconds
 from .scope import context_system_id, trigger_scope
 
 # Step kinds that contain other steps: re-entering them after a crash is not a new attempt.
@@ -235,17 +235,20 @@ class Walker:
     def complete(self, row: RunStep, result: dict, *, inside: Callable[[], Any] | None = None,
                  status: str = StepStatus.SUCCEEDED) -> Any:
         """Mark the step done; `inside` runs in the same transaction (a database-only action's write)."""
+        ends_run = status == StepStatus.SUCCEEDED and row.iteration == "" and row.path == self.ends_run_at
         with transaction.atomic():
-            cursor = self.lock()
+            if ends_run:
+                # Nothing after it: the run ends here, its fence and row lock the same statement, and no
+                # transaction of its own. A failure below rolls the ending back with the rest.
+                run_succeed_fenced(self.claim, wake_bucket=self.run.automation.mode == "queued")
+            else:
+                self.lock()
             value = inside() if inside is not None else None
             row.status = status
             row.result = mask(result if value is None else {**result, **value.get("result", {})})
             row.finished_at = timezone.now()
             update_instance(row, ("status", "result", "finished_at"))
-            if status == StepStatus.SUCCEEDED and row.iteration == "" and row.path == self.ends_run_at:
-                # Nothing after it: no transaction of its own.
-                finish_locked(cursor, RunStatus.SUCCEEDED, wake_bucket=self.run.automation.mode == "queued")
-                self.finished = True
+        self.finished = ends_run
         return value
 
     def fail(self, row: RunStep, exc: BaseException) -> None:
