@@ -29,40 +29,75 @@ def lock_row(model, pk, *, fields: tuple[str, ...] | None = None, no_key: bool =
     return rows[0] if rows else None
 
 
-def lock_rows(model, where: str, params: list, *, order_by: str, no_key: bool = False) -> list:
+def lock_rows(model, where: str, params: list, *, order_by: str, fields: tuple[str, ...] | None = None,
+              no_key: bool = False) -> list:
     """The rows of `model` (aliased `t` in `where` and `order_by`) that match, locked, in that order
-    (`no_key`: as in lock_row)."""
-    return _read(model, None, f"WHERE {where} ORDER BY {order_by}", params, no_key=no_key)
+    (`fields`, `no_key`: as in lock_row)."""
+    return _read(model, fields, f"WHERE {where} ORDER BY {order_by}", params, no_key=no_key)
+
+
+def _lock_clause(conn, no_key: bool) -> str:
+    if not conn.features.has_select_for_update:
+        return ""
+    return " FOR NO KEY UPDATE OF t" if no_key and conn.features.has_select_for_no_key_update else " FOR UPDATE OF t"
 
 
 def _read(model, fields, tail: str, params: list, *, no_key: bool = False) -> list:
     conn = connections[DEFAULT_DB_ALIAS]  # once: every proxy attribute lookup costs a thread-local read
     select, attnames, converters = _reader(model, fields)
-    lock = ""
-    if conn.features.has_select_for_update:
-        lock = " FOR NO KEY UPDATE OF t" if no_key and conn.features.has_select_for_no_key_update else " FOR UPDATE OF t"
     with conn.cursor() as cursor:
-        cursor.execute(f"{select} {tail}{lock}", params)
+        cursor.execute(f"SELECT {select} FROM {_quote(model._meta.db_table)} t {tail}{_lock_clause(conn, no_key)}",
+                       params)
         rows = cursor.fetchall()
-    instances = []
+    return [_instance(model, attnames, converters, row, conn) for row in rows]
+
+
+def read_with_related(model, related: str, where: str, params: list, *, order_by: str, lock: bool = False,
+                      no_key: bool = False) -> list:
+    """The rows of `model` (aliased `t`) that match, each with the row its foreign key `related` points to
+    (aliased `r`, None if none) read in the same statement and cached on it, as select_related() does.
+
+    `lock`: lock the rows of `model` only (FOR UPDATE OF t; `no_key`: as in lock_row).
+    """
+    conn = connections[DEFAULT_DB_ALIAS]
+    field = model._meta.get_field(related)
+    target = field.related_model
+    select, attnames, converters = _reader(model, None)
+    r_select, r_attnames, r_converters = _reader(target, None, alias="r")
+    sql = (f"SELECT {select}, {r_select} FROM {_quote(model._meta.db_table)} t "
+           f"LEFT JOIN {_quote(target._meta.db_table)} r ON r.{_quote(target._meta.pk.column)} = t.{_quote(field.column)} "
+           f"WHERE {where} ORDER BY {order_by}{_lock_clause(conn, no_key) if lock else ''}")
+    with conn.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    out, width = [], len(attnames)
+    pk_at = width + r_attnames.index(target._meta.pk.attname)  # NULL there: no related row
     for row in rows:
-        values = []
-        for raw, (column, field_converters) in zip(row, converters):
-            for convert in field_converters:
-                raw = convert(raw, column, conn)
-            values.append(raw)
-        instances.append(model.from_db(DEFAULT_DB_ALIAS, attnames, values))
-    return instances
+        instance = _instance(model, attnames, converters, row[:width], conn)
+        other = None if row[pk_at] is None else _instance(target, r_attnames, r_converters, row[width:], conn)
+        field.set_cached_value(instance, other)
+        out.append(instance)
+    return out
+
+
+def _instance(model, attnames, converters, row, conn):
+    values = []
+    for raw, (column, field_converters) in zip(row, converters):
+        for convert in field_converters:
+            raw = convert(raw, column, conn)
+        values.append(raw)
+    return model.from_db(DEFAULT_DB_ALIAS, attnames, values)
 
 
 @cache
-def _reader(model, fields: tuple[str, ...] | None):
-    """(SELECT … FROM table t, attribute names, per-column converters) for `model`, as the ORM reads it."""
+def _reader(model, fields: tuple[str, ...] | None, alias: str = "t"):
+    """(the select list, attribute names, per-column converters) of `model` aliased `alias`, as the ORM
+    reads it."""
     concrete = model._meta.concrete_fields
     if fields is not None:
         concrete = [f for f in concrete if f.name in fields or f.attname in fields or f.primary_key]
     table = model._meta.db_table
-    select = f"SELECT {', '.join('t.' + _quote(f.column) for f in concrete)} FROM {_quote(table)} t"
+    select = ", ".join(f"{alias}.{_quote(f.column)}" for f in concrete)
     converters = []
     for field in concrete:
         column = field.get_col(table)
@@ -119,3 +154,47 @@ def insert_instances(instances: list, *, skip_conflicts: bool = False) -> list:
     for obj in inserted:
         obj._state.adding, obj._state.db = False, DEFAULT_DB_ALIAS
     return inserted
+
+
+@cache
+def _update_sql(model, names: tuple[str, ...]) -> tuple[str, tuple]:
+    """UPDATE of these fields of one row by primary key, and the fields in placeholder order."""
+    fields = tuple(model._meta.get_field(name) for name in names)
+    assignments = ", ".join(f"{_quote(f.column)} = %s" for f in fields)
+    return (f"UPDATE {_quote(model._meta.db_table)} SET {assignments} WHERE {_quote(model._meta.pk.column)} = %s",
+            fields)
+
+
+def update_instance(obj, fields: list[str] | tuple[str, ...]) -> None:
+    """Write these fields of a saved instance, as `save(update_fields=fields)` would store them, in one
+    precompiled UPDATE (no signals: only for models that have none, on paths that lock the row first)."""
+    conn = connections[DEFAULT_DB_ALIAS]
+    sql, model_fields = _update_sql(type(obj), tuple(fields))
+    params = [f.get_db_prep_save(f.pre_save(obj, add=False), conn) for f in model_fields]
+    pk = obj._meta.pk
+    params.append(pk.get_db_prep_value(obj.pk, conn))
+    with conn.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def insert_guarded(obj, guard: str, params: list) -> bool:
+    """INSERT one unsaved instance, as `save()` would write it, only if the SELECT `guard` (which may lock,
+    and whose columns are not used) returns a row: one statement, so out of a transaction it is its own.
+    True if inserted (auto-incremented id set from RETURNING)."""
+    conn = connections[DEFAULT_DB_ALIAS]
+    model = type(obj)
+    fields = _insert_fields(model)
+    columns = ", ".join(_quote(f.column) for f in fields)
+    values = [f.get_db_prep_save(f.pre_save(obj, add=True), conn) for f in fields]
+    pk = model._meta.pk
+    with conn.cursor() as cursor:
+        cursor.execute(f"WITH guard AS ({guard}) INSERT INTO {_quote(model._meta.db_table)} ({columns}) "
+                       f"SELECT {', '.join(['%s'] * len(fields))} FROM guard RETURNING {_quote(pk.column)}",
+                       [*params, *values])
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    if pk.db_returning:
+        obj.pk = row[0]
+    obj._state.adding, obj._state.db = False, DEFAULT_DB_ALIAS
+    return True

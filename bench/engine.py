@@ -160,8 +160,11 @@ def wake_latency(samples: int, unrelated: int) -> list[float]:
             "actions": [{"wait_until": {"condition": f"health.systems['{system.pk}'].status == 'healthy'"}},
                         {"action": "automation.log", "config": {"message": "healthy"}}]})
         run = run_manual(automation=waiter, actor="bench")
-        run_advance(run_id=run.pk)  # parks it, reading the system's health
-        assert Run.objects.get(pk=run.pk).status == RunStatus.WAITING
+        # Parks it, reading the system's health. run_manual's wake-up may have reached a worker first: then
+        # this call finds the run held or parked and does nothing, and the poll waits for the worker.
+        run_advance(run_id=run.pk)
+        poll(lambda: Run.objects.filter(pk=run.pk, status=RunStatus.WAITING).values_list("pk", flat=True).first(),
+             timeout=30, what="the waiter to park")
         # The set-up's own changes are routed first: this measures one wake-up, not the backlog before it.
         routing.wait_until_routed(after_id=0, poll_seconds=0.01)
         health_report(system=system, status="healthy", actor="bench")

@@ -6,6 +6,7 @@ from automation.entities.registry import (
     DerivedEvent,
     Delivery,
     EntityKind,
+    is_tombstone,
     register_deriver,
     register_entity_kind,
     subscribe,
@@ -77,4 +78,5 @@ def register() -> None:
         )
     )
     register_deriver("incident", derive_incident_events)
-    subscribe("system", drop_deleted_system, name="incidents.drop_deleted_system", delivery=Delivery.WORK_QUEUE)
+    subscribe("system", drop_deleted_system, name="incidents.drop_deleted_system", delivery=Delivery.WORK_QUEUE,
+              wants=is_tombstone)

@@ -6,6 +6,7 @@ from automation.entities.registry import (
     DerivedEvent,
     Delivery,
     EntityKind,
+    is_tombstone,
     register_deriver,
     register_entity_kind,
     subscribe,
@@ -68,4 +69,5 @@ def register() -> None:
         )
     )
     register_deriver("maintenance", derive_maintenance_events)
-    subscribe("system", drop_deleted_system, name="maintenance.drop_deleted_system", delivery=Delivery.WORK_QUEUE)
+    subscribe("system", drop_deleted_system, name="maintenance.drop_deleted_system", delivery=Delivery.WORK_QUEUE,
+              wants=is_tombstone)

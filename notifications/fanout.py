@@ -116,5 +116,11 @@ def change_message(change: Change) -> str:
 
 
 def register() -> None:
-    subscribe("incident", notifications_plan, name="notifications.incident", delivery=Delivery.WORK_QUEUE)
-    subscribe("maintenance", notifications_plan, name="notifications.maintenance", delivery=Delivery.WORK_QUEUE)
+    for kind in ENTITIES:
+        subscribe(kind, notifications_plan, name=f"notifications.{kind}", delivery=Delivery.WORK_QUEUE,
+                  wants=announces)
+
+
+def announces(change: Change) -> bool:
+    """Whether the change has a topic (pure): the others cost no delivery."""
+    return notification_topic(change) is not None

@@ -14,14 +14,14 @@ from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from ..entities.delivery import hold_back, send_wakeup
 from ..masking import mask
 from ..models import ACTIVE_STATUSES, Run, RunStatus
-from ..row_sql import lock_row
+from ..row_sql import insert_guarded, lock_row, update_instance
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ def run_claim(*, run_id, resume: bool = False) -> Claim | None:
         if run.status == RunStatus.PENDING and not _startable(run):
             return None
         if run.attempts >= settings.CHECKSTACK_RUN_MAX_ATTEMPTS:
-            _finish_locked(run, RunStatus.FAILED,
+            finish_locked(run, RunStatus.FAILED,
                            f"gave up after {run.attempts} attempts: the worker running it was lost each time")
             return None
         first_start = run.status == RunStatus.PENDING
@@ -168,8 +168,8 @@ def take_lease(row, now) -> None:
     row.fencing_token += 1
     row.attempts += 1
     row.resend_after = None  # a wake-up reached a worker: a later stall is re-sent without delay
-    row.save(update_fields=["status", "started_at", "lease_owner", "lease_expires_at", "fencing_token",
-                            "attempts", "resend_after"])
+    update_instance(row, ("status", "started_at", "lease_owner", "lease_expires_at", "fencing_token", "attempts",
+                          "resend_after"))
 
 
 FENCE_FIELDS = ("id", "status", "fencing_token", "lease_expires_at", "bucket")
@@ -188,25 +188,74 @@ def locked_run(claim: Claim, *, renew: bool = False) -> Run:
     now = timezone.now()
     if renew or run.lease_expires_at is None or run.lease_expires_at - now < timedelta(seconds=lease_seconds() / 2):
         run.lease_expires_at = now + timedelta(seconds=lease_seconds())
-        run.save(update_fields=["lease_expires_at"])
+        update_instance(run, ("lease_expires_at",))
     return run
 
 
-def _finish_locked(run: Run, status: str, error: str = "", reason: str = "") -> None:
+def insert_fenced(claim: Claim, row) -> bool:
+    """Insert `row` (a new row of this run's) in one statement, fenced as locked_run fences, if the claim
+    holds the run with more than half of its lease left; False otherwise, with nothing written (the caller
+    then takes locked_run's path: it renews the lease or raises LeaseLost).
+
+    Out of a transaction the statement is its own, so a step starts in one round trip instead of four. Its
+    commit does not wait for the WAL flush (PostgreSQL): the row only counts the step's attempts, and after
+    a database crash that lost it the step is simply started again, as after a worker crash.
+    """
+    conn = connections[DEFAULT_DB_ALIAS]
+    table = connection.ops.quote_name(Run._meta.db_table)
+    async_commit = conn.vendor == "postgresql" and not conn.in_atomic_block
+    lock = " FOR UPDATE OF t" if conn.features.has_select_for_update else ""
+    guard = (f"SELECT t.id{', set_config(%s, %s, true)' if async_commit else ''} FROM {table} t "
+             f"WHERE t.id = %s AND t.fencing_token = %s AND t.status = %s AND t.lease_expires_at > %s{lock}")
+    id_field, expires = Run._meta.pk, Run._meta.get_field("lease_expires_at")
+    params = (["synchronous_commit", "off"] if async_commit else []) + [
+        id_field.get_db_prep_value(id_field.to_python(claim.run_id), conn), claim.token, RunStatus.RUNNING.value,
+        expires.get_db_prep_value(timezone.now() + timedelta(seconds=lease_seconds() / 2), conn)]
+    return insert_guarded(row, guard, params)
+
+
+def finish_locked(run: Run, status: str, error: str = "", reason: str = "", *, wake_bucket: bool = True) -> None:
+    """End the run whose row this transaction holds locked (read with at least FENCE_FIELDS).
+
+    `wake_bucket=False`: its automation is not in `queued` mode, so no pending run waits on this one (a
+    run left pending by an earlier queued mode is re-sent by recover_stalled_runs).
+    """
     run.status = status
     run.error = mask(error)[:10000]
     run.reason = mask(reason or error)[:500]
     run.finished_at = timezone.now()
     run.lease_owner = ""
     run.lease_expires_at = None
-    run.save(update_fields=["status", "error", "reason", "finished_at", "lease_owner", "lease_expires_at"])
-    transaction.on_commit(partial(_wake_bucket, run.bucket), robust=True)
+    update_instance(run, ("status", "error", "reason", "finished_at", "lease_owner", "lease_expires_at"))
+    if wake_bucket:
+        transaction.on_commit(partial(_wake_bucket, run.bucket), robust=True)
+
+
+def run_succeed_fenced(claim: Claim, *, wake_bucket: bool) -> None:
+    """In the caller's transaction: end the run as succeeded if this claim still holds it (LeaseLost
+    otherwise), in one UPDATE that is also the fence and the row lock (locked_run and finish_locked at once).
+    `wake_bucket`: as in finish_locked."""
+    conn = connections[DEFAULT_DB_ALIAS]
+    quote = conn.ops.quote_name
+    finished_at = Run._meta.get_field("finished_at").get_db_prep_value(timezone.now(), conn)
+    with conn.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(Run._meta.db_table)} SET status = %s, error = '', reason = '', finished_at = %s, "
+            f"lease_owner = '', lease_expires_at = NULL WHERE id = %s AND fencing_token = %s AND status = %s "
+            f"RETURNING bucket",
+            [RunStatus.SUCCEEDED.value, finished_at, Run._meta.pk.get_db_prep_value(Run._meta.pk.to_python(claim.run_id), conn),
+             claim.token, RunStatus.RUNNING.value])
+        row = cursor.fetchone()
+    if row is None:
+        raise LeaseLost(claim.run_id)
+    if wake_bucket:
+        transaction.on_commit(partial(_wake_bucket, row[0]), robust=True)
 
 
 def run_finish(*, claim: Claim, status: str, error: str = "", reason: str = "") -> None:
     with transaction.atomic():
         run = locked_run(claim)
-        _finish_locked(run, status, error, reason)
+        finish_locked(run, status, error, reason)
 
 
 def run_release_to_wait(*, claim: Claim, park=None) -> None:
@@ -237,7 +286,7 @@ def _end_from_outside(run_id, status: str, *, error: str = "", reason: str = "")
         run = Run.objects.select_for_update().filter(pk=run_id).first()
         if run is None or run.is_terminal:
             return False
-        _finish_locked(run, status, error, reason)
+        finish_locked(run, status, error, reason)
         # Bump the token so a worker inside a step cannot write the run's outcome afterwards: its branches'
         # writes check the same token, so none of them starts a step after this commits either.
         run.fencing_token += 1

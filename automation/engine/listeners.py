@@ -7,11 +7,13 @@ or a write; a filter error costs one counter UPDATE on its index row.
 
 from dataclasses import dataclass, field
 
-from django.db.models import F, Q
+from django.db import connection
+from django.db.models import F
 from django.utils import timezone
 
 from ..columns import fit_text
 from ..models import Automation, AutomationTrigger
+from ..row_sql import read_with_related
 from .gates import filter_gate
 from .scope import firing_scope
 from .trigger_index import payload_keys
@@ -59,14 +61,19 @@ class FilterErrors:
 
 def listeners_of(arrivals: list[Arrival]) -> list[list[AutomationTrigger]]:
     """Per arrival, the enabled index rows its payload may match (a null key, or one of its keys), each with
-    its automation as read now: one query for all of them, no lock."""
+    its automation as read now: one statement for all of them (none for no arrival), no lock."""
+    if not arrivals:
+        return []
     keys = [payload_keys(arrival.payload) for arrival in arrivals]
-    every_key = set().union(*keys)
-    may_match = Q(index_key__isnull=True)
+    every_key = sorted(set().union(*keys))
+    events = sorted({a.event for a in arrivals})
+    may_match = "t.index_key IS NULL"
     if every_key:
-        may_match |= Q(index_key__in=every_key) | Q(index_field__in=every_key)
-    rows = list(AutomationTrigger.objects.filter(may_match, event__in={a.event for a in arrivals}, enabled=True)
-                .select_related("automation").order_by("automation_id", "id"))
+        listed = ", ".join(["%s"] * len(every_key))
+        may_match += f" OR t.index_key IN ({listed}) OR t.index_field IN ({listed})"
+    rows = read_with_related(
+        AutomationTrigger, "automation", f"t.enabled AND t.event IN ({', '.join(['%s'] * len(events))}) AND ({may_match})",
+        [*events, *every_key, *every_key], order_by="t.automation_id, t.id")
     return [[row for row in rows if row.event == arrival.event and (
         row.index_key is None or row.index_key in own or row.index_field in own)]
         for arrival, own in zip(arrivals, keys)]
@@ -100,13 +107,16 @@ def firings_of(arrivals: list[Arrival]) -> list[list[Passed]]:
 
 
 def automations_locked(pks: set) -> dict:
-    """Lock these automations, in primary-key order and in one statement, and read them current."""
+    """Lock these automations, in primary-key order and in one statement, and read them current (with
+    their run_as user)."""
     if not pks:
         return {}
+    ordered = sorted(pks)
     # NO KEY UPDATE: the locks only serialise firing decisions; runs, steps and artifacts inserted meanwhile
     # reference the automation (FOR KEY SHARE) and must neither wait on them nor be waited on.
-    rows = (Automation.objects.select_for_update(of=("self",), no_key=True).select_related("run_as")
-            .filter(pk__in=pks).order_by("pk"))
+    rows = read_with_related(Automation, "run_as", f"t.id IN ({', '.join(['%s'] * len(ordered))})",
+                             [Automation._meta.pk.get_db_prep_value(pk, connection) for pk in ordered],
+                             order_by="t.id", lock=True, no_key=True)
     return {automation.pk: automation for automation in rows}
 
 

@@ -12,11 +12,11 @@ from functools import partial
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Q
 from django.utils import timezone
 
 from ..columns import fit_key, fit_text
 from ..db_errors import is_transient
+from ..entities.delivery import in_savepoints
 from ..models import ACTIVE_STATUSES, Automation, ChangeEvent, Dwell, Run, RunStatus, Wait, WaitRead
 from ..row_sql import insert_instances
 from .dwells import dwell_arm, dwells_break_on, event_still_holds
@@ -103,7 +103,12 @@ def _current_state(change) -> dict | None:
 def fire_isolated(firing: Firing, *, skipped: str | None = None) -> Run | None:
     """Stage 2 for one firing in a savepoint of its own: whatever its gates or writes raise (a value too long
     for its column, MemoryError, RecursionError) rolls back this firing only and is recorded as its skipped
-    run, with the gate that failed. Transient database errors are raised: the whole attempt is retried."""
+    run, with the gate that failed. Transient database errors are raised: the whole attempt is retried.
+
+    In routing's optimistic try (delivery.in_savepoints() false) nothing is caught: a failure fails that
+    try, and routing runs again with the savepoints."""
+    if not in_savepoints():
+        return record_firing(firing, skipped=skipped) if skipped else past_filter(firing)
     try:
         with transaction.atomic():
             return record_firing(firing, skipped=skipped) if skipped else past_filter(firing)
@@ -216,16 +221,27 @@ def start_by_mode(firing: Firing) -> Run | None:
     """Apply the concurrency mode in the firing's bucket; the automation row lock serialises decisions."""
     automation = firing.automation  # locked and current
     bucket = bucket_of(automation, firing.context_key)
-    active = Run.objects.filter(bucket=bucket, status__in=ACTIVE_STATUSES)
-    counts = active.aggregate(active=Count("id"), pending=Count("id", filter=Q(status=RunStatus.PENDING)))
-    decision = mode_gate(automation.mode, automation.max_runs, Bucket(**counts))
+    decision = mode_gate(automation.mode, automation.max_runs, bucket_counts(bucket))
     if not decision.gate.passed:
         return record_firing(firing, skipped=decision.gate.detail)
     if decision.cancel_active:
-        for run in active:
+        for run in Run.objects.filter(bucket=bucket, status__in=ACTIVE_STATUSES):
             run_cancel(run=run, reason="restarted by a newer firing")
     # Behind an active or older run (queued) it waits its turn: only in an empty bucket can it start now.
     return record_firing(firing, bucket=bucket, startable=decision.start_now)
+
+
+# Once per firing that passed its gates: a plain statement, not a queryset compiled each time.
+BUCKET_COUNTS_SQL = (f"SELECT COUNT(*), COUNT(CASE WHEN status = %s THEN 1 END) FROM {Run._meta.db_table} "
+                     f"WHERE bucket = %s AND status IN ({', '.join(['%s'] * len(ACTIVE_STATUSES))})")
+
+
+def bucket_counts(bucket: str) -> Bucket:
+    """The bucket's active runs and, of them, the pending ones (the automation's lock keeps them still)."""
+    with connection.cursor() as cursor:
+        cursor.execute(BUCKET_COUNTS_SQL, [RunStatus.PENDING.value, bucket, *(s.value for s in ACTIVE_STATUSES)])
+        active, pending = cursor.fetchone()
+    return Bucket(active=active, pending=pending)
 
 
 def record_firing(firing: Firing, *, skipped: str | None = None, bucket: str | None = None,

@@ -76,6 +76,8 @@ def _advance(*, run_id, resume: bool, claim: Claim | None) -> str | None:
         return _finish(claim, status, error=stop.reason if stop.failed else "", reason=stop.reason)
     except StepError as exc:
         return _finish(claim, RunStatus.FAILED, error=str(exc))
+    if walker.finished:
+        return RunStatus.SUCCEEDED  # its last action's transaction ended it
     return _finish(claim, RunStatus.SUCCEEDED)
 
 

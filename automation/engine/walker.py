@@ -19,7 +19,8 @@ from ..expressions.scope import build_scope
 from ..masking import mask
 from ..secrets import secret_resolve
 from ..models import Run, RunStep, StepStatus
-from .lifecycle import Claim, LeaseLost, locked_run, step_budget_seconds
+from ..row_sql import insert_instances, update_instance
+from .lifecycle import Claim, LeaseLost, insert_fenced, locked_run, run_succeed_fenced, step_budget_seconds
 from .scope import context_system_id, trigger_scope
 
 # Step kinds that contain other steps: re-entering them after a crash is not a new attempt.
@@ -70,6 +71,23 @@ def step_at(document: dict, path: str) -> dict:
     return node
 
 
+def _last_action_path(actions: list) -> str | None:
+    """The path of the last enabled top-level step if it is an action (a `stop` or `condition` may still end
+    the run otherwise, and a container's last child is not the run's last write)."""
+    enabled = [index for index, step in enumerate(actions) if step.get("enabled", True)]
+    if not enabled or step_kind(actions[enabled[-1]]) != "action":
+        return None
+    return f"actions.{enabled[-1]}"
+
+
+def _save_step(row: RunStep, changed: tuple[str, ...]) -> None:
+    """Insert a new step row, or write only what changed on a row from an earlier walk."""
+    if row.pk is None:
+        insert_instances([row])
+    else:
+        update_instance(row, changed)
+
+
 @dataclass
 class WalkState:
     trigger: dict
@@ -84,10 +102,13 @@ class WalkState:
 
 class Walker:
     branch = None  # the RunBranch this walker advances (BranchWalker), None for the run itself
+    ends_run_at = None  # the run's last top-level step, when an action: its success ends the run with it
+    finished = False  # the run was ended with its last step's outcome
 
     def __init__(self, run: Run, claim: Claim):
         self.run, self.claim = run, claim
         self.memo = {} if claim.first_start else {(s.path, s.iteration): s for s in run.steps.all()}
+        self.ends_run_at = _last_action_path(run.document.get("actions", []))
         self.secret_resolver = secret_resolve  # resolved values are masked (see automation.masking)
         self.state = WalkState(
             trigger=trigger_scope(trigger_id=run.trigger_id, event=run.event, actor=run.actor, payload=run.payload),
@@ -162,6 +183,12 @@ class Walker:
 
     # --- step rows, each write fenced by the run's token ------------------------------------------------
     def begin(self, step: dict, path: str, iteration: str, kind: str, memo: RunStep | None) -> RunStep:
+        if memo is None and self.branch is None and settings.CHECKSTACK_STEP_MAX_ATTEMPTS >= 1:
+            row = RunStep(run=self.run, path=path, iteration=iteration, kind=kind, step_id=step.get("id", ""),
+                          attempts=1, status=StepStatus.RUNNING, started_at=timezone.now())
+            if insert_fenced(self.claim, row):  # a first attempt: one statement, no transaction of its own
+                self.memo[(path, iteration)] = row
+                return row
         with transaction.atomic():
             self.lock(starting=True)
             row = memo or RunStep(run=self.run, path=path, iteration=iteration, kind=kind,
@@ -177,10 +204,10 @@ class Walker:
                 row.status = StepStatus.FAILED
                 row.error = f"interrupted {row.attempts - 1} times; giving up"
                 row.finished_at = timezone.now()
-                row.save()
+                _save_step(row, ("attempts", "status", "started_at", "error", "finished_at"))
                 self.memo[(path, iteration)] = row
                 raise StepError(row.error)
-            row.save()
+            _save_step(row, ("attempts", "status", "started_at"))
         self.memo[(path, iteration)] = row
         return row
 
@@ -203,18 +230,25 @@ class Walker:
             self.lock()
             for name, value in fields.items():
                 setattr(row, name, mask(value))
-            row.save(update_fields=list(fields))
+            update_instance(row, tuple(fields))
 
     def complete(self, row: RunStep, result: dict, *, inside: Callable[[], Any] | None = None,
                  status: str = StepStatus.SUCCEEDED) -> Any:
         """Mark the step done; `inside` runs in the same transaction (a database-only action's write)."""
+        ends_run = status == StepStatus.SUCCEEDED and row.iteration == "" and row.path == self.ends_run_at
         with transaction.atomic():
-            self.lock()
+            if ends_run:
+                # Nothing after it: the run ends here, its fence and row lock the same statement, and no
+                # transaction of its own. A failure below rolls the ending back with the rest.
+                run_succeed_fenced(self.claim, wake_bucket=self.run.automation.mode == "queued")
+            else:
+                self.lock()
             value = inside() if inside is not None else None
             row.status = status
             row.result = mask(result if value is None else {**result, **value.get("result", {})})
             row.finished_at = timezone.now()
-            row.save(update_fields=["status", "result", "finished_at"])
+            update_instance(row, ("status", "result", "finished_at"))
+        self.finished = ends_run
         return value
 
     def fail(self, row: RunStep, exc: BaseException) -> None:
@@ -223,4 +257,4 @@ class Walker:
             row.status = StepStatus.FAILED
             row.error = mask(str(exc))[:10000]
             row.finished_at = timezone.now()
-            row.save(update_fields=["status", "error", "finished_at"])
+            update_instance(row, ("status", "error", "finished_at"))

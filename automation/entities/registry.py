@@ -66,6 +66,9 @@ class Subscription:
     kind: str
     handler: Callable[[Change], None]
     delivery: Delivery
+    # Pure, without the database: whether the handler has anything to do with this change. Routing asks it
+    # before writing a delivery, so a change no subscriber wants costs no row, task or transaction.
+    wants: Callable[[Change], bool] = lambda change: True
 
 
 @dataclass
@@ -99,9 +102,12 @@ def register_deriver(kind: str, deriver: Callable[[Change], list[DerivedEvent]])
         handlers.append(deriver)
 
 
-def subscribe(kind: str, handler: Callable[[Change], None], *, name: str, delivery: Delivery) -> None:
-    """Run `handler` for every change of `kind`; `name` is its stable id in delivery records."""
-    registry.subscriptions[name] = Subscription(name=name, kind=kind, handler=handler, delivery=delivery)
+def subscribe(kind: str, handler: Callable[[Change], None], *, name: str, delivery: Delivery,
+              wants: Callable[[Change], bool] | None = None) -> None:
+    """Run `handler` for every change of `kind` that `wants(change)` (pure; every change if None); `name` is
+    its stable id in delivery records."""
+    registry.subscriptions[name] = Subscription(name=name, kind=kind, handler=handler, delivery=delivery,
+                                                **({} if wants is None else {"wants": wants}))
 
 
 def register_trigger_consumer(consumer: Callable[[list[tuple[Change, list]]], list[Callable[[list], None]]]) -> None:
@@ -123,8 +129,15 @@ def derive_events(change: Change) -> list[DerivedEvent]:
     return [event for deriver in registry.derivers.get(change.kind, []) for event in deriver(change)]
 
 
-def subscriptions_for(kind: str) -> list[Subscription]:
-    return [sub for sub in registry.subscriptions.values() if sub.kind == kind]
+def is_tombstone(change: Change) -> bool:
+    """`wants` of a subscriber that acts only on deletions."""
+    return change.is_delete
+
+
+def subscriptions_for(change: Change, delivery: Delivery) -> list[Subscription]:
+    """The subscriptions of this delivery mode that want this change."""
+    return [sub for sub in registry.subscriptions.values()
+            if sub.kind == change.kind and sub.delivery == delivery and sub.wants(change)]
 
 
 def read_entity(kind: str, entity_id: str) -> dict | None:

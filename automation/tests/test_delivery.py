@@ -126,6 +126,34 @@ def test_work_queue_subscriber_runs_once_per_change(recorded):
     assert SubscriptionDelivery.objects.get(subscriber="tests.recorder").delivered_at is not None
 
 
+def test_a_change_no_subscriber_wants_writes_no_delivery():
+    # Given the shipped subscribers on systems, which act only on tombstones
+    system = system_create(name="api", actor="system")
+    created = str(latest_event(system.pk).change_id)
+    system_update(system=system, name="api-2", actor="system")
+    renamed = str(latest_event(system.pk).change_id)
+
+    # When the create and the rename are routed
+    result = delivery.route_change_event(renamed)
+
+    # Then both are routed and neither costs a delivery row
+    assert result.routed == [created, renamed] and result.deliveries == []
+    assert not SubscriptionDelivery.objects.exists()
+
+
+def test_a_tombstone_is_delivered_to_the_subscribers_that_want_it():
+    from catalog.services import system_delete
+
+    system = system_create(name="api", actor="system")
+    system_id = system.pk
+    system_delete(system=system, actor="system")
+
+    result = delivery.route_change_event(str(latest_event(system_id).change_id))
+
+    assert sorted(SubscriptionDelivery.objects.filter(pk__in=result.deliveries).values_list("subscriber", flat=True)) \
+        == ["incidents.drop_deleted_system", "maintenance.drop_deleted_system"]
+
+
 def test_failing_subscriber_is_recorded_and_retried(recorded):
     seen, state = recorded
     system = system_create(name="api", actor="system")

@@ -162,8 +162,10 @@ def test_deleting_an_automation_waits_for_a_step_write_in_progress_instead_of_de
 
     if connection.vendor != "postgresql":
         pytest.fail("needs PostgreSQL: run it in the PostgreSQL pass of the test command")
+    # Two steps: the run is still running after the first (its last would end it).
     doomed = make_automation({"name": "doomed", "triggers": [{"event": "automation.interval", "config": {"seconds": 60}}],
-                              "actions": [{"action": "test.note", "config": {"text": "one"}}]})
+                              "actions": [{"action": "test.note", "config": {"text": "one"}},
+                                          {"action": "test.note", "config": {"text": "two"}}]})
     run = fire(1)
     claim = run_claim(run_id=run.pk)
     Walker(Run.objects.get(pk=run.pk), claim).walk_step(run.document["actions"][0], "actions.0", "")

@@ -150,6 +150,37 @@ def test_routing_locks_the_automations_that_fire_together_in_one_order(journal):
     assert probes == ["locked", "locked"]
 
 
+def test_a_one_step_run_takes_two_transactions_after_routing_and_ends_with_its_step(journal):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from automation.engine.runner import route_and_start
+    from automation.models import ChangeEvent, RunStep
+
+    # Given a one-step automation and a change that fires it
+    make_automation(doc("on-degraded"))
+    system = system_create(name="api", actor="system")
+    health_report(system=system, status="degraded", actor="user:ann")
+    change_id = str(ChangeEvent.objects.order_by("-id").first().change_id)
+
+    # When the worker routes the change and walks the run it created claimed
+    with CaptureQueriesContext(connection) as queries:
+        route_and_start(change_id)
+
+    # Then the run and its step succeeded, the step's outcome and the run's end written in one transaction:
+    # after routing, one transaction starts the step and one finishes both (no third to close the run)
+    run = Run.objects.get()
+    step = RunStep.objects.get(run=run)
+    assert (run.status, step.status) == (RunStatus.SUCCEEDED, "succeeded")
+    assert run.finished_at is not None and run.lease_owner == ""
+    statements = [q["sql"] for q in queries.captured_queries]
+    run_updates = [i for i, sql in enumerate(statements) if sql.startswith('UPDATE "automation_run"')]
+    step_updates = [i for i, sql in enumerate(statements) if sql.startswith('UPDATE "automation_runstep"')]
+    assert len(run_updates) == 1 and len(step_updates) == 1
+    between = statements[step_updates[0]:run_updates[0]]
+    assert not [sql for sql in between if sql.split()[0].upper() in {"COMMIT", "BEGIN", "SAVEPOINT"}]
+
+
 def test_routing_a_change_that_starts_one_run_takes_nine_statements(journal):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -169,11 +200,31 @@ def test_routing_a_change_that_starts_one_run_takes_nine_statements(journal):
     work = [s for s in statements if s not in {"BEGIN", "COMMIT", "SAVEPOINT", "RELEASE", "SET"}]
     # Count the attempt on the entity's head (its own committed transaction), lock the entity's unrouted
     # events, read the listeners the index lets through (no lock), lock the automations whose filter passed,
-    # then in the event's savepoint: insert its trigger events, probe for waits, count the bucket's active
-    # runs, insert the run (in the firing's savepoint), mark the event routed.
+    # then for the event: insert its trigger events, probe for waits, count the bucket's active runs, insert
+    # the run, mark the event routed.
     assert work == ["UPDATE", "SELECT", "SELECT", "SELECT", "INSERT", "SELECT", "SELECT", "INSERT", "UPDATE"]
-    # Isolation (docs/operations.md, Parked changes): one savepoint for the event, one for the firing that passed its filter.
-    assert statements.count("SAVEPOINT") == 2
-    # On PostgreSQL the attempt's own transaction commits without waiting for the WAL flush.
-    assert statements.count("SET") == (1 if connection.vendor == "postgresql" else 0)
+    # Isolation (docs/operations.md, Parked changes) costs no savepoint while nothing fails: routing first
+    # tries without them, and only after a failure again with one per event and per firing.
+    assert statements.count("SAVEPOINT") == 0
+    # The attempt is one autocommit statement; on PostgreSQL it commits without waiting for the WAL flush.
+    assert statements.count("SET") == 0 and statements.count("BEGIN") <= 1
+    attempt_sql = queries.captured_queries[0]["sql"]
+    assert ("set_config('synchronous_commit', 'off', true)" in attempt_sql) == (connection.vendor == "postgresql")
     assert Run.objects.get().status == RunStatus.PENDING  # claimed only when the routing task asks
+
+
+def test_a_change_that_derives_no_trigger_event_routes_without_reading_listeners(journal):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from automation.entities.delivery import route_change_event
+    from automation.models import AutomationTrigger, ChangeEvent
+
+    automation = make_automation(doc("on-degraded"))  # its own change (kind automation) derives no event
+    change = ChangeEvent.objects.get(kind="automation", entity_id=str(automation.pk))
+
+    with CaptureQueriesContext(connection) as queries:
+        result = route_change_event(str(change.change_id))
+
+    assert result.routed == [str(change.change_id)]
+    assert not [q for q in queries.captured_queries if AutomationTrigger._meta.db_table in q["sql"]]

@@ -6,7 +6,7 @@ import pytest
 from django.db import transaction
 
 from automation.models import ChangeEvent, DerivedTriggerEvent, Run, RunStatus
-from automation.row_sql import insert_instances, lock_row, lock_rows
+from automation.row_sql import insert_instances, lock_row, lock_rows, read_with_related, update_instance
 from automation.tests.engine_support import journal, make_automation  # noqa: F401 - fixture
 from catalog.services import system_create
 
@@ -64,3 +64,61 @@ def test_lock_rows_returns_the_matching_rows_in_order(journal):
     assert [r.pk for r in rows] == list(ChangeEvent.objects.filter(kind="system").order_by("-id")
                                         .values_list("pk", flat=True))
     assert [r.next["name"] for r in rows] == ["c", "a", "b"]
+
+
+def test_update_instance_writes_only_the_named_fields_as_save_would(journal):
+    automation = make_automation({"name": "a", "triggers": [{"event": "automation.manual"}],
+                                  "actions": [{"action": "test.note", "config": {"text": "x"}}]})
+    [run] = insert_instances([a_run(automation)])
+    Run.objects.filter(pk=run.pk).update(reason="set elsewhere")  # not in the instance: must survive
+    run.status, run.payload, run.actor = RunStatus.RUNNING, {"n": 2, "list": [1, None]}, "not written"
+
+    update_instance(run, ("status", "payload"))
+
+    stored = Run.objects.get(pk=run.pk)
+    assert (stored.status, stored.payload) == (RunStatus.RUNNING, {"n": 2, "list": [1, None]})
+    assert (stored.actor, stored.reason) == ("system", "set elsewhere")
+
+
+def test_a_step_row_is_inserted_fenced_only_while_the_claim_holds_half_its_lease(journal):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from automation.engine.lifecycle import Claim, insert_fenced, run_claim
+    from automation.models import RunStep
+
+    automation = make_automation({"name": "a", "triggers": [{"event": "automation.manual"}],
+                                  "actions": [{"action": "test.note", "config": {"text": "x"}}]})
+    [run] = insert_instances([a_run(automation)])
+    claim = run_claim(run_id=run.pk)
+
+    def step(path):
+        return RunStep(run=run, path=path, iteration="", kind="action", attempts=1, status="running",
+                       started_at=timezone.now())
+
+    # A held claim inserts; a stale token does not
+    assert insert_fenced(claim, step("actions.0"))
+    assert not insert_fenced(Claim(run_id=claim.run_id, token=claim.token + 1), step("actions.1"))
+    # Less than half of the lease left: nothing written, the caller takes the locked path that renews it
+    Run.objects.filter(pk=run.pk).update(lease_expires_at=timezone.now() + timedelta(seconds=1))
+    assert not insert_fenced(claim, step("actions.2"))
+    assert list(RunStep.objects.values_list("path", "attempts")) == [("actions.0", 1)]
+
+
+def test_read_with_related_reads_the_related_row_in_the_same_statement(journal, django_assert_num_queries):
+    from automation.models import Automation
+
+    with_user = make_automation({"name": "a", "triggers": [{"event": "automation.manual"}],
+                                 "actions": [{"action": "test.note", "config": {"text": "x"}}]})
+    without = make_automation({"name": "b", "triggers": [{"event": "automation.manual"}],
+                               "actions": [{"action": "test.note", "config": {"text": "x"}}]}, run_as=None)
+
+    with transaction.atomic(), django_assert_num_queries(1):
+        rows = read_with_related(Automation, "run_as", "t.name IN (%s, %s)", ["a", "b"], order_by="t.name",
+                                 lock=True, no_key=True)
+        users = [row.run_as for row in rows]
+
+    assert [row.pk for row in rows] == [with_user.pk, without.pk]
+    assert users[0].pk == with_user.run_as_id and users[0].get_username() and users[1] is None
+    assert rows[0].document == with_user.document and rows[0].version == with_user.version

@@ -2,9 +2,9 @@
 
 Beat sends sweeps every second; if the worker drains the broker more slowly than that (kombu's 1 s default
 polling interval did), messages pile up without bound and every wake-up waits behind the pile. The test
-runs the processes for a while and checks that the broker is empty most of the time, then that a change
-made meanwhile is routed, its deliveries run and its broadcast reaches the worker (the embedded broker has
-no fan-out: the broadcast queue is a plain one there).
+runs the processes for a while and checks that the broker is empty most of the time, then that changes
+made meanwhile are routed, a tombstone's deliveries run and a health change's broadcast reaches the worker
+(the embedded broker has no fan-out: the broadcast queue is a plain one there).
 """
 
 import sqlite3
@@ -42,15 +42,16 @@ def test_the_worker_keeps_up_with_beat_and_carries_every_queue_on_the_embedded_b
             time.sleep(0.5)
             depths.append(pending_messages(broker))
         subprocess.run([sys.executable, "manage.py", "shell", "-c",
-                        "from catalog.services import system_create, health_report; "
+                        "from catalog.services import system_create, system_delete, health_report; "
                         "health_report(system=system_create(name='embedded', actor='test'), status='degraded', "
-                        "actor='test')"],
+                        "actor='test'); system_delete(system=system_create(name='gone', actor='test'), actor='test')"],
                        cwd=BASE_DIR, env=env, check=True)
         with sqlite3.connect(var_dir / "checkstack.sqlite3", timeout=30) as db:
             wait_for(lambda: db.execute("SELECT COUNT(*) FROM automation_changeevent "
-                                        "WHERE routed_at IS NOT NULL").fetchone()[0] == 2,
+                                        "WHERE routed_at IS NOT NULL").fetchone()[0] == 4,
                      timeout=20, what="the worker to route the changes")
-            # Its deliveries (the apps' subscribers on systems) travel on checkstack.deliveries: consumed too.
+            # The tombstone's deliveries (the apps' subscribers on deleted systems) travel on
+            # checkstack.deliveries: consumed too.
             deliveries = "SELECT COUNT(*), COUNT(delivered_at) FROM automation_subscriptiondelivery"
             wait_for(lambda: (counts := db.execute(deliveries).fetchone())[0] > 0 and counts[0] == counts[1],
                      timeout=20, what="the worker to run the change's deliveries")

@@ -5,7 +5,6 @@ record of it commit together. An external action (HTTP, email) runs outside it a
 retried with the same idempotency key.
 """
 
-from django.db import transaction
 from pydantic import ValidationError
 
 from ...definitions import USE_SECRET, ActionContext, ActionOutcome, action as action_definition
@@ -102,11 +101,10 @@ def execute(walker, step, row, repeat):
             outcome = perform()
             walker.complete(row, {}, inside=lambda: settle(outcome))
         else:
-            def inside():
-                with transaction.atomic():  # a savepoint: a failed action's writes roll back
-                    return settle(perform())
-
-            walker.complete(row, {}, inside=inside)
+            # No savepoint of its own: a failure (_ActionFailed or any other) leaves complete()'s atomic
+            # block, which rolls back the action's writes with the step's own (a savepoint there when
+            # nested), and the failure is then recorded in a transaction of its own (record / fail).
+            walker.complete(row, {}, inside=lambda: settle(perform()))
     except _ActionFailed as failed:
         walker.record(row, result=failed.outcome.result)
         raise StepError(failed.outcome.error or "action failed") from None
