@@ -158,9 +158,12 @@ def fleet_rows(fleet: dict, throughput: dict) -> list[tuple[str, str, str, str]]
 
 
 def remeasured(info: dict) -> str:
-    """The header's note of the scripts re-run with `--only` after the full run, and when."""
+    """The header's note of the scripts re-run with `--only` after the full run, and when (and `note`, a
+    sentence kept in latest.json's `machine`, e.g. a script's figures before a change)."""
     runs = info.get("partial_runs")
-    return f"Re-measured since with `--only`: {', '.join(f'{k} ({v})' for k, v in runs.items())}. " if runs else ""
+    note = f"{info['note']} " if info.get("note") else ""
+    return (f"Re-measured since with `--only`: {', '.join(f'{k} ({v})' for k, v in runs.items())}. {note}"
+            if runs else note)
 
 
 def write_markdown(results: dict, info: dict, quick: bool) -> str:
