@@ -124,6 +124,6 @@ def test_the_procfile_worker_consumes_every_queue(integration, tmp_path):
     # Then its banner lists every declared queue (the broadcast one under its per-worker name)
     banner = worker.log().split("[queues]", 1)[1].split("[tasks]", 1)[0]
     consumed = {line.split()[1] for line in banner.splitlines() if line.strip().startswith(".>")}
-    assert {"celery", "checkstack.deliveries"} <= consumed
-    assert len(consumed) == 3 and any(name.startswith("bcast.") for name in consumed), banner
+    assert {"celery", "checkstack.deliveries", "checkstack.checks"} <= consumed
+    assert len(consumed) == 4 and any(name.startswith("bcast.") for name in consumed), banner
     assert queued_tasks("celery") == queued_tasks("checkstack.deliveries") == []
