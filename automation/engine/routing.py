@@ -16,7 +16,6 @@ from django.utils import timezone
 
 from ..columns import fit_key, fit_text
 from ..db_errors import is_transient
-from ..entities.delivery import in_savepoints
 from ..models import ACTIVE_STATUSES, Automation, ChangeEvent, Dwell, Run, RunStatus, Wait, WaitRead
 from ..row_sql import insert_instances
 from .dwells import dwell_arm, dwells_break_on, event_still_holds
@@ -103,12 +102,7 @@ def _current_state(change) -> dict | None:
 def fire_isolated(firing: Firing, *, skipped: str | None = None) -> Run | None:
     """Stage 2 for one firing in a savepoint of its own: whatever its gates or writes raise (a value too long
     for its column, MemoryError, RecursionError) rolls back this firing only and is recorded as its skipped
-    run, with the gate that failed. Transient database errors are raised: the whole attempt is retried.
-
-    In routing's optimistic try (delivery.in_savepoints() false) nothing is caught: a failure fails that
-    try, and routing runs again with the savepoints."""
-    if not in_savepoints():
-        return record_firing(firing, skipped=skipped) if skipped else past_filter(firing)
+    run, with the gate that failed. Transient database errors are raised: the whole attempt is retried."""
     try:
         with transaction.atomic():
             return record_firing(firing, skipped=skipped) if skipped else past_filter(firing)

@@ -7,7 +7,6 @@ here is idempotent because a message may arrive twice or never: the sweeper re-s
 import logging
 import uuid
 from contextlib import nullcontext
-from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -86,25 +85,18 @@ def route_change_event(change_id: str, *, replay: bool = False) -> RoutingResult
     counted first (parking.py); an event that fails is recorded and stops the events behind it until the
     next attempt, while the ones before it stay routed. `replay`: this event is a parked one an operator
     replays (changes_replay).
-
-    Optimistic: the transaction first runs without savepoints, which nearly always succeeds. If anything in
-    it fails, it is rolled back and run again (same attempt) with each event and each firing in a savepoint
-    of its own, which keeps what routes and records what failed, and where.
     """
     attempt = attempt_count(change_id)
     if attempt is None:
         return RoutingResult(routed=[], deliveries=[])
     up_to = attempt.head_change_id if attempt.alone else change_id
-    replayed = {str(change_id)} if replay else set()
     try:
-        try:
-            return _routing_transaction(up_to, attempt, replayed, optimistic=True)
-        except Exception as exc:
-            if is_transient(exc):
-                raise
-            logger.info("routing change %s without savepoints failed (%s); again with them",
-                        attempt.head_change_id, type(exc).__name__)
-        return _routing_transaction(up_to, attempt, replayed, optimistic=False)
+        with transaction.atomic():
+            pending = _lock_unrouted_up_to(up_to)
+            routed, deliveries = _route(pending, attempt=attempt, replayed={str(change_id)} if replay else set())
+            result = RoutingResult(routed=[str(e.change_id) for e in routed], deliveries=deliveries)
+            if routed:
+                transaction.on_commit(lambda: _after_routing(result, routed), robust=True)
     except Exception as exc:
         if is_transient(exc):
             attempt_uncount(attempt)
@@ -112,29 +104,7 @@ def route_change_event(change_id: str, *, replay: bool = False) -> RoutingResult
         logger.exception("routing change %s failed", attempt.head_change_id)
         record_failed_attempt(attempt, exc)
         return RoutingResult(routed=[], deliveries=[])
-
-
-# Set during route_change_event's optimistic try: no savepoints; any failure fails the whole transaction.
-_optimistic: ContextVar[bool] = ContextVar("routing_optimistic", default=False)
-
-
-def in_savepoints() -> bool:
-    """Whether routing isolates each event and firing in a savepoint (not during the optimistic try)."""
-    return not _optimistic.get()
-
-
-def _routing_transaction(up_to: str, attempt, replayed: set, *, optimistic: bool) -> RoutingResult:
-    token = _optimistic.set(optimistic)
-    try:
-        with transaction.atomic():
-            pending = _lock_unrouted_up_to(up_to)
-            routed, deliveries = _route(pending, attempt=attempt, replayed=replayed)
-            result = RoutingResult(routed=[str(e.change_id) for e in routed], deliveries=deliveries)
-            if routed:
-                transaction.on_commit(lambda: _after_routing(result, routed), robust=True)
-        return result
-    finally:
-        _optimistic.reset(token)
+    return result
 
 
 def _lock_unrouted_up_to(change_id: str) -> list[ChangeEvent]:
@@ -170,7 +140,7 @@ def _derived(events: list[ChangeEvent], replayed: set) -> tuple[list, tuple | No
 
 def _route(events: list[ChangeEvent], *, attempt, replayed: set) -> tuple[list[ChangeEvent], list[int]]:
     """Derive each event's trigger events, hand them all to the consumers at once (oldest first: one Stage 1,
-    one set of locks for the transaction), then per event in its own savepoint (see `alone` below):
+    one set of locks for the transaction), then per event in its own savepoint (none for the head alone):
     store its trigger events, apply its effects, queue its deliveries, mark it routed.
 
     The first event that fails is rolled back to its savepoint and recorded; the events after it wait for
@@ -179,10 +149,9 @@ def _route(events: list[ChangeEvent], *, attempt, replayed: set) -> tuple[list[C
     batch, failure = _derived(events, replayed)
     appliers = [consumer(batch) for consumer in registry.trigger_consumers]
     routed, delivery_ids = [], []
-    # No savepoint in the optimistic try (any failure fails it all), nor for the counted head alone: nothing
-    # routed before it is to be kept, so its failure rolls the whole transaction back and route_change_event
-    # records it on the head (record_failed_attempt).
-    alone = not in_savepoints() or (len(events) == 1 and events[0].pk == attempt.head_id)
+    # The counted head alone needs no savepoint: nothing routed before it is to be kept, so its failure
+    # rolls the whole transaction back and route_change_event records it on the head (record_failed_attempt).
+    alone = len(events) == 1 and events[0].pk == attempt.head_id
     for index, (event, (change, derived)) in enumerate(zip(events, batch)):
         try:
             with log_context(change_id=event.change_id), nullcontext() if alone else transaction.atomic():

@@ -200,12 +200,12 @@ def test_routing_a_change_that_starts_one_run_takes_nine_statements(journal):
     work = [s for s in statements if s not in {"BEGIN", "COMMIT", "SAVEPOINT", "RELEASE", "SET"}]
     # Count the attempt on the entity's head (its own committed transaction), lock the entity's unrouted
     # events, read the listeners the index lets through (no lock), lock the automations whose filter passed,
-    # then for the event: insert its trigger events, probe for waits, count the bucket's active runs, insert
-    # the run, mark the event routed.
+    # then in the event's savepoint: insert its trigger events, probe for waits, count the bucket's active
+    # runs, insert the run (in the firing's savepoint), mark the event routed.
     assert work == ["UPDATE", "SELECT", "SELECT", "SELECT", "INSERT", "SELECT", "SELECT", "INSERT", "UPDATE"]
-    # Isolation (docs/operations.md, Parked changes) costs no savepoint while nothing fails: routing first
-    # tries without them, and only after a failure again with one per event and per firing.
-    assert statements.count("SAVEPOINT") == 0
+    # Isolation (docs/operations.md, Parked changes): a savepoint for the firing that passed its filter; the
+    # event, the head routed alone, needs none (its failure rolls back the whole attempt and is recorded).
+    assert statements.count("SAVEPOINT") == 1
     # The attempt is one autocommit statement; on PostgreSQL it commits without waiting for the WAL flush.
     assert statements.count("SET") == 0 and statements.count("BEGIN") <= 1
     attempt_sql = queries.captured_queries[0]["sql"]
