@@ -36,10 +36,19 @@ def _save(check: Check, **kwargs) -> None:
         raise ValidationError({"name": [NAME_TAKEN]}) from exc
 
 
+def _lock_system(system: System) -> None:
+    """Hold the system's row until commit, so a concurrent delete waits for the check (and then cascades to
+    it) or committed first and the check is refused here; the deferred foreign key would otherwise fail at
+    commit, out of reach of a field error."""
+    if not System.objects.select_for_update().filter(pk=system.pk).exists():
+        raise ValidationError({"system": ["This system no longer exists."]})
+
+
 @transaction.atomic
 def check_create(*, system: System, editor=None, **fields) -> Check:
     """Create a check of `system`, due now. `editor` None is a trusted caller (a command, the demo)."""
     _unknown(fields)
+    _lock_system(system)
     check = Check(system=system, **fields)
     values = {name: getattr(check, name) for name in CONFIG_FIELDS}
     check_validate(values=values, system=system, editor=editor)
@@ -62,6 +71,7 @@ def check_update(*, check: Check, editor=None, system: System | None = None, **f
     for name, value in fields.items():
         setattr(current, name, value)
     if system is not None:
+        _lock_system(system)
         current.system = system
     values = {name: getattr(current, name) for name in CONFIG_FIELDS}
     check_validate(values=values, system=current.system_id, editor=editor, check=current)

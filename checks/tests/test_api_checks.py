@@ -4,10 +4,12 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from automation.secrets import secret_set
-from catalog.tests.factories import api_as, make_system
+from catalog.models import System
+from catalog.tests.factories import ACTOR, api_as, make_system
 from checks.models import Check, CheckResult
 from checks.services import check_update
 
@@ -279,3 +281,20 @@ def test_regenerate_token_replaces_the_ping_url(admin_api):
     http = make_check(beat.system, name="web")
     refused = admin_api.post(f"/api/v1/checks/{http.pk}/regenerate-token/")
     assert (refused.status_code, list(refused.json())) == (400, ["kind"])
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_check_of_a_system_deleted_meanwhile_is_a_field_error_not_a_failed_commit():
+    from catalog.services import system_delete
+    from checks.services import check_create
+
+    system = make_system()
+    stale = System.objects.get(pk=system.pk)
+    system_delete(system=system, actor=ACTOR)
+
+    with pytest.raises(ValidationError) as refused:
+        check_create(system=stale, name="web", kind="http", url="http://127.0.0.1:8000/healthz")
+
+    assert refused.value.message_dict == {"system": ["This system no longer exists."]}
+    assert not Check.objects.exists()
