@@ -62,17 +62,26 @@ def ensure_local_env_file():
                         f"SECRET_KEY={local_secret_key()}\n")
 
 
+def run_environment(base: dict) -> dict:
+    """The processes' environment: what the caller set wins; the rest suits a local server on PORT."""
+    env = {**base, "PATH": f"{BIN}:{base['PATH']}"}
+    env.setdefault("SECRET_KEY", local_secret_key())
+    env.setdefault("DEBUG", "true")
+    port = env.setdefault("PORT", "8000")
+    # Links built without a request (ping URLs, emails, the demo's self check) point at this server.
+    env.setdefault("CHECKSTACK_PUBLIC_URL", f"http://localhost:{port}")
+    return env
+
+
 def run():
     ensure_virtualenv()
     ensure_local_env_file()
-    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"}
-    env.setdefault("SECRET_KEY", local_secret_key())
-    env.setdefault("DEBUG", "true")
+    env = run_environment(dict(os.environ))
+    port = env["PORT"]
     sh(PYTHON, "manage.py", "migrate", "--noinput", env=env)
     sh(PYTHON, "manage.py", "collectstatic", "--noinput", "-v", "0", env=env)
     password = os.environ.get("CHECKSTACK_ADMIN_PASSWORD", "checkstack-admin")
     sh(PYTHON, "manage.py", "ensure_admin", "--username", "admin", "--password", password, env=env)
-    port = env.setdefault("PORT", "8000")
     print(
         f"\nCheckstack: http://127.0.0.1:{port}/admin/  (user: admin, password: {password})\n"
         f"Status page: http://127.0.0.1:{port}/status/   API docs: http://127.0.0.1:{port}/api/docs/\n"

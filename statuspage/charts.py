@@ -53,12 +53,17 @@ def _day_title(day: DayUptime) -> str:
     return text
 
 
+def _days(count: int) -> str:
+    return f"{count} day" if count == 1 else f"{count} days"
+
+
 def _bar_label(days: list[DayUptime]) -> str:
     """The bar's text alternative: counts, and the most recent days with failures (screen readers do not
     reach the bars' own titles inside an image)."""
     failing = [day for day in days if day.tally.failures]
     empty = sum(1 for day in days if not day.tally.runs)
-    label = f"Uptime over the last {len(days)} days: {len(failing)} days with failures, {empty} days without data."
+    label = (f"Uptime over the last {len(days)} days: {_days(len(failing))} with failures, "
+             f"{_days(empty)} without data.")
     if failing:
         recent = ", ".join(f"{d.day:%Y-%m-%d} {percent_text(d.tally.percent)}" for d in reversed(failing[-5:]))
         label += f" Most recent failures: {recent}."

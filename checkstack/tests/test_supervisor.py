@@ -5,7 +5,7 @@ import subprocess
 import sys
 import time
 
-from dev import ROOT, exit_reason, read_procfile
+from dev import ROOT, exit_reason, read_procfile, run_environment
 
 
 def test_the_procfile_is_read_in_order_without_comments(tmp_path):
@@ -18,6 +18,13 @@ def test_the_procfile_is_read_in_order_without_comments(tmp_path):
 def test_the_reason_names_the_exit_code_or_the_signal():
     assert exit_reason(3) == "exited with code 3"
     assert exit_reason(-signal.SIGKILL) == "was killed by SIGKILL"
+
+
+def test_links_built_without_a_request_point_at_the_port_the_server_runs_on():
+    assert run_environment({"PATH": "/bin", "PORT": "8765"})["CHECKSTACK_PUBLIC_URL"] == "http://localhost:8765"
+    assert run_environment({"PATH": "/bin"})["CHECKSTACK_PUBLIC_URL"] == "http://localhost:8000"
+    chosen = {"PATH": "/bin", "PORT": "8765", "CHECKSTACK_PUBLIC_URL": "https://status.example.com"}
+    assert run_environment(chosen)["CHECKSTACK_PUBLIC_URL"] == "https://status.example.com"
 
 
 def wait_for_text(path, text, timeout=20):

@@ -45,7 +45,7 @@ def test_a_system_with_checks_shows_its_bar_chart_and_uptime_and_others_stay_as_
     assert f"<title>{yesterday}: 97.91 % up (30 of 1440 checks failed)</title>" in html
     assert "24 hours: <strong>100.00 %</strong>" in html
     assert "30 days: <strong>98.95 %</strong>" in html  # (2881 - 30) / 2881, rounded down
-    assert (f'aria-label="Uptime over the last 90 days: 1 days with failures, 87 days without data. '
+    assert (f'aria-label="Uptime over the last 90 days: 1 day with failures, 87 days without data. '
             f'Most recent failures: {yesterday} 97.91 %."') in html
     assert 'data-avg-ms="42"' in html
     shop, reported = html.index("<strong>Shop</strong>"), html.index("<strong>Reported only</strong>")
