@@ -138,7 +138,6 @@ def run_claim(*, run_id, resume: bool = False) -> Claim | None:
 
     `resume`: a waiting run whose wait resolved may be claimed too.
     """
-    now = timezone.now()
     with transaction.atomic():
         run = (Run.objects.select_for_update(of=("self",)).select_related("automation__run_as")
                .filter(pk=run_id).first())
@@ -146,7 +145,7 @@ def run_claim(*, run_id, resume: bool = False) -> Claim | None:
             return None  # (a forked run is reopened by its last branch to end, never claimed)
         if run.status == RunStatus.WAITING and not resume:
             return None
-        if run.status == RunStatus.RUNNING and run.lease_expires_at and run.lease_expires_at > now:
+        if run.status == RunStatus.RUNNING and run.lease_expires_at and run.lease_expires_at > timezone.now():
             return None  # another worker holds it
         if run.status == RunStatus.PENDING and not _startable(run):
             return None
@@ -155,7 +154,9 @@ def run_claim(*, run_id, resume: bool = False) -> Claim | None:
                            f"gave up after {run.attempts} attempts: the worker running it was lost each time")
             return None
         first_start = run.status == RunStatus.PENDING
-        take_lease(run, now)
+        # The clock is read after the bucket was seen free, not before the lock wait: a queued run's start
+        # then follows the end of the run ahead of it (that end committed before _startable looked).
+        take_lease(run, timezone.now())
         return Claim(run_id=str(run.pk), token=run.fencing_token, run=run, first_start=first_start)
 
 

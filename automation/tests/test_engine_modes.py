@@ -1,5 +1,6 @@
 """Concurrency modes, cancel, and recovery of runs whose worker was lost."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -253,6 +254,59 @@ def test_a_queued_run_behind_an_active_one_is_not_created_claimed(journal):
     assert run_advance(run_id=first.pk, claim=first_wake_up.claim) == RunStatus.SUCCEEDED
     drain_runs()
     assert journal.texts() == ["1", "2"]
+
+
+@pytest.mark.integration  # the PostgreSQL pass only: it races transactions on a row lock
+def test_a_queued_run_claimed_after_a_lock_wait_starts_after_the_run_ahead_of_it_ended(journal):
+    """The claim's clock is read after the bucket was seen free: a worker that waited for the pending run's
+    row while the run ahead finished records a start after that finish, so the two never seem to overlap."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from automation.engine.lifecycle import runs_woken_here
+    from testing.lock_waits import backend_pid, wait_until_waiting_on_lock
+
+    if connection.vendor != "postgresql":
+        pytest.fail("needs PostgreSQL: run it in the PostgreSQL pass of the test command")
+    automation("queued", max_runs=5)
+    first, [first_wake_up] = claimed_on_creation(1)
+    second, _ = claimed_on_creation(2)
+    locked, release, claimer_pid, claims, errors = threading.Event(), threading.Event(), [], [], []
+
+    def holder():  # e.g. a sweeper's re-send looking at the pending run at that moment
+        try:
+            with transaction.atomic():
+                Run.objects.select_for_update().get(pk=second.pk)
+                locked.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    def claimer():
+        try:
+            claimer_pid.append(backend_pid())
+            claims.append(run_claim(run_id=second.pk))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=holder), threading.Thread(target=claimer)]
+    threads[0].start()
+    assert locked.wait(5)
+    threads[1].start()
+    while not claimer_pid:
+        time.sleep(0.01)
+    wait_until_waiting_on_lock(claimer_pid[0])
+    with runs_woken_here():  # the wake-up of the second is the claimer's to take, not a message's
+        assert run_advance(run_id=first.pk, claim=first_wake_up.claim) == RunStatus.SUCCEEDED
+    release.set()
+    for thread in threads:
+        thread.join(20)
+    assert errors == [] and claims[0] is not None and claims[0].first_start
+    first.refresh_from_db(), second.refresh_from_db()
+    assert second.started_at > first.finished_at
 
 
 def test_a_run_created_claimed_by_a_worker_that_died_is_recovered_when_its_lease_lapses(journal):

@@ -195,12 +195,13 @@ def test_fifty_concurrent_triggers_per_concurrency_mode(processes, size):
 
 def assert_never_overlapping(runs, *, limit):
     """At no moment were more than `limit` of these runs between their start and their end."""
-    edges = sorted([(r.started_at, 1) for r in runs] + [(r.finished_at, -1) for r in runs])
-    active = peak = 0
-    for _moment, step in edges:
-        active += step
-        peak = max(peak, active)
-    assert peak <= limit, f"{peak} runs active at once (limit {limit})"
+    edges = sorted([(r.started_at, 1, r.pk) for r in runs] + [(r.finished_at, -1, r.pk) for r in runs])
+    active, peak, at_peak = set(), 0, None
+    for moment, step, pk in edges:
+        active = active | {pk} if step == 1 else active - {pk}
+        if len(active) > peak:
+            peak, at_peak = len(active), (moment, sorted(map(str, active)))
+    assert peak <= limit, f"{peak} runs active at once (limit {limit}) at {at_peak[0]}: {at_peak[1]}"
 
 
 def test_postgresql_restarted_under_load_loses_no_acknowledged_write(processes, size):
