@@ -9,6 +9,7 @@ import uuid
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from celery import signature
 from django.conf import settings
@@ -86,25 +87,35 @@ def route_change_event(change_id: str, *, replay: bool = False) -> RoutingResult
     next attempt, while the ones before it stay routed. `replay`: this event is a parked one an operator
     replays (changes_replay).
     """
-    attempt = attempt_count(change_id)
-    if attempt is None:
-        return RoutingResult(routed=[], deliveries=[])
-    up_to = attempt.head_change_id if attempt.alone else change_id
-    try:
-        with transaction.atomic():
-            pending = _lock_unrouted_up_to(up_to)
-            routed, deliveries = _route(pending, attempt=attempt, replayed={str(change_id)} if replay else set())
-            result = RoutingResult(routed=[str(e.change_id) for e in routed], deliveries=deliveries)
-            if routed:
-                transaction.on_commit(lambda: _after_routing(result, routed), robust=True)
-    except Exception as exc:
-        if is_transient(exc):
-            attempt_uncount(attempt)
-            raise  # the task's retry or the sweeper tries again; not the event's fault
-        logger.exception("routing change %s failed", attempt.head_change_id)
-        record_failed_attempt(attempt, exc)
-        return RoutingResult(routed=[], deliveries=[])
-    return result
+    routed_ids, delivery_ids = [], []
+    for _ in range(100):  # bounded: each turn routes a head, or finds it routed by another worker
+        attempt = attempt_count(change_id)
+        if attempt is None:
+            break
+        up_to = attempt.head_change_id if attempt.alone else change_id
+        try:
+            with transaction.atomic():
+                pending = _lock_unrouted_up_to(up_to)
+                routed, deliveries = _route(pending, attempt=attempt, replayed={str(change_id)} if replay else set())
+                result = RoutingResult(routed=[str(e.change_id) for e in routed], deliveries=deliveries)
+                if routed:
+                    transaction.on_commit(partial(_after_routing, result, routed), robust=True)
+        except Exception as exc:
+            if is_transient(exc):
+                attempt_uncount(attempt)
+                raise  # the task's retry or the sweeper tries again; not the event's fault
+            logger.exception("routing change %s failed", attempt.head_change_id)
+            record_failed_attempt(attempt, exc)
+            break
+        routed_ids += result.routed
+        delivery_ids += result.deliveries
+        # The head went alone (an earlier attempt of it failed, or another worker's is still in flight) and is
+        # routed now, here or by that worker: this event may still wait behind it, and nobody else may be
+        # coming for it. A head that failed again stops here, as any failure does.
+        head_routed = not pending or any(event.pk == attempt.head_id for event in routed)
+        if not attempt.alone or uuid.UUID(attempt.head_change_id) == uuid.UUID(str(change_id)) or not head_routed:
+            break
+    return RoutingResult(routed=routed_ids, deliveries=delivery_ids)
 
 
 def _lock_unrouted_up_to(change_id: str) -> list[ChangeEvent]:

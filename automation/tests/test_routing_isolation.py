@@ -106,6 +106,26 @@ def test_a_poisoned_change_is_parked_and_the_entity_routes_on_in_order(journal, 
     assert good.routing_attempts == 1  # counted once, never blamed for the poison behind it
 
 
+def test_a_change_behind_a_head_counted_by_another_worker_is_still_routed(journal):
+    """Worker A counted its attempt on the head and has not locked it yet; worker B's message for a later
+    change finds the head's count raised, so it routes the head alone first. It must then route its own
+    change too: A routes only up to A's change, and nobody else may be coming for B's (before, it waited for
+    the sweeper)."""
+    from automation.entities.parking import attempt_count
+
+    system = system_create(name="api", actor="system")
+    for status in ("degraded", "unhealthy", "healthy"):
+        health_report(system=system, status=status, actor="system")
+    head, middle, last = ChangeEvent.objects.filter(kind="health").order_by("id")
+    assert attempt_count(str(head.change_id)).head_id == head.pk  # A: counted, about to lock
+
+    result = route_change_event(str(last.change_id))  # B
+
+    assert result.routed == [str(head.change_id), str(middle.change_id), str(last.change_id)]
+    assert not ChangeEvent.objects.filter(kind="health", routed_at=None).exists()
+    assert DerivedTriggerEvent.objects.filter(change__kind="health").values("change").distinct().count() == 3
+
+
 def test_a_replay_routes_a_parked_change_once_fixed_and_what_no_longer_holds_starts_nothing(journal, settings):
     """A `degraded` replayed after the system recovered opens nothing: recorded as "no longer holds"."""
     settings.CHECKSTACK_PARK_AFTER_ATTEMPTS = 1
