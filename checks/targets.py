@@ -79,6 +79,6 @@ def resolve_checked(host: str, port: int, *, socktype=socket.SOCK_STREAM) -> tup
         ip = ipaddress.ip_address(sockaddr[0].split("%", 1)[0])
         reason = refused_address_reason(ip, host=host)
         if reason:
-            raise TargetRefused(f"refused: the host resolves to {reason}")
+            raise TargetRefused(f"refused: the host's address {reason}")
         addresses.append((family, sockaddr))
     return tuple(dict.fromkeys(addresses))

@@ -296,8 +296,10 @@ def test_a_queued_run_claimed_after_a_lock_wait_starts_after_the_run_ahead_of_it
     threads[0].start()
     assert locked.wait(5)
     threads[1].start()
-    while not claimer_pid:
+    deadline = time.monotonic() + 10
+    while not claimer_pid and not errors and time.monotonic() < deadline:
         time.sleep(0.01)
+    assert claimer_pid, errors
     wait_until_waiting_on_lock(claimer_pid[0])
     with runs_woken_here():  # the wake-up of the second is the claimer's to take, not a message's
         assert run_advance(run_id=first.pk, claim=first_wake_up.claim) == RunStatus.SUCCEEDED

@@ -37,3 +37,6 @@ def test_resolve_checked_returns_checked_addresses_and_refuses_a_bad_one(setting
     assert resolve_checked("127.0.0.1", 80)[0][1][:2] == ("127.0.0.1", 80)
     with pytest.raises(TargetRefused):
         resolve_checked("169.254.169.254", 80)
+    # A numeric form the resolver reads as the metadata address passes as a name, and is refused as its address.
+    with pytest.raises(TargetRefused, match=r"^refused: the host's address 169\.254\.169\.254 is link-local"):
+        resolve_checked("0xa9fea9fe", 80)
