@@ -1,8 +1,10 @@
 """Schedules: `automation.cron` and `automation.interval` fire only their own automation, once per tick.
 
 The beat task looks at the trigger index each time, so new and edited schedules apply without a
-restart; the unique (automation, firing, trigger) constraint makes a tick fire once however many beat
-or worker processes run this at the same moment.
+restart. Each tick is decided once: the trigger's index row keeps the last decided tick (`last_tick`),
+written in the transaction that fires, filters out, holds or skips it. Runs are not the record, since
+retention deletes ended runs: a monthly tick judged again after its run was purged would fire twice, and a
+tick whose filter missed would be judged again every beat until a later moment let it through.
 """
 
 import logging
@@ -11,12 +13,13 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ..entities.actor import SYSTEM_ACTOR
 from ..entities.values import iso_utc
-from ..models import AutomationTrigger, Run
-from .routing import Firing, fire
+from ..models import AutomationTrigger
+from .routing import Firing, fire, with_locked_automation
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +38,7 @@ def latest_tick(trigger: dict, now: datetime) -> datetime | None:
 
 
 def schedules_fire(*, now: datetime | None = None) -> int:
-    """Fire every schedule trigger whose latest tick has not fired yet (only ticks after its last edit).
+    """Decide every schedule trigger's latest tick not decided yet (only ticks after its last edit).
 
     One schedule that fails (say, a cron that can never fire, saved before validation refused it) is
     logged and skipped: it must not stop the schedules after it, on this tick or any other.
@@ -54,7 +57,7 @@ def schedules_fire(*, now: datetime | None = None) -> int:
 
 
 def _fire_tick(row: AutomationTrigger, now: datetime) -> bool:
-    """Fire this schedule's latest tick unless it fired already; whether a run (or skip) was recorded."""
+    """Decide this schedule's latest tick unless it was decided already; whether a run (or skip) was recorded."""
     automation = row.automation
     trigger = next((t for t in automation.document["triggers"] if t["id"] == row.trigger_id), None)
     if trigger is None:
@@ -62,11 +65,24 @@ def _fire_tick(row: AutomationTrigger, now: datetime) -> bool:
     tick = latest_tick(trigger, now)
     if tick is None or tick < automation.updated_at - timedelta(seconds=1):
         return False
-    firing_key = f"tick:{iso_utc(tick)}"
-    if Run.objects.filter(automation=automation, firing_key=firing_key, trigger_id=trigger["id"]).exists():
-        return False  # this tick fired already (here or in another process)
-    payload = {"scheduled_for": iso_utc(tick)}
-    with transaction.atomic():  # a failure rolls back this schedule's firing only
-        run = fire(Firing(automation=automation, trigger=trigger, event=trigger["event"], payload=payload,
-                          context_key=None, firing_key=firing_key, actor=SYSTEM_ACTOR, occurred_at=tick))
+    if row.last_tick is not None and tick <= row.last_tick:
+        return False  # decided already (fired, filtered out, held or skipped), by this process or another
+    firing = Firing(automation=automation, trigger=trigger, event=trigger["event"],
+                    payload={"scheduled_for": iso_utc(tick)}, context_key=None,
+                    firing_key=f"tick:{iso_utc(tick)}", actor=SYSTEM_ACTOR, occurred_at=tick)
+    with transaction.atomic():  # the decision and what it recorded commit together; a failure undoes both
+        locked = with_locked_automation(firing)
+        if locked is None or not _claim_tick(row, tick):
+            return False
+        run = fire(locked)
     return run is not None
+
+
+def _claim_tick(row: AutomationTrigger, tick: datetime) -> bool:
+    """Mark the tick decided; False if another process did first or an edit replaced the row meanwhile.
+
+    Called holding the automation's lock: an edit's re-index takes that lock before the index rows, so taking
+    the index row first here could deadlock with it. The conditional UPDATE makes two beats decide a tick once.
+    """
+    newer = Q(last_tick__isnull=True) | Q(last_tick__lt=tick)
+    return AutomationTrigger.objects.filter(newer, pk=row.pk).update(last_tick=tick) == 1

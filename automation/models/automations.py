@@ -86,6 +86,10 @@ class AutomationTrigger(models.Model):
     filter_errors = models.PositiveIntegerField(default=0)
     last_filter_error = models.CharField(max_length=500, blank=True, default="")
     last_filter_error_at = models.DateTimeField(null=True, blank=True)
+    # Schedules only: the latest tick decided (fired, filtered out, held or skipped), written in the firing's
+    # transaction. A tick at or before it is done, whatever retention has deleted since (engine/schedules.py);
+    # carried over when an edit rebuilds the index rows.
+    last_tick = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

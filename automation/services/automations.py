@@ -23,13 +23,19 @@ def _columns(document: dict) -> dict:
 
 
 def _reindex(automation: Automation) -> None:
-    """Rebuild Stage 1's index rows for the automation's current document (a new filter: errors reset)."""
-    AutomationTrigger.objects.filter(automation=automation).delete()
+    """Rebuild Stage 1's index rows for the automation's current document (a new filter: errors reset).
+
+    A schedule's last decided tick is carried over: a tick decided before the edit stays decided.
+    """
+    old_rows = AutomationTrigger.objects.filter(automation=automation)
+    last_ticks = dict(old_rows.filter(last_tick__isnull=False).values_list("trigger_id", "last_tick"))
+    old_rows.delete()
     rows = []
     for trigger in automation.document["triggers"]:
         key, field = index_of(trigger.get("filter"))
         rows.append(AutomationTrigger(automation=automation, event=trigger["event"], trigger_id=trigger["id"],
-                                      enabled=automation.enabled, index_key=key, index_field=field))
+                                      enabled=automation.enabled, index_key=key, index_field=field,
+                                      last_tick=last_ticks.get(trigger["id"])))
     AutomationTrigger.objects.bulk_create(rows)
 
 
