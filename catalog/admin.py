@@ -8,7 +8,7 @@ from automation.admin_history import EntityHistoryMixin
 from automation.entities.actor import user_actor
 
 from . import services
-from .models import MAX_LATENCY_MS, HealthSource, HealthStatus, System, SystemHealth
+from .models import MAX_HEALTH_MESSAGE, MAX_LATENCY_MS, HealthSource, HealthStatus, System, SystemHealth
 from .selectors import system_health
 
 SYSTEM_FIELDS = ("name", "description", "metadata")
@@ -23,7 +23,8 @@ class SystemAdminForm(forms.ModelForm):
     health_status = forms.ChoiceField(
         label="Status", choices=[("", "Not reported"), *HealthStatus.choices], required=False
     )
-    health_message = forms.CharField(label="Message", widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    health_message = forms.CharField(label="Message", widget=forms.Textarea(attrs={"rows": 2}), required=False,
+                                     max_length=MAX_HEALTH_MESSAGE)
     health_latency_ms = forms.IntegerField(label="Latency (ms)", min_value=0, max_value=MAX_LATENCY_MS, required=False)
 
     # Set per request by SystemAdmin.get_form: reporting health needs catalog.change_systemhealth.

@@ -10,12 +10,12 @@ reported back as a conflict, an unknown one as unknown; neither stops the others
 import uuid
 from dataclasses import dataclass, field
 
-from .models import HealthSource, HealthStatus, System
+from .models import MAX_HEALTH_MESSAGE, HealthSource, HealthStatus, System
 from .services import HealthSourceConflict, health_report
 
 SYSTEM_LABEL = "checkstack_system"
 MILD_SEVERITIES = frozenset({"warning", "info"})
-MAX_MESSAGE = 2000
+MAX_MESSAGE = MAX_HEALTH_MESSAGE
 FIRING, RESOLVED = "firing", "resolved"
 
 

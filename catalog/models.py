@@ -10,6 +10,8 @@ from checkstack.json_text import validate_no_nul_characters
 
 # Largest latency stored: PositiveIntegerField's range on PostgreSQL (SQLite would take more; we refuse it).
 MAX_LATENCY_MS = 2_147_483_647
+# Longest reported health message stored (API and admin refuse more; Alertmanager's text is cut to it).
+MAX_HEALTH_MESSAGE = 2000
 
 
 class HealthSource(models.TextChoices):
@@ -87,6 +89,9 @@ class SystemHealth(TrackedModel):
     message = models.TextField(blank=True)
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Who wrote this row: a message written by checks quotes probe errors (host names, addresses, banners) and
+    # is for operators only; the public page shows only a reported one (statuspage/selectors.py).
+    source = models.CharField(max_length=20, choices=HealthSource.choices, default=HealthSource.REPORTED)
 
     class Meta:
         verbose_name_plural = "system health"

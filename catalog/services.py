@@ -140,6 +140,7 @@ def health_report(
         health.status = status
         health.message = message
         health.latency_ms = latency_ms
+        health.source = source
         health.save(force_insert=current is None)
         return health
 

@@ -326,6 +326,9 @@ CHECKSTACK_PING_LIMIT_PER_TOKEN = env.int("CHECKSTACK_PING_LIMIT_PER_TOKEN", def
 CHECKSTACK_PING_LIMIT_WINDOW_SECONDS = env.int("CHECKSTACK_PING_LIMIT_WINDOW_SECONDS", default=60)
 
 # --- Checks (history and status page) ---
+# Characters of a reported health message the public status page shows (longer ones are cut with "…"); a
+# message written by checks is never shown there (docs/status-page.md).
+CHECKSTACK_STATUS_MESSAGE_CHARS = env.int("CHECKSTACK_STATUS_MESSAGE_CHARS", default=280)
 # Days of daily check roll-ups kept (the status page's uptime history); never fewer than 90 (checks/rollups.py).
 CHECKSTACK_RETAIN_CHECK_ROLLUPS_DAYS = env.int("CHECKSTACK_RETAIN_CHECK_ROLLUPS_DAYS", default=400)
 # Task modules that are not an app's tasks.py (Celery's autodiscovery finds only those).

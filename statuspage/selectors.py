@@ -3,6 +3,9 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
+
+from catalog.models import HealthSource
 from catalog.selectors import system_list
 from checks.uptime import uptime_for_systems, with_has_checks
 from incidents.selectors import incidents_open
@@ -23,6 +26,15 @@ def _names(links, names_by_id) -> list[str]:
     return sorted(names_by_id[str(link.system_id)] for link in links if str(link.system_id) in names_by_id)
 
 
+def public_message(health) -> str:
+    """The health message the public may read: a reported one, cut to the setting's length; never one written
+    by checks (it quotes probe errors: host names, addresses, banners)."""
+    if health is None or health.source != HealthSource.REPORTED:
+        return ""
+    limit = settings.CHECKSTACK_STATUS_MESSAGE_CHARS
+    return health.message if len(health.message) <= limit else health.message[: limit - 1] + "…"
+
+
 def status_page(*, now: datetime) -> StatusPage:
     systems = list(with_has_checks(system_list()))
     # Two more queries for all systems with checks together; none when no system has one.
@@ -40,7 +52,7 @@ def status_page(*, now: datetime) -> StatusPage:
                  "end_at": window.end_at, "systems": _names(window.system_links.all(), names)}
         (current if window.status == "in_progress" or window.start_at <= now else upcoming).append(entry)
     health = [{"name": s.name, "status": getattr(getattr(s, "health", None), "status", None),
-               "message": getattr(getattr(s, "health", None), "message", ""),
+               "message": public_message(getattr(s, "health", None)),
                "history": system_history(uptime[str(s.pk)]) if str(s.pk) in uptime else None} for s in systems]
     return StatusPage(systems=health, incidents=incidents, current_maintenance=current,
                       upcoming_maintenance=upcoming)

@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
-from ..models import MAX_LATENCY_MS, HealthStatus, System
+from ..models import MAX_HEALTH_MESSAGE, MAX_LATENCY_MS, HealthStatus, System
 from ..selectors import system_health
 from ..services import MAX_FAILURE_THRESHOLD, NAME_TAKEN
 
@@ -21,7 +21,7 @@ class HealthSerializer(serializers.Serializer):
 
 class HealthReportSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=HealthStatus.choices)
-    message = serializers.CharField(required=False, allow_blank=True, default="")
+    message = serializers.CharField(required=False, allow_blank=True, default="", max_length=MAX_HEALTH_MESSAGE)
     latency_ms = serializers.IntegerField(
         required=False, allow_null=True, default=None, min_value=0, max_value=MAX_LATENCY_MS
     )

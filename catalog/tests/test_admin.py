@@ -108,6 +108,7 @@ def test_unchanged_save_writes_nothing(admin_client):
         ({"health_message": "no status given"}, "health_status"),
         ({"health_status": "sick"}, "health_status"),
         ({"health_status": "healthy", "health_latency_ms": "-1"}, "health_latency_ms"),
+        ({"health_status": "healthy", "health_message": "x" * 2001}, "health_message"),
     ],
 )
 def test_bad_input_is_a_form_error_and_writes_nothing(admin_client, overrides, field):

@@ -6,7 +6,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from catalog.models import SystemHealth
+from catalog.models import MAX_HEALTH_MESSAGE, SystemHealth
 from catalog.services import health_report
 
 from .factories import ACTOR, api_as, change_events, log_size, make_system, make_user, transition_rows
@@ -80,6 +80,7 @@ def test_post_with_only_status_clears_message_and_latency(admin_api):
         ({"status": "healthy", "latency_ms": 2_147_483_648}, "latency_ms"),
         ({"status": "healthy", "latency_ms": "fast"}, "latency_ms"),
         ({"status": "healthy", "message": "nul\x00"}, "message"),
+        ({"status": "healthy", "message": "x" * (MAX_HEALTH_MESSAGE + 1)}, "message"),
     ],
 )
 def test_bad_report_is_400_and_writes_nothing(admin_api, body, field):
@@ -152,3 +153,15 @@ def test_read_needs_view_systemhealth():
     assert api_as("viewer", "catalog.view_system").get(url(system)).status_code == 403
     allowed = api_as("health-viewer", "catalog.view_systemhealth").get(url(system))
     assert (allowed.status_code, allowed.json()["status"]) == (200, "healthy")
+
+
+def test_a_message_of_the_longest_length_is_accepted_and_the_refusal_names_the_limit(admin_api):
+    system = make_system()
+
+    accepted = admin_api.post(url(system), {"status": "healthy", "message": "x" * MAX_HEALTH_MESSAGE}, format="json")
+    refused = admin_api.post(url(system), {"status": "degraded", "message": "x" * 900_000}, format="json")
+
+    assert accepted.status_code == 200
+    assert refused.status_code == 400
+    assert refused.json() == {"message": ["Ensure this field has no more than 2000 characters."]}
+    assert SystemHealth.objects.get(pk=system.pk).status == "healthy"

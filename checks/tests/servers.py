@@ -113,3 +113,30 @@ class SilentServer:
         self.listener.sock.close()
         for conn in self._held:
             conn.close()
+
+
+class BannerServer:
+    """Greets each connection with one line and closes it, as an SSH daemon does before any request."""
+
+    def __init__(self, banner: bytes):
+        self.banner = banner
+        self.listener = TcpListener()
+        self.port = self.listener.port
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.listener.sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.sendall(self.banner)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc):
+        self.listener.sock.close()
