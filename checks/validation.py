@@ -51,6 +51,10 @@ HOST_NAME = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_]([A-Za
 # Headers that carry a credential: their value must come from a secret, never sit in the check in clear.
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key", "api-key"})
 CREDENTIAL_WORDS = ("token", "secret", "password", "apikey", "api-key", "api_key")
+# Headers that frame the request or the connection: the probe sets them itself. Given by a check, they would
+# split or smuggle requests (Content-Length, Transfer-Encoding), keep a socket open (Connection) or name another
+# virtual host than the one the guard checked (Host).
+FRAMING_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
 SECRET_ONLY = 'header values may use only secret("NAME") in {{ }}; no other expression'
 NEEDS_SECRET = "this header carries a credential: give its value with a secret, e.g. Bearer {{ secret('API_TOKEN') }}"
 
@@ -181,6 +185,8 @@ def _headers_errors(headers, known_secrets: Collection[str] | None) -> list[str]
             errors.append("Header names and values are text.")
         elif len(name) > MAX_HEADER_NAME or not HEADER_NAME.match(name):
             errors.append(f"{name[:MAX_HEADER_NAME]!r} is not a valid header name.")
+        elif name.lower() in FRAMING_HEADERS:
+            errors.append(f"{name!r} is set by the probe itself; remove it.")
         else:
             errors.extend(_header_value_errors(name, value, known_secrets))
     return errors

@@ -48,11 +48,24 @@ def parse_allowlist(entries) -> tuple[set[str], list[ipaddress.IPv4Network | ipa
     return hosts, networks
 
 
+# NAT64 gateways (the well-known prefix, and RFC 8215's local-use one in its usual /96 layout) connect to the
+# IPv4 address in the last 32 bits: 64:ff9b::a9fe:a9fe reaches 169.254.169.254.
+NAT64_NETWORKS = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+
+
 def embedded_ipv4(ip: Address) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv6 address spells (mapped, 6to4, Teredo), so it meets the IPv4 rules."""
-    if isinstance(ip, ipaddress.IPv6Address):
-        return ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
-    return None
+    """The IPv4 address an IPv6 address spells (mapped, IPv4-compatible, NAT64, 6to4, Teredo), so it meets the
+    IPv4 rules."""
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return None
+    spelled = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+    if spelled is not None:
+        return spelled
+    low32 = ipaddress.IPv4Address(int(ip) & 0xFFFF_FFFF)
+    # IPv4-compatible (::a.b.c.d, deprecated, still read as IPv4 by some stacks); :: and ::1 keep their own meaning.
+    if int(ip) >> 32 == 0 and int(ip) > 1:
+        return low32
+    return low32 if any(ip in network for network in NAT64_NETWORKS) else None
 
 
 def forbidden_reason(ip: Address) -> str | None:

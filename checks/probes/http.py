@@ -13,6 +13,7 @@ from automation.builtins.deadline import cut_off_at, seconds_left
 from automation.builtins.egress import Target, open_connection, url_parts
 
 from ..targets import TargetRefused, resolve_checked
+from ..validation import FRAMING_HEADERS
 from . import ProbeOutcome, describe_error, elapsed_ms
 from .secret_headers import HeaderError, headers_render
 
@@ -56,7 +57,9 @@ def _exchange(check, target: Target, headers: dict, deadline: float) -> tuple[in
 
 def probe(check, *, deadline: float) -> ProbeOutcome:
     try:
-        headers = {"User-Agent": USER_AGENT, **headers_render(check.headers or {})}
+        # A framing header saved before validation refused them is dropped, never sent.
+        given = {k: v for k, v in headers_render(check.headers or {}).items() if k.lower() not in FRAMING_HEADERS}
+        headers = {"User-Agent": USER_AGENT, **given}
         target = _target(check.url)
     except (HeaderError, TargetRefused) as exc:
         return ProbeOutcome.failed(str(exc))

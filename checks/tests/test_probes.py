@@ -74,6 +74,17 @@ def test_http_method_and_plain_headers_are_sent(system):
     assert request["headers"]["User-Agent"].startswith("Checkstack-Check/")
 
 
+def test_framing_headers_saved_before_they_were_refused_are_not_sent(system):
+    # Given a check row written before validation refused framing headers (run_support writes it directly)
+    headers = {"Host": "metadata.google.internal", "Connection": "close", "X-Probe": "yes"}
+    with HttpTarget() as server:
+        outcome = probe_run(make_check(system, url=server.url, headers=headers))
+    request = server.requests[0]
+    assert outcome.ok, outcome.error
+    assert request["headers"]["Host"] == f"127.0.0.1:{server.port}"  # the checked target's, set by the client
+    assert "Connection" not in request["headers"] and request["headers"]["X-Probe"] == "yes"
+
+
 def test_http_secret_header_is_resolved_at_run_time_and_masked_in_errors(system):
     secret_set(name="API_TOKEN", value="s3cr3t-value-123")
     check = make_check(system, url=f"http://127.0.0.1:{free_port()}/",

@@ -25,7 +25,11 @@ def test_private_loopback_and_public_urls_are_allowed(url):
 
 @pytest.mark.parametrize("url", ["http://169.254.169.254/latest/meta-data/", "http://[fe80::1]/",
                                  "http://100.100.100.200/", "http://metadata.google.internal/",
-                                 "http://[::ffff:169.254.169.254]/", "http://0.0.0.0/", "http://224.0.0.1/"])
+                                 "http://[::ffff:169.254.169.254]/", "http://0.0.0.0/", "http://224.0.0.1/",
+                                 # IPv4-compatible and NAT64 spellings of the metadata address
+                                 "http://[::169.254.169.254]/", "http://[::a9fe:a9fe]/",
+                                 "http://[64:ff9b::a9fe:a9fe]/", "http://[64:ff9b::169.254.169.254]/",
+                                 "http://[64:ff9b:1::a9fe:a9fe]/", "http://[64:ff9b::e000:1]/"])
 def test_metadata_link_local_and_unspecified_targets_are_refused(url):
     assert list(errors(url=url)) == ["url"]
     assert "CHECKSTACK_CHECKS_ALLOWLIST" in errors(url=url)["url"][0]
@@ -77,6 +81,12 @@ def test_plain_headers_are_fine_and_secret_names_are_read_from_templates():
                                      {"X-A": 5}, {f"X-{i}": "x" for i in range(21)}, {"é": "x"}])
 def test_header_shapes_and_bounds(headers):
     assert list(errors(headers=headers)) == ["headers"]
+
+
+@pytest.mark.parametrize("name", ["Host", "host", "Content-Length", "TRANSFER-ENCODING", "Connection"])
+def test_headers_that_frame_the_request_are_refused(name):
+    assert errors(headers={"Accept": "text/plain", name: "x"}) == {
+        "headers": [f"{name!r} is set by the probe itself; remove it."]}
 
 
 @pytest.mark.parametrize("values, field", [
