@@ -1,10 +1,13 @@
 """`/ping/<token>`: a heartbeat check's ping, the one anonymous write.
 
-Token in the path (256 bits, unguessable), rate-limited per token in the shared cache (the subscribe form's
-limiter), no session, no CSRF (clients are cron jobs and scripts), a tiny plain-text answer. An unknown token
-is a 404 that says nothing more, and the view reaches nothing but `heartbeat_ping`.
+Token in the path (256 bits, unguessable), no session, no CSRF (clients are cron jobs and scripts), a tiny
+plain-text answer. An unknown token costs one read on the token's unique index and writes nothing (not
+even a rate-limit count), and is a 404 that says nothing more. A known token's pings are rate-limited per
+token and per client in the shared cache (the subscribe form's limiter). The token is a credential: our own
+log lines name the check's id, and the loggers that print paths redact it (checks/ping_logs.py).
 """
 
+import logging
 import re
 
 from django.conf import settings
@@ -13,10 +16,12 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from notifications.throttle import throttle_hit
+from notifications.throttle import client_ip, throttle_hit
 
 from .models import Check
-from .services import heartbeat_ping
+from .services import heartbeat_find, heartbeat_ping
+
+logger = logging.getLogger(__name__)
 
 # What new_heartbeat_token makes (URL-safe base64); anything else is refused before the cache and database.
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -35,15 +40,28 @@ def _plain(text: str, status: int, **headers) -> HttpResponse:
     return response
 
 
+def _limited(check_id, token: str, request) -> int | None:
+    """Count this ping against its token's and its client's limits; seconds to wait when over one."""
+    window = settings.CHECKSTACK_PING_LIMIT_WINDOW_SECONDS
+    # throttle_hit hashes the keys: neither the token nor the address sits in the cache in clear.
+    for scope, key, limit in (("heartbeat-ping", token, settings.CHECKSTACK_PING_LIMIT_PER_TOKEN),
+                              ("heartbeat-ping-client", client_ip(request), settings.CHECKSTACK_PING_LIMIT_PER_CLIENT)):
+        wait = throttle_hit(scope=scope, key=key, limit=limit, window=window)
+        if wait is not None:
+            logger.warning("pings of heartbeat check %s refused: over the %s limit", check_id,
+                           "per-token" if scope == "heartbeat-ping" else "per-client")
+            return wait
+    return None
+
+
 @csrf_exempt
 @require_http_methods(["GET", "POST", "HEAD"])
 def ping(request, token: str):
-    if not TOKEN.match(token):
+    check_id = heartbeat_find(token=token) if TOKEN.match(token) else None
+    if check_id is None:
         return _plain("not found", 404)
-    wait = throttle_hit(scope="heartbeat-ping", key=token, limit=settings.CHECKSTACK_PING_LIMIT_PER_TOKEN,
-                        window=settings.CHECKSTACK_PING_LIMIT_WINDOW_SECONDS)
+    wait = _limited(check_id, token, request)
     if wait is not None:
         return _plain("too many pings", 429, **{"Retry-After": str(wait)})
-    if not heartbeat_ping(token=token):
-        return _plain("not found", 404)
+    heartbeat_ping(check_id=check_id)
     return _plain("OK", 200)

@@ -99,21 +99,25 @@ def heartbeat_token_regenerate(*, check: Check) -> Check:
     return check
 
 
-def heartbeat_ping(*, token: str) -> bool:
-    """Record a ping of the heartbeat with this token; False when no heartbeat has it.
-
-    A failing heartbeat becomes due now, so its system's health recovers at the ping rather than at the
-    next scheduled run. One UPDATE: a concurrent run of the check cannot interleave with it.
-    """
+def heartbeat_find(*, token: str):
+    """The id of the heartbeat check with this ping token, or None: one read on the token's unique index."""
     found = (Check.objects.filter(kind=CheckKind.HEARTBEAT, heartbeat_token=token)
              .values_list("pk", "heartbeat_token").first())
     # The index found the row; the comparison of the secret itself takes constant time.
     if found is None or not hmac.compare_digest(found[1].encode(), token.encode()):
-        return False
+        return None
+    return found[0]
+
+
+def heartbeat_ping(*, check_id) -> None:
+    """Record a ping of the heartbeat check `check_id` (found by `heartbeat_find`).
+
+    A failing heartbeat becomes due now, so its system's health recovers at the ping rather than at the
+    next scheduled run. One UPDATE: a concurrent run of the check cannot interleave with it.
+    """
     now = timezone.now()
     failing = Q(enabled=True) & (Q(last_ok=False) | Q(consecutive_failures__gt=0))
-    Check.objects.filter(pk=found[0]).update(
+    Check.objects.filter(pk=check_id, kind=CheckKind.HEARTBEAT).update(
         last_ping_at=now,
         next_run_at=Case(When(failing, then=Value(now)), default=F("next_run_at")),
     )
-    return True

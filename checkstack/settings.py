@@ -324,6 +324,8 @@ CHECKSTACK_CHECKS_ALLOWLIST = env.list("CHECKSTACK_CHECKS_ALLOWLIST", default=[]
 # Pings a heartbeat's URL (/ping/<token>) may receive per window; more answer 429 (docs/checks.md).
 CHECKSTACK_PING_LIMIT_PER_TOKEN = env.int("CHECKSTACK_PING_LIMIT_PER_TOKEN", default=30)
 CHECKSTACK_PING_LIMIT_WINDOW_SECONDS = env.int("CHECKSTACK_PING_LIMIT_WINDOW_SECONDS", default=60)
+# Pings one client address may send per window, over all tokens (a host running many cron jobs pings many).
+CHECKSTACK_PING_LIMIT_PER_CLIENT = env.int("CHECKSTACK_PING_LIMIT_PER_CLIENT", default=600)
 
 # --- Checks (history and status page) ---
 # Characters of a reported health message the public status page shows (longer ones are cut with "…"); a
@@ -388,6 +390,7 @@ LOGGING = {
     "filters": {
         "mask_secrets": {"()": "automation.masking.SecretMaskingFilter"},
         "context": {"()": "automation.observability.ContextFilter"},
+        "ping_tokens": {"()": "checks.ping_logs.PingTokenFilter"},
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT,
@@ -397,6 +400,11 @@ LOGGING = {
     "loggers": {
         # Django's default config gives "django" its own console handler too: every line would print twice.
         "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # Loggers that print request paths: a heartbeat's ping URL carries its token (checks/ping_logs.py).
+        # gunicorn's access lines come through the console handler too, so they are filtered and formatted alike.
+        "django.request": {"filters": ["ping_tokens"]},
+        "django.server": {"handlers": [], "propagate": True, "filters": ["ping_tokens"]},
+        "gunicorn.access": {"handlers": [], "propagate": True, "level": "INFO", "filters": ["ping_tokens"]},
         "django.db.backends": {"level": "WARNING"},
         # Beat sends sweeps every second: Celery's per-task "received/succeeded/sending" lines would drown
         # the log. Failures still show (they are warnings and errors); our own modules log what happened.

@@ -1,9 +1,12 @@
 """/ping/<token>: the one anonymous write. Records a heartbeat's ping and nothing else."""
 
+import logging
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from checks.models import Check
@@ -105,3 +108,61 @@ def test_a_regenerated_token_retires_the_old_url():
 
     assert ping(old).status_code == 404
     assert ping(beat.heartbeat_token).status_code == 200
+
+
+def test_an_unknown_token_costs_one_read_on_the_token_index_and_writes_nothing(settings):
+    settings.CHECKSTACK_PING_LIMIT_PER_CLIENT = 2
+    beat = make_check(kind="heartbeat", name="beat")
+    unknown = "A" * 43  # well-formed: the shape of a real token
+
+    with CaptureQueriesContext(connection) as queries:
+        response = ping(unknown)
+    with CaptureQueriesContext(connection) as malformed:
+        ping("bad.token!")
+
+    assert (response.status_code, response.content) == (404, b"not found\n")
+    assert len(queries) == 1, [q["sql"] for q in queries]
+    sql = queries[0]["sql"]
+    # One SELECT on the token's unique index: no cache read or write, no transaction, no UPDATE
+    assert sql.startswith("SELECT") and '"checks_check"."heartbeat_token" = ' in sql
+    assert len(malformed) == 0
+    # Unknown tokens counted nothing, not even against their client: a real ping from it still passes twice
+    for _ in range(5):
+        ping(unknown)
+    assert [ping(beat.heartbeat_token).status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_pings_are_rate_limited_per_client_across_tokens(settings):
+    settings.CHECKSTACK_PING_LIMIT_PER_CLIENT = 3
+    first = make_check(kind="heartbeat", name="beat-0")
+    beats = [first] + [make_check(first.system, kind="heartbeat", name=f"beat-{n}") for n in range(1, 5)]
+    busy, other = Client(REMOTE_ADDR="203.0.113.5"), Client(REMOTE_ADDR="203.0.113.6")
+
+    codes = [ping(beat.heartbeat_token, client=busy).status_code for beat in beats]
+
+    assert codes == [200, 200, 200, 429, 429]
+    assert ping(beats[4].heartbeat_token, client=other).status_code == 200  # the limit is per client
+    pinged = Check.objects.filter(last_ping_at__isnull=False).values_list("name", flat=True)
+    assert sorted(pinged) == ["beat-0", "beat-1", "beat-2", "beat-4"]
+
+
+def test_no_log_record_carries_a_token(settings, caplog):
+    settings.CHECKSTACK_PING_LIMIT_PER_TOKEN = 1
+    beat = make_check(kind="heartbeat", name="beat")
+    token, unknown = beat.heartbeat_token, "B" * 43
+
+    with caplog.at_level(logging.DEBUG):
+        codes = [ping(token).status_code, ping(token).status_code, ping(token, "put").status_code,
+                 ping(unknown).status_code, ping(f"{token}/extra").status_code]
+        # gunicorn's access line (its logger is routed through ours by LOGGING)
+        logging.getLogger("gunicorn.access").info('%(h)s "%(r)s" %(s)s',
+                                                  {"h": "203.0.113.5", "r": f"GET /ping/{token} HTTP/1.1", "s": "200"})
+
+    assert codes == [200, 429, 405, 404, 404]
+    messages = [record.getMessage() for record in caplog.records]
+    assert f"pings of heartbeat check {beat.pk} refused: over the per-token limit" in messages
+    assert "Too Many Requests: /ping/<token>" in messages
+    assert "Not Found: /ping/<token>" in messages and "Not Found: /ping/<token>/extra" in messages
+    assert "Method Not Allowed (PUT): /ping/<token>" in messages
+    assert '203.0.113.5 "GET /ping/<token> HTTP/1.1" 200' in messages
+    assert not [m for m in messages if token in m or unknown in m]
