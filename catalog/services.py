@@ -117,8 +117,8 @@ def system_delete(*, system: System, actor: str) -> None:
     _lock_system(system)
     health = SystemHealth.objects.filter(pk=system.pk).first()
     if health is not None:
-        entity_mutate(kind="health", entity_id=system.pk, write=_deleting(health), actor=actor)
-    entity_mutate(kind="system", entity_id=system.pk, write=_deleting(system), actor=actor)
+        entity_mutate(kind="health", entity_id=system.pk, write=_deleting(health), actor=actor, deleting=True)
+    entity_mutate(kind="system", entity_id=system.pk, write=_deleting(system), actor=actor, deleting=True)
 
 
 @transaction.atomic

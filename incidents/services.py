@@ -127,7 +127,7 @@ def incident_delete(*, incident: Incident, actor: str) -> None:
             current.delete()
         return None
 
-    entity_mutate(kind=KIND, entity_id=incident.pk, write=write, actor=actor)
+    entity_mutate(kind=KIND, entity_id=incident.pk, write=write, actor=actor, deleting=True)
 
 
 def incident_remove_system(*, incident: Incident, system_id, actor: str) -> Incident | None:

@@ -160,7 +160,7 @@ def maintenance_delete(*, window: MaintenanceWindow, actor: str) -> None:
             current.delete()
         return None
 
-    entity_mutate(kind=KIND, entity_id=window.pk, write=write, actor=actor)
+    entity_mutate(kind=KIND, entity_id=window.pk, write=write, actor=actor, deleting=True)
 
 
 def maintenance_remove_system(*, window: MaintenanceWindow, system_id, actor: str) -> MaintenanceWindow | None:

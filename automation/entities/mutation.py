@@ -29,17 +29,24 @@ def entity_mutate(
     write: Callable[[Any], Any],
     actor: str | None = None,
     depth: int | None = None,
+    deleting: bool = False,
 ) -> tuple[Any, ChangeEvent | None]:
     """Run `write(locked_instance_or_None)` as a tracked change of one entity.
 
     `write` returns the instance after the write, or None when it deleted it. Returns that result and
     the change event written (None when nothing tracked changed). Joins the caller's transaction.
+    `deleting`: the write deletes the entity, so its row is locked FOR UPDATE from the start.
     """
     spec = entity_kind(kind)
     entity_id = str(entity_id)
     acting = current_acting()
     with transaction.atomic():
-        current = lock_row(spec.model, entity_id)
+        # A write that keeps the row locks it FOR NO KEY UPDATE: enough to serialise the entity's writes, and
+        # rows inserted meanwhile that reference it (an incident's update, a system's check; FOR KEY SHARE)
+        # neither wait on it nor make it wait, the lock-wait shape routing's automation lock shed. A delete
+        # takes FOR UPDATE at once, as its DELETE would: a row referencing the entity must wait for it
+        # (then fail its foreign key) rather than slip in between the cascade's reads and the DELETE.
+        current = lock_row(spec.model, entity_id, no_key=not deleting)
         prev = spec.state(current) if current is not None else None
         with mutating(kind, entity_id):
             after = write(current)

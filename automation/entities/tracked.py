@@ -105,7 +105,7 @@ class TrackedModel(models.Model):
             result["deleted"] = super(TrackedModel, self).delete(*args, **kwargs)
             return None
 
-        entity_mutate(kind=self.entity_kind_name, entity_id=self.pk, write=write)
+        entity_mutate(kind=self.entity_kind_name, entity_id=self.pk, write=write, deleting=True)
         return result.get("deleted")
 
     delete.alters_data = True

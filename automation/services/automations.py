@@ -111,4 +111,4 @@ def automation_delete(*, automation: Automation, actor: str) -> None:
         current.delete()
         return None
 
-    entity_mutate(kind="automation", entity_id=automation.pk, write=write, actor=actor)
+    entity_mutate(kind="automation", entity_id=automation.pk, write=write, actor=actor, deleting=True)
