@@ -57,8 +57,11 @@ class RunAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
-        # The page is read-only; "change" here only gates the cancel action.
-        return request.user.has_perm("automation.change_automation") if request.method == "POST" else False
+        # Read-only for everyone: a run's row is the engine's (workers write its status and lease), and the
+        # change form's save would write the whole row back from the page's read, undoing what a worker wrote
+        # meanwhile. Its one write is the cancel action, gated by has_cancel_permission (the changelist's
+        # actions need only the view permission besides).
+        return False
 
     def has_cancel_permission(self, request):
         # docs/api.md, Permissions: cancelling needs change_automation (as in the API); view_run only shows runs.

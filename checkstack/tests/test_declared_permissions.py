@@ -227,3 +227,21 @@ def test_cancel_selected_runs_needs_change_automation_not_view_run(world, viewer
     admin_client.post(url, {"action": "cancel_selected", "_selected_action": [str(run.pk)], "index": "0"})
     run.refresh_from_db()
     assert run.status == RunStatus.CANCELLED
+
+
+@pytest.mark.django_db
+def test_the_run_page_is_read_only_even_for_a_superuser_and_its_post_writes_nothing(world, admin_client):
+    # Given a run the admin page was read at, then changed by a worker
+    run = Run.objects.get()
+    url = reverse("admin:automation_run_change", args=[run.pk])
+    page = admin_client.get(url)
+    Run.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, attempts=2)
+
+    # When the page's form is posted back
+    response = admin_client.post(url, {"_save": "Save"})
+
+    # Then it is refused, the page offered no save, and the worker's write stands
+    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
+    assert response.status_code == 403
+    run.refresh_from_db()
+    assert (run.status, run.attempts) == (RunStatus.RUNNING, 2)
