@@ -1,4 +1,5 @@
-"""/metrics in Prometheus text format, for staff users or clients on CHECKSTACK_METRICS_ALLOWLIST.
+"""/metrics in Prometheus text format, for staff users, and for scrapers holding CHECKSTACK_METRICS_TOKEN
+(when set) or else on CHECKSTACK_METRICS_ALLOWLIST.
 
 Every figure comes from one query whose cost does not grow with the tables: an indexed range, the first row
 of an index, or a count capped at COUNT_CAP (reads "10000" when there are more). Add a figure by adding one
@@ -6,6 +7,7 @@ of an index, or a count capped at COUNT_CAP (reads "10000" when there are more).
 index with 100,000 rows in the tables.
 """
 
+import hmac
 import ipaddress
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -102,9 +104,21 @@ METRICS = [
 ]
 
 
+def _bearer_matches(request, token: str) -> bool:
+    scheme, _, given = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
 def _allowed(request) -> bool:
+    """Staff users; else the bearer token when CHECKSTACK_METRICS_TOKEN is set, else an allow-listed address.
+
+    With a token the address does not count at all: behind a reverse proxy on the same host every request
+    comes from 127.0.0.1, so the default allow-list would let the whole internet in.
+    """
     if request.user.is_authenticated and request.user.is_staff:
         return True
+    if settings.CHECKSTACK_METRICS_TOKEN:
+        return _bearer_matches(request, settings.CHECKSTACK_METRICS_TOKEN)
     try:
         client = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
     except ValueError:
@@ -127,5 +141,6 @@ def _lines():
 
 def metrics(request):
     if not _allowed(request):
-        return HttpResponseForbidden("metrics are for staff or allow-listed clients\n", content_type="text/plain")
+        return HttpResponseForbidden("metrics are for staff, the metrics token or allow-listed clients\n",
+                                     content_type="text/plain")
     return HttpResponse("\n".join(_lines()) + "\n", content_type="text/plain; version=0.0.4")

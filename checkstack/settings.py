@@ -315,6 +315,9 @@ CHECKSTACK_SECRETS_KEYS = env.list("CHECKSTACK_SECRETS_KEYS", default=[])
 CHECKSTACK_SECRETS_KEY = env("CHECKSTACK_SECRETS_KEY", default="")
 # Clients that may read /metrics without logging in (IPs or CIDRs); staff users always may.
 CHECKSTACK_METRICS_ALLOWLIST = env.list("CHECKSTACK_METRICS_ALLOWLIST", default=["127.0.0.1", "::1"])
+# Set: /metrics needs `Authorization: Bearer <this>` (or a staff login) and the allow-list no longer counts;
+# behind a reverse proxy on the same host every client's address is 127.0.0.1 (docs/operations.md).
+CHECKSTACK_METRICS_TOKEN = env("CHECKSTACK_METRICS_TOKEN", default="")
 CHECKSTACK_WEBHOOK_ALLOWLIST = env.list("CHECKSTACK_WEBHOOK_ALLOWLIST", default=[])
 # Checks may reach private and loopback addresses; cloud metadata and link-local ones only when listed here
 # (host names, addresses, networks): checks/targets.py.
