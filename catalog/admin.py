@@ -8,6 +8,7 @@ from automation.admin_history import EntityHistoryMixin
 from automation.entities.actor import user_actor
 
 from . import services
+from .admin_panels import system_panels
 from .models import MAX_LATENCY_MS, HealthSource, HealthStatus, System, SystemHealth
 from .selectors import system_health
 
@@ -126,9 +127,7 @@ class SystemAdmin(EntityHistoryMixin, admin.ModelAdmin):
     def checks_panel(self, obj: System):
         if obj is None or obj._state.adding:
             return "—"
-        from checks.admin import system_checks_panel  # checks builds on catalog, not the other way round
-
-        return system_checks_panel(obj)
+        return system_panels(obj)  # checks registers its panel: it builds on catalog, not the other way round
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)

@@ -8,7 +8,7 @@ from rest_framework import generics, status, viewsets
 from rest_framework.response import Response
 
 from automation.entities.actor import user_actor
-from checkstack.permissions import ModelPermissions
+from foundation.permissions import ModelPermissions
 
 from .. import selectors, services
 from ..models import HealthStatus, System, SystemHealth

@@ -10,7 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from checkstack.permissions import ActionAwarePermissions
+from foundation.permissions import ActionAwarePermissions
 
 from .. import services
 from ..models import Check, CheckKind

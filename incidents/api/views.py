@@ -8,7 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from automation.entities.actor import user_actor
-from checkstack.permissions import ActionAwarePermissions
+from foundation.permissions import ActionAwarePermissions
 
 from ..models import Incident, IncidentSeverity, IncidentStatus
 from ..selectors import incident_list

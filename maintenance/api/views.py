@@ -9,7 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from automation.entities.actor import user_actor
-from checkstack.permissions import ActionAwarePermissions
+from foundation.permissions import ActionAwarePermissions
 
 from ..models import OPEN_STATUSES, MaintenanceStatus, MaintenanceWindow
 from ..selectors import maintenance_list

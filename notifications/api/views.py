@@ -63,7 +63,7 @@ class SubscriberFilter(django_filters.FilterSet):
 @contextmanager
 def _races():
     """A unique email taken, or a system deleted, by a concurrent request: a 400 (other service errors go to
-    checkstack.api_errors like every view's)."""
+    foundation.api_errors like every view's)."""
     try:
         yield
     except IntegrityError as exc:
