@@ -13,13 +13,8 @@ from pydantic import ValidationError
 from foundation.json_text import nul_character_path
 
 from ..definitions import definitions
-from ..expressions.evaluate import (
-    ExpressionError,
-    compile_expression,
-    compile_template,
-    expression_references,
-    template_references,
-)
+from ..expressions.evaluate import ExpressionError, compile_expression, compile_template, expression_references, \
+    template_references
 from ..expressions.secret_use import template_secret_errors
 from .io import MAX_BYTES, DocumentError, parse_document
 from .steps import StepChecker, iter_steps, join  # noqa: E402 - steps imports helpers from here lazily

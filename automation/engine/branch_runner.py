@@ -8,20 +8,11 @@ from foundation.log_context import log_context
 
 from ..masking import masking_scope
 from ..models import Artifact, BranchStatus, Run
-from .branches import (
-    HALTED_ERROR,
-    BranchClaim,
-    BranchHalted,
-    Reopened,
-    branch_claim,
-    branch_end,
-    branch_release_to_wait,
-    locked_branch,
-    wake_branch,
-)
+from .branches import (HALTED_ERROR, BranchClaim, BranchHalted, Reopened, branch_claim, branch_end,
+                       branch_release_to_wait, locked_branch, wake_branch)
 from .lifecycle import LeaseLost
-from .scope import trigger_scope
 from .walker import Forked, StepError, StopRun, Suspend, Walker, WalkState, step_at
+from .scope import trigger_scope
 
 logger = logging.getLogger(__name__)
 
