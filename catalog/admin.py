@@ -2,10 +2,10 @@
 
 from django import forms
 from django.contrib import admin
-from django.db import transaction
 
 from automation.admin_history import EntityHistoryMixin
 from automation.entities.actor import user_actor
+from automation.service_admin import ServiceDeleteAdmin
 
 from . import services
 from .admin_panels import system_panels
@@ -89,7 +89,7 @@ def _adopt(target: System, saved: System) -> None:
 
 
 @admin.register(System)
-class SystemAdmin(EntityHistoryMixin, admin.ModelAdmin):
+class SystemAdmin(ServiceDeleteAdmin, EntityHistoryMixin, admin.ModelAdmin):
     form = SystemAdminForm
     list_display = ["name", "health_status", "health_source", "health_updated_at"]
     list_select_related = ["health"]
@@ -153,12 +153,6 @@ class SystemAdmin(EntityHistoryMixin, admin.ModelAdmin):
                 actor=actor,
             )
 
-    def delete_model(self, request, obj):
-        services.system_delete(system=obj, actor=user_actor(request.user))
-
-    def delete_queryset(self, request, queryset):
-        actor = user_actor(request.user)
-        with transaction.atomic():
-            for system in queryset:
-                services.system_delete(system=system, actor=actor)
+    def delete_through_service(self, obj, *, actor):
+        services.system_delete(system=obj, actor=actor)
 

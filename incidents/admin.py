@@ -7,6 +7,7 @@ from django.db import transaction
 
 from automation.admin_history import EntityHistoryMixin
 from automation.entities.actor import user_actor
+from automation.service_admin import PostUpdateAdmin, PostUpdateFormSet, ServiceDeleteAdmin
 from catalog.models import System
 
 from .models import Incident, IncidentStatus, IncidentUpdate
@@ -59,6 +60,7 @@ class IncidentUpdateInline(admin.TabularInline):
     can_delete = False
     verbose_name = "update"
     verbose_name_plural = "Timeline"
+    formset = PostUpdateFormSet
 
     # Rights follow the incident's: posting an update is changing the incident.
     def has_add_permission(self, request, obj=None):
@@ -77,7 +79,7 @@ class IncidentUpdateInline(admin.TabularInline):
 
 
 @admin.register(Incident)
-class IncidentAdmin(EntityHistoryMixin, admin.ModelAdmin):
+class IncidentAdmin(PostUpdateAdmin, ServiceDeleteAdmin, EntityHistoryMixin, admin.ModelAdmin):
     list_display = [
         "title", "status", "severity", "system_names", "suppress_notifications", "created_at", "resolved_at"
     ]
@@ -140,29 +142,11 @@ class IncidentAdmin(EntityHistoryMixin, admin.ModelAdmin):
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
 
-    def save_formset(self, request, form, formset, change):
-        # Read by the admin's change message; existing updates are read-only, so only additions exist.
-        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
-        for update_form in formset.extra_forms:
-            if not update_form.has_changed():
-                continue
-            update = incident_add_update(
-                incident=form.instance,
-                message=update_form.cleaned_data["message"],
-                status_change=update_form.cleaned_data.get("status_change") or None,
-                actor=user_actor(request.user),
-            )
-            formset.new_objects.append(update)
+    def post_update(self, parent, *, message, status_change, actor):
+        return incident_add_update(incident=parent, message=message, status_change=status_change, actor=actor)
 
-    def delete_model(self, request, obj):
-        incident_delete(incident=obj, actor=user_actor(request.user))
-
-    def delete_queryset(self, request, queryset):
-        actor = user_actor(request.user)
-        with transaction.atomic():
-            # One tracked delete each (a queryset delete is refused); pk order is a stable lock order.
-            for incident in queryset.order_by("pk"):
-                incident_delete(incident=incident, actor=actor)
+    def delete_through_service(self, obj, *, actor):
+        incident_delete(incident=obj, actor=actor)
 
     @admin.action(description="Resolve selected incidents", permissions=["change"])
     def resolve_selected(self, request, queryset):
