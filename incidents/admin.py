@@ -2,13 +2,12 @@
 
 from django import forms
 from django.contrib import admin
-from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.db import transaction
 
 from automation.admin_history import EntityHistoryMixin
 from automation.entities.actor import user_actor
 from automation.service_admin import PostUpdateAdmin, PostUpdateFormSet, ServiceDeleteAdmin
-from catalog.models import System
+from catalog.admin_forms import AffectedSystemsForm
 
 from .models import Incident, IncidentStatus, IncidentUpdate
 from .services import incident_add_update, incident_create, incident_delete, incident_resolve, incident_update
@@ -19,26 +18,10 @@ ADD_FIELDS = ["title", "description", "severity", "affected_systems", "suppress_
 CHANGE_FIELDS = ["title", "description", "status", "severity", "affected_systems", "suppress_notifications"]
 
 
-class IncidentChangeForm(forms.ModelForm):
-    # A plain form field, not the model's `systems`: the admin cannot edit an M2M with its own through
-    # model, and the systems must be written by the service anyway.
-    affected_systems = forms.ModelMultipleChoiceField(
-        queryset=System.objects.all(),
-        required=False,
-        label="Systems",
-        widget=FilteredSelectMultiple("systems", is_stacked=False),
-    )
-
+class IncidentChangeForm(AffectedSystemsForm):
     class Meta:
         model = Incident
         fields = ["title", "description", "status", "severity", "suppress_notifications"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.instance.pk and not self.instance._state.adding:
-            self.fields["affected_systems"].initial = list(
-                self.instance.system_links.values_list("system_id", flat=True)
-            )
 
 
 class IncidentAddForm(IncidentChangeForm):

@@ -1,16 +1,14 @@
 """Admin of maintenance windows: every write goes through the services, with the operator as actor."""
 
-from django import forms
 from django.contrib import admin
-from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.db import transaction
 
 from automation.admin_history import EntityHistoryMixin
 from automation.entities.actor import user_actor
 from automation.service_admin import PostUpdateAdmin, PostUpdateFormSet, ServiceDeleteAdmin
-from catalog.models import System
+from catalog.admin_forms import AffectedSystemsForm
 
-from .models import FINAL_STATUSES, MaintenanceSystem, MaintenanceUpdate, MaintenanceWindow
+from .models import FINAL_STATUSES, MaintenanceUpdate, MaintenanceWindow
 from .services import (
     maintenance_add_update,
     maintenance_close,
@@ -22,26 +20,10 @@ from .services import (
 WINDOW_FIELDS = ["title", "description", "status", "start_at", "end_at", "suppress_notifications"]
 
 
-class MaintenanceWindowForm(forms.ModelForm):
-    # Not the model's `systems` field: the admin cannot edit an M2M with an explicit through model, and the
-    # links must change through the service anyway (they are tracked state).
-    affected_systems = forms.ModelMultipleChoiceField(
-        queryset=System.objects.all(),
-        required=False,
-        label="Systems",
-        widget=FilteredSelectMultiple("systems", is_stacked=False),
-    )
-
+class MaintenanceWindowForm(AffectedSystemsForm):
     class Meta:
         model = MaintenanceWindow
         fields = WINDOW_FIELDS
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if not self.instance._state.adding:
-            self.fields["affected_systems"].initial = list(
-                MaintenanceSystem.objects.filter(window_id=self.instance.pk).values_list("system_id", flat=True)
-            )
 
 
 class MaintenanceUpdateHistoryInline(admin.TabularInline):
