@@ -2,12 +2,13 @@
 
 from django import forms
 from django.contrib import admin
-from django.db import transaction
 
 from automation.admin_history import EntityHistoryMixin
 from automation.entities.actor import user_actor
+from automation.service_admin import ServiceDeleteAdmin
 
 from . import services
+from .admin_panels import system_panels
 from .models import MAX_HEALTH_MESSAGE, MAX_LATENCY_MS, HealthSource, HealthStatus, System, SystemHealth
 from .selectors import system_health
 
@@ -89,7 +90,7 @@ def _adopt(target: System, saved: System) -> None:
 
 
 @admin.register(System)
-class SystemAdmin(EntityHistoryMixin, admin.ModelAdmin):
+class SystemAdmin(ServiceDeleteAdmin, EntityHistoryMixin, admin.ModelAdmin):
     form = SystemAdminForm
     list_display = ["name", "health_status", "health_source", "health_updated_at"]
     list_select_related = ["health"]
@@ -127,9 +128,7 @@ class SystemAdmin(EntityHistoryMixin, admin.ModelAdmin):
     def checks_panel(self, obj: System):
         if obj is None or obj._state.adding:
             return "—"
-        from checks.admin import system_checks_panel  # checks builds on catalog, not the other way round
-
-        return system_checks_panel(obj)
+        return system_panels(obj)  # checks registers its panel: it builds on catalog, not the other way round
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
@@ -155,12 +154,6 @@ class SystemAdmin(EntityHistoryMixin, admin.ModelAdmin):
                 actor=actor,
             )
 
-    def delete_model(self, request, obj):
-        services.system_delete(system=obj, actor=user_actor(request.user))
-
-    def delete_queryset(self, request, queryset):
-        actor = user_actor(request.user)
-        with transaction.atomic():
-            for system in queryset:
-                services.system_delete(system=system, actor=actor)
+    def delete_through_service(self, obj, *, actor):
+        services.system_delete(system=obj, actor=actor)
 

@@ -5,8 +5,7 @@ from django.db import models
 
 from automation.entities.actor import current_acting
 from automation.entities.tracked import TrackedModel, is_mutating
-from checkstack.json_text import validate_no_nul_characters
-
+from foundation.json_text import validate_no_nul_characters
 
 # Largest latency stored: PositiveIntegerField's range on PostgreSQL (SQLite would take more; we refuse it).
 MAX_LATENCY_MS = 2_147_483_647

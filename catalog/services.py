@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from automation.entities.mutation import entity_mutate
+from foundation.service_errors import ServiceConflict
 
 from .models import MAX_LATENCY_MS, HealthSource, System, SystemHealth
 
@@ -26,7 +27,7 @@ def _save(system: System, **kwargs) -> None:
         raise ValidationError({"name": [NAME_TAKEN]}) from exc
 
 
-class HealthSourceConflict(Exception):
+class HealthSourceConflict(ServiceConflict):
     """The system's health is set by another source (e.g. a client reports while checks manage it)."""
 
     def __init__(self, *, source: str, reporter: str):
@@ -35,6 +36,9 @@ class HealthSourceConflict(Exception):
             f"This system's health source is '{source}': health from '{reporter}' is refused. "
             f"Change the system's health source first."
         )
+
+    def fields(self) -> dict:
+        return {"health_source": self.source}
 
 
 def _lock_system(system: System) -> str:

@@ -7,6 +7,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from automation.service_admin import ServiceDeleteAdmin
+
 from . import services
 from .models import Check, CheckKind, CheckResult
 from .ping import ping_url
@@ -56,7 +58,7 @@ class CheckAdminForm(forms.ModelForm):
 
 
 @admin.register(Check)
-class CheckAdmin(admin.ModelAdmin):
+class CheckAdmin(ServiceDeleteAdmin, admin.ModelAdmin):
     form = CheckAdminForm
     list_display = ["name", "system", "kind", "enabled", "last_result", "consecutive_failures"]
     list_filter = ["kind", "enabled", "last_ok", "system"]
@@ -122,13 +124,8 @@ class CheckAdmin(admin.ModelAdmin):
         if changed or system is not None:
             services.check_update(check=obj, editor=request.user, system=system, **changed)
 
-    def delete_model(self, request, obj):
-        services.check_delete(check=obj)
-
-    def delete_queryset(self, request, queryset):
-        with transaction.atomic():
-            for check in queryset.order_by("pk"):
-                services.check_delete(check=check)
+    def delete_through_service(self, obj, *, actor):
+        services.check_delete(check=obj)  # checks are not tracked: no actor to record
 
     @admin.action(description="Regenerate the ping URL of selected heartbeat checks", permissions=["change"])
     def regenerate_token(self, request, queryset):

@@ -6,7 +6,11 @@ class ChecksConfig(AppConfig):
     verbose_name = "Checks"
 
     def ready(self):
+        from catalog.admin_panels import register_system_panel
+
         from . import facts, retention
+        from .admin import system_checks_panel
 
         facts.register()
         retention.register()
+        register_system_panel(system_checks_panel)

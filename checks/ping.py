@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from notifications.throttle import client_ip, throttle_hit
+from foundation.throttle import client_ip, throttle_hit
 
 from .models import Check
 from .services import heartbeat_find, heartbeat_ping

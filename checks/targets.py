@@ -1,7 +1,7 @@
 """Where a check may point: the one guard used when a check is saved and again when it runs.
 
 Checks watch an operator's own systems, so private and loopback addresses are allowed (unlike automation
-webhooks, automation/builtins/egress.py). What stays refused is what no monitored system lives at and what
+webhooks, foundation/egress.py). What stays refused is what no monitored system lives at and what
 an attacker who may edit checks would aim for: cloud metadata services, link-local addresses, unspecified
 and multicast addresses. CHECKSTACK_CHECKS_ALLOWLIST (host names, addresses, networks) lets one through.
 
@@ -14,7 +14,7 @@ import socket
 
 from django.conf import settings
 
-from automation.builtins.egress import Address, TargetRefused, embedded_ipv4, parse_allowlist
+from foundation.egress import Address, TargetRefused, embedded_ipv4, parse_allowlist
 
 __all__ = ["TargetRefused", "refused_address_reason", "refused_host_reason", "resolve_checked"]
 

@@ -88,7 +88,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "checkstack.urls"
-SESSION_ENGINE = "checkstack.sessions"
+SESSION_ENGINE = "foundation.sessions"
 WSGI_APPLICATION = "checkstack.wsgi.application"
 
 TEMPLATES = [
@@ -158,17 +158,17 @@ STORAGES = {
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes anonymous requests 401, not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "checkstack.authentication.StrictTokenAuthentication",
+        "foundation.authentication.StrictTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["checkstack.permissions.ActionAwarePermissions"],
-    "DEFAULT_PAGINATION_CLASS": "checkstack.pagination.Pagination",
+    "DEFAULT_PERMISSION_CLASSES": ["foundation.permissions.ActionAwarePermissions"],
+    "DEFAULT_PAGINATION_CLASS": "foundation.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Service errors (validation, permission, vanished rows, conflicts) become responses in one place.
-    "EXCEPTION_HANDLER": "checkstack.api_errors.api_exception_handler",
-    "DEFAULT_PARSER_CLASSES": ["checkstack.request_bodies.BoundedJSONParser", "rest_framework.parsers.FormParser", "rest_framework.parsers.MultiPartParser"],  # noqa: E501 - JSON within the body limits
+    "EXCEPTION_HANDLER": "foundation.api_errors.api_exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["foundation.request_bodies.BoundedJSONParser", "rest_framework.parsers.FormParser", "rest_framework.parsers.MultiPartParser"],  # noqa: E501 - JSON within the body limits
 }
 CHECKSTACK_MAX_BODY_BYTES = env.int("CHECKSTACK_MAX_BODY_BYTES", default=1024 * 1024)  # API bodies: 413 beyond
 SPECTACULAR_SETTINGS = {
@@ -388,11 +388,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [run=%(run_id)s change=%(change_id)s] %(message)s"},
-        "json": {"()": "automation.observability.JSONFormatter"},
+        "json": {"()": "foundation.log_context.JSONFormatter"},
     },
     "filters": {
         "mask_secrets": {"()": "automation.masking.SecretMaskingFilter"},
-        "context": {"()": "automation.observability.ContextFilter"},
+        "context": {"()": "foundation.log_context.ContextFilter"},
         "ping_tokens": {"()": "checks.ping_logs.PingTokenFilter"},
     },
     "handlers": {

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from pydantic import BaseModel, ConfigDict, Field
 
+from automation.action_targets import ActionTarget, validation_message
 from automation.definitions import (
     ActionContext,
     ActionDefinition,
@@ -27,6 +28,7 @@ from .triggers import Severity, Status
 
 ARTIFACT = "incident"
 NO_TARGET = "No incident_id given and no upstream incident artifact found"
+TARGET = ActionTarget(model=Incident, artifact=ARTIFACT, id_field="incident_id", label="Incident", no_target=NO_TARGET)
 
 
 class IncidentArtifact(BaseModel):
@@ -75,23 +77,6 @@ def incident_artifact(incident: Incident) -> dict:
     return {"incident_id": str(incident.pk), **incident_state(incident)}
 
 
-def _error(exc: ValidationError) -> str:
-    if hasattr(exc, "message_dict"):
-        return "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items())
-    return " ".join(exc.messages)
-
-
-def _target(config: _Targeted, consumed: dict) -> Incident | str:
-    """The incident to act on: the explicit id wins over the upstream artifact; a str is the failure."""
-    raw = (config.incident_id or "").strip() or (consumed.get(ARTIFACT) or {}).get("incident_id")
-    if not raw:
-        return NO_TARGET
-    try:
-        return Incident.objects.get(pk=uuid.UUID(str(raw)))
-    except (ValueError, Incident.DoesNotExist):
-        return f"Incident {raw} not found"
-
-
 def _lock_system_for_dedupe(system_id: str) -> None:
     """Serialise dedupe-creates per system until the transaction ends.
 
@@ -119,7 +104,7 @@ def create(config: CreateConfig, consumed: dict, context: ActionContext) -> Acti
                 reused = incidents_open().filter(system_links__system_id=first).first()
             incident = reused or incident_create(**fields, actor=context.actor)
     except ValidationError as exc:
-        return ActionOutcome.fail(_error(exc))
+        return ActionOutcome.fail(validation_message(exc))
     return ActionOutcome.ok(
         result={"incident_id": str(incident.pk), "reused": reused is not None},
         artifact=incident_artifact(incident),
@@ -127,38 +112,32 @@ def create(config: CreateConfig, consumed: dict, context: ActionContext) -> Acti
 
 
 def resolve(config: ResolveConfig, consumed: dict, context: ActionContext) -> ActionOutcome:
-    incident = _target(config, consumed)
-    if isinstance(incident, str):
-        return ActionOutcome.fail(incident)
-    try:
-        incident = incident_resolve(incident=incident, message=config.message or None, actor=context.actor)
-    except Incident.DoesNotExist:
-        return ActionOutcome.fail(f"Incident {incident.pk} not found")
-    return ActionOutcome.ok(result={"incident_id": str(incident.pk), "status": incident.status})
+    def write(incident):
+        resolved = incident_resolve(incident=incident, message=config.message or None, actor=context.actor)
+        return ActionOutcome.ok(result={"incident_id": str(resolved.pk), "status": resolved.status})
+
+    return TARGET.on_target(config, consumed, write)
 
 
 def _post(incident: Incident | str, *, message: str, status_change: str | None, actor: str) -> ActionOutcome:
-    if isinstance(incident, str):
-        return ActionOutcome.fail(incident)
-    try:
+    def write(incident):
         update = incident_add_update(incident=incident, message=message, status_change=status_change, actor=actor)
-    except Incident.DoesNotExist:
-        return ActionOutcome.fail(f"Incident {incident.pk} not found")
-    except ValidationError as exc:
-        return ActionOutcome.fail(_error(exc))
-    return ActionOutcome.ok(result={
-        "incident_id": str(incident.pk), "update_id": str(update.pk), "status": update.incident.status,
-    })
+        return ActionOutcome.ok(result={
+            "incident_id": str(incident.pk), "update_id": str(update.pk), "status": update.incident.status,
+        })
+
+    return TARGET.act(incident, write)
 
 
 def add_update(config: AddUpdateConfig, consumed: dict, context: ActionContext) -> ActionOutcome:
-    return _post(_target(config, consumed), message=config.message, status_change=config.status_change,
-                 actor=context.actor)
+    return _post(TARGET.resolve(config.incident_id, consumed), message=config.message,
+                 status_change=config.status_change, actor=context.actor)
 
 
 def update_status(config: UpdateStatusConfig, consumed: dict, context: ActionContext) -> ActionOutcome:
-    return _post(_target(config, consumed), message=config.message or f"Status changed to {config.status}",
-                 status_change=config.status, actor=context.actor)
+    return _post(TARGET.resolve(config.incident_id, consumed),
+                 message=config.message or f"Status changed to {config.status}", status_change=config.status,
+                 actor=context.actor)
 
 
 class AnnounceConfig(BaseModel):

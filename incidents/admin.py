@@ -2,12 +2,12 @@
 
 from django import forms
 from django.contrib import admin
-from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.db import transaction
 
 from automation.admin_history import EntityHistoryMixin
 from automation.entities.actor import user_actor
-from catalog.models import System
+from automation.service_admin import PostUpdateAdmin, PostUpdateFormSet, ServiceDeleteAdmin
+from catalog.admin_forms import AffectedSystemsForm
 
 from .models import Incident, IncidentStatus, IncidentUpdate
 from .services import incident_add_update, incident_create, incident_delete, incident_resolve, incident_update
@@ -18,26 +18,10 @@ ADD_FIELDS = ["title", "description", "severity", "affected_systems", "suppress_
 CHANGE_FIELDS = ["title", "description", "status", "severity", "affected_systems", "suppress_notifications"]
 
 
-class IncidentChangeForm(forms.ModelForm):
-    # A plain form field, not the model's `systems`: the admin cannot edit an M2M with its own through
-    # model, and the systems must be written by the service anyway.
-    affected_systems = forms.ModelMultipleChoiceField(
-        queryset=System.objects.all(),
-        required=False,
-        label="Systems",
-        widget=FilteredSelectMultiple("systems", is_stacked=False),
-    )
-
+class IncidentChangeForm(AffectedSystemsForm):
     class Meta:
         model = Incident
         fields = ["title", "description", "status", "severity", "suppress_notifications"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.instance.pk and not self.instance._state.adding:
-            self.fields["affected_systems"].initial = list(
-                self.instance.system_links.values_list("system_id", flat=True)
-            )
 
 
 class IncidentAddForm(IncidentChangeForm):
@@ -59,6 +43,7 @@ class IncidentUpdateInline(admin.TabularInline):
     can_delete = False
     verbose_name = "update"
     verbose_name_plural = "Timeline"
+    formset = PostUpdateFormSet
 
     # Rights follow the incident's: posting an update is changing the incident.
     def has_add_permission(self, request, obj=None):
@@ -77,7 +62,7 @@ class IncidentUpdateInline(admin.TabularInline):
 
 
 @admin.register(Incident)
-class IncidentAdmin(EntityHistoryMixin, admin.ModelAdmin):
+class IncidentAdmin(PostUpdateAdmin, ServiceDeleteAdmin, EntityHistoryMixin, admin.ModelAdmin):
     list_display = [
         "title", "status", "severity", "system_names", "suppress_notifications", "created_at", "resolved_at"
     ]
@@ -140,29 +125,11 @@ class IncidentAdmin(EntityHistoryMixin, admin.ModelAdmin):
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
 
-    def save_formset(self, request, form, formset, change):
-        # Read by the admin's change message; existing updates are read-only, so only additions exist.
-        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
-        for update_form in formset.extra_forms:
-            if not update_form.has_changed():
-                continue
-            update = incident_add_update(
-                incident=form.instance,
-                message=update_form.cleaned_data["message"],
-                status_change=update_form.cleaned_data.get("status_change") or None,
-                actor=user_actor(request.user),
-            )
-            formset.new_objects.append(update)
+    def post_update(self, parent, *, message, status_change, actor):
+        return incident_add_update(incident=parent, message=message, status_change=status_change, actor=actor)
 
-    def delete_model(self, request, obj):
-        incident_delete(incident=obj, actor=user_actor(request.user))
-
-    def delete_queryset(self, request, queryset):
-        actor = user_actor(request.user)
-        with transaction.atomic():
-            # One tracked delete each (a queryset delete is refused); pk order is a stable lock order.
-            for incident in queryset.order_by("pk"):
-                incident_delete(incident=incident, actor=actor)
+    def delete_through_service(self, obj, *, actor):
+        incident_delete(incident=obj, actor=actor)
 
     @admin.action(description="Resolve selected incidents", permissions=["change"])
     def resolve_selected(self, request, queryset):

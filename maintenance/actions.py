@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from automation.action_targets import ActionTarget, validation_message
 from automation.definitions import (
     ActionContext,
     ActionDefinition,
@@ -27,6 +28,8 @@ from .triggers import Status
 
 ARTIFACT = "maintenance_window"
 NO_TARGET = "No maintenance_id given and no upstream maintenance_window artifact found"
+TARGET = ActionTarget(model=MaintenanceWindow, artifact=ARTIFACT, id_field="maintenance_id",
+                      label="Maintenance window", no_target=NO_TARGET)
 MAX_MINUTES = 30 * 24 * 60
 
 
@@ -95,53 +98,23 @@ def window_artifact(window: MaintenanceWindow) -> dict:
     return maintenance_payload(str(window.pk), maintenance_state(window))
 
 
-def _error(exc: ValidationError) -> str:
-    if hasattr(exc, "message_dict"):
-        return "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items())
-    return " ".join(exc.messages)
-
-
-def _target(config: _Targeted, consumed: dict) -> MaintenanceWindow | str:
-    """The window to act on: the explicit id wins over the upstream artifact; a str is the failure."""
-    raw = (config.maintenance_id or "").strip() or (consumed.get(ARTIFACT) or {}).get("maintenance_id")
-    if not raw:
-        return NO_TARGET
-    try:
-        return MaintenanceWindow.objects.get(pk=uuid.UUID(str(raw)))
-    except (ValueError, MaintenanceWindow.DoesNotExist):
-        return f"Maintenance window {raw} not found"
-
-
 def _done(window: MaintenanceWindow, *, produced: bool = False, **extra) -> ActionOutcome:
     artifact = window_artifact(window)
     result = {"maintenance_id": artifact["maintenance_id"], "status": artifact["status"], **extra}
     return ActionOutcome.ok(result=result, artifact=artifact if produced else None)
 
 
-def _on_target(config: _Targeted, consumed: dict, write) -> ActionOutcome:
-    """Run `write(window)` on the targeted window; known failures become failed outcomes."""
-    window = _target(config, consumed)
-    if isinstance(window, str):
-        return ActionOutcome.fail(window)
-    try:
-        return write(window)
-    except MaintenanceWindow.DoesNotExist:
-        return ActionOutcome.fail(f"Maintenance window {window.pk} not found")
-    except ValidationError as exc:
-        return ActionOutcome.fail(_error(exc))
-
-
 def create(config: CreateConfig, consumed: dict, context: ActionContext) -> ActionOutcome:
     try:
         window = maintenance_create(**config.model_dump(), actor=context.actor)
     except ValidationError as exc:
-        return ActionOutcome.fail(_error(exc))
+        return ActionOutcome.fail(validation_message(exc))
     return _done(window, produced=True)
 
 
 def update(config: UpdateConfig, consumed: dict, context: ActionContext) -> ActionOutcome:
     fields = config.model_dump(exclude={"maintenance_id"}, exclude_none=True)
-    return _on_target(config, consumed, lambda window: _done(
+    return TARGET.on_target(config, consumed, lambda window: _done(
         maintenance_update(window=window, **fields, actor=context.actor)
     ))
 
@@ -152,7 +125,7 @@ def add_update(config: AddUpdateConfig, consumed: dict, context: ActionContext) 
                                         actor=context.actor)
         return _done(posted.window, update_id=str(posted.pk))
 
-    return _on_target(config, consumed, write)
+    return TARGET.on_target(config, consumed, write)
 
 
 def set_system(config: SetSystemConfig, consumed: dict, context: ActionContext) -> ActionOutcome:
@@ -174,12 +147,12 @@ def set_system(config: SetSystemConfig, consumed: dict, context: ActionContext) 
             actor=context.actor,
         )
     except ValidationError as exc:  # the system was deleted meanwhile
-        return ActionOutcome.fail(_error(exc))
+        return ActionOutcome.fail(validation_message(exc))
     return _done(window, produced=True)
 
 
 def clear_system(config: ClearSystemConfig, consumed: dict, context: ActionContext) -> ActionOutcome:
-    return _on_target(config, consumed, lambda window: _done(
+    return TARGET.on_target(config, consumed, lambda window: _done(
         maintenance_close(window=window, message=config.message or None, actor=context.actor)
     ))
 

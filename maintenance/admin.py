@@ -1,16 +1,14 @@
 """Admin of maintenance windows: every write goes through the services, with the operator as actor."""
 
-from django import forms
 from django.contrib import admin
-from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.db import transaction
-from django.forms.models import BaseInlineFormSet
 
 from automation.admin_history import EntityHistoryMixin
 from automation.entities.actor import user_actor
-from catalog.models import System
+from automation.service_admin import PostUpdateAdmin, PostUpdateFormSet, ServiceDeleteAdmin
+from catalog.admin_forms import AffectedSystemsForm
 
-from .models import FINAL_STATUSES, MaintenanceSystem, MaintenanceUpdate, MaintenanceWindow
+from .models import FINAL_STATUSES, MaintenanceUpdate, MaintenanceWindow
 from .services import (
     maintenance_add_update,
     maintenance_close,
@@ -22,26 +20,10 @@ from .services import (
 WINDOW_FIELDS = ["title", "description", "status", "start_at", "end_at", "suppress_notifications"]
 
 
-class MaintenanceWindowForm(forms.ModelForm):
-    # Not the model's `systems` field: the admin cannot edit an M2M with an explicit through model, and the
-    # links must change through the service anyway (they are tracked state).
-    affected_systems = forms.ModelMultipleChoiceField(
-        queryset=System.objects.all(),
-        required=False,
-        label="Systems",
-        widget=FilteredSelectMultiple("systems", is_stacked=False),
-    )
-
+class MaintenanceWindowForm(AffectedSystemsForm):
     class Meta:
         model = MaintenanceWindow
         fields = WINDOW_FIELDS
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if not self.instance._state.adding:
-            self.fields["affected_systems"].initial = list(
-                MaintenanceSystem.objects.filter(window_id=self.instance.pk).values_list("system_id", flat=True)
-            )
 
 
 class MaintenanceUpdateHistoryInline(admin.TabularInline):
@@ -61,13 +43,9 @@ class MaintenanceUpdateHistoryInline(admin.TabularInline):
         return False
 
 
-class NewUpdateFormSet(BaseInlineFormSet):
-    """Forms for new updates; saved by MaintenanceWindowAdmin.save_formset through the service."""
-
-
 class MaintenanceUpdateAddInline(admin.StackedInline):
     model = MaintenanceUpdate
-    formset = NewUpdateFormSet
+    formset = PostUpdateFormSet
     fields = ["message", "status_change"]
     extra = 1
     can_delete = False
@@ -79,7 +57,7 @@ class MaintenanceUpdateAddInline(admin.StackedInline):
 
 
 @admin.register(MaintenanceWindow)
-class MaintenanceWindowAdmin(EntityHistoryMixin, admin.ModelAdmin):
+class MaintenanceWindowAdmin(PostUpdateAdmin, ServiceDeleteAdmin, EntityHistoryMixin, admin.ModelAdmin):
     form = MaintenanceWindowForm
     list_display = ["title", "status", "start_at", "end_at", "system_names", "suppress_notifications"]
     list_filter = ["status", "systems", "suppress_notifications"]
@@ -115,31 +93,11 @@ class MaintenanceWindowAdmin(EntityHistoryMixin, admin.ModelAdmin):
         obj.refresh_from_db()
         obj._state.adding = False
 
-    def save_formset(self, request, form, formset, change):
-        # Read by construct_change_message; nothing is saved through the formset itself.
-        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
-        if not isinstance(formset, NewUpdateFormSet):
-            return
-        for update_form in formset.forms:
-            if not update_form.has_changed():
-                continue
-            update = maintenance_add_update(
-                window=form.instance,
-                message=update_form.cleaned_data["message"],
-                status_change=update_form.cleaned_data.get("status_change"),
-                actor=user_actor(request.user),
-            )
-            formset.new_objects.append(update)
+    def post_update(self, parent, *, message, status_change, actor):
+        return maintenance_add_update(window=parent, message=message, status_change=status_change, actor=actor)
 
-    def delete_model(self, request, obj):
-        maintenance_delete(window=obj, actor=user_actor(request.user))
-
-    def delete_queryset(self, request, queryset):
-        # One tracked tombstone per window; a queryset delete would bypass the change log.
-        actor = user_actor(request.user)
-        with transaction.atomic():
-            for window in queryset.order_by("pk"):
-                maintenance_delete(window=window, actor=actor)
+    def delete_through_service(self, obj, *, actor):
+        maintenance_delete(window=obj, actor=actor)
 
     @admin.action(description="Close selected windows", permissions=["change"])
     def close_windows(self, request, queryset):

@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.db import transaction
 
 from automation.entities.actor import user_actor
+from automation.service_admin import ServiceDeleteAdmin
 from catalog.models import System
 
 from . import subscribers as services
@@ -24,7 +25,7 @@ class SubscriberAdminForm(forms.ModelForm):
 
 
 @admin.register(Subscriber)
-class SubscriberAdmin(admin.ModelAdmin):
+class SubscriberAdmin(ServiceDeleteAdmin, admin.ModelAdmin):
     form = SubscriberAdminForm
     list_display = ["email", "confirmed", "followed", "created_at"]
     list_filter = ["confirmed", "systems"]
@@ -77,14 +78,8 @@ class SubscriberAdmin(admin.ModelAdmin):
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
 
-    def delete_model(self, request, obj):
-        services.subscriber_delete(subscriber=obj, actor=user_actor(request.user))
-
-    def delete_queryset(self, request, queryset):
-        actor = user_actor(request.user)
-        with transaction.atomic():
-            for subscriber in queryset:
-                services.subscriber_delete(subscriber=subscriber, actor=actor)
+    def delete_through_service(self, obj, *, actor):
+        services.subscriber_delete(subscriber=obj, actor=actor)
 
     @admin.action(description="Send a confirmation email", permissions=["change"])
     def send_confirmation(self, request, queryset):

@@ -28,11 +28,6 @@ def subscribe_limit_window() -> int:
     return _setting("CHECKSTACK_SUBSCRIBE_LIMIT_WINDOW_SECONDS", 3600)
 
 
-def trusted_proxies() -> int:
-    """Reverse proxies in front of the app: the client IP is that many hops from the right of X-Forwarded-For."""
-    return _setting("CHECKSTACK_TRUSTED_PROXIES", 0)
-
-
 def confirm_max_age() -> timedelta:
     """How long a confirmation link confirms; never-confirmed requests are purged after it."""
     return timedelta(days=_setting("CHECKSTACK_SUBSCRIBE_CONFIRM_DAYS", 7))

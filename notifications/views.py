@@ -14,12 +14,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
 from catalog.models import System
+from foundation.throttle import client_ip, throttle_hit
 
 from . import conf
 from .forms import SubscribeForm
 from .models import Subscriber
 from .subscribers import confirmation_pending, subscriber_confirm, subscriber_request, subscriber_unsubscribe
-from .throttle import client_ip, throttle_hit
 
 PUBLIC_ACTOR = "public"
 

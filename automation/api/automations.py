@@ -1,7 +1,7 @@
 """automations/: the document as the body (JSON or YAML), one validator, enable/disable/run.
 
 Saves go through `automation_save`; its errors (document 400, permission 403, version 409) become responses
-in `checkstack.api_errors`, like every view's.
+in `foundation.api_errors`, like every view's.
 """
 
 import django_filters
@@ -13,9 +13,9 @@ from rest_framework.exceptions import NotFound
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from checkstack.json_text import validate_no_nul_characters
-from checkstack.permissions import ActionAwarePermissions
-from checkstack.request_bodies import BoundedJSONParser
+from foundation.json_text import validate_no_nul_characters
+from foundation.permissions import ActionAwarePermissions
+from foundation.request_bodies import BoundedJSONParser
 
 from ..documents.validate import validate_document
 from ..entities.actor import user_actor

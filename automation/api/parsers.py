@@ -3,7 +3,7 @@
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 
-from checkstack.request_bodies import check_depth, read_body
+from foundation.request_bodies import check_depth, read_body
 
 from ..documents.io import DocumentError, parse_document
 

@@ -7,7 +7,7 @@ from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from checkstack.permissions import ActionAwarePermissions
+from foundation.permissions import ActionAwarePermissions
 
 from ..entities.actor import user_actor
 from ..models import Artifact, Run, RunStatus, RunStep

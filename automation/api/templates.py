@@ -6,7 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from checkstack.permissions import ActionAwarePermissions
+from foundation.permissions import ActionAwarePermissions
 
 from ..automation_templates import TEMPLATES, TemplateParameterError
 from ..models import Automation

@@ -6,12 +6,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, get_connection
 from django.core.mail.backends import smtp
-from django.utils.module_loading import import_string
 from django.core.validators import validate_email
+from django.utils.module_loading import import_string
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from foundation.deadline import cut_off_at, seconds_left
+
 from ..definitions import ActionContext, ActionDefinition, ActionOutcome, register_action
-from .deadline import cut_off_at, seconds_left
 
 DEFAULT_TIMEOUT = 30  # seconds, when EMAIL_TIMEOUT is unset
 

@@ -13,9 +13,10 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from foundation.deadline import cut_off_at, seconds_left
+from foundation.egress import TargetRefused, open_connection, resolve_target
+
 from ..definitions import ActionContext, ActionDefinition, ActionOutcome, register_action
-from .deadline import cut_off_at, seconds_left
-from .egress import TargetRefused, open_connection, resolve_target
 
 TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")  # RFC 9110 header field name
 RESERVED_HEADERS = {"host", "content-length", "idempotency-key", "transfer-encoding", "connection"}

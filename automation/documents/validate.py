@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
-from checkstack.json_text import nul_character_path
+from foundation.json_text import nul_character_path
 
 from ..definitions import definitions
 from ..expressions.evaluate import ExpressionError, compile_expression, compile_template, expression_references, \

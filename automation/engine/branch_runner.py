@@ -4,9 +4,10 @@ import logging
 
 from django.db.models import Q
 
+from foundation.log_context import log_context
+
 from ..masking import masking_scope
 from ..models import Artifact, BranchStatus, Run
-from ..observability import log_context
 from .branches import (HALTED_ERROR, BranchClaim, BranchHalted, Reopened, branch_claim, branch_end,
                        branch_release_to_wait, locked_branch, wake_branch)
 from .lifecycle import LeaseLost

@@ -4,8 +4,9 @@ import logging
 
 from django.db import connection
 
+from foundation.log_context import log_context
+
 from ..masking import masking_scope
-from ..observability import log_context
 from ..models import RunStatus
 from .lifecycle import Claim, LeaseLost, run_claim, run_finish, run_release_to_wait, runs_woken_here, wake_run
 from .waits import wake_run_resume

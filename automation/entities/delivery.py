@@ -17,10 +17,11 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from foundation.log_context import log_context
+
 from ..columns import fit_key
 from ..db_errors import is_transient
 from ..models import ChangeEvent, DerivedTriggerEvent, SubscriptionDelivery
-from ..observability import log_context
 from ..row_sql import insert_instances, lock_rows, update_instance
 from .parking import attempt_count, attempt_uncount, record_failed_attempt, record_failure
 from .registry import Change, Delivery, derive_events, registry, subscriptions_for

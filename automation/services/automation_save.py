@@ -8,6 +8,8 @@ check or derive belongs here, once.
 
 from django.db import IntegrityError, transaction
 
+from foundation.service_errors import ServiceInvalid
+
 from ..documents.validate import validate_document
 from ..entities.actor import user_actor
 from ..models import Automation
@@ -18,12 +20,8 @@ from .permissions import check_can_save
 NAME_TAKEN = "an automation with this name already exists"
 
 
-class DocumentInvalid(Exception):
+class DocumentInvalid(ServiceInvalid):
     """The document cannot be saved; `errors` is a list of `{path, message}` (docs/automations.md)."""
-
-    def __init__(self, errors: list[dict]):
-        super().__init__("; ".join(f"{e['path']}: {e['message']}" for e in errors))
-        self.errors = errors
 
 
 class NameTaken(DocumentInvalid):

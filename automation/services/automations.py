@@ -7,8 +7,10 @@ and update take its normalized document.
 
 from django.db import transaction
 
-from ..entities.mutation import entity_mutate
+from foundation.service_errors import ServiceConflict
+
 from ..engine.trigger_index import index_of
+from ..entities.mutation import entity_mutate
 from ..models import Automation, AutomationTrigger, AutomationVersion, Run
 
 
@@ -53,13 +55,16 @@ def automation_create(*, document: dict, actor: str, run_as=None, managed_by: st
     return automation
 
 
-class AutomationConflict(Exception):
+class AutomationConflict(ServiceConflict):
     """The automation changed since the version the editor started from."""
 
     def __init__(self, expected: int, current: int):
         super().__init__(f"the automation is at version {current}, not {expected}: someone else changed it; "
                          "reload it and apply your change again")
         self.expected, self.current = expected, current
+
+    def fields(self) -> dict:
+        return {"version": self.current}
 
 
 @transaction.atomic

@@ -8,10 +8,10 @@ import pytest
 from django.core import mail
 from pydantic import ValidationError
 
-from automation.builtins.egress import forbidden_reason
 from automation.builtins.email import message_id
 from automation.definitions import action
 from automation.tests.definitions_support import run_action, run_context
+from foundation.egress import forbidden_reason
 from testing.http_receiver import Receiver
 
 SECRET = "Bearer s3cret-token"

@@ -4,11 +4,12 @@ import django_filters
 from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import generics, status, viewsets
+from rest_framework import generics, mixins, status
 from rest_framework.response import Response
 
 from automation.entities.actor import user_actor
-from checkstack.permissions import ModelPermissions
+from automation.service_views import ServiceViewSet
+from foundation.permissions import ModelPermissions
 
 from .. import selectors, services
 from ..models import HealthStatus, System, SystemHealth
@@ -32,7 +33,7 @@ class SystemFilter(django_filters.FilterSet):
 
 
 @extend_schema_view(retrieve=SYSTEM_ID, update=SYSTEM_ID, partial_update=SYSTEM_ID, destroy=SYSTEM_ID)
-class SystemViewSet(viewsets.ModelViewSet):
+class SystemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceViewSet):
     # Any id reaches the view, so a malformed one is DRF's JSON 404 rather than the URL resolver's HTML one.
     lookup_value_regex = "[^/]+"
     queryset = selectors.system_list()
@@ -40,25 +41,18 @@ class SystemViewSet(viewsets.ModelViewSet):
     filterset_class = SystemFilter
 
     def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        with transaction.atomic():
-            system = services.system_create(**serializer.validated_data, actor=user_actor(request.user))
-        return Response(self.get_serializer(system).data, status=status.HTTP_201_CREATED)
+        return self.service_write(services.system_create, SystemSerializer, code=status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):
         system = self.get_object()
-        serializer = self.get_serializer(system, data=request.data, partial=kwargs.get("partial", False))
-        serializer.is_valid(raise_exception=True)
-        with transaction.atomic():
-            services.system_update(system=system, **serializer.validated_data, actor=user_actor(request.user))
-        return Response(self.get_serializer(system).data)
+        return self.service_write(services.system_update, SystemSerializer, instance=system,
+                                  partial=kwargs.get("partial", False), system=system)
+
+    def partial_update(self, request, *args, **kwargs):
+        return self.update(request, *args, partial=True, **kwargs)
 
     def destroy(self, request, *args, **kwargs):
-        system = self.get_object()
-        with transaction.atomic():
-            services.system_delete(system=system, actor=user_actor(request.user))
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return self.service_delete(services.system_delete, system=self.get_object())
 
 
 class HealthPermissions(ModelPermissions):

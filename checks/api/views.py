@@ -2,15 +2,14 @@
 heartbeat token. Validate, call a checks service in a transaction, serialize."""
 
 import django_filters
-from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import status, viewsets
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.response import Response
 
-from checkstack.permissions import ActionAwarePermissions
+from automation.service_views import ServiceViewSet
+from foundation.permissions import ActionAwarePermissions
 
 from .. import services
 from ..models import Check, CheckKind
@@ -34,7 +33,7 @@ class CheckFilter(django_filters.FilterSet):
 
 @extend_schema(tags=["checks"])
 @extend_schema_view(retrieve=CHECK_ID, partial_update=CHECK_ID, destroy=CHECK_ID)
-class CheckViewSet(viewsets.ModelViewSet):
+class CheckViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceViewSet):
     # Any id reaches the view, so a malformed one is DRF's JSON 404 rather than the URL resolver's HTML one.
     lookup_value_regex = "[^/]+"
     queryset = Check.objects.select_related("system").order_by("system__name", "name")
@@ -46,31 +45,22 @@ class CheckViewSet(viewsets.ModelViewSet):
     action_permissions = {"results": ["checks.view_check", "checks.view_checkresult"],
                           "regenerate_token": ["checks.change_check"]}
 
-    def _input(self, *, instance=None, partial=False) -> dict:
-        serializer = CheckWriteSerializer(instance, data=self.request.data, partial=partial)
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
+    def service_arguments(self) -> dict:
+        # Checks are not tracked entities: their services take the editing user (for its secret rights).
+        return {"editor": self.request.user}
 
     @extend_schema(request=CheckWriteSerializer, responses={201: CheckSerializer})
     def create(self, request, *args, **kwargs):
-        data = self._input()
-        with transaction.atomic():
-            check = services.check_create(**data, editor=request.user)
-        return Response(self.get_serializer(check).data, status=status.HTTP_201_CREATED)
+        return self.service_write(services.check_create, CheckWriteSerializer, code=status.HTTP_201_CREATED)
 
     @extend_schema(request=CheckWriteSerializer, responses=CheckSerializer)
     def partial_update(self, request, *args, **kwargs):
         check = self.get_object()
-        data = self._input(instance=check, partial=True)
-        with transaction.atomic():
-            check = services.check_update(check=check, **data, editor=request.user)
-        return Response(self.get_serializer(check).data)
+        return self.service_write(services.check_update, CheckWriteSerializer, instance=check, partial=True,
+                                  check=check)
 
     def destroy(self, request, *args, **kwargs):
-        check = self.get_object()
-        with transaction.atomic():
-            services.check_delete(check=check)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return self.service_delete(services.check_delete, acting=False, check=self.get_object())
 
     @extend_schema(parameters=CHECK_ID_PARAMETERS, responses=CheckResultSerializer(many=True))
     @action(detail=True, methods=["get"])
@@ -90,6 +80,4 @@ class CheckViewSet(viewsets.ModelViewSet):
         check = self.get_object()
         if check.kind != CheckKind.HEARTBEAT:
             raise ValidationError({"kind": ["Only heartbeat checks have a ping token."]})
-        with transaction.atomic():
-            check = services.heartbeat_token_regenerate(check=check)
-        return Response(self.get_serializer(check).data)
+        return self.service_write(services.heartbeat_token_regenerate, acting=False, check=check)

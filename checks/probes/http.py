@@ -3,14 +3,14 @@
 Only addresses checks/targets.py accepted are connected to (egress.open_connection). Redirects are not
 followed: a 3xx passes only when listed in the expected codes, so a target cannot bounce the probe to an
 address the guard never saw. Connect, send and read share one deadline (a watchdog cuts the socket, see
-automation/builtins/deadline.py); resolving the host name is bounded by the system resolver's own timeout.
+foundation/deadline.py); resolving the host name is bounded by the system resolver's own timeout.
 """
 
 import time
 from http.client import HTTPException
 
-from automation.builtins.deadline import cut_off_at, seconds_left
-from automation.builtins.egress import Target, open_connection, url_parts
+from foundation.deadline import cut_off_at, seconds_left
+from foundation.egress import Target, open_connection, url_parts
 
 from ..targets import TargetRefused, resolve_checked
 from ..validation import FRAMING_HEADERS

@@ -2,7 +2,7 @@
 
 import time
 
-from automation.builtins.egress import connect_any
+from foundation.egress import connect_any
 
 from ..targets import TargetRefused, resolve_checked
 from . import ProbeOutcome, describe_error, elapsed_ms

@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from automation.automation_templates import TEMPLATES
 from automation.models import Run, RunStatus
-from checkstack.permissions import undeclared_actions
+from foundation.permissions import undeclared_actions
 
 # Custom API routes (viewset actions and non-CRUD views) known today; the walk must find at least these.
 KNOWN_ROUTES = {

@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 
 from automation.models import Timer
-from automation.observability import ContextFilter, JSONFormatter, log_context
 from catalog.services import system_create
+from foundation.log_context import ContextFilter, JSONFormatter, log_context
 
 pytestmark = pytest.mark.django_db
 

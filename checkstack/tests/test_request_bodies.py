@@ -8,7 +8,7 @@ import pytest
 
 from automation.models import Automation
 from catalog.models import System
-from checkstack.request_bodies import MAX_DEPTH
+from foundation.request_bodies import MAX_DEPTH
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 

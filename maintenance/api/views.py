@@ -2,14 +2,12 @@
 
 
 import django_filters
-from django.db import transaction
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.response import Response
 
-from automation.entities.actor import user_actor
-from checkstack.permissions import ActionAwarePermissions
+from automation.service_views import ServiceViewSet
+from foundation.permissions import ActionAwarePermissions
 
 from ..models import OPEN_STATUSES, MaintenanceStatus, MaintenanceWindow
 from ..selectors import maintenance_list
@@ -43,9 +41,7 @@ class MaintenanceFilter(django_filters.FilterSet):
         return queryset.filter(status__in=OPEN_STATUSES) if value else queryset.exclude(status__in=OPEN_STATUSES)
 
 
-class MaintenanceViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
-):
+class MaintenanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceViewSet):
     queryset = maintenance_list()
     serializer_class = MaintenanceSerializer
     filterset_class = MaintenanceFilter
@@ -57,48 +53,27 @@ class MaintenanceViewSet(
         "close": ["maintenance.change_maintenancewindow"],
     }
 
-    def _validated(self, serializer_class, **kwargs) -> dict:
-        body = serializer_class(data=self.request.data, **kwargs)
-        body.is_valid(raise_exception=True)
-        return body.validated_data
-
-    def _respond(self, window, code=status.HTTP_200_OK) -> Response:
-        # Re-read with the list's prefetches so the response shows exactly what was committed.
-        return Response(self.get_serializer(maintenance_list().get(pk=window.pk)).data, status=code)
-
     @extend_schema(request=MaintenanceWriteSerializer, responses={201: MaintenanceSerializer})
     def create(self, request):
-        data = self._validated(MaintenanceWriteSerializer)
-        with transaction.atomic():
-            window = maintenance_create(actor=user_actor(request.user), **data)
-        return self._respond(window, status.HTTP_201_CREATED)
+        return self.service_write(maintenance_create, MaintenanceWriteSerializer, code=status.HTTP_201_CREATED)
 
     @extend_schema(request=MaintenanceWriteSerializer, responses={200: MaintenanceSerializer})
     def partial_update(self, request, pk=None):
-        window = self.get_object()
-        data = self._validated(MaintenanceWriteSerializer, partial=True)
-        with transaction.atomic():
-            window = maintenance_update(window=window, actor=user_actor(request.user), **data)
-        return self._respond(window)
+        return self.service_write(maintenance_update, MaintenanceWriteSerializer, partial=True,
+                                  window=self.get_object())
 
-    def perform_destroy(self, instance):
-        with transaction.atomic():
-            maintenance_delete(window=instance, actor=user_actor(self.request.user))
+    def destroy(self, request, pk=None):
+        return self.service_delete(maintenance_delete, window=self.get_object())
 
     @extend_schema(request=MaintenanceUpdateCreateSerializer, responses={201: MaintenanceSerializer})
     @action(detail=True, methods=["post"])
     def updates(self, request, pk=None):
         window = self.get_object()
-        data = self._validated(MaintenanceUpdateCreateSerializer)
-        with transaction.atomic():
-            maintenance_add_update(window=window, actor=user_actor(request.user), **data)
-        return self._respond(window, status.HTTP_201_CREATED)
+        return self.service_write(maintenance_add_update, MaintenanceUpdateCreateSerializer, window=window,
+                                  shown=window, code=status.HTTP_201_CREATED)
 
     @extend_schema(request=MaintenanceCloseSerializer, responses={200: MaintenanceSerializer})
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
         window = self.get_object()
-        data = self._validated(MaintenanceCloseSerializer)
-        with transaction.atomic():
-            maintenance_close(window=window, message=data.get("message"), actor=user_actor(request.user))
-        return self._respond(window)
+        return self.service_write(maintenance_close, MaintenanceCloseSerializer, window=window, shown=window)

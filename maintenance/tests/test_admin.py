@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from maintenance.admin import NewUpdateFormSet
+from automation.service_admin import PostUpdateFormSet
 from maintenance.models import MaintenanceUpdate, MaintenanceWindow
 from maintenance.services import maintenance_add_update
 
@@ -43,7 +43,7 @@ def form_data(response, new_update=None, **fields):
             for bound in inline_form:
                 if bound.value() is not None:
                     data[bound.html_name] = str(bound.value())
-        if new_update and isinstance(formset, NewUpdateFormSet):
+        if new_update and isinstance(formset, PostUpdateFormSet):
             prefix = formset.forms[0].prefix
             data[f"{prefix}-message"] = new_update[0]
             data[f"{prefix}-status_change"] = new_update[1] or ""

@@ -6,13 +6,12 @@ The link token is never part of any representation.
 from contextlib import contextmanager
 
 import django_filters
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
-from rest_framework import serializers, status, viewsets
-from rest_framework.response import Response
+from rest_framework import mixins, serializers, status
 
-from automation.entities.actor import user_actor
+from automation.service_views import ServiceViewSet
 
 from .. import subscribers as services
 from ..models import Subscriber
@@ -63,7 +62,7 @@ class SubscriberFilter(django_filters.FilterSet):
 @contextmanager
 def _races():
     """A unique email taken, or a system deleted, by a concurrent request: a 400 (other service errors go to
-    checkstack.api_errors like every view's)."""
+    foundation.api_errors like every view's)."""
     try:
         yield
     except IntegrityError as exc:
@@ -72,37 +71,27 @@ def _races():
 
 @extend_schema_view(retrieve=ID, update=ID, partial_update=ID, destroy=ID)
 @extend_schema(tags=["subscribers"])
-class SubscriberViewSet(viewsets.ModelViewSet):
+class SubscriberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceViewSet):
     lookup_value_regex = "[^/]+"  # a malformed id is DRF's JSON 404, not the resolver's HTML one
     queryset = subscriber_list()
     serializer_class = SubscriberSerializer
     filterset_class = SubscriberFilter
 
-    def _represent(self, subscriber: Subscriber, code: int = status.HTTP_200_OK) -> Response:
-        return Response(SubscriberSerializer(subscriber_list().get(pk=subscriber.pk)).data, status=code)
+    def service_errors(self):
+        return _races()
 
     @extend_schema(request=SubscriberWriteSerializer, responses={201: SubscriberSerializer})
     def create(self, request, *args, **kwargs):
-        serializer = SubscriberWriteSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        with _races(), transaction.atomic():
-            subscriber = services.subscriber_create(**serializer.validated_data, actor=user_actor(request.user))
-        return self._represent(subscriber, status.HTTP_201_CREATED)
+        return self.service_write(services.subscriber_create, SubscriberWriteSerializer, code=status.HTTP_201_CREATED)
 
     @extend_schema(request=SubscriberWriteSerializer, responses=SubscriberSerializer)
     def update(self, request, *args, **kwargs):
         subscriber = self.get_object()
-        partial = kwargs.get("partial", False)
-        serializer = SubscriberWriteSerializer(subscriber, data=request.data, partial=partial)
-        serializer.is_valid(raise_exception=True)
-        with _races(), transaction.atomic():
-            services.subscriber_update(
-                subscriber=subscriber, **serializer.validated_data, actor=user_actor(request.user)
-            )
-        return self._represent(subscriber)
+        return self.service_write(services.subscriber_update, SubscriberWriteSerializer, instance=subscriber,
+                                  partial=kwargs.get("partial", False), subscriber=subscriber)
+
+    def partial_update(self, request, *args, **kwargs):
+        return self.update(request, *args, partial=True, **kwargs)
 
     def destroy(self, request, *args, **kwargs):
-        subscriber = self.get_object()
-        with transaction.atomic():
-            services.subscriber_delete(subscriber=subscriber, actor=user_actor(request.user))
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return self.service_delete(services.subscriber_delete, subscriber=self.get_object())

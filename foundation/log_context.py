@@ -1,4 +1,5 @@
-"""Observability: log records that carry the run and change they are about, and Prometheus metrics."""
+"""Log records that carry the run and change they are about (the `context` filter and `json` formatter of
+settings.LOGGING)."""
 
 import json
 import logging

@@ -1,11 +1,10 @@
-"""Rate limits of the public subscribe form, counted in Django's cache (fixed windows)."""
+"""Rate limits counted in Django's cache (fixed windows): the public subscribe form, the check ping URL."""
 
 import hashlib
 import time
 
+from django.conf import settings
 from django.core.cache import cache
-
-from .conf import trusted_proxies
 
 
 def throttle_hit(*, scope: str, key: str, limit: int, window: int) -> int | None:
@@ -28,7 +27,8 @@ def throttle_hit(*, scope: str, key: str, limit: int, window: int) -> int | None
 
 def client_ip(request) -> str:
     """The client's address: REMOTE_ADDR, or the hop the trusted proxies recorded in X-Forwarded-For."""
-    proxies = trusted_proxies()
+    # Reverse proxies in front of the app: the client is that many hops from the right of X-Forwarded-For.
+    proxies = getattr(settings, "CHECKSTACK_TRUSTED_PROXIES", 0)
     if proxies:
         hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
         if len(hops) >= proxies:
