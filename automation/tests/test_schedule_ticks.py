@@ -105,3 +105,28 @@ def test_an_edit_keeps_the_decided_tick(journal):
         assert schedules_fire() == 0
         advance(timedelta(hours=1))
         assert schedules_fire() == 1
+
+
+def test_the_upgrade_seeds_each_schedules_last_tick_from_its_newest_run(journal):
+    # Given schedules as the upgrade finds them: runs recorded, no last tick kept yet
+    from importlib import import_module
+
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    start = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+    with clock(start) as advance:
+        fired = make_automation(schedule("hourly", "automation.interval", {"seconds": 3600}))
+        never = make_automation(schedule("never yet", "automation.cron", {"cron": "0 0 1 1 *"}))
+        for _ in range(2):
+            advance(timedelta(hours=1))
+            schedules_fire()
+    AutomationTrigger.objects.update(last_tick=None)
+
+    # When the migration's seed runs, on the models as the migration sees them
+    apps = MigrationExecutor(connection).loader.project_state(("automation", "0012_trigger_last_tick")).apps
+    import_module("automation.migrations.0012_trigger_last_tick").seed_last_tick(apps, None)
+
+    # Then the schedule that fired keeps its newest tick, the other none: the next beat judges no tick again
+    assert AutomationTrigger.objects.get(automation=fired).last_tick == datetime(2026, 3, 1, 11, tzinfo=UTC)
+    assert AutomationTrigger.objects.get(automation=never).last_tick is None
