@@ -221,6 +221,17 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_DB_REUSE_MAX = 1000
 # A wake-up that cannot be published is not retried at length: the outbox sweeper re-sends it.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+# Every task's backstop (docs/operations.md "Task time limits"): past the soft limit the task gets an exception
+# where it stands, which the firing or step it was deciding records as its error; past the hard limit the pool
+# kills the worker process and starts another. A task that reached its soft limit also ends its process once it
+# returns (checkstack.celery), so whatever the interrupted code left behind is not reused.
+CHECKSTACK_TASK_SOFT_TIME_LIMIT_SECONDS = env.float("CHECKSTACK_TASK_SOFT_TIME_LIMIT_SECONDS", default=300.0)
+CHECKSTACK_TASK_TIME_LIMIT_SECONDS = env.float("CHECKSTACK_TASK_TIME_LIMIT_SECONDS", default=330.0)
+CELERY_TASK_SOFT_TIME_LIMIT = CHECKSTACK_TASK_SOFT_TIME_LIMIT_SECONDS
+CELERY_TASK_TIME_LIMIT = max(CHECKSTACK_TASK_TIME_LIMIT_SECONDS, CHECKSTACK_TASK_SOFT_TIME_LIMIT_SECONDS + 1)
+# One expression's or template's deadline (docs/expressions.md). Raised only by the integration test that
+# makes an evaluation outlast its task's time limit; lowering it refuses more templates.
+CHECKSTACK_EXPRESSION_SECONDS = env.float("CHECKSTACK_EXPRESSION_SECONDS", default=0.5)
 CELERY_BEAT_SCHEDULE = {
     "sweep-undelivered": {
         "task": "checkstack.sweep_undelivered",
