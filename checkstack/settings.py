@@ -168,9 +168,15 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Service errors (validation, permission, vanished rows, conflicts) become responses in one place.
     "EXCEPTION_HANDLER": "checkstack.api_errors.api_exception_handler",
-    "DEFAULT_PARSER_CLASSES": ["checkstack.request_bodies.BoundedJSONParser", "rest_framework.parsers.FormParser", "rest_framework.parsers.MultiPartParser"],  # noqa: E501 - JSON within the body limits
+    # JSON only, within the body limits (automations also take YAML): no form or multipart parser, so an
+    # upload of any size is a 415 before anything reads it.
+    "DEFAULT_PARSER_CLASSES": ["checkstack.request_bodies.BoundedJSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 CHECKSTACK_MAX_BODY_BYTES = env.int("CHECKSTACK_MAX_BODY_BYTES", default=1024 * 1024)  # API bodies: 413 beyond
+# An automation document (API body, GitOps file, form field): 413 / a document error beyond. Well below the
+# body limit: reading and validating a document costs far more per byte than storing other bodies.
+CHECKSTACK_MAX_DOCUMENT_BYTES = env.int("CHECKSTACK_MAX_DOCUMENT_BYTES", default=256 * 1024)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Checkstack API",
     "DESCRIPTION": "Systems, health, incidents, maintenance windows and automations.",
@@ -232,6 +238,8 @@ CELERY_TASK_TIME_LIMIT = max(CHECKSTACK_TASK_TIME_LIMIT_SECONDS, CHECKSTACK_TASK
 # One expression's or template's deadline (docs/expressions.md). Raised only by the integration test that
 # makes an evaluation outlast its task's time limit; lowering it refuses more templates.
 CHECKSTACK_EXPRESSION_SECONDS = env.float("CHECKSTACK_EXPRESSION_SECONDS", default=0.5)
+# Estimated bytes of compiled expressions and templates each process keeps (automation/expressions/compile_cache.py).
+CHECKSTACK_COMPILE_CACHE_BYTES = env.int("CHECKSTACK_COMPILE_CACHE_BYTES", default=64 * 1024 * 1024)
 CELERY_BEAT_SCHEDULE = {
     "sweep-undelivered": {
         "task": "checkstack.sweep_undelivered",

@@ -16,7 +16,7 @@ from ..definitions import definitions
 from ..expressions.evaluate import ExpressionError, compile_expression, compile_template, expression_references, \
     template_references
 from ..expressions.secret_use import template_secret_errors
-from .io import MAX_BYTES, DocumentError, parse_document
+from .io import DocumentError, max_bytes, parse_document
 from .steps import StepChecker, iter_steps, join  # noqa: E402 - steps imports helpers from here lazily
 
 TOP_KEYS = {"name", "description", "enabled", "mode", "concurrency_scope", "max_runs", "triggers", "conditions",
@@ -141,8 +141,9 @@ def validate_document(raw, *, known_secrets: set[str] | None = None) -> Validati
         size = len(json.dumps(raw, default=str))
     except (TypeError, ValueError):
         return ValidationResult(document=None, errors=[{"path": "", "message": "document is not JSON-compatible"}])
-    if size > MAX_BYTES:
-        return ValidationResult(document=None, errors=[{"path": "", "message": "document is larger than 1 MB"}])
+    if size > max_bytes():
+        return ValidationResult(document=None, errors=[{"path": "", "message": f"document is larger than {max_bytes()} "
+                                                                               "bytes"}])
     too_many = _count_error(raw, nested=False)  # before any walk of the tree: a padded list costs nothing
     if too_many:
         return ValidationResult(document=None, errors=[too_many])
