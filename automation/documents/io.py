@@ -56,26 +56,27 @@ def _refuse_aliases_and_depth(root) -> None:
 
 # libyaml is quadratic in flow nesting (it rechecks a pending key per open bracket at every token: 100,000
 # nested '[' took 166 s) and its composer recurses on the C stack, unchecked (50,000 levels overflowed a
-# thread's 8 MB). So nesting is bounded on the text before libyaml reads it: flow brackets outside quoted
-# scalars, and block indicators ('- - - x') stacked on one line. Indentation alone nests at most ~750 levels
-# in a document at the size limit. Brackets inside a plain or block scalar count too: a false refusal needs
-# 200 unbalanced brackets in one text, and its message says why.
-_FLOW_TOKENS = re.compile(r"""[\[\]{}]|"(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|#[^\n]*""")
-_STACKED_INDICATORS = re.compile(r"(?:[-?:][ \t]+){%d}" % 50)
+# thread's 8 MB). So nesting is bounded on the text before libyaml reads it: flow brackets, and block
+# indicators ('- - - x') stacked on one line; indentation alone nests at most ~750 levels in a document at the
+# size limit. Brackets inside quoted or plain scalars count too (telling them apart needs the parser): a false
+# refusal needs more than MAX_NESTING unbalanced brackets in the document's text, and its message says why.
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
+_OPEN = frozenset(b"[{")
+_STACKED_INDICATORS = re.compile(r"(?:[-?:][ \t]+){50}")
 
 
 def _too_deep_for_libyaml(text: str) -> bool:
+    """Whether the brackets nest past MAX_NESTING (stray closers never lower the count below zero)."""
     if _STACKED_INDICATORS.search(text):
         return True
     depth = 0
-    for token in _FLOW_TOKENS.finditer(text):
-        char = token.group()
-        if char in "[{":
+    for char in text.encode().translate(None, _NOT_BRACKETS):  # a few thousand brackets in a document
+        if char in _OPEN:
             depth += 1
             if depth > MAX_NESTING:
                 return True
-        elif char in "]}":
-            depth = max(depth - 1, 0)
+        elif depth:
+            depth -= 1
     return False
 
 
@@ -85,7 +86,8 @@ def _compose_c(text: str):
         node = loader.get_single_node()
         if node is None:
             return None
-        _refuse_aliases_and_depth(node)
+        if "&" in text:  # an alias needs an anchor ('&name'): without one the graph is a tree, not walked
+            _refuse_aliases_and_depth(node)
         return loader.construct_document(node)
     finally:
         loader.dispose()
