@@ -16,6 +16,7 @@ CHEAP = MAX_SIZE  # one C-level pass over the input: a million characters or ite
 PYTHON_LOOP = 100_000  # a Python-level step per item or word (title, urlencode, unique, map, xmlattr, ...)
 SORTING = 50_000  # comparisons through Jinja's attribute getters: n log n Python calls
 WRAPPING = 20_000  # textwrap and pprint: many Python steps per character or item
+GROUPING = 5_000  # groupby: a sort, then a tuple and a list per group (50,000 items took 3.8 s)
 CONSTANT = None  # reads one item or a length: no cap
 
 # The input a filter reads is its first argument; its cap is in characters (strings) or items (collections,
@@ -33,7 +34,7 @@ FILTER_COSTS = {
     "tojson": PYTHON_LOOP, "json": PYTHON_LOOP, "unique": PYTHON_LOOP, "xmlattr": PYTHON_LOOP,
     "map": PYTHON_LOOP, "select": PYTHON_LOOP, "reject": PYTHON_LOOP, "selectattr": PYTHON_LOOP,
     "rejectattr": PYTHON_LOOP,
-    "sort": SORTING, "dictsort": SORTING, "groupby": SORTING,
+    "sort": SORTING, "dictsort": SORTING, "groupby": GROUPING,
     "wordwrap": WRAPPING, "pprint": WRAPPING,
 }
 # Walked deep: these stringify or copy every nested value, so a small list of big strings costs its content.
