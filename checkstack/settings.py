@@ -176,7 +176,7 @@ REST_FRAMEWORK = {
 CHECKSTACK_MAX_BODY_BYTES = env.int("CHECKSTACK_MAX_BODY_BYTES", default=1024 * 1024)  # API bodies: 413 beyond
 # An automation document (API body, GitOps file, form field): 413 / a document error beyond. Well below the
 # body limit: reading and validating a document costs far more per byte than storing other bodies.
-CHECKSTACK_MAX_DOCUMENT_BYTES = env.int("CHECKSTACK_MAX_DOCUMENT_BYTES", default=256 * 1024)
+CHECKSTACK_MAX_DOCUMENT_BYTES = env.int("CHECKSTACK_MAX_DOCUMENT_BYTES", default=128 * 1024)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Checkstack API",
     "DESCRIPTION": "Systems, health, incidents, maintenance windows and automations.",

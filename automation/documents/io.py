@@ -5,7 +5,7 @@ import re
 
 import yaml
 
-MAX_BYTES = 256 * 1024  # the default of settings.CHECKSTACK_MAX_DOCUMENT_BYTES; read it through max_bytes()
+MAX_BYTES = 128 * 1024  # the default of settings.CHECKSTACK_MAX_DOCUMENT_BYTES; read it through max_bytes()
 KEY_ORDER = ("name", "description", "enabled", "mode", "concurrency_scope", "max_runs", "triggers", "conditions",
              "actions")
 
