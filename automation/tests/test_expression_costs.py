@@ -170,3 +170,29 @@ def test_each_string_method_at_its_cap_ends_inside_the_deadline(name, alphabet):
 def test_a_string_method_past_its_cap_is_refused():
     with pytest.raises(ExpressionError, match="split\\(\\) reads at most 1000000 characters"):
         evaluate("v.split()", {"v": "a " * MAX_SIZE})
+
+
+def test_the_cap_table_in_the_docs_is_the_declared_one():
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "expressions.md").read_text()
+    text = text[text.index("| reads at most | filters |"):]
+    text = text[:text.index("\n\n")]
+    documented = {}
+    for caps, names in re.findall(r"^\| ([^|]+) \| ((?:`[a-z_]+`(?:, )?)+) \|$", text, re.MULTILINE):
+        cap = None if caps.startswith("no cap") else int(caps.split()[0].replace(",", ""))
+        documented.update({name: cap for name in re.findall(r"`([a-z_]+)`", names)})
+    declared = {name: cap for name, cap in FILTER_COSTS.items() if name not in ("d", "e", "forceescape", "safe")}
+    assert documented == declared
+
+
+def test_every_task_has_the_documented_time_limits(settings):
+    from checkstack.celery import RecycledAfterTimeLimit, app
+
+    assert (settings.CHECKSTACK_TASK_SOFT_TIME_LIMIT_SECONDS, settings.CHECKSTACK_TASK_TIME_LIMIT_SECONDS) == (300, 330)
+    assert (app.conf.task_soft_time_limit, app.conf.task_time_limit) == (300, 330)
+    app.loader.import_default_modules()  # what a worker does at start: every app's tasks.py
+    tasks = [task for name, task in app.tasks.items() if name.startswith("checkstack.")]
+    assert len(tasks) >= 15 and all(isinstance(task, RecycledAfterTimeLimit) for task in tasks)
+    assert {(task.soft_time_limit, task.time_limit) for task in tasks} == {(300, 330)}  # none overrides them
