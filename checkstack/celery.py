@@ -2,13 +2,38 @@
 
 import logging.config
 import os
+import time
 
-from celery import Celery
+from billiard.process import current_process
+from celery import Celery, Task
 from celery.signals import setup_logging, task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "checkstack.settings")
 
-app = Celery("checkstack")
+
+class RecycledAfterTimeLimit(Task):
+    """A task that ran past its soft time limit ends its pool process once it has returned.
+
+    The soft limit raises SoftTimeLimitExceeded wherever the task stood (in an expression, a database call),
+    and the firing or step it was deciding records that as its error; the process is then not trusted with
+    another task. SystemExit raised by the task itself is reported by the pool as this task's result (so the
+    message is acknowledged, not redelivered) and the pool starts a fresh process.
+    """
+
+    def __call__(self, *args, **kwargs):
+        started = time.monotonic()
+        try:
+            return super().__call__(*args, **kwargs)
+        finally:
+            limit = self.soft_time_limit or self.app.conf.task_soft_time_limit
+            # Only a pool child: in a solo worker (or eagerly, in tests) this process is the worker itself.
+            if limit and time.monotonic() - started >= limit and current_process().name != "MainProcess":
+                logging.getLogger(__name__).error("task %s ran past its soft time limit of %ss; its worker "
+                                                  "process is recycled", self.name, limit)
+                raise SystemExit(1)
+
+
+app = Celery("checkstack", task_cls=RecycledAfterTimeLimit)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 

@@ -168,9 +168,15 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Service errors (validation, permission, vanished rows, conflicts) become responses in one place.
     "EXCEPTION_HANDLER": "foundation.api_errors.api_exception_handler",
-    "DEFAULT_PARSER_CLASSES": ["foundation.request_bodies.BoundedJSONParser", "rest_framework.parsers.FormParser", "rest_framework.parsers.MultiPartParser"],  # noqa: E501 - JSON within the body limits
+    # JSON only, within the body limits (automations also take YAML): no form or multipart parser, so an
+    # upload of any size is a 415 before anything reads it.
+    "DEFAULT_PARSER_CLASSES": ["foundation.request_bodies.BoundedJSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 CHECKSTACK_MAX_BODY_BYTES = env.int("CHECKSTACK_MAX_BODY_BYTES", default=1024 * 1024)  # API bodies: 413 beyond
+# An automation document (API body, GitOps file, form field): 413 / a document error beyond. Well below the
+# body limit: reading and validating a document costs far more per byte than storing other bodies.
+CHECKSTACK_MAX_DOCUMENT_BYTES = env.int("CHECKSTACK_MAX_DOCUMENT_BYTES", default=128 * 1024)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Checkstack API",
     "DESCRIPTION": "Systems, health, incidents, maintenance windows and automations.",
@@ -221,6 +227,19 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_DB_REUSE_MAX = 1000
 # A wake-up that cannot be published is not retried at length: the outbox sweeper re-sends it.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+# Every task's backstop (docs/operations.md "Task time limits"): past the soft limit the task gets an exception
+# where it stands, which the firing or step it was deciding records as its error; past the hard limit the pool
+# kills the worker process and starts another. A task that reached its soft limit also ends its process once it
+# returns (checkstack.celery), so whatever the interrupted code left behind is not reused.
+CHECKSTACK_TASK_SOFT_TIME_LIMIT_SECONDS = env.float("CHECKSTACK_TASK_SOFT_TIME_LIMIT_SECONDS", default=300.0)
+CHECKSTACK_TASK_TIME_LIMIT_SECONDS = env.float("CHECKSTACK_TASK_TIME_LIMIT_SECONDS", default=330.0)
+CELERY_TASK_SOFT_TIME_LIMIT = CHECKSTACK_TASK_SOFT_TIME_LIMIT_SECONDS
+CELERY_TASK_TIME_LIMIT = max(CHECKSTACK_TASK_TIME_LIMIT_SECONDS, CHECKSTACK_TASK_SOFT_TIME_LIMIT_SECONDS + 1)
+# One expression's or template's deadline (docs/expressions.md). Raised only by the integration test that
+# makes an evaluation outlast its task's time limit; lowering it refuses more templates.
+CHECKSTACK_EXPRESSION_SECONDS = env.float("CHECKSTACK_EXPRESSION_SECONDS", default=0.5)
+# Estimated bytes of compiled expressions and templates each process keeps (automation/expressions/compile_cache.py).
+CHECKSTACK_COMPILE_CACHE_BYTES = env.int("CHECKSTACK_COMPILE_CACHE_BYTES", default=64 * 1024 * 1024)
 CELERY_BEAT_SCHEDULE = {
     "sweep-undelivered": {
         "task": "checkstack.sweep_undelivered",

@@ -15,7 +15,6 @@ from rest_framework.response import Response
 
 from foundation.json_text import validate_no_nul_characters
 from foundation.permissions import ActionAwarePermissions
-from foundation.request_bodies import BoundedJSONParser
 
 from ..documents.validate import validate_document
 from ..entities.actor import user_actor
@@ -26,7 +25,7 @@ from ..services.automations import automation_delete, automation_set_enabled
 from ..engine.simulate import simulate
 from ..engine.why import DEFAULT_LIMIT, MAX_LIMIT, why_fired
 from ..services.runs import automation_run_now, simulate_change
-from .parsers import TextYAMLParser, YAMLParser
+from .parsers import DocumentJSONParser, TextYAMLParser, YAMLParser
 
 
 class AutomationSerializer(serializers.ModelSerializer):
@@ -85,7 +84,7 @@ class AutomationViewSet(viewsets.ModelViewSet):
     queryset = Automation.objects.select_related("run_as").order_by("name")
     serializer_class = AutomationSerializer
     filterset_class = AutomationFilter
-    parser_classes = [BoundedJSONParser, YAMLParser, TextYAMLParser]
+    parser_classes = [DocumentJSONParser, YAMLParser, TextYAMLParser]
     permission_classes = [ActionAwarePermissions]
     # validate/ writes nothing; run/, enable/ and disable/ change an existing automation.
     action_permissions = {

@@ -16,7 +16,7 @@ from ..definitions import definitions
 from ..expressions.evaluate import ExpressionError, compile_expression, compile_template, expression_references, \
     template_references
 from ..expressions.secret_use import template_secret_errors
-from .io import MAX_BYTES, DocumentError, parse_document
+from .io import DocumentError, max_bytes, parse_document
 from .steps import StepChecker, iter_steps, join  # noqa: E402 - steps imports helpers from here lazily
 
 TOP_KEYS = {"name", "description", "enabled", "mode", "concurrency_scope", "max_runs", "triggers", "conditions",
@@ -31,6 +31,10 @@ MAX_DEPTH = 20
 # each step (measured: about 0.5 s for 8,700 templated steps).
 MAX_STEPS = 500
 MAX_TRIGGERS = 100
+# Distinct expressions and templates one document may hold: compiling one costs about a millisecond, so this
+# bounds a document's validation at about a second however its bytes are spent (25,000 tiny distinct templates
+# fit in the document limit). A repeated source is compiled once and counts once.
+MAX_SOURCES = 1000
 
 
 @dataclass
@@ -48,6 +52,19 @@ class Problems:
 
     def __init__(self):
         self.errors: list[dict] = []
+        self.sources: set = set()
+
+    def over_source_cap(self, text: str) -> bool:
+        """Count `text` among the document's distinct sources; True (reported once) past MAX_SOURCES."""
+        if text in self.sources:
+            return False
+        if len(self.sources) >= MAX_SOURCES:
+            if len(self.sources) == MAX_SOURCES:
+                self.sources.add(None)  # the marker that the error was reported
+                self.add("", f"more than {MAX_SOURCES} distinct expressions and templates")
+            return True
+        self.sources.add(text)
+        return False
 
     def add(self, path: str, message: str) -> None:
         self.errors.append({"path": path, "message": message})
@@ -64,6 +81,8 @@ class Problems:
         if "{{" in text or "{%" in text:
             self.add(path, "expressions are written bare, without {{ }}")
             return
+        if self.over_source_cap(text):
+            return
         try:
             compile_expression(text)
             artifacts, secrets = expression_references(text)
@@ -75,6 +94,8 @@ class Problems:
             self.add(path, "secret() may only be used in the config fields an action declares")
 
     def template(self, path: str, text: str, *, produced=None, secrets_allowed=False, known_secrets=None) -> None:
+        if self.over_source_cap(("template", text)):
+            return
         try:
             compile_template(text)
             artifacts, secrets = template_references(text)
@@ -141,8 +162,9 @@ def validate_document(raw, *, known_secrets: set[str] | None = None) -> Validati
         size = len(json.dumps(raw, default=str))
     except (TypeError, ValueError):
         return ValidationResult(document=None, errors=[{"path": "", "message": "document is not JSON-compatible"}])
-    if size > MAX_BYTES:
-        return ValidationResult(document=None, errors=[{"path": "", "message": "document is larger than 1 MB"}])
+    if size > max_bytes():
+        return ValidationResult(document=None, errors=[{"path": "", "message": f"document is larger than {max_bytes()} "
+                                                                               "bytes"}])
     too_many = _count_error(raw, nested=False)  # before any walk of the tree: a padded list costs nothing
     if too_many:
         return ValidationResult(document=None, errors=[too_many])

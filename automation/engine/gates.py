@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from billiard.exceptions import SoftTimeLimitExceeded
+
 from ..expressions.evaluate import ExpressionError, evaluate, is_true
 from .conditions import condition_holds
 from .durations import DurationError, duration_seconds
@@ -23,6 +25,8 @@ REASON_ACTIVE = "a run is already active (mode single)"
 REASON_QUEUE_FULL = "queue is full (mode queued)"
 REASON_MAX_RUNS = "max_runs reached (mode parallel)"
 REASON_NO_LONGER_HOLDS = "no longer holds"  # a replayed event whose state predicate is false now
+# The task's soft time limit (settings CHECKSTACK_TASK_SOFT_TIME_LIMIT_SECONDS) struck while deciding this.
+TIME_LIMIT_TEXT = "the task's time limit ran out while deciding this"
 
 
 class GateFailed(Exception):
@@ -73,6 +77,8 @@ def error_text(exc: BaseException) -> str:
     """An error as a firing records it: the expression's own message, else the exception's type and message."""
     if isinstance(exc, (ExpressionError, DurationError)):
         return str(exc)
+    if isinstance(exc, SoftTimeLimitExceeded):
+        return TIME_LIMIT_TEXT
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 

@@ -20,6 +20,7 @@ from ..masking import mask
 from ..secrets import secret_resolve
 from ..models import Run, RunStep, StepStatus
 from ..row_sql import insert_instances, update_instance
+from .gates import TIME_LIMIT_TEXT, SoftTimeLimitExceeded
 from .lifecycle import Claim, LeaseLost, insert_fenced, locked_run, run_succeed_fenced, step_budget_seconds
 from .scope import context_system_id, trigger_scope
 
@@ -172,12 +173,14 @@ class Walker:
             result = EXECUTORS[kind](self, step, row, repeat)
         except (StopRun, Suspend, LeaseLost, Forked):
             raise
-        except Exception as exc:  # noqa: BLE001 - any step failure is recorded on its row
+        except Exception as exc:  # noqa: BLE001 - any step failure is recorded on its row (a time limit too)
             self.fail(row, exc)
             if step.get("continue_on_error"):
                 return
             # A child's failure already names its own path; only the innermost step says "failed".
-            raise exc if isinstance(exc, StepError) else StepError(f"step {path} failed: {exc}") from exc
+            if isinstance(exc, StepError):
+                raise
+            raise StepError(f"step {path} failed: {step_error_text(exc)}") from exc
         if result is not None:
             self.complete(row, result)
 
@@ -255,6 +258,13 @@ class Walker:
         with transaction.atomic():
             self.lock()
             row.status = StepStatus.FAILED
-            row.error = mask(str(exc))[:10000]
+            row.error = mask(step_error_text(exc))[:10000]
             row.finished_at = timezone.now()
             update_instance(row, ("status", "error", "finished_at"))
+
+
+def step_error_text(exc: BaseException) -> str:
+    """A step's error as its row records it; the task's soft time limit names itself (its exception has no text)."""
+    if isinstance(exc, SoftTimeLimitExceeded):
+        return TIME_LIMIT_TEXT.replace("deciding this", "running this step")
+    return str(exc)

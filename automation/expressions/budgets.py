@@ -13,7 +13,8 @@ MAX_SIZE = 1_000_000  # characters (or items) a string or collection built by an
 MAX_INT_BITS = 4096  # an integer result, about 1,233 digits
 MAX_WIDTH = 10_000  # a width or precision in a format specification
 MAX_LOOP_ITERATIONS = 100_000  # across all loops of one evaluation, nested or not
-MAX_SECONDS = 0.5  # of one evaluation, checked by every loop iteration, bounded operator and filter
+MAX_SECONDS = 0.5  # of one evaluation, checked by every loop iteration, bounded operator, filter and test
+MAX_PRODUCED = MAX_SIZE  # characters one template evaluation may output in all, captured blocks included
 
 _STATE = "_checkstack_budget"  # the per-evaluation counters, kept on the render's EvalContext
 
@@ -152,10 +153,19 @@ def check_call(func, args: tuple) -> tuple:
 # --- the per-evaluation clock and loop counter -------------------------------------------------------
 
 class _State:
-    __slots__ = ("started", "iterations")
+    __slots__ = ("started", "iterations", "produced", "seconds")
 
     def __init__(self):
-        self.started, self.iterations = time.monotonic(), 0
+        self.started, self.iterations, self.produced = time.monotonic(), 0, 0
+        self.seconds = deadline_seconds()
+
+
+def deadline_seconds() -> float:
+    """MAX_SECONDS, unless settings raise it (CHECKSTACK_EXPRESSION_SECONDS: only the integration test of the
+    tasks' time limits does, to have an evaluation outlast its task)."""
+    from django.conf import settings
+
+    return getattr(settings, "CHECKSTACK_EXPRESSION_SECONDS", MAX_SECONDS) if settings.configured else MAX_SECONDS
 
 
 def _state(context) -> _State:
@@ -173,8 +183,16 @@ def tick(context, iterations: int = 0) -> None:
     state.iterations += iterations
     if state.iterations > MAX_LOOP_ITERATIONS:
         raise BudgetExceeded(f"loops ran more than {MAX_LOOP_ITERATIONS} iterations")
-    if time.monotonic() - state.started > MAX_SECONDS:
-        raise BudgetExceeded(f"evaluation ran longer than {MAX_SECONDS} seconds")
+    if time.monotonic() - state.started > state.seconds:
+        raise BudgetExceeded(f"evaluation ran longer than {state.seconds} seconds")
+
+
+def count_output(context, size: int) -> None:
+    """Count output of one evaluation, printed or captured, against MAX_PRODUCED."""
+    state = _state(context)
+    state.produced += size
+    if state.produced > MAX_PRODUCED:
+        raise BudgetExceeded(f"the template produced more than {MAX_PRODUCED} characters")
 
 
 def counted(context, iterable):

@@ -1,13 +1,17 @@
 """Evaluate expressions and render templates in the sandbox; find what they reference."""
 
 import re
-from functools import lru_cache
-from typing import Any, Callable
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from jinja2 import TemplateError, nodes
-from jinja2.exceptions import SecurityError, UndefinedError
+from jinja2.environment import TemplateExpression
+from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
+from jinja2.parser import Parser
 
-from .budgets import BudgetExceeded
+from .budgets import BudgetExceeded, check_source
+from .compile_cache import CompileCache
 from .sandbox import MAX_OUTPUT, environment
 
 
@@ -43,21 +47,64 @@ def _parsed(parse: Callable[[str], Any], text: str):
         raise ExpressionError(_describe(exc)) from None
 
 
-@lru_cache(maxsize=4096)
+def _cache_budget() -> int:
+    from django.conf import settings
+
+    return settings.CHECKSTACK_COMPILE_CACHE_BYTES
+
+
+# One cache, bounded by bytes, for every compiled form and parse of this process (compile_cache.py).
+cache = CompileCache(_cache_budget, (ExpressionError,))
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A source compiled once, with what it references (read from the same parse, before compiling)."""
+
+    run: Any  # a callable expression, or a jinja2 Template
+    artifacts: frozenset  # (step id, type) pairs
+    secrets: frozenset  # literal secret names; "" for a computed one
+
+
+def _compiled_expression(text: str) -> Compiled:
+    check_source(text)
+    parser = Parser(environment, text, state="variable")
+    expression = parser.parse_expression()
+    if not parser.stream.eos:
+        raise TemplateSyntaxError("chunk after expression", parser.stream.current.lineno, None, None)
+    artifacts, secrets = _references(expression)
+    # What Environment.compile_expression builds, from the tree already parsed (compiling rewrites it).
+    tree = nodes.Template([nodes.Assign(nodes.Name("result", "store"), expression, lineno=1)], lineno=1)
+    return Compiled(TemplateExpression(environment.from_string(tree), True), artifacts, secrets)
+
+
+def _compiled_template(text: str) -> Compiled:
+    tree = environment.parse(text)
+    artifacts, secrets = _references(tree)
+    return Compiled(environment.from_string(tree), artifacts, secrets)
+
+
+def compiled_expression(text: str) -> Compiled:
+    """A bare expression compiled (cached) with its references; raises ExpressionError when it does not parse."""
+    return cache.get(("expression", text), text, lambda: _parsed(_compiled_expression, text))
+
+
+def compiled_template(text: str) -> Compiled:
+    return cache.get(("template", text), text, lambda: _parsed(_compiled_template, text))
+
+
 def compile_expression(text: str):
     """Compile a bare expression (cached); raises ExpressionError when it does not parse."""
-    return _parsed(lambda t: environment.compile_expression(t, undefined_to_none=True), text)
+    return compiled_expression(text).run
 
 
-@lru_cache(maxsize=4096)
 def compile_template(text: str):
-    return _parsed(environment.from_string, text)
+    return compiled_template(text).run
 
 
-@lru_cache(maxsize=4096)
 def parse_template(text: str):
     """The parse tree of a template (cached; read it, never change it); raises ExpressionError."""
-    return _parsed(environment.parse, text)
+    return cache.get(("parse", text), text, lambda: _parsed(environment.parse, text))
 
 
 def evaluate(text: str, scope: dict) -> Any:
@@ -141,13 +188,12 @@ def _references(tree) -> tuple[frozenset[tuple[str, str]], frozenset[str]]:
     return frozenset(artifacts), frozenset(secrets)
 
 
-# Cached like compiling: a document at the body limit repeats the same few templates thousands of times, and
-# parsing each again made validating it take seconds. Frozen, since every caller shares the cached answer.
-@lru_cache(maxsize=4096)
 def expression_references(text: str):
-    return _references(_parsed(environment.parse, f"{{{{ {text} }}}}"))
+    """(artifacts, secrets) an expression references, from its one cached compilation."""
+    compiled = compiled_expression(text)
+    return compiled.artifacts, compiled.secrets
 
 
-@lru_cache(maxsize=4096)
 def template_references(text: str):
-    return _references(parse_template(text))
+    compiled = compiled_template(text)
+    return compiled.artifacts, compiled.secrets

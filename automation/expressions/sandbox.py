@@ -11,11 +11,12 @@ from jinja2.runtime import LoopContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter
 from jinja2.visitor import NodeTransformer
 
-from .bounded_filters import bounded_filters
+from .bounded_filters import bounded_filters, bounded_tests
 from .budgets import MAX_SIZE, BudgetExceeded, check_binop, check_call, check_format_spec, check_size, \
-    check_source, check_tree, counted, measure, tick
+    check_source, check_tree, count_output, counted, measure, tick
+from .costs import check_method, method_allowed
 
-MAX_OUTPUT = 64 * 1024  # characters a template may render
+MAX_OUTPUT = 64 * 1024  # characters a template may render, and a captured block may hold
 MAX_RANGE = 10_000  # items range() may produce
 READS_KEY = "__checkstack_reads__"  # the scope's EntityReads, for filters that depend on time
 
@@ -71,11 +72,26 @@ def _json(value) -> str:
 
 @pass_context
 def _finalize(context, value):
-    """Every `{{ }}` output: measured before it is turned into a string."""
+    """Every `{{ }}` output, printed or captured: measured before it is turned into a string, and counted
+    against what one evaluation may produce in all (a loop inside `{% set %}` builds its pieces before the
+    block is joined)."""
     tick(context)
-    if not isinstance(value, str):
+    if isinstance(value, str):
+        count_output(context, len(value))
+    else:
         check_size(value, "an output")
+        count_output(context, measure(value))
     return value
+
+
+def _bounded_concat(pieces) -> str:
+    """Join a captured block (`{% set %}…{% endset %}`, a macro's or call block's body, `{% filter %}`):
+    Jinja collects these in a list and joins it at the end, so the join is refused before it is built."""
+    pieces = list(pieces)
+    if sum(map(len, pieces)) > MAX_OUTPUT:
+        raise BudgetExceeded(f"a captured block ({{% set %}}, a macro, {{% filter %}} or a call block) "
+                             f"exceeds {MAX_OUTPUT} characters")
+    return "".join(pieces)
 
 
 @pass_context
@@ -128,6 +144,7 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
         super().__init__(finalize=_finalize, **options)
         self.budget_loop = pass_context(counted)
         self.budget_concat = _concat
+        self.concat = _bounded_concat  # the generated code's `concat` for every captured block
 
     def call_binop(self, context, operator, left, right):
         tick(context)
@@ -138,8 +155,18 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
         tick(__context)
         if isinstance(__obj, LoopContext) and args:  # a recursive loop's next level
             args = (counted(__context, args[0]), *args[1:])
+        owner, name = getattr(__obj, "__self__", None), getattr(__obj, "__name__", "")
+        if method_allowed(owner, name) is not None:
+            check_method(owner, name, args, kwargs)
         args = check_call(__obj, args)
         return super().call(__context, __obj, *args, **kwargs)
+
+    def is_safe_attribute(self, obj, attr, value):
+        # A method of a value type is available only when costs.py declares it (str.encode to IDNA,
+        # int.to_bytes of a gigabyte, ... are not); data attributes and other types as the sandbox decides.
+        if callable(value) and method_allowed(obj, attr) is False:
+            return False
+        return super().is_safe_attribute(obj, attr, value)
 
     def getattr(self, obj, attribute):
         # A mapping's key wins over its methods: `payload.items` is the key "items" when there is one.
@@ -189,6 +216,7 @@ def make_environment() -> ImmutableSandboxedEnvironment:
         json=_json,
     )
     env.filters = bounded_filters(env.filters)
+    env.tests = bounded_tests(env.tests)
     return env
 
 

@@ -57,17 +57,53 @@ def test_the_default_json_parser_has_the_limit_too(admin_api, settings):
     assert not System.objects.exists()
 
 
-def test_the_default_limit_is_one_mebibyte(admin_api, settings):
+def test_the_default_limits_are_one_mebibyte_for_a_body_and_128_kibibytes_for_a_document(admin_api, settings):
     assert settings.CHECKSTACK_MAX_BODY_BYTES == 1024 * 1024
-    response = post(admin_api, VALIDATE, document_body(1024 * 1024), "application/json")
+    assert settings.CHECKSTACK_MAX_DOCUMENT_BYTES == 128 * 1024
+    response = post(admin_api, VALIDATE, document_body(128 * 1024), "application/json")
     assert response.status_code == 200 and response.json()["valid"] is True
     assert post(admin_api, VALIDATE, document_body(1024 * 1024 + 1), "application/json").status_code == 413
 
 
 @pytest.mark.parametrize("content_type", DOCUMENT_TYPES)
 @pytest.mark.parametrize("url", [VALIDATE, CREATE])
-def test_a_body_nested_100000_deep_is_a_400_not_a_500(admin_api, content_type, url):
-    response = post(admin_api, url, "[" * 100_000 + "]" * 100_000, content_type)
+def test_a_document_over_the_document_limit_is_a_413_naming_it_and_saves_nothing(admin_api, content_type, url):
+    response = post(admin_api, url, document_body(128 * 1024 + 1), content_type)
+    assert response.status_code == 413
+    assert response.json() == {"detail": "The automation document is larger than 131072 bytes "
+                                         "(CHECKSTACK_MAX_DOCUMENT_BYTES)."}
+    assert not Automation.objects.exists()
+
+
+@pytest.mark.parametrize("content_type", ["multipart/form-data; boundary=BOUNDARY",
+                                          "application/x-www-form-urlencoded"])
+@pytest.mark.parametrize("url", ["/api/v1/systems/", CREATE, VALIDATE])
+def test_a_5_mb_form_or_multipart_upload_is_refused_unread_and_saves_nothing(admin_api, content_type, url):
+    upload = b"x" * (5 * 1024 * 1024)
+    if content_type.startswith("multipart"):
+        body = (b"--BOUNDARY\r\nContent-Disposition: form-data; name=\"name\"; filename=\"big.bin\"\r\n\r\n"
+                + upload + b"\r\n--BOUNDARY--\r\n")
+    else:
+        body = b"name=big&description=" + upload
+    response = admin_api.generic("POST", url, body, content_type=content_type)
+    assert response.status_code == 415
+    assert response.json() == {"detail": f'Unsupported media type "{content_type}" in request.'}
+    assert not System.objects.exists() and not Automation.objects.exists()
+
+
+def test_the_api_parses_json_only_and_automations_also_yaml(settings):
+    from automation.api.automations import AutomationViewSet
+
+    assert settings.REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] == ["foundation.request_bodies.BoundedJSONParser"]
+    assert [parser.media_type for parser in AutomationViewSet.parser_classes] == [
+        "application/json", "application/yaml", "text/yaml"]
+
+
+@pytest.mark.parametrize("content_type", DOCUMENT_TYPES)
+@pytest.mark.parametrize("url", [VALIDATE, CREATE])
+def test_a_body_nested_60000_deep_is_a_400_not_a_500(admin_api, content_type, url):
+    # Within the document limit (a deeper one is a 413 before anything reads it).
+    response = post(admin_api, url, "[" * 60_000 + "]" * 60_000, content_type)
     assert response.status_code == 400
     assert "nested" in json.dumps(response.json())
     assert not Automation.objects.exists()
