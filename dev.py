@@ -3,7 +3,8 @@
 
     python3 dev.py run    set up (virtualenv, packages, migrations, static files, admin user) and start the
                           Procfile's processes (web, worker, beat), restarting any that dies
-    python3 dev.py test   set up and run the whole test suite (SQLite pass, then PostgreSQL + Redis + real workers)
+    python3 dev.py test   set up (requirements-test.txt too), run `ruff check`, then the whole test suite
+                          (SQLite pass, then PostgreSQL + Redis + real workers)
     python3 dev.py start [PROCFILE]  only start the Procfile's processes under the supervisor (no set-up)
 """
 
@@ -34,15 +35,35 @@ def sh(*args, env=None, check=True):
     return subprocess.run([str(a) for a in args], cwd=ROOT, env=env, check=check)
 
 
-def ensure_virtualenv():
-    """Create .venv and install requirements.txt, again only when it changed."""
+RUNTIME_REQUIREMENTS = "requirements.txt"
+TEST_REQUIREMENTS = "requirements-test.txt"  # -r requirements.txt plus the tests' tools
+
+
+def requirement_files(name: str) -> list[str]:
+    """`name` and every file it includes with `-r`, in order."""
+    files = [name]
+    for line in (ROOT / name).read_text().splitlines():
+        if line.startswith(("-r ", "--requirement ")):
+            files += [f for f in requirement_files(line.split(None, 1)[1].strip()) if f not in files]
+    return files
+
+
+def installed_stamp(name: str) -> tuple[Path, str]:
+    """Where the install of `name` is recorded, and what it records: the text of `name` and its includes."""
+    return VENV / f".installed-{name}", "".join((ROOT / f).read_text() for f in requirement_files(name))
+
+
+def ensure_virtualenv(requirements: str = RUNTIME_REQUIREMENTS):
+    """Create .venv and install `requirements`, again only when it or a file it includes changed."""
     if not PYTHON.exists():
         venv.EnvBuilder(with_pip=True).create(VENV)
-    stamp = VENV / ".requirements-installed"
-    wanted = (ROOT / "requirements.txt").read_text()
+    stamp, wanted = installed_stamp(requirements)
     if not stamp.exists() or stamp.read_text() != wanted:
-        sh(PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", "requirements.txt")
-        stamp.write_text(wanted)
+        sh(PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", requirements)
+        # Installing the test requirements installed the runtime's too: `run` need not install them again.
+        for name in requirement_files(requirements):
+            path, text = installed_stamp(name)
+            path.write_text(text)
 
 
 def local_secret_key() -> str:
@@ -192,10 +213,11 @@ def ensure_chromium():
 
 
 def test(extra: list[str]):
-    ensure_virtualenv()
+    ensure_virtualenv(TEST_REQUIREMENTS)
     ensure_chromium()
     base = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "DEBUG"}}
     base["PATH"] = f"{BIN}:{base['PATH']}"
+    sh(BIN / "ruff", "check", ".", env=base)  # the rules in ruff.toml, before minutes of tests
     # Pass 1: everything but the integration tests, on SQLite and an in-process broker.
     sh(PYTHON, "-m", "pytest", "-m", "not integration", *extra, env=base)
     # Pass 2: the engine's guarantees on PostgreSQL, Redis and real Celery processes (these fail, never skip,

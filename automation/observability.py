@@ -1,4 +1,4 @@
-"""Observability: log records that carry the run and change they are about, and Prometheus metrics."""
+"""Observability: log records that carry the run and change they are about (the metrics: checkstack/metrics.py)."""
 
 import json
 import logging
