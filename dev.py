@@ -166,12 +166,46 @@ class Supervised:
         if self.due is not None and now >= self.due:
             self.start()
 
-    def signal(self, sig):
+    def terminate(self):
+        """Ask the process itself to stop; it stops its own children (Celery's warm shutdown, gunicorn's).
+
+        Not its whole group: a Celery pool child hit directly may die holding the pool's queue lock, and its
+        parent then hangs in its exit until killed.
+        """
         if self.proc and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, sig)
-            except ProcessLookupError:
-                pass
+            os.kill(self.proc.pid, signal.SIGTERM)
+
+    def signal_group(self, sig):
+        try:
+            os.killpg(self.proc.pid, sig)
+        except ProcessLookupError:  # the group is empty: everything in it has exited
+            pass
+
+    def stopped(self) -> bool:
+        """Whether the process has exited; once it has, end what it left behind in its group."""
+        if self.proc.poll() is None:
+            return False
+        # What a shell started without exec and left running when it exited is still in the group.
+        self.signal_group(signal.SIGTERM)
+        return True
+
+
+def stop_all(processes: list[Supervised], grace: float, poll: float = 0.05):
+    """Ask every process to stop, log when each has, and kill the group of any still running after `grace`."""
+    log("supervisor", "stopping every process")
+    started = time.monotonic()
+    for process in processes:
+        process.terminate()
+    running = list(processes)
+    while running and time.monotonic() < started + grace:
+        for process in [p for p in running if p.stopped()]:
+            log("supervisor", f"{process.name} stopped after {time.monotonic() - started:.1f}s")
+            running.remove(process)
+        time.sleep(poll)
+    for process in running:
+        log("supervisor", f"{process.name} did not stop within {grace}s; killing it")
+        process.signal_group(signal.SIGKILL)
+        process.proc.wait()
 
 
 def supervise(procfile: dict[str, str], env: dict, *, poll: float = 0.2, grace: float = 10) -> int:
@@ -185,17 +219,7 @@ def supervise(procfile: dict[str, str], env: dict, *, poll: float = 0.2, grace: 
     while not stopping.wait(poll):
         for process in processes:
             process.check(time.monotonic())
-    log("supervisor", "stopping every process")
-    for process in processes:
-        process.signal(signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    for process in processes:
-        try:
-            process.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            log("supervisor", f"{process.name} did not stop within {grace}s; killing it")
-            process.signal(signal.SIGKILL)
-            process.proc.wait()
+    stop_all(processes, grace)
     return 0
 
 
