@@ -82,7 +82,7 @@ def _apply_change(change, fired_per_row: list, rows: list) -> None:
     if trigger_waits:
         resume_waiting_for(rows)
     current = _current_state(change) if change.replayed else None
-    for row, fired in zip(rows, fired_per_row):
+    for row, fired in zip(rows, fired_per_row, strict=True):
         for passed in fired:
             firing = _firing(passed, event=row.event, payload=row.payload, context_key=row.context_key,
                              firing_key=change.change_id, actor=change.actor, depth=change.depth,

@@ -163,7 +163,8 @@ def _route(events: list[ChangeEvent], *, attempt, replayed: set) -> tuple[list[C
     # The counted head alone needs no savepoint: nothing routed before it is to be kept, so its failure
     # rolls the whole transaction back and route_change_event records it on the head (record_failed_attempt).
     alone = len(events) == 1 and events[0].pk == attempt.head_id
-    for index, (event, (change, derived)) in enumerate(zip(events, batch)):
+    # The batch stops at the first event a deriver failed on: the events after it wait (strict=False).
+    for index, (event, (change, derived)) in enumerate(zip(events, batch, strict=False)):
         try:
             with log_context(change_id=event.change_id), nullcontext() if alone else transaction.atomic():
                 rows = insert_instances([

@@ -44,7 +44,8 @@ def test_ctrl_c_stops_web_worker_and_beat_within_5_seconds_without_killing_any(t
     log = stack.log()
     assert "killing it" not in log, log[-3000:]
     assert "worker: Warm shutdown (MainProcess)" in log
-    stopped = {name: float(seconds) for name, seconds in re.findall(r"supervisor \| (\w+) stopped after ([\d.]+)s", log)}
+    stopped = {name: float(seconds) for name, seconds in re.findall(r"supervisor \| (\w+) stopped after ([\d.]+)s",
+                                                                    log)}
     assert set(stopped) == {"web", "worker", "beat"}
     assert max(stopped.values()) <= 5, stopped
     assert stopped_within <= 6, stopped_within  # the supervisor itself exits right after its last process
