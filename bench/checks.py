@@ -55,7 +55,7 @@ class Target:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_GET(self):  # noqa: N802
+            def do_GET(self):
                 number = int(self.path.rsplit("/", 1)[1])
                 self.send_response(503 if number in target.down else 200)
                 self.send_header("Content-Length", "2")

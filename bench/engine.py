@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import routing  # noqa: E402 - shares the private broker, worker start-up and cleanup
+import routing  # shares the private broker, worker start-up and cleanup
 
 PREFIX = routing.PREFIX
 

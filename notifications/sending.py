@@ -124,7 +124,7 @@ def notification_send(*, send_id: int) -> str | None:
 def _close(connection) -> None:
     try:
         connection.close()
-    except Exception:  # noqa: BLE001 - the message is already accepted; a failed QUIT changes nothing
+    except Exception:  # the message is already accepted; a failed QUIT changes nothing
         logger.warning("closing the mail connection failed", exc_info=True)
 
 

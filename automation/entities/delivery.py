@@ -61,7 +61,7 @@ def send_wakeup(task, *args) -> bool:
     try:
         task.delay(*args)
         return True
-    except Exception:  # noqa: BLE001 - any broker failure; the durable row remains
+    except Exception:  # any broker failure; the durable row remains
         logger.warning("broker unavailable; %s(%s) left for the sweeper", task.name, args, exc_info=True)
         return False
 
@@ -220,7 +220,7 @@ def deliver_change(delivery_id: int) -> bool:
         try:
             with transaction.atomic():
                 subscription.handler(as_change(delivery.change))
-        except Exception as exc:  # noqa: BLE001 - recorded; the sweeper retries up to the bound
+        except Exception as exc:  # recorded; the sweeper retries up to the bound
             delivery.attempts += 1
             delivery.last_error = f"{type(exc).__name__}: {exc}"[:2000]
             delivery.save(update_fields=["attempts", "last_error"])
@@ -241,7 +241,7 @@ def broadcast_change(change_id: str) -> None:
     for sub in subscriptions_for(change, Delivery.BROADCAST):
         try:
             sub.handler(change)
-        except Exception:  # noqa: BLE001 - one handler's failure must not stop the others
+        except Exception:  # one handler's failure must not stop the others
             logger.exception("broadcast subscriber %s failed on change %s", sub.name, change_id)
 
 
