@@ -3,7 +3,8 @@
 
     python3 dev.py run    set up (virtualenv, packages, migrations, static files, admin user) and start the
                           Procfile's processes (web, worker, beat), restarting any that dies
-    python3 dev.py test   set up and run the whole test suite (SQLite pass, then PostgreSQL + Redis + real workers)
+    python3 dev.py test   set up (requirements-test.txt too), run `ruff check`, then the whole test suite
+                          (SQLite pass, then PostgreSQL + Redis + real workers)
     python3 dev.py start [PROCFILE]  only start the Procfile's processes under the supervisor (no set-up)
 """
 
@@ -34,15 +35,35 @@ def sh(*args, env=None, check=True):
     return subprocess.run([str(a) for a in args], cwd=ROOT, env=env, check=check)
 
 
-def ensure_virtualenv():
-    """Create .venv and install requirements.txt, again only when it changed."""
+RUNTIME_REQUIREMENTS = "requirements.txt"
+TEST_REQUIREMENTS = "requirements-test.txt"  # -r requirements.txt plus the tests' tools
+
+
+def requirement_files(name: str) -> list[str]:
+    """`name` and every file it includes with `-r`, in order."""
+    files = [name]
+    for line in (ROOT / name).read_text().splitlines():
+        if line.startswith(("-r ", "--requirement ")):
+            files += [f for f in requirement_files(line.split(None, 1)[1].strip()) if f not in files]
+    return files
+
+
+def installed_stamp(name: str) -> tuple[Path, str]:
+    """Where the install of `name` is recorded, and what it records: the text of `name` and its includes."""
+    return VENV / f".installed-{name}", "".join((ROOT / f).read_text() for f in requirement_files(name))
+
+
+def ensure_virtualenv(requirements: str = RUNTIME_REQUIREMENTS):
+    """Create .venv and install `requirements`, again only when it or a file it includes changed."""
     if not PYTHON.exists():
         venv.EnvBuilder(with_pip=True).create(VENV)
-    stamp = VENV / ".requirements-installed"
-    wanted = (ROOT / "requirements.txt").read_text()
+    stamp, wanted = installed_stamp(requirements)
     if not stamp.exists() or stamp.read_text() != wanted:
-        sh(PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", "requirements.txt")
-        stamp.write_text(wanted)
+        sh(PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", requirements)
+        # Installing the test requirements installed the runtime's too: `run` need not install them again.
+        for name in requirement_files(requirements):
+            path, text = installed_stamp(name)
+            path.write_text(text)
 
 
 def local_secret_key() -> str:
@@ -145,12 +166,46 @@ class Supervised:
         if self.due is not None and now >= self.due:
             self.start()
 
-    def signal(self, sig):
+    def terminate(self):
+        """Ask the process itself to stop; it stops its own children (Celery's warm shutdown, gunicorn's).
+
+        Not its whole group: a Celery pool child hit directly may die holding the pool's queue lock, and its
+        parent then hangs in its exit until killed.
+        """
         if self.proc and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, sig)
-            except ProcessLookupError:
-                pass
+            os.kill(self.proc.pid, signal.SIGTERM)
+
+    def signal_group(self, sig):
+        try:
+            os.killpg(self.proc.pid, sig)
+        except ProcessLookupError:  # the group is empty: everything in it has exited
+            pass
+
+    def stopped(self) -> bool:
+        """Whether the process has exited; once it has, end what it left behind in its group."""
+        if self.proc.poll() is None:
+            return False
+        # What a shell started without exec and left running when it exited is still in the group.
+        self.signal_group(signal.SIGTERM)
+        return True
+
+
+def stop_all(processes: list[Supervised], grace: float, poll: float = 0.05):
+    """Ask every process to stop, log when each has, and kill the group of any still running after `grace`."""
+    log("supervisor", "stopping every process")
+    started = time.monotonic()
+    for process in processes:
+        process.terminate()
+    running = list(processes)
+    while running and time.monotonic() < started + grace:
+        for process in [p for p in running if p.stopped()]:
+            log("supervisor", f"{process.name} stopped after {time.monotonic() - started:.1f}s")
+            running.remove(process)
+        time.sleep(poll)
+    for process in running:
+        log("supervisor", f"{process.name} did not stop within {grace}s; killing it")
+        process.signal_group(signal.SIGKILL)
+        process.proc.wait()
 
 
 def supervise(procfile: dict[str, str], env: dict, *, poll: float = 0.2, grace: float = 10) -> int:
@@ -164,17 +219,7 @@ def supervise(procfile: dict[str, str], env: dict, *, poll: float = 0.2, grace: 
     while not stopping.wait(poll):
         for process in processes:
             process.check(time.monotonic())
-    log("supervisor", "stopping every process")
-    for process in processes:
-        process.signal(signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    for process in processes:
-        try:
-            process.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            log("supervisor", f"{process.name} did not stop within {grace}s; killing it")
-            process.signal(signal.SIGKILL)
-            process.proc.wait()
+    stop_all(processes, grace)
     return 0
 
 
@@ -192,10 +237,11 @@ def ensure_chromium():
 
 
 def test(extra: list[str]):
-    ensure_virtualenv()
+    ensure_virtualenv(TEST_REQUIREMENTS)
     ensure_chromium()
     base = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "DEBUG"}}
     base["PATH"] = f"{BIN}:{base['PATH']}"
+    sh(BIN / "ruff", "check", ".", env=base)  # the rules in ruff.toml, before minutes of tests
     # Pass 1: everything but the integration tests, on SQLite and an in-process broker.
     sh(PYTHON, "-m", "pytest", "-m", "not integration", *extra, env=base)
     # Pass 2: the engine's guarantees on PostgreSQL, Redis and real Celery processes (these fail, never skip,

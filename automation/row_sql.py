@@ -65,7 +65,8 @@ def read_with_related(model, related: str, where: str, params: list, *, order_by
     select, attnames, converters = _reader(model, None)
     r_select, r_attnames, r_converters = _reader(target, None, alias="r")
     sql = (f"SELECT {select}, {r_select} FROM {_quote(model._meta.db_table)} t "
-           f"LEFT JOIN {_quote(target._meta.db_table)} r ON r.{_quote(target._meta.pk.column)} = t.{_quote(field.column)} "
+           f"LEFT JOIN {_quote(target._meta.db_table)} r "
+           f"ON r.{_quote(target._meta.pk.column)} = t.{_quote(field.column)} "
            f"WHERE {where} ORDER BY {order_by}{_lock_clause(conn, no_key) if lock else ''}")
     with conn.cursor() as cursor:
         cursor.execute(sql, params)
@@ -82,7 +83,7 @@ def read_with_related(model, related: str, where: str, params: list, *, order_by
 
 def _instance(model, attnames, converters, row, conn):
     values = []
-    for raw, (column, field_converters) in zip(row, converters):
+    for raw, (column, field_converters) in zip(row, converters, strict=True):
         for convert in field_converters:
             raw = convert(raw, column, conn)
         values.append(raw)
@@ -145,7 +146,7 @@ def insert_instances(instances: list, *, skip_conflicts: bool = False) -> list:
         cursor.execute(f"{sql}{conflicts} RETURNING {_quote(pk.column)}", params)
         returned = [row[0] for row in cursor.fetchall()]
     if pk.db_returning:
-        for obj, value in zip(instances, returned):
+        for obj, value in zip(instances, returned, strict=True):
             obj.pk = value
         inserted = instances
     else:

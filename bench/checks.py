@@ -19,6 +19,7 @@ Figures:
 The last output line is one JSON object.
 """
 
+from itertools import pairwise
 import argparse
 import json
 import os
@@ -54,7 +55,7 @@ class Target:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_GET(self):  # noqa: N802
+            def do_GET(self):
                 number = int(self.path.rsplit("/", 1)[1])
                 self.send_response(503 if number in target.down else 200)
                 self.send_header("Content-Length", "2")
@@ -169,7 +170,7 @@ def status_changes(results) -> int:
     changes = 0
     for runs in by_check.values():
         runs.sort()
-        changes += 1 + sum(1 for (_, a), (_, b) in zip(runs, runs[1:]) if a != b)
+        changes += 1 + sum(1 for (_, a), (_, b) in pairwise(runs) if a != b)
     return changes
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import routing  # noqa: E402 - shares the private broker, worker start-up and cleanup
+import routing  # shares the private broker, worker start-up and cleanup
 
 PREFIX = routing.PREFIX
 
@@ -95,7 +95,8 @@ def commit_to_routed(samples: int, *, timeout: float = 30) -> list[float]:
     for _ in range(samples):
         system = system_create(name=f"{PREFIX}{uuid.uuid4().hex[:8]}", actor="bench")  # commits on return
         committed = time.time()
-        routed = poll(lambda: ChangeEvent.objects.filter(kind="system", entity_id=str(system.pk)).values_list(
+        changes = ChangeEvent.objects.filter(kind="system", entity_id=str(system.pk))
+        routed = poll(lambda changes=changes: changes.values_list(
             "routed_at", flat=True).first(), timeout=timeout, what="a change to be routed")
         out.append(routed.timestamp() - committed)
     return out
@@ -148,7 +149,8 @@ def wake_latency(samples: int, unrelated: int) -> list[float]:
     from automation.services.runs import run_manual
     from catalog.services import health_report, system_create
 
-    crowd = make_automation({"name": f"{PREFIX}crowd-{unrelated}-{uuid.uuid4().hex[:6]}", "triggers": [{"event": "automation.manual"}],
+    crowd = make_automation({"name": f"{PREFIX}crowd-{unrelated}-{uuid.uuid4().hex[:6]}",
+                             "triggers": [{"event": "automation.manual"}],
                              "actions": [{"wait_until": {"condition": "false"}}]})
     park_unrelated_waits(unrelated, crowd)
     out = []
@@ -163,13 +165,14 @@ def wake_latency(samples: int, unrelated: int) -> list[float]:
         # Parks it, reading the system's health. run_manual's wake-up may have reached a worker first: then
         # this call finds the run held or parked and does nothing, and the poll waits for the worker.
         run_advance(run_id=run.pk)
-        poll(lambda: Run.objects.filter(pk=run.pk, status=RunStatus.WAITING).values_list("pk", flat=True).first(),
+        waiting = Run.objects.filter(pk=run.pk, status=RunStatus.WAITING)
+        poll(lambda waiting=waiting: waiting.values_list("pk", flat=True).first(),
              timeout=30, what="the waiter to park")
         # The set-up's own changes are routed first: this measures one wake-up, not the backlog before it.
         routing.wait_until_routed(after_id=0, poll_seconds=0.01)
         health_report(system=system, status="healthy", actor="bench")
         committed = time.time()
-        finished = poll(lambda: Run.objects.filter(pk=run.pk, status=RunStatus.SUCCEEDED).values_list(
+        finished = poll(lambda run=run: Run.objects.filter(pk=run.pk, status=RunStatus.SUCCEEDED).values_list(
             "finished_at", flat=True).first(), timeout=30, what="a waiting run to be woken and finish")
         out.append(finished.timestamp() - committed)
     return out

@@ -28,8 +28,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import fleet  # noqa: E402 - the fleet's automations
-import routing  # noqa: E402 - the private broker, worker start-up, the fleet's documents and cleanup
+import fleet  # the fleet's automations
+import routing  # the private broker, worker start-up, the fleet's documents and cleanup
 
 CLIENTS = 4
 

@@ -215,6 +215,9 @@ def plain_model():
             managed = False
             db_table = PLAIN_TABLE
 
+        def __str__(self):
+            return self.name
+
     return PlainSystem
 
 
@@ -282,7 +285,8 @@ def print_report(figures: dict, cpu_ms: dict, sample: list[str], rows: int, thre
     print("Write path only: CHECKSTACK_FAST_PATH=false, so no Celery wake-up is published at commit.\n")
     print(f"{'path':<44}{'threads':>8}{'writes/s':>11}{'ratio':>7}{'client CPU ms/write':>21}")
     for key, count in (("1t", 1), ("8t", threads)):
-        for label, path in (("plain QuerySet.update() of 3 columns (untracked table)", "plain"), (SERVICE_LABEL, "service")):
+        for label, path in (("plain QuerySet.update() of 3 columns (untracked table)", "plain"), (SERVICE_LABEL,
+                                                                                                  "service")):
             ratio = f"{figures['ratio_' + key]:.2f}" if path == "service" else ""
             rate, cpu = figures[f"{path}_{key}"], cpu_ms[f"{path}_{key}"]
             print(f"{label:<44}{count:>8}{rate:>11.1f}{ratio:>7}{cpu:>21.2f}")

@@ -83,7 +83,8 @@ def main():
     call_command("migrate", verbosity=0)
     routing.clean()
     samples = 2 if args.quick else 8
-    with tempfile.TemporaryDirectory(prefix="checkstack-bench-") as tmp, Receiver(delay_each=ANSWER_SECONDS) as receiver:
+    with (tempfile.TemporaryDirectory(prefix="checkstack-bench-") as tmp,
+          Receiver(delay_each=ANSWER_SECONDS) as receiver):
         hook = {"action": "automation.webhook", "config": {"url": receiver.url, "timeout_seconds": 20}}
         processes = routing.start_services(Path(tmp), CHECKSTACK_WEBHOOK_ALLOWLIST="127.0.0.1")
         time.sleep(4)  # start-up
@@ -103,7 +104,8 @@ def main():
         "parallel_of_two_p50_s": round(statistics.median(two), 3),
         "parallel_of_two_max_s": round(max(two), 3),
     }
-    figures["ratio_parallel_vs_alone_p50"] = round(figures["parallel_of_two_p50_s"] / figures["one_branch_alone_p50_s"], 3)
+    figures["ratio_parallel_vs_alone_p50"] = round(
+        figures["parallel_of_two_p50_s"] / figures["one_branch_alone_p50_s"], 3)
     print(json.dumps(figures))
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from mutations import check_database, configure_environment  # noqa: E402
+from mutations import check_database, configure_environment
 
 TABLES = ("automation_changeevent", "automation_derivedtriggerevent", "automation_subscriptiondelivery",
           "automation_run", "automation_runstep", "automation_transition")

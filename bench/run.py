@@ -97,7 +97,8 @@ def table(r: dict) -> list[tuple[str, str, str, str]]:
         (f"Routing cost, {levels[-1]} vs {levels[0]} automations (p50)", "", "", f"{rt['ratio_crowded_vs_alone_p50']}"),
         *fleet_rows(rt["fleet"], r["fleet_throughput"]),
         ("End-to-end runs/s of a one-step automation at saturation (target ratio ≥ 0.2)",
-         f"{e['runs_per_s_saturation']}/s", f"no-op {e['noop_tasks_per_s']}/s", f"{e['ratio_runs_vs_noop_throughput']}"),
+         f"{e['runs_per_s_saturation']}/s", f"no-op {e['noop_tasks_per_s']}/s",
+         f"{e['ratio_runs_vs_noop_throughput']}"),
     ]
     crowd = next(k for k in e if k.startswith("wake_latency_") and k != "wake_latency_10_waiting")
     rows += [
@@ -108,7 +109,8 @@ def table(r: dict) -> list[tuple[str, str, str, str]]:
     for timers in t["results"]:
         rows.append((f"Timer lateness p50 / p99, {timers['pending']} pending",
                      f"{timers['lateness_p50_s']} s / {timers['lateness_p99_s']} s (sweep {timers['sweep_p50_s']} s)",
-                     f"target p99 ≤ {t['target_p99_s']} s", f"{round(timers['lateness_p99_s'] / t['target_p99_s'], 2)}"))
+                     f"target p99 ≤ {t['target_p99_s']} s",
+                     f"{round(timers['lateness_p99_s'] / t['target_p99_s'], 2)}"))
     rows.append(("200-step document validated", f"{e['validate_200_steps_ms']} ms", "target 200 ms",
                  f"{round(e['validate_200_steps_ms'] / 200, 3)}"))
     return rows + later_rows(r)

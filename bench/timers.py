@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from mutations import check_database, configure_environment  # noqa: E402
+from mutations import check_database, configure_environment
 
 INTERVAL = 1.0
 

@@ -156,7 +156,7 @@ def results_table(check: Check, limit: int = RECENT_RESULTS):
     body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", (
         (row.at.strftime("%Y-%m-%d %H:%M:%S"), "ok" if row.ok else "failed",
          "—" if row.latency_ms is None else f"{row.latency_ms} ms", error)
-        for row, error in zip(rows, errors)))
+        for row, error in zip(rows, errors, strict=True)))
     return format_html('<table class="check-results"><thead><tr><th>At (UTC)</th><th>Result</th><th>Latency</th>'
                        '<th>Error</th></tr></thead><tbody>{}</tbody></table>', body)
 
@@ -175,7 +175,7 @@ def system_checks_panel(system) -> str:
     masked = {}  # each check's errors masked in one go: one look-up of its secrets, not one per row
     for check_id, check in by_id.items():
         mine = [row for row in rows if row.check_ref_id == check_id]
-        masked.update(zip((row.pk for row in mine), masked_errors(check, [row.error for row in mine])))
+        masked.update(zip((row.pk for row in mine), masked_errors(check, [row.error for row in mine]), strict=True))
     shown = [(row, masked[row.pk]) for row in rows]
     recent = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", (
         (row.at.strftime("%Y-%m-%d %H:%M:%S"), by_id[row.check_ref_id].name, "ok" if row.ok else "failed",

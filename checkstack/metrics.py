@@ -1,37 +1,33 @@
-"""/metrics in Prometheus text format, for staff users, and for scrapers holding CHECKSTACK_METRICS_TOKEN
-(when set) or else on CHECKSTACK_METRICS_ALLOWLIST.
+"""/metrics in Prometheus text, for staff users, for scrapers holding CHECKSTACK_METRICS_TOKEN (when set),
+or else for clients on CHECKSTACK_METRICS_ALLOWLIST.
 
-Every figure comes from one query whose cost does not grow with the tables: an indexed range, the first row
-of an index, or a count capped at COUNT_CAP (reads "10000" when there are more). Add a figure by adding one
-`Metric` to METRICS; checkstack/tests/test_metrics_constant_queries.py checks that each query stays on an
-index with 100,000 rows in the tables.
+The figures live in the database, which every process writes (web, workers on several machines, beat), so
+one collector reads them at scrape time instead of counters kept in one process's memory. Every figure is
+one query whose cost does not grow with the tables: an indexed range, the first row of an index, or a count
+capped at COUNT_CAP (reads 10000 when there are more). Add a gauge with one `Gauge` in GAUGES, a histogram
+with one entry in latency_histograms.HISTOGRAMS, and its row in docs/operations.md (a test compares them);
+checkstack/tests/test_metrics_constant_queries.py checks that each query stays on an index at 100,000 rows.
 """
 
 import hmac
 import ipaddress
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.db.models import Count
 from django.http import HttpResponse, HttpResponseForbidden
 from django.utils import timezone
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from automation.models import ACTIVE_STATUSES, TERMINAL_STATUSES, ChangeEvent, Run, SubscriptionDelivery, Timer
 
-COUNT_CAP = 10_000
-RECENT = timedelta(hours=1)
+from .latency_histograms import COUNT_CAP, HISTOGRAMS, RECENT
 
-Sample = tuple[str, float]  # (labels such as '{status="failed"}' or "", value)
-
-
-@dataclass(frozen=True)
-class Metric:
-    name: str
-    type: str  # "gauge" or "counter"
-    help: str
-    samples: Callable[[datetime], Iterable[Sample]]
+Sample = tuple[tuple[str, ...], float]  # (label values, value)
 
 
 def capped_count(queryset) -> int:
@@ -56,57 +52,83 @@ def _due_timers(now):
     return Timer.objects.filter(fired_at=None, due_at__lte=now)  # index timer_due
 
 
-def _last_change_id(now) -> Iterable[Sample]:
-    yield "", ChangeEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
-
-
 def _oldest_unrouted(now) -> Iterable[Sample]:
-    yield "", seconds_since(_unrouted().order_by("occurred_at").values_list("occurred_at", flat=True).first(), now)
+    yield (), seconds_since(_unrouted().order_by("occurred_at").values_list("occurred_at", flat=True).first(), now)
 
 
 def _active_runs(now) -> Iterable[Sample]:
     for status in ACTIVE_STATUSES:  # index run_active_bucket (its condition covers each status)
-        yield f'{{status="{status}"}}', capped_count(Run.objects.filter(status=status))
+        yield (status,), capped_count(Run.objects.filter(status=status))
 
 
 def _recently_ended_runs(now) -> Iterable[Sample]:
     ended = dict(Run.objects.filter(status__in=TERMINAL_STATUSES, finished_at__gte=now - RECENT)  # index run_ended
                  .values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
     for status in TERMINAL_STATUSES:
-        yield f'{{status="{status}"}}', ended.get(status, 0)
+        yield (status,), ended.get(status, 0)
 
 
 def _oldest_due_timer(now) -> Iterable[Sample]:
-    yield "", seconds_since(_due_timers(now).order_by("due_at").values_list("due_at", flat=True).first(), now)
+    yield (), seconds_since(_due_timers(now).order_by("due_at").values_list("due_at", flat=True).first(), now)
 
 
-METRICS = [
-    Metric("checkstack_change_events_total", "counter",
-           "Change events committed so far (the highest change-event id; rate() is changes per second).",
-           _last_change_id),
-    Metric("checkstack_change_events_pending", "gauge",
-           f"Change events committed but not routed yet (parked included), counted up to {COUNT_CAP}.",
-           lambda now: [("", capped_count(_unrouted()))]),
-    Metric("checkstack_routing_lag_seconds", "gauge", "Age of the oldest unrouted change event (0: none).",
-           _oldest_unrouted),
-    Metric("checkstack_deliveries_pending", "gauge",
-           f"work_queue subscriber deliveries not done yet, counted up to {COUNT_CAP}.",
-           lambda now: [("", capped_count(SubscriptionDelivery.objects.filter(delivered_at=None)))]),
-    Metric("checkstack_runs", "gauge",
-           f"Runs not ended, by status (pending, running, waiting), each counted up to {COUNT_CAP}.", _active_runs),
-    Metric("checkstack_runs_ended_last_hour", "gauge",
-           "Runs that ended in the last hour, by status (succeeded, failed, cancelled, skipped).",
-           _recently_ended_runs),
-    Metric("checkstack_timers_due", "gauge", f"Timers due and not fired yet, counted up to {COUNT_CAP}.",
-           lambda now: [("", capped_count(_due_timers(now)))]),
-    Metric("checkstack_timers_overdue_seconds", "gauge", "How late the most overdue timer is (0: none).",
-           _oldest_due_timer),
+def _count(queryset_of: Callable) -> Callable[[datetime], Iterable[Sample]]:
+    return lambda now: [((), capped_count(queryset_of(now)))]
+
+
+@dataclass(frozen=True)
+class Gauge:
+    name: str
+    help: str
+    samples: Callable[[datetime], Iterable[Sample]]
+    labels: tuple[str, ...] = ()
+
+
+GAUGES = [
+    Gauge("checkstack_change_events_pending",
+          f"Change events committed but not routed yet, parked ones apart, counted up to {COUNT_CAP}.",
+          _count(lambda now: _unrouted())),
+    Gauge("checkstack_changes_parked",
+          f"Change events whose routing kept failing, parked until an operator replays them, counted up to "
+          f"{COUNT_CAP}.", _count(lambda now: _parked())),
+    Gauge("checkstack_routing_lag_seconds", "Age of the oldest unrouted change event, parked ones apart (0: none).",
+          _oldest_unrouted),
+    Gauge("checkstack_deliveries_pending", f"work_queue subscriber deliveries not done yet, counted up to {COUNT_CAP}.",
+          _count(lambda now: SubscriptionDelivery.objects.filter(delivered_at=None))),
+    Gauge("checkstack_runs", f"Runs not ended, by status (pending, running, waiting), each counted up to {COUNT_CAP}.",
+          _active_runs, ("status",)),
+    Gauge("checkstack_runs_ended_last_hour",
+          "Runs that ended in the last hour, by status (succeeded, failed, cancelled, skipped).",
+          _recently_ended_runs, ("status",)),
+    Gauge("checkstack_timers_due", f"Timers due and not fired yet, counted up to {COUNT_CAP}.", _count(_due_timers)),
+    Gauge("checkstack_timers_overdue_seconds", "How late the most overdue timer is (0: none).", _oldest_due_timer),
 ]
 
 
 def _bearer_matches(request, token: str) -> bool:
     scheme, _, given = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
     return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
+class DatabaseCollector(Collector):
+    """Every /metrics figure, read from the database when Prometheus scrapes."""
+
+    def collect(self):
+        now = timezone.now()
+        last_id = ChangeEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        yield CounterMetricFamily("checkstack_change_events", "Change events committed so far (the highest "
+                                  "change-event id; rate() is changes per second).", value=last_id)
+        for gauge in GAUGES:
+            family = GaugeMetricFamily(gauge.name, gauge.help, labels=gauge.labels)
+            for labels, value in gauge.samples(now):
+                family.add_metric(labels, value)
+            yield family
+        for histogram in HISTOGRAMS:
+            yield histogram.family(now)
+
+
+REGISTRY = CollectorRegistry(auto_describe=False)  # not the default one: no per-process figures of one web worker
+REGISTRY.register(DatabaseCollector())
 
 
 def _allowed(request) -> bool:
@@ -126,21 +148,8 @@ def _allowed(request) -> bool:
     return any(client in ipaddress.ip_network(entry, strict=False) for entry in settings.CHECKSTACK_METRICS_ALLOWLIST)
 
 
-def _format(value: float) -> str:
-    return str(value) if isinstance(value, int) else f"{value:.3f}"
-
-
-def _lines():
-    now = timezone.now()
-    for metric in METRICS:
-        yield f"# HELP {metric.name} {metric.help}"
-        yield f"# TYPE {metric.name} {metric.type}"
-        for labels, value in metric.samples(now):
-            yield f"{metric.name}{labels} {_format(value)}"
-
-
 def metrics(request):
     if not _allowed(request):
         return HttpResponseForbidden("metrics are for staff, the metrics token or allow-listed clients\n",
                                      content_type="text/plain")
-    return HttpResponse("\n".join(_lines()) + "\n", content_type="text/plain; version=0.0.4")
+    return HttpResponse(generate_latest(REGISTRY), content_type="text/plain; version=0.0.4; charset=utf-8")

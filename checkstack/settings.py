@@ -276,7 +276,8 @@ CELERY_TIMEZONE = "UTC"
 # runs, timers and the beat sweeps (routing latency is measured here).
 # "checkstack.deliveries": work_queue subscriber deliveries and the emails they owe; a burst of them (one
 # incident, thousands of followers) queues here, not in front of routing. "checkstack.broadcast": a fan-out
-# queue every worker consumes (on the embedded broker, which has no fan-out, a plain queue: see below). A worker started without -Q consumes every queue listed here (Celery's
+# queue every worker consumes (on the embedded broker, which has no fan-out, a plain queue: see below). A worker
+# started without -Q consumes every queue listed here (Celery's
 # default), which is what the Procfile and `dev.py run` rely on; see README "Operations" for pools per queue.
 CELERY_TASK_QUEUES = [
     Queue("celery"),

@@ -6,13 +6,13 @@ import logging
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-_log_context: ContextVar[dict] = ContextVar("checkstack_log_context", default={})
+_log_context: ContextVar[dict | None] = ContextVar("checkstack_log_context", default=None)
 
 
 @contextmanager
 def log_context(**fields):
     """Add fields (run_id, change_id, …) to every log record written inside the block."""
-    token = _log_context.set({**_log_context.get(), **{k: str(v) for k, v in fields.items()}})
+    token = _log_context.set({**(_log_context.get() or {}), **{k: str(v) for k, v in fields.items()}})
     try:
         yield
     finally:
@@ -23,7 +23,7 @@ class ContextFilter(logging.Filter):
     """Copy the current log context onto each record (`record.run_id`, `record.change_id`)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        context = _log_context.get()
+        context = _log_context.get() or {}
         record.run_id = context.get("run_id", "-")
         record.change_id = context.get("change_id", "-")
         return True

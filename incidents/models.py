@@ -98,7 +98,7 @@ class IncidentUpdate(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="updates")
     message = models.TextField()
-    status_change = models.CharField(max_length=20, choices=IncidentStatus.choices, null=True, blank=True)
+    status_change = models.CharField(max_length=20, choices=IncidentStatus.choices, null=True, blank=True)  # noqa: DJ001 - NULL: no change
     created_by = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
 

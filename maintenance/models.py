@@ -105,7 +105,7 @@ class MaintenanceUpdate(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     window = models.ForeignKey(MaintenanceWindow, on_delete=models.CASCADE, related_name="updates")
     message = models.TextField()
-    status_change = models.CharField(max_length=20, choices=MaintenanceStatus.choices, null=True, blank=True)
+    status_change = models.CharField(max_length=20, choices=MaintenanceStatus.choices, null=True, blank=True)  # noqa: DJ001 - NULL: no change
     created_by = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -228,7 +228,7 @@ def maintenance_advance_schedule(*, now: datetime) -> ScheduleAdvance:
     for window_id in due_window_ids(now=now):
         try:
             target = _advance_window(window_id=window_id, now=now)
-        except Exception:  # noqa: BLE001 - logged; the window stays due and the next tick retries it
+        except Exception:  # logged; the window stays due and the next tick retries it
             logger.exception("could not advance maintenance window %s", window_id)
             continue
         if target == MaintenanceStatus.IN_PROGRESS:

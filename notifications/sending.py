@@ -124,14 +124,15 @@ def notification_send(*, send_id: int) -> str | None:
 def _close(connection) -> None:
     try:
         connection.close()
-    except Exception:  # noqa: BLE001 - the message is already accepted; a failed QUIT changes nothing
+    except Exception:  # the message is already accepted; a failed QUIT changes nothing
         logger.warning("closing the mail connection failed", exc_info=True)
 
 
 def notification_send_retry(*, send_ids: list[int], actor: str) -> list[int]:
     """Send failed rows again (an operator's decision: one whose outcome was unknown may arrive twice)."""
     now = timezone.now()
-    retried = list(NotificationSend.objects.filter(pk__in=send_ids, status=SendStatus.FAILED).values_list("id", flat=True))
+    retried = list(NotificationSend.objects.filter(pk__in=send_ids, status=SendStatus.FAILED).values_list("id",
+                                                                                                          flat=True))
     NotificationSend.objects.filter(pk__in=retried, status=SendStatus.FAILED).update(
         status=SendStatus.PENDING, next_attempt_at=now, attempts=0, handed_at=None
     )

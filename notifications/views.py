@@ -83,13 +83,15 @@ def confirm(request, token: str):
         if subscriber.confirmed:
             return render(request, "notifications/confirmed.html", _followed(subscriber))
         return render(request, "notifications/link_invalid.html", {"expired": True}, status=410)
-    wanted = set(map(str, subscriber.requested_system_ids)) | {str(pk) for pk in subscriber.systems.values_list("pk", flat=True)}
+    followed = subscriber.systems.values_list("pk", flat=True)
+    wanted = set(map(str, subscriber.requested_system_ids)) | {str(pk) for pk in followed}
     systems = System.objects.filter(pk__in=wanted).order_by("name").values_list("name", flat=True)
     return render(request, "notifications/confirm.html", {"email": subscriber.email, "systems": list(systems)})
 
 
 def _followed(subscriber: Subscriber) -> dict:
-    return {"email": subscriber.email, "systems": list(subscriber.systems.order_by("name").values_list("name", flat=True))}
+    return {"email": subscriber.email, "systems": list(subscriber.systems.order_by("name").values_list("name",
+                                                                                                       flat=True))}
 
 
 # RFC 8058: mail providers POST `List-Unsubscribe=One-Click` here with no cookie and no CSRF token, so the

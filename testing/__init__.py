@@ -1,1 +1,1 @@
-"""Test support: process fixtures, local receivers, browser helpers and the pytest plugin; production never imports it."""
+"""Test support: process fixtures, local receivers, browser helpers, the pytest plugin; production never imports it."""

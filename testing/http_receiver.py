@@ -1,8 +1,9 @@
 """A real local HTTP receiver for tests: records every request (path, headers, JSON body).
 
-Runs in a thread of the test process on 127.0.0.1; `delay_first` makes the first request hang so a test
-can kill the worker that sent it; `delay_each` makes every request take that long to answer; `trickle_seconds` answers every request one byte a second for that long
-(each request's start and end are recorded, so a test can tell whether two were served at once).
+Runs in a thread of the test process on 127.0.0.1; `delay_first` makes the first request hang so a test can kill the
+worker that sent it; `delay_each` makes every request take that long to answer; `trickle_seconds` answers every request
+one byte a second for that long (each request's start and end are recorded, so a test can tell whether two were served
+at once).
 """
 
 import json
@@ -21,7 +22,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's naming
+            def do_POST(self):  # http.server's naming
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 record = {"path": self.path, "headers": dict(self.headers), "body": json.loads(body or b"null"),

@@ -143,7 +143,7 @@ class AutomationAdmin(admin.ModelAdmin):
             f"version {old.version} ({old.created_by})", f"version {new.version} ({new.created_by})",
         )
         context = {**self.admin_site.each_context(request), "title": f"{automation.name}: v{old.version} → "
-                   f"v{new.version}", "diff_table": mark_safe(table), "automation": automation,  # noqa: S308
+                   f"v{new.version}", "diff_table": mark_safe(table), "automation": automation,
                    "opts": self.model._meta}
         return TemplateResponse(request, "admin/automation/automation/diff.html", context)
 

@@ -39,7 +39,8 @@ class RunAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False
     list_select_related = ["automation"]
-    readonly_fields = ["timeline", "automation", "automation_version", "trigger_id", "event", "payload", "actor", "run_as",
+    readonly_fields = ["timeline", "automation", "automation_version", "trigger_id", "event", "payload", "actor",
+                       "run_as",
                        "context_key",
                        "status", "error", "reason", "created_at", "started_at", "finished_at", "attempts"]
     fields = readonly_fields

@@ -80,7 +80,8 @@ def timeline_html(run, steps, branches=()):
     rows = format_html_join(
         "",
         '<div class="tl-row" title="{} {}: {} ({} attempt(s), {} s)"><span class="tl-lane" style="border-color:{}">{}'
-        '</span><span class="tl-label">{} <small>{}</small></span><span class="tl-track"><span class="tl-bar tl-{}" style="left:{}%;width:{}%;background:{}">'
+        '</span><span class="tl-label">{} <small>{}</small></span>'
+        '<span class="tl-track"><span class="tl-bar tl-{}" style="left:{}%;width:{}%;background:{}">'
         "</span></span><span class=\"tl-meta\">{} · {} s</span></div>",
         ((b["path"], b["kind"], b["status"], b["attempts"], b["seconds"], b["lane_colour"], b["lane"], b["path"],
           b["kind"], b["status"],

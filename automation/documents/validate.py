@@ -17,7 +17,7 @@ from ..expressions.evaluate import ExpressionError, compile_expression, compile_
     template_references
 from ..expressions.secret_use import template_secret_errors
 from .io import DocumentError, max_bytes, parse_document
-from .steps import StepChecker, iter_steps, join  # noqa: E402 - steps imports helpers from here lazily
+from .steps import StepChecker, iter_steps, join  # steps imports helpers from here lazily
 
 TOP_KEYS = {"name", "description", "enabled", "mode", "concurrency_scope", "max_runs", "triggers", "conditions",
             "actions"}

@@ -44,7 +44,7 @@ def failing_as(gate: str):
         yield
     except GateFailed:
         raise
-    except Exception as exc:  # noqa: BLE001 - MemoryError and RecursionError too
+    except Exception as exc:  # MemoryError and RecursionError too
         raise GateFailed(gate, exc) from exc
 
 

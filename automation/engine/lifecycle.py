@@ -244,7 +244,8 @@ def run_succeed_fenced(claim: Claim, *, wake_bucket: bool) -> None:
             f"UPDATE {quote(Run._meta.db_table)} SET status = %s, error = '', reason = '', finished_at = %s, "
             f"lease_owner = '', lease_expires_at = NULL WHERE id = %s AND fencing_token = %s AND status = %s "
             f"RETURNING bucket",
-            [RunStatus.SUCCEEDED.value, finished_at, Run._meta.pk.get_db_prep_value(Run._meta.pk.to_python(claim.run_id), conn),
+            [RunStatus.SUCCEEDED.value, finished_at,
+             Run._meta.pk.get_db_prep_value(Run._meta.pk.to_python(claim.run_id), conn),
              claim.token, RunStatus.RUNNING.value])
         row = cursor.fetchone()
     if row is None:

@@ -55,7 +55,8 @@ class FilterErrors:
         for automation_id, trigger_id in sorted(self.counts, key=lambda key: (str(key[0]), key[1])):
             key = (automation_id, trigger_id)
             AutomationTrigger.objects.filter(automation_id=automation_id, trigger_id=trigger_id).update(
-                filter_errors=F("filter_errors") + self.counts[key], last_filter_error=fit_text(AutomationTrigger, "last_filter_error", self.last[key]),
+                filter_errors=F("filter_errors") + self.counts[key],
+                last_filter_error=fit_text(AutomationTrigger, "last_filter_error", self.last[key]),
                 last_filter_error_at=now)
 
 
@@ -71,12 +72,13 @@ def listeners_of(arrivals: list[Arrival]) -> list[list[AutomationTrigger]]:
     if every_key:
         listed = ", ".join(["%s"] * len(every_key))
         may_match += f" OR t.index_key IN ({listed}) OR t.index_field IN ({listed})"
+    events_in = ", ".join(["%s"] * len(events))
     rows = read_with_related(
-        AutomationTrigger, "automation", f"t.enabled AND t.event IN ({', '.join(['%s'] * len(events))}) AND ({may_match})",
+        AutomationTrigger, "automation", f"t.enabled AND t.event IN ({events_in}) AND ({may_match})",
         [*events, *every_key, *every_key], order_by="t.automation_id, t.id")
     return [[row for row in rows if row.event == arrival.event and (
         row.index_key is None or row.index_key in own or row.index_field in own)]
-        for arrival, own in zip(arrivals, keys)]
+        for arrival, own in zip(arrivals, keys, strict=True)]
 
 
 def firings_of(arrivals: list[Arrival]) -> list[list[Passed]]:
@@ -89,7 +91,7 @@ def firings_of(arrivals: list[Arrival]) -> list[list[Passed]]:
     """
     errors = FilterErrors()
     passed = []
-    for arrival, rows in zip(arrivals, listeners_of(arrivals)):
+    for arrival, rows in zip(arrivals, listeners_of(arrivals), strict=True):
         found = []
         for row in rows:
             trigger = _trigger_of(row.automation, row.trigger_id, arrival.event)
@@ -99,7 +101,7 @@ def firings_of(arrivals: list[Arrival]) -> list[list[Passed]]:
     locked = automations_locked({automation.pk for found in passed for automation, _ in found})
     current = [[fired for automation, trigger in found
                 if (fired := _recheck(automation, trigger, locked, arrival, errors)) is not None]
-               for arrival, found in zip(arrivals, passed)]
+               for arrival, found in zip(arrivals, passed, strict=True)]
     # After the automation locks: an automation edit locks its automation, then deletes its index rows;
     # counting here in the same order cannot deadlock with it.
     errors.record()

@@ -82,7 +82,7 @@ def _apply_change(change, fired_per_row: list, rows: list) -> None:
     if trigger_waits:
         resume_waiting_for(rows)
     current = _current_state(change) if change.replayed else None
-    for row, fired in zip(rows, fired_per_row):
+    for row, fired in zip(rows, fired_per_row, strict=True):
         for passed in fired:
             firing = _firing(passed, event=row.event, payload=row.payload, context_key=row.context_key,
                              firing_key=change.change_id, actor=change.actor, depth=change.depth,
@@ -106,7 +106,7 @@ def fire_isolated(firing: Firing, *, skipped: str | None = None) -> Run | None:
     try:
         with transaction.atomic():
             return record_firing(firing, skipped=skipped) if skipped else past_filter(firing)
-    except Exception as exc:  # noqa: BLE001 - one firing's failure is recorded, never the change's
+    except Exception as exc:  # one firing's failure is recorded, never the change's
         if is_transient(exc):
             raise
         reason = str(exc) if isinstance(exc, GateFailed) else f"error in routing: {error_text(exc)}"
@@ -114,7 +114,7 @@ def fire_isolated(firing: Firing, *, skipped: str | None = None) -> Run | None:
     try:
         with transaction.atomic():
             return record_firing(firing, skipped=reason)
-    except Exception as exc:  # noqa: BLE001 - even the record failed: logged, the change routes on
+    except Exception as exc:  # even the record failed: logged, the change routes on
         if is_transient(exc):
             raise
         logger.exception("could not record the failed firing of %s on %s", firing.automation.pk, firing.firing_key)

@@ -51,7 +51,7 @@ def schedules_fire(*, now: datetime | None = None) -> int:
     for row in rows:
         try:
             fired += _fire_tick(row, now)
-        except Exception:  # noqa: BLE001 - isolated per schedule; the next tick tries it again
+        except Exception:  # isolated per schedule; the next tick tries it again
             logger.exception("schedule %s of automation %s failed", row.trigger_id, row.automation_id)
     return fired
 

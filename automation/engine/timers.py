@@ -64,7 +64,7 @@ def _fire_one(timer: Timer, now: datetime) -> None:
     try:
         with transaction.atomic():
             HANDLERS[timer.kind](timer)
-    except Exception as exc:  # noqa: BLE001 - one broken handler must not stop the sweep
+    except Exception as exc:  # one broken handler must not stop the sweep
         logger.exception("timer %s (%s for %s) failed, attempt %s", timer.pk, timer.kind, timer.owner,
                          timer.attempts + 1)
         _failed(timer, f"{type(exc).__name__}: {exc}", now)
@@ -88,5 +88,5 @@ def _failed(timer: Timer, error: str, now: datetime) -> None:
     try:
         with transaction.atomic():
             give_up(timer, reason)
-    except Exception:  # noqa: BLE001 - the timer stays recorded as given up, with its error
+    except Exception:  # the timer stays recorded as given up, with its error
         logger.exception("timer %s (%s for %s): giving up failed too", timer.pk, timer.kind, timer.owner)

@@ -62,7 +62,8 @@ def catch_up(*, run_id) -> bool:
     from django.db import transaction
 
     with transaction.atomic():
-        for wait in Wait.objects.filter(run_id=run_id, kind=Wait.Kind.TRIGGER, outcome__isnull=True).select_related("run"):
+        for wait in Wait.objects.filter(run_id=run_id, kind=Wait.Kind.TRIGGER,
+                                        outcome__isnull=True).select_related("run"):
             for row in DerivedTriggerEvent.objects.filter(id__gt=wait.mark, event=wait.event,
                                                           context_key=wait.context_key).order_by("id"):
                 if _matches(wait, event=row.event, payload=row.payload):

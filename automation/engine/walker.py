@@ -173,7 +173,7 @@ class Walker:
             result = EXECUTORS[kind](self, step, row, repeat)
         except (StopRun, Suspend, LeaseLost, Forked):
             raise
-        except Exception as exc:  # noqa: BLE001 - any step failure is recorded on its row (a time limit too)
+        except Exception as exc:  # any step failure is recorded on its row (a time limit too)
             self.fail(row, exc)
             if step.get("continue_on_error"):
                 return

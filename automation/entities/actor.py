@@ -14,7 +14,7 @@ class Acting:
     depth: int = 0
 
 
-_acting: ContextVar[Acting] = ContextVar("checkstack_acting", default=Acting())
+_acting: ContextVar[Acting] = ContextVar("checkstack_acting", default=Acting())  # noqa: B039 - frozen dataclass
 
 
 def user_actor(user) -> str:

@@ -62,7 +62,7 @@ def send_wakeup(task, *args) -> bool:
     try:
         task.delay(*args)
         return True
-    except Exception:  # noqa: BLE001 - any broker failure; the durable row remains
+    except Exception:  # any broker failure; the durable row remains
         logger.warning("broker unavailable; %s(%s) left for the sweeper", task.name, args, exc_info=True)
         return False
 
@@ -164,7 +164,8 @@ def _route(events: list[ChangeEvent], *, attempt, replayed: set) -> tuple[list[C
     # The counted head alone needs no savepoint: nothing routed before it is to be kept, so its failure
     # rolls the whole transaction back and route_change_event records it on the head (record_failed_attempt).
     alone = len(events) == 1 and events[0].pk == attempt.head_id
-    for index, (event, (change, derived)) in enumerate(zip(events, batch)):
+    # The batch stops at the first event a deriver failed on: the events after it wait (strict=False).
+    for index, (event, (change, derived)) in enumerate(zip(events, batch, strict=False)):
         try:
             with log_context(change_id=event.change_id), nullcontext() if alone else transaction.atomic():
                 rows = insert_instances([
@@ -220,7 +221,7 @@ def deliver_change(delivery_id: int) -> bool:
         try:
             with transaction.atomic():
                 subscription.handler(as_change(delivery.change))
-        except Exception as exc:  # noqa: BLE001 - recorded; the sweeper retries up to the bound
+        except Exception as exc:  # recorded; the sweeper retries up to the bound
             delivery.attempts += 1
             delivery.last_error = f"{type(exc).__name__}: {exc}"[:2000]
             delivery.save(update_fields=["attempts", "last_error"])
@@ -241,7 +242,7 @@ def broadcast_change(change_id: str) -> None:
     for sub in subscriptions_for(change, Delivery.BROADCAST):
         try:
             sub.handler(change)
-        except Exception:  # noqa: BLE001 - one handler's failure must not stop the others
+        except Exception:  # one handler's failure must not stop the others
             logger.exception("broadcast subscriber %s failed on change %s", sub.name, change_id)
 
 

@@ -142,7 +142,7 @@ def record_failed_attempt(attempt: Attempt, exc: BaseException) -> None:
             head = ChangeEvent.objects.select_for_update(no_key=True).filter(pk=attempt.head_id, routed_at=None).first()
             if head is not None:
                 record_failure(head, exc, counted=True)
-    except Exception:  # noqa: BLE001 - the count is committed already; the next attempt records again
+    except Exception:  # the count is committed already; the next attempt records again
         logger.exception("could not record the routing failure of change %s", attempt.head_change_id)
 
 
@@ -153,7 +153,7 @@ def attempt_uncount(attempt: Attempt) -> None:
         with transaction.atomic():
             ChangeEvent.objects.filter(pk=attempt.head_id, routing_attempts__gt=0).update(
                 routing_attempts=F("routing_attempts") - 1)
-    except Exception:  # noqa: BLE001 - the database is away: the attempt stays counted, a bound still holds
+    except Exception:  # the database is away: the attempt stays counted, a bound still holds
         logger.warning("could not undo the attempt count of change %s", attempt.head_change_id, exc_info=True)
 
 

@@ -79,14 +79,6 @@ class TrackedLink(models.Model):
         # A reverse foreign-key add() and the delete collector write through the base manager.
         base_manager_name = "objects"
 
-    @classmethod
-    def owner_kind(cls) -> str:
-        return cls._meta.get_field(cls.tracked_owner).related_model.entity_kind_name
-
-    @classmethod
-    def owner_attname(cls) -> str:
-        return cls._meta.get_field(cls.tracked_owner).attname
-
     def save(self, *args, **kwargs):
         queryset = type(self)._default_manager.all()
         queryset._check_ids("save()", [getattr(self, self.owner_attname())])
@@ -101,3 +93,11 @@ class TrackedLink(models.Model):
         return super().delete(*args, **kwargs)
 
     delete.alters_data = True
+
+    @classmethod
+    def owner_kind(cls) -> str:
+        return cls._meta.get_field(cls.tracked_owner).related_model.entity_kind_name
+
+    @classmethod
+    def owner_attname(cls) -> str:
+        return cls._meta.get_field(cls.tracked_owner).attname

@@ -151,7 +151,7 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
         check_binop(operator, left, right)
         return super().call_binop(context, operator, left, right)
 
-    def call(__self, __context, __obj, *args, **kwargs):  # noqa: N805 (Jinja's own spelling, see its call())
+    def call(__self, __context, __obj, *args, **kwargs):  # Jinja's own spelling, see its call()
         tick(__context)
         if isinstance(__obj, LoopContext) and args:  # a recursive loop's next level
             args = (counted(__context, args[0]), *args[1:])

@@ -80,8 +80,8 @@ class AutomationTrigger(models.Model):
     # change of the event. `index_field` (`in:<field>:*`, membership keys only) is what a payload whose field
     # is a string yields, since Jinja's `in` on a string matches any substring: such a payload reads every
     # membership row on that field. Two columns so both lookups are equality on an index.
-    index_key = models.CharField(max_length=255, null=True, blank=True)
-    index_field = models.CharField(max_length=255, null=True, blank=True)
+    index_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001 - NULL: the trigger has no index key
+    index_field = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001 - NULL: no index field
     # A filter that errors writes no row per change: it is counted here (one UPDATE, no automation lock).
     filter_errors = models.PositiveIntegerField(default=0)
     last_filter_error = models.CharField(max_length=500, blank=True, default="")

@@ -87,7 +87,7 @@ class DerivedTriggerEvent(models.Model):
     change = models.ForeignKey(ChangeEvent, on_delete=models.CASCADE, related_name="trigger_events")
     event = models.CharField(max_length=100)
     payload = models.JSONField(default=dict)
-    context_key = models.CharField(max_length=64, null=True, blank=True)
+    context_key = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 - NULL: no context
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

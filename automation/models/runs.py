@@ -35,9 +35,9 @@ class Run(models.Model):
     actor = models.CharField(max_length=200)
     # The user the run acts as (its automation's run_as when it started), kept with the run for audit.
     run_as = models.CharField(max_length=150, blank=True)
-    context_key = models.CharField(max_length=64, null=True, blank=True)
+    context_key = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 - NULL: no context
     # What fired it: "<change id>" for entity-derived events, "<tick>" for schedules; null for manual runs.
-    firing_key = models.CharField(max_length=100, null=True, blank=True)
+    firing_key = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001 - NULL: manual, outside run_once_per_firing
     # Concurrency bucket: the automation, or the automation and context key.
     bucket = models.CharField(max_length=140)
     depth = models.PositiveIntegerField(default=0)
@@ -133,7 +133,7 @@ class Artifact(models.Model):
     type = models.CharField(max_length=60)
     step_id = models.CharField(max_length=100)
     data = models.JSONField(default=dict)
-    context_key = models.CharField(max_length=64, null=True, blank=True)
+    context_key = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 - NULL: no context
     closed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

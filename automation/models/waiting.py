@@ -57,7 +57,7 @@ class Wait(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices)
     # wait_for_trigger: the awaited event and context key.
     event = models.CharField(max_length=100, blank=True)
-    context_key = models.CharField(max_length=64, null=True, blank=True)
+    context_key = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 - NULL: no context
     deadline = models.DateTimeField(null=True, blank=True)
     # Highest change-event (until) or derived-event (trigger) id seen when the wait last looked: anything
     # newer that it may have missed while parking is checked after the park commits.
@@ -91,6 +91,9 @@ class WaitRead(models.Model):
             # A routed change finds the waits it may wake; independent of unrelated waiting runs.
             models.Index(fields=["kind", "entity_id"], name="wait_read_entity"),
         ]
+
+    def __str__(self):
+        return f"{self.kind}:{self.entity_id} read by wait {self.wait_id}"
 
 
 class Dwell(models.Model):
@@ -135,3 +138,6 @@ class WindowHit(models.Model):
             # The retention purge: hits of partitions that fell silent (the gate prunes only the ones it counts).
             models.Index(fields=["at"], name="window_hit_at"),
         ]
+
+    def __str__(self):
+        return f"window hit {self.trigger_id} {self.partition_key} at {self.at:%H:%M:%S}"

@@ -26,7 +26,8 @@ def run_manual(*, automation: Automation, actor: str, payload: dict | None = Non
     trigger = trigger or {"id": "manual", "event": MANUAL_EVENT}
     payload = payload or {}
     context = payload.get("system_id") or payload.get("incident_id") or payload.get("maintenance_id")
-    firing = Firing(automation=automation, trigger=trigger, event=MANUAL_EVENT if trigger_id is None else trigger["event"],
+    firing = Firing(automation=automation, trigger=trigger,
+                    event=MANUAL_EVENT if trigger_id is None else trigger["event"],
                     payload=payload, context_key=str(context) if context else None, firing_key=None, actor=actor,
                     occurred_at=timezone.now())
     return record_firing(firing)

@@ -5,7 +5,6 @@ import logging
 from contextlib import contextmanager
 from unittest import mock
 
-import pytest
 from pydantic import BaseModel, ConfigDict
 
 from automation.definitions import ActionDefinition, ActionOutcome, ArtifactType, definitions
@@ -33,9 +32,11 @@ class Journal:
         return [text for _action, text, _consumed in self.entries]
 
 
-@pytest.fixture
-def journal():
-    """Register test actions (`test.note`, `test.make_thing`, `test.use_thing`, `test.close_thing`)."""
+def registered_test_actions():
+    """Register test actions (`test.note`, `test.make_thing`, `test.use_thing`, `test.close_thing`) until closed.
+
+    The `journal` fixture (automation/tests/conftest.py) yields from it.
+    """
     saved = copy.copy(definitions.actions), copy.copy(definitions.artifact_types)
     log = Journal()
 
@@ -158,7 +159,8 @@ def drain_branches(limit: int = 100) -> list:
     advanced = []
     for _ in range(limit):
         moved = False
-        for branch_id in RunBranch.objects.filter(status=BranchStatus.PENDING).order_by("id").values_list("pk", flat=True):
+        for branch_id in RunBranch.objects.filter(status=BranchStatus.PENDING).order_by("id").values_list("pk",
+                                                                                                          flat=True):
             if branch_advance(branch_id=branch_id) is not None:
                 moved = True
                 advanced.append(branch_id)

@@ -288,7 +288,7 @@ def tls_server(tmp_path, monkeypatch):
     hosts = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - http.server's naming
+        def do_POST(self):  # http.server's naming
             self.rfile.read(int(self.headers["Content-Length"]))
             hosts.append(self.headers["Host"])
             self.send_response(204)

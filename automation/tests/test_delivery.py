@@ -90,7 +90,8 @@ def test_routing_a_later_event_routes_the_earlier_ones_first_in_order():
 
     assert result.routed == [str(e.change_id) for e in events]
     derived = list(
-        DerivedTriggerEvent.objects.filter(change__entity_id=str(system.pk)).order_by("id").values_list("change_id", "event")
+        DerivedTriggerEvent.objects.filter(change__entity_id=str(system.pk)).order_by("id").values_list("change_id",
+                                                                                                        "event")
     )
     assert derived == [
         (events[0].id, "catalog.system_created"),
@@ -158,7 +159,8 @@ def test_failing_subscriber_is_recorded_and_retried(recorded):
     seen, state = recorded
     system = system_create(name="api", actor="system")
     result = delivery.route_change_event(str(latest_event(system.pk).change_id))
-    [delivery_id] = [d for d in result.deliveries if SubscriptionDelivery.objects.get(pk=d).subscriber == "tests.recorder"]
+    [delivery_id] = [d for d in result.deliveries
+                     if SubscriptionDelivery.objects.get(pk=d).subscriber == "tests.recorder"]
 
     state["fail"] = True
     assert delivery.deliver_change(delivery_id) is False

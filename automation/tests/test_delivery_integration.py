@@ -1,5 +1,6 @@
 """Change delivery against PostgreSQL, Redis and real Celery worker processes."""
 
+from itertools import pairwise
 import threading
 import time
 
@@ -63,7 +64,8 @@ def test_a_routing_message_delivered_three_times_routes_once(celery_worker, sett
     wait_for(lambda: len(seen_change_ids()) >= 1, timeout=20, what="delivery")
     time.sleep(1.0)  # give the duplicates time to do harm
     assert DerivedTriggerEvent.objects.filter(change__change_id=change_id).count() == 1
-    assert SubscriptionDelivery.objects.filter(change__change_id=change_id, subscriber="tests.redis_recorder").count() == 1
+    assert SubscriptionDelivery.objects.filter(change__change_id=change_id,
+                                               subscriber="tests.redis_recorder").count() == 1
     assert seen_change_ids() == [change_id]
 
 
@@ -95,7 +97,7 @@ def test_fifty_threads_on_one_row_leave_a_gap_free_chain_routed_once_in_order(ce
     )
     assert len(chain) == 51  # the create plus 50 updates
     assert chain[0] == (None, {"n": -1})
-    for (_, previous_to), (from_value, _) in zip(chain, chain[1:]):
+    for (_, previous_to), (from_value, _) in pairwise(chain):
         assert from_value == previous_to
     assert sorted(to["n"] for _, to in chain[1:]) == list(range(50))
 
@@ -103,7 +105,8 @@ def test_fifty_threads_on_one_row_leave_a_gap_free_chain_routed_once_in_order(ce
     wait_for(all_routed, timeout=60, what="all 51 changes routed")
     wait_for(lambda: len(seen_change_ids()) >= 51, timeout=60, what="all 51 deliveries")
     derived = list(
-        DerivedTriggerEvent.objects.filter(change__entity_id=str(system.pk)).order_by("id").values_list("change_id", flat=True)
+        DerivedTriggerEvent.objects.filter(change__entity_id=str(system.pk)).order_by("id").values_list("change_id",
+                                                                                                        flat=True)
     )
     assert derived == [event_id for event_id, _ in events]  # each routed once, in commit order
     assert sorted(seen_change_ids()) == sorted(str(change_id) for _, change_id in events)

@@ -5,7 +5,6 @@ import pytest
 from automation.documents.io import dump_json, dump_yaml, parse_document
 from automation.documents.validate import validate_document
 from automation.expressions.secret_use import NOT_HERE
-from automation.tests.engine_support import journal  # noqa: F401 - registers test actions
 
 
 def base(**overrides):
@@ -77,7 +76,8 @@ def test_trigger_config_against_its_schema(journal):
     ({"minutes": 0}, "triggers.0.for.minutes", "must be a positive whole number"),
     ({"hours": 721}, "triggers.0.for.hours", "must be at most 30 days"),
     ({"days": 1}, "triggers.0.for.days", "unknown key"),
-    ({"seconds": 1, "minutes": 1}, "triggers.0.for", "a duration is one of {seconds}, {minutes}, {hours} or {template}"),
+    ({"seconds": 1, "minutes": 1}, "triggers.0.for",
+     "a duration is one of {seconds}, {minutes}, {hours} or {template}"),
 ])
 def test_bad_durations(journal, duration, path, message):
     assert errors_of(base(triggers=[{"event": "automation.manual", "for": duration}])) == [

@@ -11,7 +11,7 @@ from automation.engine.routing import route_trigger_event
 from automation.engine.runner import run_advance
 from automation.models import Run, RunStatus
 from automation.services.runs import run_cancel
-from automation.tests.engine_support import drain_runs, journal, make_automation  # noqa: F401 - fixture
+from automation.tests.engine_support import drain_runs, make_automation
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
@@ -20,7 +20,8 @@ def automation(mode, max_runs=10, scope="automation"):
     return make_automation({"name": f"m-{mode}-{scope}", "mode": mode, "max_runs": max_runs,
                             "concurrency_scope": scope,
                             "triggers": [{"event": "automation.interval", "config": {"seconds": 60}}],
-                            "actions": [{"action": "test.note", "config": {"text": "{{ trigger.payload.n | string }}"}}]})
+                            "actions": [{"action": "test.note",
+                                         "config": {"text": "{{ trigger.payload.n | string }}"}}]})
 
 
 def fire(n, context="c"):
@@ -164,7 +165,8 @@ def test_deleting_an_automation_waits_for_a_step_write_in_progress_instead_of_de
     if connection.vendor != "postgresql":
         pytest.fail("needs PostgreSQL: run it in the PostgreSQL pass of the test command")
     # Two steps: the run is still running after the first (its last would end it).
-    doomed = make_automation({"name": "doomed", "triggers": [{"event": "automation.interval", "config": {"seconds": 60}}],
+    doomed = make_automation({"name": "doomed", "triggers": [{"event": "automation.interval",
+                                                              "config": {"seconds": 60}}],
                               "actions": [{"action": "test.note", "config": {"text": "one"}},
                                           {"action": "test.note", "config": {"text": "two"}}]})
     run = fire(1)

@@ -15,7 +15,7 @@ from automation.engine.runner import run_advance
 from automation.engine.timers import timers_fire_due
 from automation.models import Artifact, BranchStatus, RunBranch, RunStatus, RunStep, Timer, Wait
 from automation.services.runs import run_cancel, run_manual
-from automation.tests.engine_support import NoteConfig, drain_branches, journal, make_automation  # noqa: F401
+from automation.tests.engine_support import NoteConfig, drain_branches, make_automation
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 

@@ -5,7 +5,7 @@ import pytest
 from automation.engine.routing import route_trigger_event
 from automation.models import Run, RunStatus
 from automation.services.automations import automation_set_enabled
-from automation.tests.engine_support import journal, make_automation  # noqa: F401 - fixture
+from automation.tests.engine_support import make_automation
 from catalog.services import health_report, system_create
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]

@@ -12,7 +12,7 @@ from automation.engine.schedules import latest_tick, schedules_fire
 from automation.engine.timers import timers_fire_due
 from automation.entities.delivery import route_change_event
 from automation.models import ChangeEvent, Dwell, Run, RunStatus, Timer, WindowHit
-from automation.tests.engine_support import journal, make_automation  # noqa: F401 - fixture
+from automation.tests.engine_support import make_automation
 from catalog.services import health_report, system_create
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
@@ -104,7 +104,8 @@ def test_window_every_fires_from_the_count_th_occurrence_on(journal):
     system = system_create(name="api", actor="system")
     flap(system, 5)
     statuses = list(Run.objects.filter(automation=automation).order_by("created_at").values_list("status", flat=True))
-    # A firing the window holds writes only its count (docs/automations.md, Triggers): five hits, three runs, no skipped run.
+    # A firing the window holds writes only its count (docs/automations.md, Triggers): five hits, three runs, no
+    # skipped run.
     assert statuses == ["pending", "pending", "pending"]
     assert WindowHit.objects.filter(automation=automation).count() == 5
 

@@ -11,7 +11,7 @@ from automation.engine.timers import timers_fire_due
 from automation.entities.delivery import route_change_event
 from automation.models import ChangeEvent, Run, RunStatus, Timer, Wait
 from automation.services.runs import run_cancel, run_manual
-from automation.tests.engine_support import journal, make_automation  # noqa: F401 - fixture
+from automation.tests.engine_support import make_automation
 from catalog.services import health_report, system_create
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
@@ -22,7 +22,8 @@ def note(text):
 
 
 def start(actions, payload=None):
-    automation = make_automation({"name": f"waiter-{uuid.uuid4().hex[:8]}", "triggers": [{"event": "automation.manual"}],
+    automation = make_automation({"name": f"waiter-{uuid.uuid4().hex[:8]}",
+                                  "triggers": [{"event": "automation.manual"}],
                                   "actions": actions})
     run = run_manual(automation=automation, actor="user:test", payload=payload or {})
     run_advance(run_id=run.pk)

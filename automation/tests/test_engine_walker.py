@@ -7,13 +7,14 @@ import pytest
 from automation.engine.runner import run_advance
 from automation.models import Artifact, RunStatus
 from automation.services.runs import run_manual
-from automation.tests.engine_support import drain_branches, journal, make_automation  # noqa: F401 - fixture
+from automation.tests.engine_support import drain_branches, make_automation
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def run_doc(actions, payload=None, **extra):
-    automation = make_automation({"name": f"walk-{uuid.uuid4().hex[:8]}", "triggers": [{"event": "automation.manual"}], "actions": actions,
+    automation = make_automation({"name": f"walk-{uuid.uuid4().hex[:8]}", "triggers": [{"event": "automation.manual"}],
+                                  "actions": actions,
                                   **extra})
     run = run_manual(automation=automation, actor="user:test", payload=payload or {})
     run_advance(run_id=run.pk)

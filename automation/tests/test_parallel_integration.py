@@ -156,7 +156,7 @@ def test_three_branches_waiting_on_three_entities_resume_as_each_changes(integra
                  what="three waiting branches")
         for i in (1, 2, 0):
             health_report(system=systems[i], status="healthy", actor="system")
-            wait_for(lambda: RunBranch.objects.get(index=i).status == BranchStatus.SUCCEEDED, timeout=30,
+            wait_for(lambda i=i: RunBranch.objects.get(index=i).status == BranchStatus.SUCCEEDED, timeout=30,
                      what=f"branch {i} to resume")
             assert [b.status for b in RunBranch.objects.order_by("index")].count("waiting") == {1: 2, 2: 1, 0: 0}[i]
         wait_for(lambda: Run.objects.filter(pk=run.pk, status=RunStatus.SUCCEEDED).exists(), timeout=30,

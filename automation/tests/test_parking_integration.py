@@ -1,6 +1,6 @@
-"""Parking with real workers (docs/operations.md, Parked changes): a poisoned change, raising or killing the worker that routes it, is
-parked after its attempts (a killed worker's attempt counts), its system's later changes route in order, other
-systems are untouched, and `changes_replay` routes it once the poison is gone."""
+"""Parking with real workers (docs/operations.md, Parked changes): a poisoned change, raising or killing the worker that
+routes it, is parked after its attempts (a killed worker's attempt counts), its system's later changes route in order,
+other systems are untouched, and `changes_replay` routes it once the poison is gone."""
 
 import subprocess
 import sys

@@ -1,5 +1,6 @@
-"""Routing at fleet size (docs/automations-indexing.md): a filter miss writes nothing, a window hold writes only its count, a filter
-error is counted on the index row, and routing reads and locks only the automations a change can fire."""
+"""Routing at fleet size (docs/automations-indexing.md): a filter miss writes nothing, a window hold writes only its
+count, a filter error is counted on the index row, and routing reads and locks only the automations a change can
+fire."""
 
 import threading
 
@@ -12,7 +13,7 @@ from automation.engine.routing import route_trigger_event
 from automation.entities.delivery import route_change_event
 from automation.models import Automation, AutomationTrigger, ChangeEvent, Run, RunStatus, WindowHit
 from automation.services.automations import automation_update
-from automation.tests.engine_support import journal, make_automation  # noqa: F401 - fixture
+from automation.tests.engine_support import make_automation
 from catalog.services import health_report, system_create
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]

@@ -1,6 +1,6 @@
-"""Random valid documents × random payloads, routed through the real pipeline on PostgreSQL (docs/operations.md, Parked changes): routing
-never raises, no change is left unrouted and unparked, and the entity's next change still routes and starts
-its runs. PostgreSQL only: SQLite ignores column lengths, where most of what this finds would hide."""
+"""Random valid documents × random payloads, routed through the real pipeline on PostgreSQL (docs/operations.md, Parked
+changes): routing never raises, no change is left unrouted and unparked, and the entity's next change still routes and
+starts its runs. PostgreSQL only: SQLite ignores column lengths, where most of what this finds would hide."""
 
 import uuid
 

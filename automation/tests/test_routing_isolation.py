@@ -1,5 +1,6 @@
-"""No value in a change, a payload or a document stops the routing of later changes (docs/operations.md, Parked changes): gate errors
-are the firing's, values are fitted to their columns, a change that still fails is parked and replayable."""
+"""No value in a change, a payload or a document stops the routing of later changes (docs/operations.md, Parked
+changes): gate errors are the firing's, values are fitted to their columns, a change that still fails is parked and
+replayable."""
 
 from datetime import timedelta
 
@@ -12,7 +13,7 @@ from automation.entities.delivery import route_change_event, sweep_undelivered
 from automation.entities.registry import DerivedEvent, registry
 from automation.models import ChangeEvent, DerivedTriggerEvent, Run, RunStatus, Wait, WindowHit
 from automation.services.automations import automation_update
-from automation.tests.engine_support import journal, make_automation  # noqa: F401 - fixture
+from automation.tests.engine_support import make_automation
 from catalog.services import health_report, system_create
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]

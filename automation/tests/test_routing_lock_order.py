@@ -11,7 +11,7 @@ from automation.engine.listeners import automations_locked
 from automation.entities.delivery import route_change_event
 from automation.models import Automation, ChangeEvent, Run, RunStatus, Wait, WaitRead, WindowHit
 from automation.services.automations import automation_delete
-from automation.tests.engine_support import journal, make_automation  # noqa: F401 - fixture
+from automation.tests.engine_support import make_automation
 from automation.tests.test_engine_waiting import note, start
 from catalog.services import system_create
 from incidents.services import incident_create, incident_resolve

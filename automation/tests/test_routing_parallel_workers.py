@@ -82,7 +82,7 @@ def test_three_workers_route_five_entities_in_parallel_each_in_commit_order(inte
     for record in sorted(records, key=lambda r: r["entered"]):
         by_entity.setdefault(record["entity"], []).append(record)
     for entity, routed in by_entity.items():
-        for earlier, later in zip(routed, routed[1:]):
+        for earlier, later in itertools.pairwise(routed):
             assert earlier["left"] <= later["entered"], f"{entity} was routed by two transactions at once"
     # ... while different entities were routed at the same time, by more than one worker process.
     assert len({r["worker"] for r in records}) >= 2, records

@@ -7,7 +7,7 @@ from django.db import transaction
 
 from automation.models import ChangeEvent, DerivedTriggerEvent, Run, RunStatus
 from automation.row_sql import insert_instances, lock_row, lock_rows, read_with_related, update_instance
-from automation.tests.engine_support import journal, make_automation  # noqa: F401 - fixture
+from automation.tests.engine_support import make_automation
 from catalog.services import system_create
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
@@ -37,7 +37,8 @@ def test_a_row_a_unique_constraint_refuses_is_skipped_and_not_returned(journal):
     assert insert_instances([a_run(automation)], skip_conflicts=True) == []  # same (automation, firing, trigger)
     assert list(Run.objects.values_list("pk", flat=True)) == [first.pk]
     stored = Run.objects.get()
-    assert (stored.status, stored.payload, stored.fencing_token) == (RunStatus.PENDING, {"n": 1, "nested": {"ok": True}}, 0)
+    assert (stored.status, stored.payload, stored.fencing_token) == (RunStatus.PENDING, {"n": 1,
+                                                                                         "nested": {"ok": True}}, 0)
     with pytest.raises(AssertionError):  # auto ids could not be matched to rows once some were skipped
         insert_instances([DerivedTriggerEvent(change_id=1, event="x")], skip_conflicts=True)
 

@@ -10,7 +10,7 @@ from automation.documents.validate import validate_document
 from automation.engine.schedules import schedules_fire
 from automation.models import Run
 from automation.services.automations import automation_create
-from automation.tests.engine_support import journal, make_automation  # noqa: F401 - fixture
+from automation.tests.engine_support import make_automation
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
@@ -26,7 +26,8 @@ def test_a_cron_that_names_no_date_is_refused(cron):
     result = validate_document(cron_document("never", cron))
 
     assert result.document is None
-    assert result.errors == [{"path": "triggers.0.config.cron", "message": "Value error, never fires: no date matches it"}]
+    assert result.errors == [{"path": "triggers.0.config.cron",
+                              "message": "Value error, never fires: no date matches it"}]
 
 
 @pytest.mark.parametrize("cron", ["0 0 29 2 *", "0 0 31 * *", "*/5 * * * *"])

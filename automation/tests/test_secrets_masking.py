@@ -10,7 +10,7 @@ from automation.engine.runner import run_advance
 from automation.models import Run, Secret
 from automation.secrets import secret_set
 from automation.services.runs import run_manual
-from automation.tests.engine_support import journal, make_automation  # noqa: F401 - fixture
+from automation.tests.engine_support import make_automation
 from testing.http_receiver import Receiver
 
 CANARY = "canary-7f3e9c1d5b"

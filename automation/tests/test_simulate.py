@@ -26,7 +26,8 @@ def test_simulate_traces_gates_and_rendered_steps_and_changes_nothing(admin_api,
                           "window": {"count": 2, "minutes": 5}}],
             "actions": [
                 {"id": "open", "action": "incident.create", "config": {
-                    "title": "{{ trigger.payload.system_id }} slow", "system_ids": ["{{ trigger.payload.system_id }}"]}},
+                    "title": "{{ trigger.payload.system_id }} slow",
+                    "system_ids": ["{{ trigger.payload.system_id }}"]}},
                 {"action": "automation.webhook", "config": {"url": receiver.url,
                                                              "headers": {"X-Token": "{{ secret('TOKEN') }}"}}},
             ]})

@@ -12,7 +12,7 @@ from automation.engine.runner import run_advance
 from automation.engine.timers import MAX_ATTEMPTS, timers_fire_due
 from automation.models import Run, RunStatus, RunStep, Timer
 from automation.services.runs import run_manual
-from automation.tests.engine_support import journal, make_automation  # noqa: F401 - fixture
+from automation.tests.engine_support import make_automation
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 

@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 
 from automation.documents.validate import validate_document
 from automation.expressions.evaluate import ExpressionError, evaluate, render_template
-from automation.tests.engine_support import journal  # noqa: F401 - registers test actions
 
 QUICK = 1.0  # seconds, generous for two shared cores
 

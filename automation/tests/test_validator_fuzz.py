@@ -31,7 +31,8 @@ SEEDS = [
           "else": [{"variables": {"x": "{{ 1 + 1 }}"}}]},
          {"parallel": [[{"action": "automation.log", "config": {"message": "a"}}],
                        {"action": "automation.log", "config": {"message": "b"}}]},
-         {"repeat": {"count": 3, "sequence": [{"action": "automation.log", "config": {"message": "{{ repeat.index }}"}}]}},
+         {"repeat": {"count": 3, "sequence": [{"action": "automation.log",
+                                               "config": {"message": "{{ repeat.index }}"}}]}},
          {"wait_for_trigger": {"event": "incident.resolved", "timeout": {"minutes": 5}, "continue_on_timeout": True}},
          {"condition": "wait.completed"}]},
 ]

@@ -9,7 +9,8 @@ from automation.engine.timer_handlers import HANDLERS
 from automation.entities.registry import register_deriver, register_trigger_consumer
 
 from .support import (
-    holding_routing_recorder, poison_deriver, record_timer, seen_client, register, register_failing_action, register_fault_actions,
+    holding_routing_recorder, poison_deriver, record_timer, seen_client, register, register_failing_action,
+    register_fault_actions,
 )
 
 register()

@@ -90,7 +90,7 @@ def test_resolved_alert_does_not_clear_a_system_another_alert_still_fires_for(ad
 
 @pytest.mark.django_db
 def test_the_same_alert_again_writes_no_new_change(admin_api):
-    web = make_system("web")
+    make_system("web")
     body = payload(alert("firing", "web", summary="down"))
     admin_api.post(URL, body, format="json")
     before = log_size()

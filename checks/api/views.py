@@ -69,7 +69,7 @@ class CheckViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceView
         check = self.get_object()
         page = self.paginate_queryset(check.results.order_by("-at", "-id"))
         data = CheckResultSerializer(page, many=True).data
-        for row, error in zip(data, masked_errors(check, [row["error"] for row in data])):
+        for row, error in zip(data, masked_errors(check, [row["error"] for row in data]), strict=True):
             row["error"] = error
         return self.get_paginated_response(data)
 

@@ -37,13 +37,13 @@ class HttpTarget:
                 if with_body:
                     self.wfile.write(target.body)
 
-            def do_GET(self):  # noqa: N802 - http.server's naming
+            def do_GET(self):  # http.server's naming
                 self._answer(True)
 
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 self._answer(True)
 
-            def do_HEAD(self):  # noqa: N802
+            def do_HEAD(self):
                 self._answer(False)
 
             def log_message(self, *_args):

@@ -79,7 +79,8 @@ def soak(stack, seconds: float, report):
         api(stack.url, stack.token, "POST", "/api/v1/automations/", {
             "name": f"soak-{i}", "triggers": [{"event": "healthcheck.system_health_changed"}],
             "actions": [{"action": "automation.log",
-                         "config": {"message": "{{ trigger.payload.system_id }} is {{ trigger.payload.new_status }}"}}]})
+                         "config": {"message":
+                                    "{{ trigger.payload.system_id }} is {{ trigger.payload.new_status }}"}}]})
     assert wait_until(lambda: settled(stack), timeout=60) is not None, "set-up changes never settled"
 
     # The embedded capacity: a burst, timed until routed, broadcast and every run ended

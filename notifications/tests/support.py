@@ -21,7 +21,8 @@ def route_and_deliver() -> None:
     """Route every unrouted change and run every pending work_queue delivery (the sends are then owed)."""
     for change_id in ChangeEvent.objects.filter(routed_at=None).order_by("id").values_list("change_id", flat=True):
         delivery.route_change_event(str(change_id))
-    for delivery_id in SubscriptionDelivery.objects.filter(delivered_at=None).order_by("id").values_list("id", flat=True):
+    for delivery_id in SubscriptionDelivery.objects.filter(delivered_at=None).order_by("id").values_list("id",
+                                                                                                         flat=True):
         delivery.deliver_change(delivery_id)
 
 
@@ -31,7 +32,8 @@ def pump() -> list:
     owed = subscribers_confirmation_owed(now=timezone.now(), grace=timedelta(0), max_age=confirm_max_age())
     for subscriber_id in owed.values_list("pk", flat=True):
         confirmation_send(subscriber_id=str(subscriber_id))
-    for send_id in NotificationSend.objects.filter(status=SendStatus.PENDING).order_by("id").values_list("id", flat=True):
+    for send_id in NotificationSend.objects.filter(status=SendStatus.PENDING).order_by("id").values_list("id",
+                                                                                                         flat=True):
         notification_send(send_id=send_id)
     return mail.outbox
 

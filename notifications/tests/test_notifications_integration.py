@@ -29,7 +29,7 @@ class Mailbox:
         self.on_first = None
         self._lock = threading.Lock()
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd's hook name
         subject = message_from_bytes(envelope.content)["Subject"]
         with self._lock:
             first = not self.received

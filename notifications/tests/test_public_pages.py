@@ -125,7 +125,8 @@ def test_rate_limit_per_client_counts_every_post_and_answers_429(systems, settin
     assert codes == [400, 303, 400, 429]
     assert Subscriber.objects.count() == 1
     # Another client is not affected.
-    assert Client(REMOTE_ADDR="192.0.2.8").post(SUBSCRIBE, {"email": "z@example.com", "systems": ["api"]}).status_code == 303
+    assert Client(REMOTE_ADDR="192.0.2.8").post(SUBSCRIBE, {"email": "z@example.com",
+                                                            "systems": ["api"]}).status_code == 303
 
 
 def test_an_unknown_or_expired_link_is_a_clear_page(systems, settings):

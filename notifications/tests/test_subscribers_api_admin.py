@@ -90,7 +90,8 @@ def test_admin_adds_a_subscriber_through_the_service_and_hides_the_token(admin_c
 
 
 def test_admin_form_error_for_a_taken_address(admin_client, api_system):
-    admin_client.post("/admin/notifications/subscriber/add/", {"email": "op@example.com", "systems": [str(api_system.pk)]})
+    admin_client.post("/admin/notifications/subscriber/add/", {"email": "op@example.com",
+                                                               "systems": [str(api_system.pk)]})
     response = admin_client.post("/admin/notifications/subscriber/add/", {
         "email": "OP@example.com", "systems": [str(api_system.pk)]})
     assert response.status_code == 200 and response.context["adminform"].form.errors["email"]

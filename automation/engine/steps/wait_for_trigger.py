@@ -29,7 +29,8 @@ def execute(walker, step, row: RunStep, repeat):
     mark = wait.mark if wait else (DerivedTriggerEvent.objects.aggregate(m=Max("id"))["m"] or 0)
 
     def park():
-        parked = wait_open(run=walker.run, branch=walker.branch, path=row.path, iteration=row.iteration, kind=Wait.Kind.TRIGGER,
+        parked = wait_open(run=walker.run, branch=walker.branch, path=row.path, iteration=row.iteration,
+                           kind=Wait.Kind.TRIGGER,
                            deadline=deadline, event=spec["event"], context_key=walker.run.context_key)
         if parked.mark != mark:
             parked.mark = mark

@@ -67,7 +67,8 @@ def execute(walker, step, row: RunStep, repeat):
         recheck_at = _time_alone_true_at(walker, spec["condition"], repeat, now, deadline or now + HORIZON)
 
     def park():
-        parked = wait_open(run=walker.run, branch=walker.branch, path=row.path, iteration=row.iteration, kind=Wait.Kind.UNTIL,
+        parked = wait_open(run=walker.run, branch=walker.branch, path=row.path, iteration=row.iteration,
+                           kind=Wait.Kind.UNTIL,
                            deadline=deadline)
         parked.mark = mark
         parked.save(update_fields=["mark"])

@@ -19,7 +19,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, username=None, **options):
         users = get_user_model().objects.filter(is_active=True)
-        editor = (users.filter(username=username) if username else users.filter(is_superuser=True)).order_by("pk").first()
+        candidates = users.filter(username=username) if username else users.filter(is_superuser=True)
+        editor = candidates.order_by("pk").first()
         if editor is None:
             raise CommandError(f"no active user named {username!r}" if username else
                                "no active superuser: create one (manage.py createsuperuser) or pass --as USER")
