@@ -90,6 +90,14 @@ def system_impact(*, system: System) -> Impact:
     return Impact(status=impact.status, impacted_by=tuple(impact.impacted_by))
 
 
+def impact_of(*, system_id) -> Impact:
+    """The system's impact read afresh (after a write in this request)."""
+    row = SystemImpact.objects.filter(pk=system_id).values_list("status", "impacted_by").first()
+    if row is None:
+        return Impact(status=None)
+    return Impact(status=row[0], impacted_by=tuple(row[1]))
+
+
 def group_status(*, systems: Iterable[System]) -> str | None:
     """A group's status: the worst impact status of its systems (None while none of them is known)."""
     return worst_status(system_impact(system=system).status for system in systems)
