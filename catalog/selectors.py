@@ -58,6 +58,21 @@ def existing_system_ids(system_ids: Iterable, *, lock: bool = False) -> list[str
     return wanted
 
 
+def existing_group_ids(group_ids: Iterable) -> list[str]:
+    """Distinct ids of existing groups, in order; a malformed or unknown id is a ValidationError."""
+    wanted = []
+    for raw in group_ids:
+        try:
+            wanted.append(str(uuid.UUID(str(raw))))
+        except ValueError:
+            raise ValidationError({"group_ids": [f"'{raw}' is not a valid group id."]}) from None
+    wanted = list(dict.fromkeys(wanted))
+    found = {str(pk) for pk in Group.objects.filter(pk__in=wanted).values_list("pk", flat=True)}
+    if unknown := [pk for pk in wanted if pk not in found]:
+        raise ValidationError({"group_ids": [f"Unknown group id(s): {', '.join(unknown)}."]})
+    return wanted
+
+
 def systems_with_health_status(*, statuses: Iterable[str]) -> QuerySet[System]:
     """Systems whose last reported health is one of `statuses` (never-reported systems excluded)."""
     return System.objects.filter(health__status__in=list(statuses))
