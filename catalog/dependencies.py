@@ -31,7 +31,7 @@ def _check_impact(impact: str) -> None:
         raise ValidationError({"impact": [f"Choose one of: {', '.join(DependencyImpact.values)}."]})
 
 
-def _check_edge(system: System, depends_on: System, *, impact: str, replacing=None) -> None:
+def dependency_check(system: System, depends_on: System, *, impact: str, replacing=None) -> None:
     """Raise the ValidationError this edge would be (self, duplicate, cycle); `replacing`: the edge it replaces."""
     _check_impact(impact)
     if system.pk == depends_on.pk:
@@ -61,7 +61,7 @@ def dependency_create(*, system_id, depends_on_id, impact: str = DependencyImpac
     """Add the edge system → depends_on; a self-dependency, a duplicate pair or a cycle is a ValidationError."""
     lock_graph()
     system, depends_on = _system("system_id", system_id), _system("depends_on_id", depends_on_id)
-    _check_edge(system, depends_on, impact=impact)
+    dependency_check(system, depends_on, impact=impact)
     dependency = Dependency(system=system, depends_on=depends_on, impact=impact)
     _save(dependency, force_insert=True)
     impact_refresh(system_ids=[system.pk], actor=actor)
@@ -81,7 +81,7 @@ def dependency_update(*, dependency: Dependency, actor: str, **fields) -> Depend
     system = _system("system_id", fields.get("system_id", current.system_id))
     depends_on = _system("depends_on_id", fields.get("depends_on_id", current.depends_on_id))
     impact = fields.get("impact", current.impact)
-    _check_edge(system, depends_on, impact=impact, replacing=current.pk)
+    dependency_check(system, depends_on, impact=impact, replacing=current.pk)
     current.system, current.depends_on, current.impact = system, depends_on, impact
     _save(current)
     impact_refresh(system_ids=[before, system.pk], actor=actor)

@@ -132,3 +132,8 @@ def status_sections() -> list[GroupSection]:
 def dependency_list() -> QuerySet[Dependency]:
     """Every dependency edge with both systems joined in."""
     return Dependency.objects.select_related("system", "depends_on").order_by("system__name", "depends_on__name")
+
+
+def systems_impacted() -> QuerySet[System]:
+    """Systems whose impact status their dependencies made worse than their own health, by name."""
+    return System.objects.filter(impact__isnull=False).exclude(impact__impacted_by=[]).order_by("name")
