@@ -112,12 +112,13 @@ class SystemAdmin(EntityHistoryMixin, admin.ModelAdmin):
     list_select_related = ["health", "impact", "group"]
     list_filter = [HealthStatusFilter, ImpactedFilter, "group", "health_source"]
     search_fields = ["name"]
-    readonly_fields = ["health_updated_at", "impact", "dependencies", "transition_history", "health_history",
-                       "checks_panel"]
+    # Not "impact" / "dependencies": those are the system's related names, which the admin would show instead.
+    readonly_fields = ["health_updated_at", "impact_summary", "dependency_panel", "transition_history",
+                       "health_history", "checks_panel"]
     fieldsets = [
         (None, {"fields": list(SYSTEM_FIELDS)}),
         ("Health", {"fields": [*HEALTH_FIELDS, "health_updated_at"]}),
-        ("Dependencies and impact", {"fields": ["impact", "dependencies"], "description": (
+        ("Dependencies and impact", {"fields": ["impact_summary", "dependency_panel"], "description": (
             "Impact: the health as what this system depends on makes it (a full dependency passes its trouble "
             "on, a partial one at most 'degraded').")}),
         ("Health policy", {"fields": list(POLICY_FIELDS), "description": (
@@ -139,13 +140,13 @@ class SystemAdmin(EntityHistoryMixin, admin.ModelAdmin):
         return impact.status or "—"
 
     @admin.display(description="Impact")
-    def impact(self, obj: System):
+    def impact_summary(self, obj: System):
         if obj is None or obj._state.adding:
             return "—"
         return impact_panel(obj)
 
     @admin.display(description="Dependencies")
-    def dependencies(self, obj: System):
+    def dependency_panel(self, obj: System):
         if obj is None or obj._state.adding:
             return "—"
         return dependencies_panel(obj)
