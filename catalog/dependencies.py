@@ -11,7 +11,7 @@ import uuid
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from .impact import impact_refresh, lock_graph
+from .impact import graph_changed, impact_refresh, lock_graph
 from .impact_graph import would_close_cycle
 from .models import Dependency, DependencyImpact, System
 
@@ -64,6 +64,7 @@ def dependency_create(*, system_id, depends_on_id, impact: str = DependencyImpac
     dependency_check(system, depends_on, impact=impact)
     dependency = Dependency(system=system, depends_on=depends_on, impact=impact)
     _save(dependency, force_insert=True)
+    graph_changed()
     impact_refresh(system_ids=[system.pk], actor=actor)
     return dependency
 
@@ -84,6 +85,7 @@ def dependency_update(*, dependency: Dependency, actor: str, **fields) -> Depend
     dependency_check(system, depends_on, impact=impact, replacing=current.pk)
     current.system, current.depends_on, current.impact = system, depends_on, impact
     _save(current)
+    graph_changed()
     impact_refresh(system_ids=[before, system.pk], actor=actor)
     return current
 
@@ -94,4 +96,5 @@ def dependency_delete(*, dependency: Dependency, actor: str) -> None:
     lock_graph()
     deleted, _ = Dependency.objects.filter(pk=dependency.pk).delete()
     if deleted:
+        graph_changed()
         impact_refresh(system_ids=[dependency.system_id], actor=actor)

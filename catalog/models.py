@@ -177,3 +177,14 @@ class Dependency(models.Model):
 
     def __str__(self):
         return f"{self.system_id} → {self.depends_on_id} ({self.impact})"
+
+
+class DependencyGraphVersion(models.Model):
+    """One row counting changes of the dependency edges: a process may reuse the graph it read while the
+    count is unchanged (catalog.impact). Bumped in the transaction of every edge write."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    version = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="dependency_graph_version_single")]

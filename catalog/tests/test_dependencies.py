@@ -3,6 +3,7 @@
 import uuid
 
 import pytest
+from django.db import transaction
 
 from automation.entities.delivery import as_change
 from automation.entities.registry import derive_events
@@ -172,3 +173,17 @@ def test_list_query_count_does_not_grow(admin_api, chain, django_assert_num_quer
     dependency_create(system_id=chain["db"].pk, depends_on_id=queue.pk, actor=ACTOR)
     with django_assert_num_queries(2):
         admin_api.get(URL)
+
+
+def test_a_graph_read_inside_a_rolled_back_edge_write_is_not_reused(chain):
+    queue = make_system("queue")
+    health_report(system=queue, status="healthy", actor=ACTOR)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        dependency_create(system_id=chain["db"].pk, depends_on_id=queue.pk, actor=ACTOR)  # reads the new graph
+        raise RuntimeError("the caller fails after the write")
+
+    health_report(system=queue, status="unhealthy", actor=ACTOR)
+
+    # The edge never committed: db and what depends on it are untouched by the queue's failure.
+    assert SystemImpact.objects.get(pk=chain["web"].pk).status == "healthy"
+    assert SystemImpact.objects.get(pk=chain["db"].pk).impacted_by == []
