@@ -187,3 +187,21 @@ def test_a_graph_read_inside_a_rolled_back_edge_write_is_not_reused(chain):
     # The edge never committed: db and what depends on it are untouched by the queue's failure.
     assert SystemImpact.objects.get(pk=chain["web"].pk).status == "healthy"
     assert SystemImpact.objects.get(pk=chain["db"].pk).impacted_by == []
+
+
+def test_a_shell_save_of_health_moves_the_impact_too(chain):
+    from automation.entities.actor import acting_as
+    from catalog.models import SystemHealth
+
+    with acting_as("user:shell"):
+        health = SystemHealth.objects.get(pk=chain["db"].pk)
+        health.status = "degraded"
+        health.save()
+
+    assert impacts_of(chain, "web") == ("degraded", [str(chain["db"].pk)])
+    assert ChangeEvent.objects.filter(kind="impact", entity_id=str(chain["web"].pk)).latest("id").actor == "user:shell"
+
+
+def impacts_of(chain, name):
+    row = SystemImpact.objects.get(pk=chain[name].pk)
+    return row.status, row.impacted_by
