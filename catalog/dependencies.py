@@ -65,7 +65,8 @@ def dependency_create(*, system_id, depends_on_id, impact: str = DependencyImpac
     dependency = Dependency(system=system, depends_on=depends_on, impact=impact)
     _save(dependency, force_insert=True)
     graph_changed()
-    impact_refresh(system_ids=[system.pk], actor=actor)
+    # depends_on too: a system's first edge gives it an impact entity.
+    impact_refresh(system_ids=[system.pk, depends_on.pk], actor=actor)
     return dependency
 
 
@@ -78,7 +79,7 @@ def dependency_update(*, dependency: Dependency, actor: str, **fields) -> Depend
     current = Dependency.objects.filter(pk=dependency.pk).first()
     if current is None:
         raise Dependency.DoesNotExist(f"dependency {dependency.pk} no longer exists")
-    before = current.system_id
+    before = (current.system_id, current.depends_on_id)
     system = _system("system_id", fields.get("system_id", current.system_id))
     depends_on = _system("depends_on_id", fields.get("depends_on_id", current.depends_on_id))
     impact = fields.get("impact", current.impact)
@@ -86,7 +87,7 @@ def dependency_update(*, dependency: Dependency, actor: str, **fields) -> Depend
     current.system, current.depends_on, current.impact = system, depends_on, impact
     _save(current)
     graph_changed()
-    impact_refresh(system_ids=[before, system.pk], actor=actor)
+    impact_refresh(system_ids=[*before, system.pk, depends_on.pk], actor=actor)
     return current
 
 
@@ -97,4 +98,5 @@ def dependency_delete(*, dependency: Dependency, actor: str) -> None:
     deleted, _ = Dependency.objects.filter(pk=dependency.pk).delete()
     if deleted:
         graph_changed()
-        impact_refresh(system_ids=[dependency.system_id], actor=actor)
+        # depends_on too: a system left without any edge loses its impact entity.
+        impact_refresh(system_ids=[dependency.system_id, dependency.depends_on_id], actor=actor)

@@ -114,18 +114,14 @@ def impact_after_health_change(*, system_id, status: str | None, actor: str) -> 
     """Recompute the impact of the system whose health status just changed and of everything depending on it.
 
     Call inside the health change's transaction, holding the graph lock (shared) and the system's row.
-    A system with no edge (the common case) is its own impact: no graph to read, no lock to queue on.
+    A system with no edge (the common case) has no impact entity, its impact being its own health (read so
+    by catalog.selectors and expressions): nothing to write, no graph to read, no lock to queue on, and a
+    health report stays one change event.
     """
-    system_id = str(system_id)
-    if has_edges(system_id):
-        _advisory_lock(IMPACT_LOCK)
-        return impact_refresh(system_ids=[system_id], actor=actor)
-    impact = Impact(status=status)
-    stored = SystemImpact.objects.filter(pk=system_id).values_list("status", "impacted_by").first()
-    if stored is not None and Impact(status=stored[0], impacted_by=tuple(stored[1])) == impact:
+    if not has_edges(system_id):
         return []
-    _write_impact(system_id, impact, actor=actor)
-    return [system_id]
+    _advisory_lock(IMPACT_LOCK)
+    return impact_refresh(system_ids=[system_id], actor=actor)
 
 
 def impact_refresh(*, system_ids, actor: str) -> list[str]:
@@ -139,12 +135,15 @@ def impact_refresh(*, system_ids, actor: str) -> list[str]:
 def impact_plan(*, system_ids) -> dict[str, Impact]:
     """The new impact of each system among `system_ids` and their transitive dependents whose impact changed,
     by id (sorted): the graph (cached while unchanged), every health and the stored impacts read in three or
-    four queries, then computed in memory."""
+    four queries, then computed in memory. A system left without any edge gets Impact(None): its row goes."""
     dependencies, dependents = current_graph()
     affected = sorted(dependents_closure({str(pk) for pk in system_ids}, dependents))
     norm = _norm()
     own = {norm(pk): status for pk, status in SystemHealth.objects.values_list(_text("system_id"), "status")}
     computed = compute_impacts(affected, own=own, edges=dependencies)
+    for pk in affected:
+        if pk not in dependencies and pk not in dependents:
+            computed[pk] = Impact(status=None)
     stored = {norm(pk): Impact(status=status, impacted_by=tuple(by)) for pk, status, by in SystemImpact.objects
               .filter(pk__in=affected).values_list(_text("system_id"), "status", "impacted_by")}
     return {pk: computed[pk] for pk in affected if computed[pk] != stored.get(pk, Impact(status=None))}

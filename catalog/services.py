@@ -139,8 +139,9 @@ def system_delete(*, system: System, actor: str) -> None:
     lock_graph()
     _lock_system(system)
     dependencies, dependents = load_graph()
-    former_dependents = dependents.get(str(system.pk))
-    had_edges = bool(former_dependents or dependencies.get(str(system.pk)))
+    former_dependents = dependents.get(str(system.pk), [])
+    former_dependencies = [pk for pk, _impact in dependencies.get(str(system.pk), [])]
+    had_edges = bool(former_dependents or former_dependencies)
     health = SystemHealth.objects.filter(pk=system.pk).first()
     if health is not None:
         entity_mutate(kind="health", entity_id=system.pk, write=_deleting(health), actor=actor)
@@ -150,8 +151,8 @@ def system_delete(*, system: System, actor: str) -> None:
     entity_mutate(kind="system", entity_id=system.pk, write=_deleting(system), actor=actor)
     if had_edges:  # the cascade removed them
         graph_changed()
-    if former_dependents:
-        impact_refresh(system_ids=former_dependents, actor=actor)
+    if had_edges:  # what depended on it, and what it depended on (which may be left without edges)
+        impact_refresh(system_ids=[*former_dependents, *former_dependencies], actor=actor)
 
 
 @transaction.atomic

@@ -82,15 +82,18 @@ def test_adding_and_removing_an_edge_moves_the_impact_of_the_system_and_its_depe
     dependency = dependency_create(system_id=chain["cache"].pk, depends_on_id=extra.pk, impact="partial",
                                    actor="user:ops")
 
+    # The queue's first edge gives it an impact entity (its own health); its dependents are made worse.
     queue = str(extra.pk)
-    assert sorted(impact_changes(marker)) == sorted(
+    assert sorted(impact_changes(marker)) == sorted([(queue, {"status": "unhealthy", "impacted_by": []}, "user:ops")] + [
         (str(chain[name].pk), {"status": "degraded", "impacted_by": [queue]}, "user:ops")
-        for name in ("web", "api", "cache"))
+        for name in ("web", "api", "cache")])
     marker = last_event_id()
     dependency_delete(dependency=dependency, actor="user:ops")
-    assert sorted(impact_changes(marker)) == sorted(
+    # Left without any edge, the queue's impact is its own health again: the entity goes (a tombstone).
+    assert sorted(impact_changes(marker)) == sorted([(queue, {}, "user:ops")] + [
         (str(chain[name].pk), {"status": "healthy", "impacted_by": []}, "user:ops")
-        for name in ("web", "api", "cache"))
+        for name in ("web", "api", "cache")])
+    assert not SystemImpact.objects.filter(pk=extra.pk).exists()
 
 
 def test_deleting_a_system_recomputes_what_depended_on_it(chain):

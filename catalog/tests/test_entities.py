@@ -119,14 +119,17 @@ def test_impact_changed_fires_on_the_first_impact_and_on_status_changes_only():
 
     api, db, cache = make_system("api"), make_system("db"), make_system("cache")
     health_report(system=api, status="healthy", actor=ACTOR)
-    assert derived(derive_impact_events, api.pk, "impact") == [(
-        "catalog.impact_changed",
-        {"system_id": str(api.pk), "previous_status": None, "new_status": "healthy", "impacted_by": []},
-        str(api.pk))]
+    assert change_events(api.pk, kind="impact") == []  # no edge: its impact is its own health, no entity
     for system in (db, cache):
         health_report(system=system, status="unhealthy", actor=ACTOR)
     dependency_create(system_id=api.pk, depends_on_id=db.pk, actor=ACTOR)
-    assert derived(derive_impact_events, api.pk, "impact")[0][1]["impacted_by"] == [str(db.pk)]
+    assert derived(derive_impact_events, api.pk, "impact") == [(
+        "catalog.impact_changed",
+        {"system_id": str(api.pk), "previous_status": None, "new_status": "unhealthy", "impacted_by": [str(db.pk)]},
+        str(api.pk))]
+    written = len(change_events(api.pk, kind="impact"))
+    health_report(system=api, status="degraded", actor=ACTOR)  # still unhealthy through db: no impact change
+    assert len(change_events(api.pk, kind="impact")) == written
 
     # Still unhealthy, now because of two systems: the impact entity changes, the event does not fire.
     dependency_create(system_id=api.pk, depends_on_id=cache.pk, actor=ACTOR)
