@@ -31,6 +31,8 @@ def _advisory_key(name: str) -> int:
 
 
 GRAPH_LOCK = _advisory_key("dependency-graph")
+# How many affected systems impact_plan reads the stored impacts of by id; more, and it reads them all.
+FILTER_UP_TO = 50
 IMPACT_LOCK = _advisory_key("impact")
 
 
@@ -144,8 +146,11 @@ def impact_plan(*, system_ids) -> dict[str, Impact]:
     for pk in affected:
         if pk not in dependencies and pk not in dependents:
             computed[pk] = Impact(status=None)
-    stored = {norm(pk): Impact(status=status, impacted_by=tuple(by)) for pk, status, by in SystemImpact.objects
-              .filter(pk__in=affected).values_list(_text("system_id"), "status", "impacted_by")}
+    rows = SystemImpact.objects.all()
+    if len(affected) <= FILTER_UP_TO:  # beyond, binding each id costs more than reading every row
+        rows = rows.filter(pk__in=affected)
+    stored = {norm(pk): Impact(status=status, impacted_by=tuple(by))
+              for pk, status, by in rows.values_list(_text("system_id"), "status", "impacted_by")}
     return {pk: computed[pk] for pk in affected if computed[pk] != stored.get(pk, Impact(status=None))}
 
 
