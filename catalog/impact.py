@@ -9,6 +9,9 @@ compute it from the other's old health. Two transaction-level advisory locks pre
 - the IMPACT lock: exclusive, taken by a health change of a system that has edges before it recomputes;
   the next one waits for the commit and then reads every health committed before it, its own included.
 Order everywhere: GRAPH, then the system row, then IMPACT, then impact rows.
+
+Only systems with at least one dependency edge have an `impact` entity; any other's impact is its own
+health, so its health report writes nothing here.
 """
 
 import hashlib
@@ -31,9 +34,9 @@ def _advisory_key(name: str) -> int:
 
 
 GRAPH_LOCK = _advisory_key("dependency-graph")
+IMPACT_LOCK = _advisory_key("impact")
 # How many affected systems impact_plan reads the stored impacts of by id; more, and it reads them all.
 FILTER_UP_TO = 50
-IMPACT_LOCK = _advisory_key("impact")
 
 
 def _advisory_lock(key: int, *, shared: bool = False) -> None:
