@@ -11,7 +11,7 @@ from automation.engine.timers import timers_fire_due
 from automation.models import AutomationTrigger, Run
 from automation.retention import purge_expired
 from automation.services.automations import automation_update
-from automation.tests.engine_support import clock, drain_runs, journal, make_automation  # noqa: F401 - fixture
+from automation.tests.engine_support import clock, drain_runs, make_automation
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 

@@ -89,7 +89,7 @@ def test_the_upgrade_marks_the_health_of_systems_managed_by_checks_as_written_by
     from django.db.migrations.executor import MigrationExecutor
 
     # The models as the migration sees them (plain managers, as in a real upgrade)
-    apps = MigrationExecutor(connection).loader.project_state(("catalog", "0005_health_source_written")).apps
+    apps = MigrationExecutor(connection).loader.project_state(("catalog", "0007_health_source_written")).apps
     checked = make_checked_system("Checked")
     health_report(system=checked, status="unhealthy", message="front: refused by 10.0.0.7",
                   actor="system:checks", source=HealthSource.CHECKS)
@@ -97,7 +97,7 @@ def test_the_upgrade_marks_the_health_of_systems_managed_by_checks_as_written_by
     health_report(system=reported, status="healthy", message="all good", actor="system")
     apps.get_model("catalog", "SystemHealth").objects.update(source=HealthSource.REPORTED)  # the column's default
 
-    import_module("catalog.migrations.0005_health_source_written").seed_source(apps, None)
+    import_module("catalog.migrations.0007_health_source_written").seed_source(apps, None)
 
     assert dict(SystemHealth.objects.values_list("system__name", "source")) == {
         "Checked": HealthSource.CHECKS, "Reported": HealthSource.REPORTED}

@@ -13,7 +13,7 @@ def seed_source(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0004_system_health_source'),
+        ('catalog', '0006_dependency_graph_version'),
     ]
 
     operations = [
