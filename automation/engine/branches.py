@@ -19,7 +19,7 @@ from django.utils import timezone
 from ..entities.delivery import send_wakeup
 from ..masking import mask
 from ..models import OPEN_BRANCH_STATUSES, BranchStatus, Run, RunBranch, RunStatus, Timer
-from ..row_sql import lock_row
+from ..sql.rows import lock_row
 from .lifecycle import FENCE_FIELDS, PARALLEL_OWNER, LeaseLost, ended_waits, lease_seconds, resend_stalls, take_lease
 
 BRANCH_FENCE_FIELDS = ("id", "run_id", "parent_id", "path", "iteration", "status", "fencing_token",

@@ -14,14 +14,15 @@ from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from ..entities.delivery import hold_back, send_wakeup
 from ..masking import mask
 from ..models import ACTIVE_STATUSES, Run, RunStatus
-from ..row_sql import insert_guarded, lock_row, update_instance
+from ..sql.rows import lock_row, update_instance
+from ..sql.runs import run_row_insert_fenced, run_succeed_fenced as sql_run_succeed_fenced
 
 logger = logging.getLogger(__name__)
 
@@ -198,21 +199,11 @@ def insert_fenced(claim: Claim, row) -> bool:
     holds the run with more than half of its lease left; False otherwise, with nothing written (the caller
     then takes locked_run's path: it renews the lease or raises LeaseLost).
 
-    Out of a transaction the statement is its own, so a step starts in one round trip instead of four. Its
-    commit does not wait for the WAL flush (PostgreSQL): the row only counts the step's attempts, and after
-    a database crash that lost it the step is simply started again, as after a worker crash.
+    Out of a transaction the statement is its own, so a step starts in one round trip instead of four
+    (its commit's durability: automation.sql.runs.run_row_insert_fenced).
     """
-    conn = connections[DEFAULT_DB_ALIAS]
-    table = connection.ops.quote_name(Run._meta.db_table)
-    async_commit = conn.vendor == "postgresql" and not conn.in_atomic_block
-    lock = " FOR UPDATE OF t" if conn.features.has_select_for_update else ""
-    guard = (f"SELECT t.id{', set_config(%s, %s, true)' if async_commit else ''} FROM {table} t "
-             f"WHERE t.id = %s AND t.fencing_token = %s AND t.status = %s AND t.lease_expires_at > %s{lock}")
-    id_field, expires = Run._meta.pk, Run._meta.get_field("lease_expires_at")
-    params = (["synchronous_commit", "off"] if async_commit else []) + [
-        id_field.get_db_prep_value(id_field.to_python(claim.run_id), conn), claim.token, RunStatus.RUNNING.value,
-        expires.get_db_prep_value(timezone.now() + timedelta(seconds=lease_seconds() / 2), conn)]
-    return insert_guarded(row, guard, params)
+    return run_row_insert_fenced(row=row, run_id=claim.run_id, token=claim.token,
+                                 lease_after=timezone.now() + timedelta(seconds=lease_seconds() / 2))
 
 
 def finish_locked(run: Run, status: str, error: str = "", reason: str = "", *, wake_bucket: bool = True) -> None:
@@ -236,21 +227,11 @@ def run_succeed_fenced(claim: Claim, *, wake_bucket: bool) -> None:
     """In the caller's transaction: end the run as succeeded if this claim still holds it (LeaseLost
     otherwise), in one UPDATE that is also the fence and the row lock (locked_run and finish_locked at once).
     `wake_bucket`: as in finish_locked."""
-    conn = connections[DEFAULT_DB_ALIAS]
-    quote = conn.ops.quote_name
-    finished_at = Run._meta.get_field("finished_at").get_db_prep_value(timezone.now(), conn)
-    with conn.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {quote(Run._meta.db_table)} SET status = %s, error = '', reason = '', finished_at = %s, "
-            f"lease_owner = '', lease_expires_at = NULL WHERE id = %s AND fencing_token = %s AND status = %s "
-            f"RETURNING bucket",
-            [RunStatus.SUCCEEDED.value, finished_at, Run._meta.pk.get_db_prep_value(Run._meta.pk.to_python(claim.run_id), conn),
-             claim.token, RunStatus.RUNNING.value])
-        row = cursor.fetchone()
-    if row is None:
+    bucket = sql_run_succeed_fenced(run_id=claim.run_id, token=claim.token, finished_at=timezone.now())
+    if bucket is None:
         raise LeaseLost(claim.run_id)
     if wake_bucket:
-        transaction.on_commit(partial(_wake_bucket, row[0]), robust=True)
+        transaction.on_commit(partial(_wake_bucket, bucket), robust=True)
 
 
 def run_finish(*, claim: Claim, status: str, error: str = "", reason: str = "") -> None:

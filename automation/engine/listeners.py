@@ -7,13 +7,12 @@ or a write; a filter error costs one counter UPDATE on its index row.
 
 from dataclasses import dataclass, field
 
-from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
 from ..columns import fit_text
 from ..models import Automation, AutomationTrigger
-from ..row_sql import read_with_related
+from ..sql.firing import automations_lock, trigger_rows_matching
 from .gates import filter_gate
 from .scope import firing_scope
 from .trigger_index import payload_keys
@@ -66,14 +65,7 @@ def listeners_of(arrivals: list[Arrival]) -> list[list[AutomationTrigger]]:
         return []
     keys = [payload_keys(arrival.payload) for arrival in arrivals]
     every_key = sorted(set().union(*keys))
-    events = sorted({a.event for a in arrivals})
-    may_match = "t.index_key IS NULL"
-    if every_key:
-        listed = ", ".join(["%s"] * len(every_key))
-        may_match += f" OR t.index_key IN ({listed}) OR t.index_field IN ({listed})"
-    rows = read_with_related(
-        AutomationTrigger, "automation", f"t.enabled AND t.event IN ({', '.join(['%s'] * len(events))}) AND ({may_match})",
-        [*events, *every_key, *every_key], order_by="t.automation_id, t.id")
+    rows = trigger_rows_matching(events=sorted({a.event for a in arrivals}), keys=every_key)
     return [[row for row in rows if row.event == arrival.event and (
         row.index_key is None or row.index_key in own or row.index_field in own)]
         for arrival, own in zip(arrivals, keys)]
@@ -108,15 +100,10 @@ def firings_of(arrivals: list[Arrival]) -> list[list[Passed]]:
 
 def automations_locked(pks: set) -> dict:
     """Lock these automations, in primary-key order and in one statement, and read them current (with
-    their run_as user)."""
+    their run_as user); by primary key."""
     if not pks:
         return {}
-    ordered = sorted(pks)
-    # NO KEY UPDATE: the locks only serialise firing decisions; runs, steps and artifacts inserted meanwhile
-    # reference the automation (FOR KEY SHARE) and must neither wait on them nor be waited on.
-    rows = read_with_related(Automation, "run_as", f"t.id IN ({', '.join(['%s'] * len(ordered))})",
-                             [Automation._meta.pk.get_db_prep_value(pk, connection) for pk in ordered],
-                             order_by="t.id", lock=True, no_key=True)
+    rows = automations_lock(pks=list(pks))
     return {automation.pk: automation for automation in rows}
 
 

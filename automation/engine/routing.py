@@ -11,13 +11,15 @@ from datetime import datetime
 from functools import partial
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from ..columns import fit_key, fit_text
 from ..db_errors import is_transient
-from ..models import ACTIVE_STATUSES, Automation, ChangeEvent, Dwell, Run, RunStatus, Wait, WaitRead
-from ..row_sql import insert_instances
+from ..models import ACTIVE_STATUSES, Automation, ChangeEvent, Run, RunStatus
+from ..sql.firing import waiting_on_flags
+from ..sql.rows import insert_instances
+from ..sql.runs import bucket_counts as sql_bucket_counts
 from .dwells import dwell_arm, dwells_break_on, event_still_holds
 from .gates import (REASON_NO_LONGER_HOLDS, Bucket, GateFailed, conditions_gate, dwell_gate, error_text, failing_as,
                     filter_gate, loop_guard, mode_gate)
@@ -125,18 +127,7 @@ def waiting_on(change, events: list[str]) -> tuple[bool, bool, bool]:
     """Whether anything may wait on this change: a wait_until that read its entity, a dwell armed on it,
     an open wait_for_trigger on one of its events. One statement; each flag is a superset of what the
     lookup it guards then selects, so a false one only skips a lookup that would have found nothing."""
-    entity_id = str(change.entity_id)
-    checks = [(f"SELECT 1 FROM {WaitRead._meta.db_table} WHERE kind = %s AND entity_id = %s", [change.kind, entity_id]),
-              (f"SELECT 1 FROM {Dwell._meta.db_table} WHERE context_key = %s", [entity_id])]
-    if events:
-        placeholders = ", ".join(["%s"] * len(events))
-        checks.append((f"SELECT 1 FROM {Wait._meta.db_table} WHERE kind = %s AND outcome IS NULL "
-                       f"AND event IN ({placeholders})", [Wait.Kind.TRIGGER.value, *events]))
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(f"EXISTS ({sql})" for sql, _ in checks),
-                       [param for _, params in checks for param in params])
-        flags = [bool(flag) for flag in cursor.fetchone()]
-    return tuple(flags + [False] * (3 - len(flags)))
+    return waiting_on_flags(kind=change.kind, entity_id=str(change.entity_id), events=events)
 
 
 # Joins the routing transaction without a savepoint (a duplicate firing is an ON CONFLICT no-op, not an
@@ -225,16 +216,9 @@ def start_by_mode(firing: Firing) -> Run | None:
     return record_firing(firing, bucket=bucket, startable=decision.start_now)
 
 
-# Once per firing that passed its gates: a plain statement, not a queryset compiled each time.
-BUCKET_COUNTS_SQL = (f"SELECT COUNT(*), COUNT(CASE WHEN status = %s THEN 1 END) FROM {Run._meta.db_table} "
-                     f"WHERE bucket = %s AND status IN ({', '.join(['%s'] * len(ACTIVE_STATUSES))})")
-
-
 def bucket_counts(bucket: str) -> Bucket:
     """The bucket's active runs and, of them, the pending ones (the automation's lock keeps them still)."""
-    with connection.cursor() as cursor:
-        cursor.execute(BUCKET_COUNTS_SQL, [RunStatus.PENDING.value, bucket, *(s.value for s in ACTIVE_STATUSES)])
-        active, pending = cursor.fetchone()
+    active, pending = sql_bucket_counts(bucket=bucket)
     return Bucket(active=active, pending=pending)
 
 

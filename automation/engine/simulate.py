@@ -4,16 +4,15 @@ side effect (nothing written, nothing sent; secrets shown as ***)."""
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Count, Q
 from django.utils import timezone
 
 from ..definitions import action as action_definition
 from ..expressions.evaluate import ExpressionError, is_true, render_config
 from ..masking import MASK
-from ..models import ACTIVE_STATUSES, Automation, Dwell, Run, RunStatus, WindowHit
+from ..models import Automation, Dwell, WindowHit
 from .gates import (Bucket, Gate, conditions_gate, dwell_gate, filter_gate, loop_guard, mode_gate, partition_key,
                     window_gate, window_start)
-from .routing import bucket_of
+from .routing import bucket_counts, bucket_of
 from .scope import firing_scope
 from .trigger_index import index_key_of
 from .walker import step_kind
@@ -71,10 +70,8 @@ def _conditions(conditions: list, scope: dict) -> list[Gate]:
 
 
 def bucket_runs(automation: Automation, context_key: str | None) -> Bucket:
-    """The active and pending runs of the firing's bucket, as the mode gate counts them (one query)."""
-    counts = Run.objects.filter(bucket=bucket_of(automation, context_key), status__in=ACTIVE_STATUSES).aggregate(
-        active=Count("id"), pending=Count("id", filter=Q(status=RunStatus.PENDING)))
-    return Bucket(active=counts["active"], pending=counts["pending"])
+    """The active and pending runs of the firing's bucket, counted as routing counts them."""
+    return bucket_counts(bucket_of(automation, context_key))
 
 
 def _steps(steps, base, scope, out, lane=None):

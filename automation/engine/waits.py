@@ -8,7 +8,7 @@ from django.db.models import Q
 
 from ..columns import fit_key
 from ..models import Automation, BranchStatus, Run, RunStatus, Timer, Wait, WaitRead
-from ..row_sql import lock_row
+from ..sql.rows import lock_row
 from .timers import timer_set, timers_cancel
 
 

@@ -19,7 +19,7 @@ from ..expressions.scope import build_scope
 from ..masking import mask
 from ..secrets import secret_resolve
 from ..models import Run, RunStep, StepStatus
-from ..row_sql import insert_instances, update_instance
+from ..sql.rows import insert_instances, update_instance
 from .lifecycle import Claim, LeaseLost, insert_fenced, locked_run, run_succeed_fenced, step_budget_seconds
 from .scope import context_system_id, trigger_scope
 

@@ -6,7 +6,7 @@ import pytest
 from django.db import transaction
 
 from automation.models import ChangeEvent, DerivedTriggerEvent, Run, RunStatus
-from automation.row_sql import insert_instances, lock_row, lock_rows, read_with_related, update_instance
+from automation.sql.rows import insert_instances, lock_row, lock_rows, read_with_related, update_instance
 from automation.tests.engine_support import journal, make_automation  # noqa: F401 - fixture
 from catalog.services import system_create
 

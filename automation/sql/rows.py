@@ -1,16 +1,31 @@
-"""Rows read and written on the hot paths without compiling a queryset each time.
+"""The fence's mechanics: rows read and written on the hot paths without compiling a queryset each time.
 
 Every tracked write locks its entity row and writes its change; routing a change locks its events, and
 inserts its trigger events and runs; every step write locks its run. The ORM would rebuild and compile
 the same statements on each call, which cost more CPU than the database did. Here the SQL is built once
 per shape, values are prepared by each field's own `get_db_prep_save` and rows read are converted by the
 fields' converters, so what is stored and read is exactly what the ORM would store and read.
+
+Only the fence (automation/sql/) passes SQL fragments to `lock_rows`, `read_with_related` and
+`insert_guarded`; code outside it calls the named operations, with values (automation/tests/test_sql_fence.py).
+The writers here bypass `save()` and the model signals, so they write only FAST_WRITTEN's models, which a
+test keeps free of both.
 """
 
 from functools import cache
 
 from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, connection, connections
+
+from ..models import ChangeEvent, DerivedTriggerEvent, Run, RunBranch, RunStep, Transition
+
+# The models written here without save(): no custom save(), no signal receivers (test_sql_fence.py checks).
+FAST_WRITTEN = frozenset({ChangeEvent, DerivedTriggerEvent, Run, RunBranch, RunStep, Transition})
+
+
+def _fast_written(model) -> None:
+    if model not in FAST_WRITTEN:
+        raise TypeError(f"{model.__name__} is not written by the fence's fast writers (FAST_WRITTEN)")
 
 
 def lock_row(model, pk, *, fields: tuple[str, ...] | None = None, no_key: bool = False):
@@ -134,6 +149,7 @@ def insert_instances(instances: list, *, skip_conflicts: bool = False) -> list:
         return []
     conn = connections[DEFAULT_DB_ALIAS]
     model = type(instances[0])
+    _fast_written(model)
     pk = model._meta.pk
     # With skipped rows, returned auto ids could not be matched to their instances.
     assert not (skip_conflicts and pk.db_returning), "skip_conflicts needs client-side primary keys"
@@ -169,6 +185,7 @@ def update_instance(obj, fields: list[str] | tuple[str, ...]) -> None:
     """Write these fields of a saved instance, as `save(update_fields=fields)` would store them, in one
     precompiled UPDATE (no signals: only for models that have none, on paths that lock the row first)."""
     conn = connections[DEFAULT_DB_ALIAS]
+    _fast_written(type(obj))
     sql, model_fields = _update_sql(type(obj), tuple(fields))
     params = [f.get_db_prep_save(f.pre_save(obj, add=False), conn) for f in model_fields]
     pk = obj._meta.pk
@@ -183,6 +200,7 @@ def insert_guarded(obj, guard: str, params: list) -> bool:
     True if inserted (auto-incremented id set from RETURNING)."""
     conn = connections[DEFAULT_DB_ALIAS]
     model = type(obj)
+    _fast_written(model)
     fields = _insert_fields(model)
     columns = ", ".join(_quote(f.column) for f in fields)
     values = [f.get_db_prep_save(f.pre_save(obj, add=True), conn) for f in fields]
