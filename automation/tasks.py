@@ -56,7 +56,7 @@ def resume_branch(branch_id: int) -> None:
 
 @shared_task(name="checkstack.recover_stalled_runs")
 def recover_stalled_runs() -> None:
-    from .engine.lifecycle import recover_stalled_runs as recover
+    from .engine.recovery import recover_stalled_runs as recover
 
     recover()
 

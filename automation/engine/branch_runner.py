@@ -7,11 +7,16 @@ from django.db.models import Q
 from ..masking import masking_scope
 from ..models import Artifact, BranchStatus, Run
 from ..observability import log_context
+from ..secrets import secret_resolve
 from .branches import (HALTED_ERROR, BranchClaim, BranchHalted, Reopened, branch_claim, branch_end,
-                       branch_release_to_wait, locked_branch, wake_branch)
-from .lifecycle import LeaseLost
-from .walker import Forked, StepError, StopRun, Suspend, Walker, WalkState, step_at
+                       branch_release_to_wait, locked_branch)
+from .leases import LeaseLost
+from .outcomes import Forked, StepError, StopRun, Suspend
+from .runner import run_advance
 from .scope import trigger_scope
+from .step_paths import step_at
+from .wakeups import wake_branch
+from .walker import Walker, WalkState
 
 logger = logging.getLogger(__name__)
 
@@ -24,8 +29,6 @@ class BranchWalker(Walker):
         self.prefix = f"{self.branch.path}.parallel.{self.branch.index}"
         steps = run.steps.filter(Q(path=self.prefix) | Q(path__startswith=f"{self.prefix}."))
         self.memo = {} if claim.first_start else {(s.path, s.iteration): s for s in steps}
-        from ..secrets import secret_resolve
-
         self.secret_resolver = secret_resolve
         scope = self.branch.scope
         self.state = WalkState(
@@ -116,6 +119,4 @@ def _walk_on(reopened: Reopened) -> str | None:
     """This branch was the last of its fork to end: continue the run (or the enclosing branch) here."""
     if reopened.branch_id is not None:
         return branch_advance(branch_id=reopened.branch_id)
-    from .runner import run_advance
-
     return run_advance(run_id=reopened.run_id)

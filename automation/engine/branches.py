@@ -8,19 +8,17 @@ branch — the last to end — reopens the cursor that forked them and walks on 
 """
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from ..entities.delivery import send_wakeup
 from ..masking import mask
 from ..models import OPEN_BRANCH_STATUSES, BranchStatus, Run, RunBranch, RunStatus, Timer
 from ..sql.rows import lock_row
-from .lifecycle import FENCE_FIELDS, PARALLEL_OWNER, LeaseLost, ended_waits, lease_seconds, resend_stalls, take_lease
+from .leases import FENCE_FIELDS, PARALLEL_OWNER, LeaseLost, release_to_wait, renew_lease, take_lease
+from .wakeups import wake_branch
 
 BRANCH_FENCE_FIELDS = ("id", "run_id", "parent_id", "path", "iteration", "status", "fencing_token",
                        "lease_expires_at", "halted")
@@ -48,13 +46,6 @@ class Reopened:
 
     run_id: str
     branch_id: int | None = None
-
-
-def wake_branch(branch_id, *, resume: bool = False) -> None:
-    """After commit: ask a worker to advance this branch (`resume`: its wait ended)."""
-    from .. import tasks
-
-    send_wakeup(tasks.resume_branch if resume else tasks.advance_branch, int(branch_id))
 
 
 # --- fork ---------------------------------------------------------------------------------------------
@@ -122,11 +113,7 @@ def _lock_both(claim: BranchClaim, *, renew: bool = False, starting: bool = Fals
         raise LeaseLost(claim.run_id)
     if starting and branch.halted:
         raise BranchHalted(claim.run_id)
-    now = timezone.now()
-    if renew or branch.lease_expires_at is None or \
-            branch.lease_expires_at - now < timedelta(seconds=lease_seconds() / 2):
-        branch.lease_expires_at = now + timedelta(seconds=lease_seconds())
-        branch.save(update_fields=["lease_expires_at"])
+    renew_lease(branch, timezone.now(), renew=renew)
     return run, branch
 
 
@@ -148,9 +135,7 @@ def branch_release_to_wait(*, claim: BranchClaim, park=None) -> Reopened | None:
             return _end_locked(run, branch, BranchStatus.CANCELLED, HALTED_ERROR)
         if park is not None:
             park()
-        branch.status = BranchStatus.WAITING
-        branch.lease_owner, branch.lease_expires_at, branch.attempts = "", None, 0
-        branch.save(update_fields=["status", "lease_owner", "lease_expires_at", "attempts"])
+        release_to_wait(branch, BranchStatus.WAITING)
         _settle_run_status(run)
     return None
 
@@ -236,23 +221,3 @@ def branches_cancel(*, run: Run) -> None:
     """Inside the cancel's transaction (run locked): end every open branch; none is resumed after."""
     RunBranch.objects.filter(run=run, status__in=OPEN_BRANCH_STATUSES).update(
         status=BranchStatus.CANCELLED, lease_owner="", lease_expires_at=None, finished_at=timezone.now())
-
-
-# --- recovery -----------------------------------------------------------------------------------------
-def recover_stalled_branches(*, limit: int = 200) -> int:
-    """Re-send lost branch wake-ups: running branches whose lease expired, pending ones nobody started,
-    waiting ones whose wait already ended. Held back after each re-send, as runs are."""
-    from .. import tasks
-
-    now = timezone.now()
-    grace = now - timedelta(seconds=settings.CHECKSTACK_OUTBOX_GRACE_SECONDS)
-    due = RunBranch.objects.filter(run__status__in=[RunStatus.RUNNING, RunStatus.WAITING]) \
-        .filter(Q(resend_after__isnull=True) | Q(resend_after__lte=now)) \
-        .only("id", "created_at", "lease_expires_at").order_by("created_at")
-    ended = ended_waits(grace=grace, of_branches=True)
-    stalls = [
-        (tasks.advance_branch, due.filter(status=BranchStatus.RUNNING, lease_expires_at__lt=now), "lease_expires_at"),
-        (tasks.advance_branch, due.filter(status=BranchStatus.PENDING, created_at__lt=grace), "created_at"),
-        (tasks.resume_branch, due.filter(status=BranchStatus.WAITING, pk__in=ended.values("branch_id")), "created_at"),
-    ]
-    return resend_stalls(RunBranch, stalls, limit=limit, now=now, key=int)

@@ -3,7 +3,6 @@ trigger's condition held without a break since — decided from the change log, 
 
 from datetime import timedelta
 
-from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -64,13 +63,14 @@ def dwell_arm(firing, seconds: int) -> Dwell:
     return dwell
 
 
-def _trigger_of(dwell: Dwell) -> dict | None:
+def dwell_trigger(dwell: Dwell) -> dict | None:
+    """The dwell's trigger in its automation's current document; None if it is gone."""
     return next((t for t in dwell.automation.document["triggers"] if t["id"] == dwell.trigger_id), None)
 
 
 def dwell_broken_since_armed(dwell: Dwell) -> bool:
     definition = trigger_definition(dwell.event)
-    trigger = _trigger_of(dwell)
+    trigger = dwell_trigger(dwell)
     if trigger is None or definition is None or definition.entity_kind is None:
         return trigger is None
     later = ChangeEvent.objects.filter(kind=definition.entity_kind, entity_id=dwell.context_key,
@@ -83,7 +83,7 @@ def dwells_break_on(change) -> int:
     broken = 0
     for dwell in Dwell.objects.filter(context_key=change.entity_id).select_related("automation"):
         definition = trigger_definition(dwell.event)
-        trigger = _trigger_of(dwell)
+        trigger = dwell_trigger(dwell)
         if definition is None or definition.entity_kind != change.kind or trigger is None:
             continue
         if not dwell_condition_holds(trigger, dwell.event, dwell.context_key, change.next):
@@ -94,30 +94,3 @@ def dwells_break_on(change) -> int:
             dwell.delete()
             broken += 1
     return broken
-
-
-@transaction.atomic
-def dwell_fire(*, dwell_id) -> None:
-    """The deadline came: start the run unless the change log shows a break since arming."""
-    from ..models import Automation
-    from .routing import Firing, after_time_gates
-
-    # The automation before the dwell: routing locks the automations it fires first and then breaks dwells,
-    # so taking the dwell first here could deadlock with it.
-    automation_id = Dwell.objects.filter(pk=dwell_id).values_list("automation_id", flat=True).first()
-    automation = Automation.objects.select_for_update(of=("self",), no_key=True).select_related("run_as") \
-        .filter(pk=automation_id).first() if automation_id else None
-    dwell = Dwell.objects.select_for_update().filter(pk=dwell_id).first() if automation else None
-    if dwell is None:
-        return
-    dwell.automation = automation
-    broken = dwell_broken_since_armed(dwell)
-    trigger = _trigger_of(dwell)
-    dwell.delete()
-    if broken or trigger is None or not automation.enabled:
-        return
-    firing = Firing(automation=automation, trigger=trigger, event=dwell.event, payload=dwell.payload,
-                    context_key=dwell.context_key or None, firing_key=dwell.firing_key or None, actor=dwell.actor,
-                    depth=dwell.depth, occurred_at=dwell.armed_at)
-    after_time_gates(firing, firing_scope(trigger_id=trigger["id"], event=dwell.event, actor=dwell.actor,
-                                          payload=dwell.payload))

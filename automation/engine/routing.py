@@ -6,7 +6,7 @@ routed; the unique constraint on (automation, firing, trigger) makes a second ro
 """
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 
@@ -21,9 +21,12 @@ from ..sql.firing import waiting_on_flags
 from ..sql.rows import insert_instances
 from ..sql.runs import bucket_counts as sql_bucket_counts
 from .dwells import dwell_arm, dwells_break_on, event_still_holds
+from .firings import Firing
 from .gates import (REASON_NO_LONGER_HOLDS, Bucket, GateFailed, conditions_gate, dwell_gate, error_text, failing_as,
                     filter_gate, loop_guard, mode_gate)
-from .lifecycle import Claim, claim_on_create, run_cancel, wake_run
+from .leases import Claim
+from .lifecycle import run_cancel
+from .wakeups import claim_on_create, wake_run
 from .listeners import Arrival, FilterErrors, Passed, firings_of
 from .scope import firing_scope
 from .trigger_waits import resume_waiting_for
@@ -31,21 +34,6 @@ from .waits import wake_readers_of
 from .windows import window_count
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Firing:
-    """A trigger event reaching one trigger of one automation."""
-
-    automation: Automation
-    trigger: dict  # the trigger's entry in the document
-    event: str
-    payload: dict
-    context_key: str | None
-    firing_key: str | None  # change id / schedule tick; None for manual runs
-    actor: str
-    depth: int = 0
-    occurred_at: datetime | None = None  # the change's / tick's time: the window's clock (None: now)
 
 
 @transaction.atomic(savepoint=False)

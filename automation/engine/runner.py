@@ -7,9 +7,12 @@ from django.db import connection
 from ..masking import masking_scope
 from ..observability import log_context
 from ..models import RunStatus
-from .lifecycle import Claim, LeaseLost, run_claim, run_finish, run_release_to_wait, runs_woken_here, wake_run
-from .waits import wake_run_resume
-from .walker import Forked, StepError, StopRun, Suspend, Walker
+from ..entities.delivery import route_change_event
+from .leases import Claim, LeaseLost
+from .lifecycle import run_claim, run_finish, run_release_to_wait
+from .outcomes import Forked, StepError, StopRun, Suspend
+from .wakeups import runs_woken_here, wake_run, wake_run_resume
+from .walker import Walker
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +35,6 @@ def route_and_start(change_id: str) -> None:
     the first startable run is created claimed by this worker. The other runs it started or woke go out
     as messages to run in parallel elsewhere.
     """
-    from ..entities.delivery import route_change_event
-
     # Inside a caller's transaction the commit hooks would run after this block: claim nothing then.
     with runs_woken_here(claim_first=not connection.in_atomic_block) as woken:
         route_change_event(change_id)

@@ -16,7 +16,8 @@ from django.utils import timezone
 from ..entities.actor import SYSTEM_ACTOR
 from ..entities.values import iso_utc
 from ..models import AutomationTrigger, Run
-from .routing import Firing, fire
+from .firings import Firing
+from .routing import fire
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from .gates import (Bucket, Gate, conditions_gate, dwell_gate, filter_gate, loop
 from .routing import bucket_counts, bucket_of
 from .scope import firing_scope
 from .trigger_index import index_key_of
-from .walker import step_kind
+from .step_paths import step_kind
 
 
 def _expression(text, scope):

@@ -1,11 +1,13 @@
-"""What each kind of timer does when it fires (inside the sweeper's transaction), and when it is given up."""
+"""What the waits' timers do when they fire (inside the sweeper's transaction), and when they are given up;
+registered by kind in timers.HANDLERS at start-up. (The dwell's timer: dwell_deadlines.py.)"""
 
 import logging
 
 from django.utils import timezone
 
-from ..models import Dwell, RunStep, StepStatus, Timer, Wait
-from .timers import timers_cancel
+from ..models import RunStep, StepStatus, Timer, Wait
+from .lifecycle import run_fail_from_outside
+from .timers import HANDLERS, timer_kind_register, timers_cancel  # noqa: F401 - HANDLERS: the registry, by kind
 from .waits import wait_resolve, waiter_parked, wake_waiter
 
 logger = logging.getLogger(__name__)
@@ -36,32 +38,17 @@ def wait_recheck(timer: Timer) -> None:
         wake_waiter(wait)
 
 
-def dwell_due(timer: Timer) -> None:
-    from .dwells import dwell_fire
-
-    dwell_fire(dwell_id=timer.owner)
-
-
-HANDLERS = {
-    Timer.Kind.RESUME: delay_over,
-    Timer.Kind.WAIT_TIMEOUT: wait_timed_out,
-    Timer.Kind.WAIT_RECHECK: wait_recheck,
-    Timer.Kind.DWELL: dwell_due,
-}
+def register() -> None:
+    for kind, fire in ((Timer.Kind.RESUME, delay_over), (Timer.Kind.WAIT_TIMEOUT, wait_timed_out),
+                       (Timer.Kind.WAIT_RECHECK, wait_recheck)):
+        timer_kind_register(kind, fire=fire, give_up=give_up)
 
 
 def give_up(timer: Timer, reason: str) -> None:
     """The timer's handler failed every attempt: end what was waiting on it, so nothing waits for ever."""
-    if timer.kind == Timer.Kind.DWELL:
-        # No run exists yet. Dropping the dwell lets the next qualifying event arm a fresh one.
-        Dwell.objects.filter(pk=timer.owner).delete()
-        logger.error("dwell %s dropped: %s", timer.owner, reason)
-        return
     wait = _wait_of(timer)
     if wait is None:
         return  # the wait ended some other way meanwhile
-    from .lifecycle import run_fail_from_outside
-
     timers_cancel(owner=wait.pk)
     RunStep.objects.filter(run_id=wait.run_id, path=wait.path, iteration=wait.iteration,
                            status=StepStatus.WAITING).update(status=StepStatus.FAILED, error=reason[:10000],

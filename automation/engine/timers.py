@@ -7,6 +7,7 @@ whose handler raises stays due and is tried again later, a bounded number of tim
 
 import logging
 from datetime import datetime, timedelta
+from typing import Callable
 
 from django.db import transaction
 from django.utils import timezone
@@ -29,8 +30,22 @@ def timers_cancel(*, owner, kinds: list[str] | None = None) -> None:
     qs.delete()
 
 
+# What each kind of timer does when it fires (inside the sweeper's transaction), and when it is given up:
+# registered by kind at start-up (automation/apps.py) by the modules that own the kinds, which import this one.
+HANDLERS: dict[str, Callable[[Timer], None]] = {}
+GIVE_UPS: dict[str, Callable[[Timer, str], None]] = {}
+
+
+def timer_kind_register(kind: str, *, fire: Callable[[Timer], None],
+                        give_up: Callable[[Timer, str], None] | None = None) -> None:
+    """What a timer of this kind does when due (`fire`), and when its handler failed every attempt."""
+    HANDLERS[kind] = fire
+    if give_up is not None:
+        GIVE_UPS[kind] = give_up
+
+
 BATCH = 100
-# A handler that raises is tried again later, this many times in all, then given up (timer_handlers.GIVE_UP):
+# A handler that raises is tried again later, this many times in all, then given up (GIVE_UPS):
 # a database hiccup gets a few chances, a handler that always fails does not keep its run waiting for ever.
 MAX_ATTEMPTS = 5
 RETRY_SECONDS = 5  # before the second attempt; doubled before each one after
@@ -59,8 +74,6 @@ def timers_fire_due(*, now: datetime | None = None, limit: int = 10_000) -> int:
 
 def _fire_one(timer: Timer, now: datetime) -> None:
     """Run the timer's handler in its own savepoint; a failure rolls back its effects only."""
-    from .timer_handlers import HANDLERS
-
     try:
         with transaction.atomic():
             HANDLERS[timer.kind](timer)
@@ -72,8 +85,6 @@ def _fire_one(timer: Timer, now: datetime) -> None:
 
 def _failed(timer: Timer, error: str, now: datetime) -> None:
     """Keep the timer due again after a backoff, or give it up after MAX_ATTEMPTS."""
-    from .timer_handlers import give_up
-
     timer.attempts += 1
     timer.last_error = mask(error)[:2000]
     if timer.attempts < MAX_ATTEMPTS:
@@ -85,6 +96,9 @@ def _failed(timer: Timer, error: str, now: datetime) -> None:
     if timer.attempts < MAX_ATTEMPTS:
         return
     reason = f"timer {timer.kind} failed {timer.attempts} times, giving up; last error: {timer.last_error}"
+    give_up = GIVE_UPS.get(timer.kind)
+    if give_up is None:
+        return
     try:
         with transaction.atomic():
             give_up(timer, reason)

@@ -7,7 +7,7 @@ from ..expressions.scope import build_scope
 from ..models import DerivedTriggerEvent, Run, RunStep, StepStatus, Wait
 from .scope import context_system_id, trigger_scope
 from .waits import parked, wait_resolve
-from .walker import step_at
+from .step_paths import step_at
 
 
 def _run_scope(run: Run, *, event: str, payload: dict) -> dict:

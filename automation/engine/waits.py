@@ -10,13 +10,7 @@ from ..columns import fit_key
 from ..models import Automation, BranchStatus, Run, RunStatus, Timer, Wait, WaitRead
 from ..sql.rows import lock_row
 from .timers import timer_set, timers_cancel
-
-
-def wake_run_resume(run_id) -> None:
-    """After commit: ask a worker to continue a waiting run."""
-    from .lifecycle import wake_run
-
-    wake_run(run_id, resume=True)
+from .wakeups import wake_branch, wake_run_resume
 
 
 def parked(prefix: str = "") -> Q:
@@ -27,8 +21,6 @@ def parked(prefix: str = "") -> Q:
 
 def wake_waiter(wait: Wait) -> None:
     """After commit: wake whoever waits on this wait (its branch, or its run)."""
-    from .branches import wake_branch
-
     if wait.branch_id is not None:
         transaction.on_commit(partial(wake_branch, wait.branch_id, resume=True), robust=True)
     else:
@@ -99,8 +91,6 @@ def wait_record_reads(wait: Wait, reads) -> None:
 
 def wake_readers_of(*, kind: str, entity_id: str) -> int:
     """A change of this entity: wake every run (or branch) waiting on a condition that read it."""
-    from .branches import wake_branch
-
     waiters = set(
         WaitRead.objects.filter(parked("wait__"), kind=kind, entity_id=str(entity_id), wait__outcome__isnull=True)
         .values_list("wait__run_id", "wait__branch_id")

@@ -14,62 +14,18 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from ..documents.steps import KINDS
 from ..expressions.scope import build_scope
 from ..masking import mask
 from ..secrets import secret_resolve
 from ..models import Run, RunStep, StepStatus
 from ..sql.rows import insert_instances, update_instance
-from .lifecycle import Claim, LeaseLost, insert_fenced, locked_run, run_succeed_fenced, step_budget_seconds
+from .branches import branches_fork
+from .leases import Claim, LeaseLost, step_budget_seconds
+from .lifecycle import insert_fenced, locked_run, run_succeed_fenced
+from .outcomes import Forked, StepError, StopRun, Suspend
 from .scope import context_system_id, trigger_scope
-
-# Step kinds that contain other steps: re-entering them after a crash is not a new attempt.
-CONTAINER_KINDS = {"sequence", "choose", "parallel", "repeat"}
-STEP_KINDS = tuple(KINDS)
-
-
-class StepError(Exception):
-    """A step failed; the message goes on its row (and the run's, unless continue_on_error)."""
-
-
-class StopRun(Exception):
-    """`stop` or a false `condition`: end the run now."""
-
-    def __init__(self, reason: str, *, failed: bool):
-        super().__init__(reason)
-        self.reason, self.failed = reason, failed
-
-
-class Forked(Exception):
-    """A `parallel` step forked this cursor into branches (branches.py): the walk stops here until they join."""
-
-
-class Suspend(Exception):
-    """The run waits (delay, wait_until, wait_for_trigger): release it until a timer or event resumes it.
-
-    `park` runs in the transaction that sets the run `waiting` (it records what may wake it); `missed`,
-    run after that commits, says whether something that should wake it happened while it parked.
-    """
-
-    def __init__(self, *, park=None, missed=None):
-        super().__init__("waiting")
-        self.park, self.missed = park, missed
-
-
-def step_kind(step: dict) -> str:
-    return next(k for k in STEP_KINDS if k in step)
-
-
-def step_at(document: dict, path: str) -> dict:
-    """The step a row's path names, e.g. `actions.1.choose.0.sequence.2` or `actions.0.parallel.1.sequence.0`."""
-    parts = path.split(".")
-    node = document[parts[0]]
-    for part in parts[1:]:
-        if isinstance(node, list) and part == "sequence":
-            continue  # a parallel branch written as a bare list of steps
-        node = node[int(part)] if isinstance(node, list) else node[part]
-    return node
-
+from .step_paths import CONTAINER_KINDS, step_kind
+from .steps import EXECUTORS, REPLAYERS
 
 def _last_action_path(actions: list) -> str | None:
     """The path of the last enabled top-level step if it is an action (a `stop` or `condition` may still end
@@ -135,8 +91,6 @@ class Walker:
 
     def fork(self, row: RunStep, *, count: int, repeat: dict | None) -> None:
         """Fork this cursor into `count` branches at a `parallel` step, each from the scope as it is now."""
-        from .branches import branches_fork
-
         scope = {"variables": self.state.variables, "artifacts": [a.pk for a in self.state.artifact_rows],
                  "resume": self.state.resume, "wait": self.state.wait, "repeat": repeat}
         with transaction.atomic():
@@ -156,8 +110,6 @@ class Walker:
     def walk_step(self, step: dict, path: str, iteration: str, repeat: dict | None = None) -> None:
         if not step.get("enabled", True):
             return
-        from .steps import EXECUTORS, REPLAYERS
-
         kind = step_kind(step)
         memo = self.memo.get((path, iteration))
         if memo is not None and memo.status in (StepStatus.SUCCEEDED, StepStatus.SKIPPED):

@@ -267,3 +267,30 @@ def hold_back(model, rows: list, *, since: str, now) -> None:
     for row in rows:
         row.resend_after = now + min(max(now - getattr(row, since), MIN_HOLD_BACK), MAX_HOLD_BACK)
     model.objects.bulk_update(rows, ["resend_after"], batch_size=500)
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    change_id: str
+    routed: bool
+    error: str = ""
+
+
+def change_replay(*, change_id: str, actor: str) -> ReplayResult:
+    """Route a parked change once more, now, with its own `occurred_at` as the clock; a replay that fails
+    parks it again at once with the new error. A change that is not parked is left alone."""
+    with transaction.atomic():
+        event = (ChangeEvent.objects.select_for_update(no_key=True)
+                 .filter(change_id=change_id, parked_at__isnull=False, routed_at=None).first())
+        if event is None:
+            return ReplayResult(change_id=str(change_id), routed=False, error="not a parked change")
+        event.parked_at, event.routing_attempts, event.first_attempted_at = None, 0, None
+        event.save(update_fields=["parked_at", "routing_attempts", "first_attempted_at"])
+    logger.info("change %s replayed by %s", change_id, actor)
+    route_change_event(str(change_id), replay=True)
+    event.refresh_from_db()
+    if event.routed_at is not None:
+        return ReplayResult(change_id=str(change_id), routed=True)
+    with transaction.atomic():
+        ChangeEvent.objects.filter(pk=event.pk, routed_at=None).update(parked_at=timezone.now())
+    return ReplayResult(change_id=str(change_id), routed=False, error=event.last_routing_error)

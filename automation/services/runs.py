@@ -8,7 +8,8 @@ from pydantic import ValidationError as PydanticError
 from ..definitions import trigger as trigger_definition
 from ..entities.actor import user_actor
 from ..engine.lifecycle import run_cancel as _cancel
-from ..engine.routing import Firing, record_firing
+from ..engine.firings import Firing
+from ..engine.routing import record_firing
 from ..models import Automation, Run
 from .permissions import check_can_run
 

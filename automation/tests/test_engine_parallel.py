@@ -10,7 +10,8 @@ from django.utils import timezone
 from automation.definitions import ActionDefinition, ActionOutcome, definitions
 from automation.engine.branch_runner import BranchWalker, branch_advance
 from automation.engine.branches import branch_claim, locked_branch
-from automation.engine.lifecycle import PARALLEL_OWNER, LeaseLost, recover_stalled_runs
+from automation.engine.leases import PARALLEL_OWNER, LeaseLost
+from automation.engine.recovery import recover_stalled_runs
 from automation.engine.runner import run_advance
 from automation.engine.timers import timers_fire_due
 from automation.models import Artifact, BranchStatus, RunBranch, RunStatus, RunStep, Timer, Wait

@@ -94,7 +94,7 @@ def test_a_routed_health_change_starts_runs(journal):
 
 
 def test_routing_task_advances_the_first_run_it_started_and_leaves_the_others_to_messages(journal):
-    from automation.engine.lifecycle import runs_woken_here
+    from automation.engine.wakeups import runs_woken_here
     from automation.engine.runner import route_and_start
     from automation.models import ChangeEvent
 

@@ -7,7 +7,7 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
-from automation.engine.dwells import dwell_fire
+from automation.engine.dwell_deadlines import dwell_fire
 from automation.engine.schedules import latest_tick, schedules_fire
 from automation.engine.timers import timers_fire_due
 from automation.entities.delivery import route_change_event

@@ -174,7 +174,7 @@ def test_a_cancelled_waiting_run_is_not_resumed_by_its_event(journal):
 
 
 def test_a_waiting_run_whose_resume_message_was_lost_is_recovered(journal, settings, monkeypatch):
-    from automation.engine import lifecycle
+    from automation.engine import recovery as lifecycle
 
     settings.CHECKSTACK_OUTBOX_GRACE_SECONDS = 0
     run = start([{"delay": {"seconds": 1}}, note("after")])

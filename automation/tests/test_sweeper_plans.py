@@ -5,7 +5,7 @@ import re
 import pytest
 from django.db import connection
 
-from automation.engine.lifecycle import recover_stalled_runs
+from automation.engine.recovery import recover_stalled_runs
 from automation.engine.timers import timers_fire_due
 from automation.entities.delivery import sweep_undelivered
 from automation.retention import purge_expired

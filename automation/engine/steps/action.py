@@ -12,7 +12,7 @@ from ...entities.actor import acting_as, run_actor
 from ...expressions.evaluate import render_config
 from ...expressions.secret_use import config_secret_errors, config_uses_secret
 from ..artifacts import artifact_close, artifact_id_field, artifact_record, find_open_artifact
-from ..walker import StepError
+from ..outcomes import StepError
 
 
 class _ActionFailed(Exception):

@@ -1,7 +1,7 @@
 """`condition`: false ends the run, as succeeded, with the reason "condition not met"."""
 
 from ...expressions.evaluate import is_true
-from ..walker import StopRun
+from ..outcomes import StopRun
 
 
 def execute(walker, step, row, repeat):

@@ -2,7 +2,7 @@
 
 from ...models import RunStep, StepStatus, Timer, Wait
 from ..waits import wait_open
-from ..walker import Suspend
+from ..outcomes import Suspend
 from ..durations import deadline_after
 
 

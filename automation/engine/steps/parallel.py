@@ -7,7 +7,7 @@ branches are visible after the step.
 """
 
 from ...models import Artifact, BranchStatus, RunBranch
-from ..walker import Forked, StepError
+from ..outcomes import Forked, StepError
 
 
 def execute(walker, step, row, repeat):

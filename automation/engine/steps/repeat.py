@@ -3,7 +3,7 @@
 from itertools import islice
 
 from ...expressions.evaluate import evaluate, is_true
-from ..walker import StepError
+from ..outcomes import StepError
 
 
 def _items(walker, spec, repeat, limit):

@@ -1,6 +1,6 @@
 """`stop`: end the run now, as failed when `error` is true."""
 
-from ..walker import StopRun
+from ..outcomes import StopRun
 
 
 def execute(walker, step, row, repeat):

@@ -4,7 +4,8 @@ from django.db.models import Max
 
 from ...models import DerivedTriggerEvent, RunStep, StepStatus, Wait
 from ..waits import wait_open
-from ..walker import StepError, Suspend
+from ..outcomes import StepError, Suspend
+from ..trigger_waits import catch_up
 from ..durations import deadline_after
 
 
@@ -38,8 +39,6 @@ def execute(walker, step, row: RunStep, repeat):
         row.save(update_fields=["status"])
 
     def missed() -> bool:
-        from ..trigger_waits import catch_up
-
         return catch_up(run_id=walker.run.pk)
 
     raise Suspend(park=park, missed=missed)

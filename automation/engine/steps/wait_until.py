@@ -14,7 +14,7 @@ from ...expressions.scope import EntityReads
 from ...models import ChangeEvent, RunStep, StepStatus, Timer, Wait
 from ..timers import timer_set, timers_cancel
 from ..waits import wait_open, wait_record_reads, wait_settle
-from ..walker import StepError, Suspend
+from ..outcomes import StepError, Suspend
 from ..durations import deadline_after
 
 # How far ahead, at most, to look for the moment time alone makes the condition true.
