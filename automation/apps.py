@@ -8,9 +8,10 @@ class AutomationConfig(AppConfig):
     def ready(self):
         from . import tasks
         from .builtins import register as register_builtins
-        from .engine import dwell_deadlines, timer_handlers
-        from .engine.routing import on_routed_changes
-        from .engine.wakeups import register_wakeup_tasks
+        from .engine.firing import dwell_deadlines
+        from .engine.firing.routing import on_routed_changes
+        from .engine.runs.wakeups import register_wakeup_tasks
+        from .engine.waiting import handlers as timer_handlers
         from .entities import tracked
         from .entities.kinds import register as register_kinds
         from .entities.mutation import entity_mutate

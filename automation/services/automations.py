@@ -8,7 +8,7 @@ and update take its normalized document.
 from django.db import transaction
 
 from ..entities.mutation import entity_mutate
-from ..engine.trigger_index import index_of
+from ..engine.firing.trigger_index import index_of
 from ..models import Automation, AutomationTrigger, AutomationVersion, Run
 
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from automation.engine.why import gate_of_reason
+from automation.engine.inspection.why import gate_of_reason
 from automation.entities.delivery import route_change_event
 from automation.models import ChangeEvent, Run, WindowHit
 from automation.services.runs import simulate_change

@@ -96,9 +96,9 @@ def test_the_scan_sees_the_package_and_its_function_level_imports():
     graph = import_graph(modules)
 
     assert len(modules) >= 80 and "automation.tests.test_no_import_cycle" not in modules
-    assert "automation.engine.runner" in graph["automation.tasks"]  # imported inside a task's body
+    assert "automation.engine.runs.runner" in graph["automation.tasks"]  # imported inside a task's body
     assert "automation.models" in graph["automation.entities.mutation"]  # `from ..models import …`
-    assert "automation.engine.steps.delay" in graph["automation.engine.steps"]  # import_module
+    assert "automation.engine.runs.steps.delay" in graph["automation.engine.runs.steps"]  # import_module
 
 
 def test_a_planted_function_level_cycle_is_found(tmp_path):
