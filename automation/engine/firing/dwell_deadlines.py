@@ -8,7 +8,6 @@ from ...models import Automation, Dwell, Timer
 from .dwells import dwell_trigger, dwell_broken_since_armed
 from .firings import Firing
 from .routing import after_time_gates
-from ..scope import firing_scope
 from ..waiting.timers import timer_kind_register
 
 logger = logging.getLogger(__name__)
@@ -34,8 +33,7 @@ def dwell_fire(*, dwell_id) -> None:
     firing = Firing(automation=automation, trigger=trigger, event=dwell.event, payload=dwell.payload,
                     context_key=dwell.context_key or None, firing_key=dwell.firing_key or None, actor=dwell.actor,
                     depth=dwell.depth, occurred_at=dwell.armed_at)
-    after_time_gates(firing, firing_scope(trigger_id=trigger["id"], event=dwell.event, actor=dwell.actor,
-                                          payload=dwell.payload))
+    after_time_gates(firing)
 
 
 def dwell_due(timer: Timer) -> None:

@@ -24,6 +24,11 @@ REASON_QUEUE_FULL = "queue is full (mode queued)"
 REASON_MAX_RUNS = "max_runs reached (mode parallel)"
 REASON_NO_LONGER_HOLDS = "no longer holds"  # a replayed event whose state predicate is false now
 
+# What a skipped run records as `stopped_by` besides a gate of GATE_ORDER: a replayed change whose event no
+# longer holds (judged before the gates), and a failure of routing outside any gate.
+STOPPED_BY_REPLAY = "replay"
+STOPPED_BY_ROUTING = "routing"
+
 
 class GateFailed(Exception):
     """A gate raised while deciding a firing: that firing's failure, recorded as "error in <gate>: …"."""

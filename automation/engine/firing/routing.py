@@ -10,7 +10,6 @@ from dataclasses import replace
 from datetime import datetime
 from functools import partial
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -20,17 +19,18 @@ from ...models import ACTIVE_STATUSES, Automation, ChangeEvent, Run, RunStatus
 from ...sql.firing import waiting_on_flags
 from ...sql.rows import insert_instances
 from ...sql.runs import bucket_counts as sql_bucket_counts
-from .dwells import dwell_arm, dwells_break_on, event_still_holds
-from .firings import Firing
-from .gates import (REASON_NO_LONGER_HOLDS, Bucket, GateFailed, conditions_gate, dwell_gate, error_text, failing_as,
-                    filter_gate, loop_guard, mode_gate)
-from ..runs.leases import Claim
 from ..runs.claims import run_cancel
+from ..runs.leases import Claim
 from ..runs.wakeups import claim_on_create, wake_run
-from .listeners import Arrival, FilterErrors, Passed, firings_of
 from ..scope import firing_scope
 from ..waiting.trigger_waits import resume_waiting_for
 from ..waiting.waits import wake_readers_of
+from .dwells import dwell_arm, dwells_break_on, event_still_holds
+from .firings import Firing
+from .gates import (REASON_NO_LONGER_HOLDS, STOPPED_BY_REPLAY, STOPPED_BY_ROUTING, Bucket, GateFailed, ModeDecision,
+                    error_text, failing_as, filter_gate)
+from .listeners import Arrival, FilterErrors, Passed, firings_of
+from .pipeline import GateFacts, Judged, gates_judge
 from .windows import window_count
 
 logger = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def _apply_change(change, fired_per_row: list, rows: list) -> None:
                              firing_key=change.change_id, actor=change.actor, depth=change.depth,
                              occurred_at=change.occurred_at)
             if change.replayed and not event_still_holds(passed.trigger, row.event, change.entity_id, current):
-                fire_isolated(firing, skipped=REASON_NO_LONGER_HOLDS)
+                fire_isolated(firing, skipped=REASON_NO_LONGER_HOLDS, stopped_by=STOPPED_BY_REPLAY)
             else:
                 fire_isolated(firing)
 
@@ -89,21 +89,22 @@ def _current_state(change) -> dict | None:
     return latest.next if latest is not None else None
 
 
-def fire_isolated(firing: Firing, *, skipped: str | None = None) -> Run | None:
+def fire_isolated(firing: Firing, *, skipped: str | None = None, stopped_by: str = "") -> Run | None:
     """Stage 2 for one firing in a savepoint of its own: whatever its gates or writes raise (a value too long
     for its column, MemoryError, RecursionError) rolls back this firing only and is recorded as its skipped
     run, with the gate that failed. Transient database errors are raised: the whole attempt is retried."""
     try:
         with transaction.atomic():
-            return record_firing(firing, skipped=skipped) if skipped else past_filter(firing)
+            return record_firing(firing, skipped=skipped, stopped_by=stopped_by) if skipped else past_filter(firing)
     except Exception as exc:  # noqa: BLE001 - one firing's failure is recorded, never the change's
         if is_transient(exc):
             raise
         reason = str(exc) if isinstance(exc, GateFailed) else f"error in routing: {error_text(exc)}"
+        stopped_by = exc.gate if isinstance(exc, GateFailed) else STOPPED_BY_ROUTING
         logger.warning("firing of %s on %s failed: %s", firing.automation.pk, firing.firing_key, reason)
     try:
         with transaction.atomic():
-            return record_firing(firing, skipped=reason)
+            return record_firing(firing, skipped=reason, stopped_by=stopped_by)
     except Exception as exc:  # noqa: BLE001 - even the record failed: logged, the change routes on
         if is_transient(exc):
             raise
@@ -140,24 +141,50 @@ def fire(firing: Firing) -> Run | None:
 def past_filter(firing: Firing) -> Run | None:
     """The gates after the filter, on a firing whose automation this transaction holds locked and current:
     loop guard (a skipped run) → window (counts; a held firing writes only its count) → dwell → the rest."""
-    gate = loop_guard(firing.depth, settings.CHECKSTACK_MAX_CHAIN_DEPTH)
-    if not gate.passed:
-        return record_firing(firing, skipped=gate.detail)
-    scope = _scope(firing)
-    if firing.trigger.get("window"):
-        with failing_as("window"):
-            held = not window_count(firing, scope).passed
-        if held:
-            return None
-    if firing.trigger.get("for"):
-        with failing_as("dwell"):
-            gate, seconds = dwell_gate(firing.trigger, scope)
-            if seconds is not None:
-                dwell_arm(firing, seconds)
-        if seconds is None:
-            return record_firing(firing, skipped=gate.detail)
-        return None  # the dwell's timer continues from here at its deadline
-    return after_time_gates(firing, scope)
+    return _act_on(firing, gates_judge(judged_of(firing), RowFacts(firing), first="loop guard"))
+
+
+def after_time_gates(firing: Firing) -> Run | None:
+    """The gates after window and dwell (a dwell's deadline): conditions, then the concurrency mode."""
+    return _act_on(firing, gates_judge(judged_of(firing), RowFacts(firing), first="conditions"))
+
+
+def _act_on(firing: Firing, verdict) -> Run | None:
+    """Write what the gates decided: the run, a skipped record naming its gate, or nothing (a window hold,
+    an armed dwell, whose timer continues from here at its deadline)."""
+    stopped = verdict.stopped_by
+    if stopped is None:
+        with failing_as("mode"):
+            return start_by_mode(firing, verdict.mode)
+    if stopped.gate == "window" or (stopped.gate == "dwell" and verdict.dwell_seconds is not None):
+        return None
+    return record_firing(firing, skipped=stopped.detail, stopped_by=stopped.gate)
+
+
+def judged_of(firing: Firing) -> Judged:
+    automation = firing.automation
+    return Judged(trigger=firing.trigger, scope=_scope(firing), context_key=firing.context_key, depth=firing.depth,
+                  at=firing.occurred_at or timezone.now(), conditions=automation.document.get("conditions", []),
+                  mode=automation.mode, max_runs=automation.max_runs)
+
+
+class RowFacts(GateFacts):
+    """The gates' facts from the rows this transaction holds under its automation's lock: a window
+    occurrence written and counted, a dwell armed, the bucket's runs counted."""
+
+    def __init__(self, firing: Firing):
+        self.firing = firing
+
+    def window(self, judged, key):
+        return window_count(self.firing, key)
+
+    def dwell(self, judged, gate, seconds):
+        if seconds is not None:
+            dwell_arm(self.firing, seconds)
+        return gate
+
+    def bucket(self, judged):
+        return bucket_counts(bucket_of(self.firing.automation, self.firing.context_key))
 
 
 def _scope(firing: Firing) -> dict:
@@ -174,29 +201,16 @@ def with_locked_automation(firing: Firing) -> Firing | None:
     return None if locked is None else replace(firing, automation=locked)
 
 
-def after_time_gates(firing: Firing, scope: dict) -> Run | None:
-    """The gates after window and dwell: conditions, then the concurrency mode."""
-    with failing_as("conditions"):
-        gate = conditions_gate(firing.automation.document.get("conditions", []), scope)
-    if not gate.passed:
-        return record_firing(firing, skipped=gate.detail)
-    with failing_as("mode"):
-        return start_by_mode(firing)
-
-
 def bucket_of(automation: Automation, context_key: str | None) -> str:
     if automation.concurrency_scope == "context_key":
         return f"{automation.pk}:{context_key or ''}"
     return str(automation.pk)
 
 
-def start_by_mode(firing: Firing) -> Run | None:
-    """Apply the concurrency mode in the firing's bucket; the automation row lock serialises decisions."""
-    automation = firing.automation  # locked and current
-    bucket = bucket_of(automation, firing.context_key)
-    decision = mode_gate(automation.mode, automation.max_runs, bucket_counts(bucket))
-    if not decision.gate.passed:
-        return record_firing(firing, skipped=decision.gate.detail)
+def start_by_mode(firing: Firing, decision: ModeDecision) -> Run | None:
+    """Act on the concurrency mode's decision in the firing's bucket (passed: the automation row lock
+    serialises the decisions)."""
+    bucket = bucket_of(firing.automation, firing.context_key)
     if decision.cancel_active:
         for run in Run.objects.filter(bucket=bucket, status__in=ACTIVE_STATUSES):
             run_cancel(run=run, reason="restarted by a newer firing")
@@ -210,9 +224,10 @@ def bucket_counts(bucket: str) -> Bucket:
     return Bucket(active=active, pending=pending)
 
 
-def record_firing(firing: Firing, *, skipped: str | None = None, bucket: str | None = None,
+def record_firing(firing: Firing, *, skipped: str | None = None, stopped_by: str = "", bucket: str | None = None,
                   startable: bool = False) -> Run | None:
-    """Create the run (or skipped record); a duplicate firing creates nothing and returns None.
+    """Create the run (or skipped record, with the gate that stopped it); a duplicate firing creates nothing
+    and returns None.
 
     `startable`: nothing in its bucket stops the run from starting now, so it may be created claimed by
     this worker (lifecycle.claim_on_create) when the routing task is to advance it right after the commit.
@@ -235,7 +250,7 @@ def record_firing(firing: Firing, *, skipped: str | None = None, bucket: str | N
     )
     if skipped is not None:
         fields.update(status=RunStatus.SKIPPED, error=skipped, reason=fit_text(Run, "reason", skipped),
-                      finished_at=timezone.now())
+                      stopped_by=stopped_by, finished_at=timezone.now())
     elif startable:
         fields.update(claim_on_create())
     # The unique constraint on (automation, firing, trigger) turns a second firing into no row.

@@ -1,7 +1,7 @@
 """Backtest: replay the change log through one automation's triggers and report the runs it would have started.
 
-Pure: it reads change events and writes nothing. The gates are gates.py's, in routing's order (filter → loop
-guard → window → `for` dwell → conditions), replayed with each change's `occurred_at` as the clock (replay.py),
+Pure: it reads change events and writes nothing. The gates are routing's pipeline (firing/pipeline.py), in its
+order (filter → loop guard → window → `for` dwell → conditions), replayed with each change's `occurred_at` as the clock (replay.py),
 and the same dwell-break rule as routing (`dwell_condition_holds`). Two things it cannot know from the log:
 - expressions reading `state.*` or `health.*` see today's state, not the state at the replayed moment;
 - the concurrency mode: how long each run would have lasted is unknown, so every firing that passes the
@@ -17,9 +17,10 @@ from ...entities.delivery import as_change
 from ...entities.registry import derive_events
 from ...models import Automation, ChangeEvent
 from ..firing.dwells import dwell_condition_holds
-from ..firing.gates import conditions_gate
-from .replay import WindowMemory, replay_time_gates
+from ..firing.gates import Gate
+from ..firing.pipeline import Judged, gates_judge
 from ..scope import firing_scope
+from .replay import MemoryFacts, WindowMemory, replay_time_gates
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,8 @@ class Firing:
     event: str
     context_key: str | None
     started: bool
-    reason: str  # "started", or the gate that stopped it
+    reason: str  # "started", or why the gate that stopped it did
+    stopped_by: str | None = None  # that gate's name (None: started)
 
 
 @dataclass
@@ -62,13 +64,16 @@ class _Replay:
     def scope(self, trigger: dict, event: str, payload: dict):
         return firing_scope(trigger_id=trigger["id"], event=event, actor="backtest", payload=payload)
 
-    def record(self, at, trigger, event, context_key, reason):
+    def record(self, at, trigger, event, context_key, stopped: Gate | None):
         self.result.firings.append(Firing(at=at, trigger_id=trigger["id"], event=event, context_key=context_key,
-                                          started=reason == "started", reason=reason))
+                                          started=stopped is None, reason=stopped.detail if stopped else "started",
+                                          stopped_by=stopped.gate if stopped else None))
 
     def after_time_gates(self, at, trigger, event, payload, context_key):
-        gate = conditions_gate(self.automation.document.get("conditions", []), self.scope(trigger, event, payload))
-        self.record(at, trigger, event, context_key, "started" if gate.passed else gate.detail)
+        judged = Judged(trigger=trigger, scope=self.scope(trigger, event, payload), context_key=context_key, depth=0,
+                        at=at, conditions=self.automation.document.get("conditions", []))
+        verdict = gates_judge(judged, MemoryFacts(self.windows), first="conditions", last="conditions")
+        self.record(at, trigger, event, context_key, verdict.stopped_by)
 
     def fire_dwells_due(self, until: datetime):
         for key, dwell in sorted(self.dwells.items(), key=lambda item: item[1].deadline):
@@ -94,7 +99,7 @@ class _Replay:
             return None
         stopped = decided.stopped_by
         if stopped is not None:
-            return self.record(at, trigger, event, context_key, stopped.detail)
+            return self.record(at, trigger, event, context_key, stopped)
         return self.after_time_gates(at, trigger, event, payload, context_key)
 
 

@@ -1,18 +1,18 @@
 """Replay of the gates a change can be judged on from the change log alone: filter → loop guard → window →
 dwell, with the change's own `occurred_at` as the clock and the window counted in memory.
 
-Backtest and "why didn't it fire" both replay through here; the decisions themselves are gates.py's, so a
-replay and routing cannot disagree on a rule. Conditions and the mode are not replayed: they read state and
-runs of the moment (why takes them from the stored runs, backtest evaluates conditions on today's state).
+Backtest and "why didn't it fire" both replay through here, with the gate pipeline routing uses
+(firing/pipeline.py) and the facts from memory, so a replay and routing cannot disagree on a rule or its
+order. Conditions and the mode are not replayed: they read state and runs of the moment (why takes them from
+the stored runs, backtest evaluates conditions on today's state).
 """
 
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.conf import settings
-
-from ..firing.gates import Gate, dwell_gate, filter_gate, loop_guard, partition_key, window_gate, window_start
+from ..firing.gates import Gate, window_gate, window_start
+from ..firing.pipeline import GateFacts, Judged, gates_judge
 
 
 @dataclass
@@ -28,6 +28,17 @@ class WindowMemory:
         start = window_start(trigger["window"], at)
         hits[:] = [t for t in hits if start <= t <= at]
         return len(hits)
+
+
+class MemoryFacts(GateFacts):
+    """The time gates' facts from memory: the window counted in a WindowMemory (the change log's
+    occurrences replayed so far); a dwell holds the firing, as in routing."""
+
+    def __init__(self, windows: WindowMemory):
+        self.windows = windows
+
+    def window(self, judged, key):
+        return window_gate(judged.trigger["window"], self.windows.count(trigger=judged.trigger, key=key, at=judged.at))
 
 
 @dataclass(frozen=True)
@@ -49,21 +60,10 @@ class TimeGates:
 
 def replay_time_gates(*, trigger: dict, scope: dict, context_key: str | None, depth: int, at: datetime,
                       windows: WindowMemory) -> TimeGates:
-    """The filter, loop guard, window and dwell of one firing at `at`, in routing's order."""
-    gates = [filter_gate(trigger, scope)]
-    if not gates[-1].passed:
-        return TimeGates(gates)
-    gates.append(loop_guard(depth, settings.CHECKSTACK_MAX_CHAIN_DEPTH))
-    if not gates[-1].passed:
-        return TimeGates(gates)
-    window = trigger.get("window")
-    if window:
-        # Only occurrences past the filter and the loop guard count toward the window, as in routing.
-        count = windows.count(trigger=trigger, key=partition_key(trigger, scope, context_key), at=at)
-        gates.append(window_gate(window, count))
-        if not gates[-1].passed:
-            return TimeGates(gates)
-    if trigger.get("for"):
-        gate, seconds = dwell_gate(trigger, scope)
-        return TimeGates(gates + [gate], dwell_seconds=seconds)
-    return TimeGates(gates)
+    """The filter, loop guard, window and dwell of one firing at `at`, in routing's order (gates_judge).
+
+    Only occurrences past the filter and the loop guard count toward the window, as in routing.
+    """
+    judged = Judged(trigger=trigger, scope=scope, context_key=context_key, depth=depth, at=at)
+    verdict = gates_judge(judged, MemoryFacts(windows), last="dwell")
+    return TimeGates(verdict.gates, dwell_seconds=verdict.dwell_seconds)

@@ -3,19 +3,18 @@ side effect (nothing written, nothing sent; secrets shown as ***)."""
 
 from datetime import datetime
 
-from django.conf import settings
 from django.utils import timezone
 
 from ...definitions import action as action_definition
 from ...expressions.evaluate import ExpressionError, is_true, render_config
 from ...masking import MASK
 from ...models import Automation, Dwell, WindowHit
-from ..firing.gates import (Bucket, Gate, conditions_gate, dwell_gate, filter_gate, loop_guard, mode_gate, partition_key,
-                    window_gate, window_start)
+from ..firing.gates import Bucket, Gate, conditions_gate, window_gate, window_start
+from ..firing.pipeline import GateFacts, Judged, gates_judge
 from ..firing.routing import bucket_counts, bucket_of
-from ..scope import firing_scope
 from ..firing.trigger_index import index_key_of
 from ..runs.step_paths import step_kind
+from ..scope import firing_scope
 
 
 def _expression(text, scope):
@@ -27,46 +26,49 @@ def _expression(text, scope):
 
 def gates(automation: Automation, trigger: dict, *, event, payload, context_key, depth=0,
           at: datetime | None = None) -> list[dict]:
-    """Every gate of the firing in routing's order, each decided by gates.py on today's rows; `at` is the
-    window's clock (the change's occurred_at; now for an event typed in)."""
+    """Every gate of the firing in routing's order (the pipeline routing uses), each decided on today's rows
+    read-only; `at` is the window's clock (the change's occurred_at; now for an event typed in)."""
     scope = firing_scope(trigger_id=trigger["id"], event=event, actor="simulate", payload=payload)
+    judged = Judged(trigger=trigger, scope=scope, context_key=context_key, depth=depth, at=at or timezone.now(),
+                    conditions=automation.document.get("conditions", []), mode=automation.mode,
+                    max_runs=automation.max_runs)
     # All gates are shown, not only up to the first that fails: a person fixing one wants to see the next.
-    result = [filter_gate(trigger, scope), loop_guard(depth, settings.CHECKSTACK_MAX_CHAIN_DEPTH)]
-    if trigger.get("window"):
-        result.append(_window(automation, trigger, scope, context_key, at or timezone.now()))
-    if trigger.get("for"):
-        result.append(_dwell(automation, trigger, scope, context_key))
-    result.extend(_conditions(automation.document.get("conditions", []), scope))
-    result.append(mode_gate(automation.mode, automation.max_runs, bucket_runs(automation, context_key)).gate)
-    return [gate.as_dict() for gate in result]
+    verdict = gates_judge(judged, ReadOnlyFacts(automation), all_gates=True)
+    return [gate.as_dict() for gate in verdict.gates]
 
 
-def _window(automation: Automation, trigger: dict, scope: dict, context_key, at: datetime) -> Gate:
-    window = trigger["window"]
-    key = partition_key(trigger, scope, context_key)
-    count = WindowHit.objects.filter(automation=automation, trigger_id=trigger["id"], partition_key=key,
-                                     at__gte=window_start(window, at), at__lte=at).count() + 1
-    gate = window_gate(window, count)
-    return Gate("window", gate.passed, f"this would be occurrence {count} of {window['count']} in "
-                                       f"{window['minutes']} min (partition {key!r})")
+class ReadOnlyFacts(GateFacts):
+    """The gates' facts from today's rows, read and never written: the window's occurrences with this one
+    added, an armed dwell, the bucket's runs as routing counts them."""
 
+    def __init__(self, automation: Automation):
+        self.automation = automation
 
-def _dwell(automation: Automation, trigger: dict, scope: dict, context_key) -> Gate:
-    gate, seconds = dwell_gate(trigger, scope)
-    armed = seconds is not None and Dwell.objects.filter(
-        automation=automation, trigger_id=trigger["id"], context_key=context_key or "").first()
-    if armed:
-        return Gate("dwell", False, f"already armed; its deadline {armed.deadline.isoformat()} is kept")
-    return gate
+    def window(self, judged, key):
+        window, at = judged.trigger["window"], judged.at
+        count = WindowHit.objects.filter(automation=self.automation, trigger_id=judged.trigger["id"],
+                                         partition_key=key, at__gte=window_start(window, at), at__lte=at).count() + 1
+        gate = window_gate(window, count)
+        return Gate("window", gate.passed, f"this would be occurrence {count} of {window['count']} in "
+                                           f"{window['minutes']} min (partition {key!r})")
 
+    def dwell(self, judged, gate, seconds):
+        armed = seconds is not None and Dwell.objects.filter(
+            automation=self.automation, trigger_id=judged.trigger["id"], context_key=judged.context_key or "").first()
+        if armed:
+            return Gate("dwell", False, f"already armed; its deadline {armed.deadline.isoformat()} is kept")
+        return gate
 
-def _conditions(conditions: list, scope: dict) -> list[Gate]:
-    """One gate per condition (`conditions.<index>`), so the trace points at the one that failed."""
-    gates_ = []
-    for index, condition in enumerate(conditions):
-        gate = conditions_gate([condition], scope)
-        gates_.append(Gate(f"conditions.{index}", gate.passed, gate.error or f"{condition} is {gate.passed}"))
-    return gates_
+    def conditions(self, judged):
+        """One gate per condition (`conditions.<index>`), so the trace points at the one that failed."""
+        gates_ = []
+        for index, condition in enumerate(judged.conditions):
+            gate = conditions_gate([condition], judged.scope)
+            gates_.append(Gate(f"conditions.{index}", gate.passed, gate.error or f"{condition} is {gate.passed}"))
+        return gates_
+
+    def bucket(self, judged):
+        return bucket_runs(self.automation, judged.context_key)
 
 
 def bucket_runs(automation: Automation, context_key: str | None) -> Bucket:

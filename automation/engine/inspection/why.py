@@ -4,7 +4,8 @@ guard and the window, and what the stored runs say conditions and the mode decid
 A filter miss and a window hold leave no run (docs/automations.md), so those gates are replayed here, on demand, with
 the automation's *current* document and each change's own `occurred_at` as the clock (replay.py, the same
 gates as routing). Conditions and the mode read state and runs of the moment; only the `skipped` or started
-run that routing wrote (matched by firing key = change id and trigger id) can say what they decided.
+run that routing wrote (matched by firing key = change id and trigger id) can say what they decided: a
+skipped run records the gate that stopped it (`stopped_by`).
 Read-only.
 """
 
@@ -16,7 +17,6 @@ from django.db.models import Q
 from ...entities.delivery import as_change
 from ...entities.registry import DerivedEvent, derive_events
 from ...models import Automation, ChangeEvent, Dwell, Run, RunStatus
-from ..firing.gates import REASON_ACTIVE, REASON_CONDITIONS, REASON_LOOP, REASON_MAX_RUNS, REASON_QUEUE_FULL
 from .replay import TimeGates, WindowMemory, replay_time_gates
 from ..scope import firing_scope
 
@@ -24,20 +24,6 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 NOTE = ("filter, loop guard and window replayed with the current document at each change's time; "
         "conditions and mode as recorded by routing")
-
-_RECORDED = {REASON_LOOP: "loop guard", REASON_ACTIVE: "mode", REASON_QUEUE_FULL: "mode", REASON_MAX_RUNS: "mode"}
-
-
-def gate_of_reason(reason: str) -> str:
-    """The gate a skipped run's reason names (routing writes gates.py's reasons, some with a suffix)."""
-    if reason in _RECORDED:
-        return _RECORDED[reason]
-    for prefix, gate in (("filter", "filter"), ("window", "window"), ("dwell", "dwell"),
-                         (REASON_CONDITIONS, "conditions")):
-        if reason.startswith(prefix):
-            return gate
-    return "mode"
-
 
 @dataclass(frozen=True)
 class _Shown:
@@ -136,7 +122,7 @@ def _recorded(run: Run | None) -> list[dict]:
     if run.status != RunStatus.SKIPPED:
         return [{"gate": "conditions", "passed": True, "detail": "held when routing decided"},
                 {"gate": "mode", "passed": True, "detail": f"run {run.status}"}]
-    gate = gate_of_reason(run.reason)
+    gate = run.stopped_by or "mode"  # the gate routing recorded as the one that stopped it
     passed = [{"gate": "conditions", "passed": True, "detail": "held when routing decided"}] if gate == "mode" else []
     return passed + [{"gate": gate, "passed": False, "detail": run.reason}]
 
