@@ -3,8 +3,13 @@ and the step checker alike."""
 
 from pydantic import ValidationError
 
-from ..expressions.evaluate import ExpressionError, compile_expression, compile_template, expression_references, \
-    template_references
+from ..expressions.evaluate import (
+    ExpressionError,
+    compile_expression,
+    compile_template,
+    expression_references,
+    template_references,
+)
 from ..expressions.secret_use import template_secret_errors
 
 

@@ -1,10 +1,10 @@
 """Change events whose routing keeps failing: attempts counted before each try, parked when spent, replayed.
 
-An attempt is counted in one statement (automation.sql.changes), committed on its own before the routing transaction starts,
-so an attempt that kills its worker (a poison that exhausts memory, a segfault) counts as surely as one that
-raises. Only the entity's head event (its oldest unrouted, unparked one) is counted: the events behind it
-have not been tried yet. Transient database errors (lost connection, deadlock, serialization failure) are
-not the event's fault: their count is undone.
+An attempt is counted in one statement (automation.sql.changes), committed on its own before the routing
+transaction starts, so an attempt that kills its worker (a poison that exhausts memory, a segfault) counts as
+surely as one that raises. Only the entity's head event (its oldest unrouted, unparked one) is counted: the
+events behind it have not been tried yet. Transient database errors (lost connection, deadlock, serialization
+failure) are not the event's fault: their count is undone.
 """
 
 import logging

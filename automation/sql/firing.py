@@ -14,9 +14,9 @@ def trigger_rows_matching(*, events: list[str], keys: list[str]) -> list[Automat
     if keys:
         listed = ", ".join(["%s"] * len(keys))
         may_match += f" OR t.index_key IN ({listed}) OR t.index_field IN ({listed})"
-    return read_with_related(
-        AutomationTrigger, "automation", f"t.enabled AND t.event IN ({', '.join(['%s'] * len(events))}) AND ({may_match})",
-        [*events, *keys, *keys], order_by="t.automation_id, t.id")
+    where = f"t.enabled AND t.event IN ({', '.join(['%s'] * len(events))}) AND ({may_match})"
+    return read_with_related(AutomationTrigger, "automation", where, [*events, *keys, *keys],
+                             order_by="t.automation_id, t.id")
 
 
 def automations_lock(*, pks: list) -> list[Automation]:

@@ -17,7 +17,14 @@ from functools import cache
 from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
-from ..models import ChangeEvent, DerivedTriggerEvent, Run, RunBranch, RunStep, Transition
+from ..models import (
+    ChangeEvent,
+    DerivedTriggerEvent,
+    Run,
+    RunBranch,
+    RunStep,
+    Transition,
+)
 
 # The models written here without save(): no custom save(), no signal receivers (test_sql_fence.py checks).
 FAST_WRITTEN = frozenset({ChangeEvent, DerivedTriggerEvent, Run, RunBranch, RunStep, Transition})

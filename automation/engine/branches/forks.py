@@ -15,9 +15,23 @@ from django.db import transaction
 from django.utils import timezone
 
 from ...masking import mask
-from ...models import OPEN_BRANCH_STATUSES, BranchStatus, Run, RunBranch, RunStatus, Timer
+from ...models import (
+    OPEN_BRANCH_STATUSES,
+    BranchStatus,
+    Run,
+    RunBranch,
+    RunStatus,
+    Timer,
+)
 from ...sql.rows import lock_row
-from ..runs.leases import FENCE_FIELDS, PARALLEL_OWNER, LeaseLost, release_to_wait, renew_lease, take_lease
+from ..runs.leases import (
+    FENCE_FIELDS,
+    PARALLEL_OWNER,
+    LeaseLost,
+    release_to_wait,
+    renew_lease,
+    take_lease,
+)
 from ..runs.wakeups import wake_branch
 
 BRANCH_FENCE_FIELDS = ("id", "run_id", "parent_id", "path", "iteration", "status", "fencing_token",

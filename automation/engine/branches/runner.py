@@ -8,15 +8,23 @@ from ...masking import masking_scope
 from ...models import Artifact, BranchStatus, Run
 from ...observability import log_context
 from ...secrets import secret_resolve
-from .forks import (HALTED_ERROR, BranchClaim, BranchHalted, Reopened, branch_claim, branch_end,
-                       branch_release_to_wait, locked_branch)
 from ..runs.leases import LeaseLost
 from ..runs.outcomes import Forked, StepError, StopRun, Suspend
 from ..runs.runner import run_advance
-from ..scope import trigger_scope
 from ..runs.step_paths import step_at
 from ..runs.wakeups import wake_branch
 from ..runs.walker import Walker, WalkState
+from ..scope import trigger_scope
+from .forks import (
+    HALTED_ERROR,
+    BranchClaim,
+    BranchHalted,
+    Reopened,
+    branch_claim,
+    branch_end,
+    branch_release_to_wait,
+    locked_branch,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -5,10 +5,10 @@ import logging
 from django.db import transaction
 
 from ...models import Automation, Dwell, Timer
-from .dwells import dwell_trigger, dwell_broken_since_armed
+from ..waiting.timers import timer_kind_register
+from .dwells import dwell_broken_since_armed, dwell_trigger
 from .firings import Firing
 from .routing import after_time_gates
-from ..waiting.timers import timer_kind_register
 
 logger = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ from datetime import timedelta
 from django.db.models import Max
 from django.utils import timezone
 
-from ...definitions import trigger as trigger_definition
 from ...columns import fit_key, fit_text
+from ...definitions import trigger as trigger_definition
 from ...expressions.evaluate import is_true
 from ...models import ChangeEvent, Dwell, Timer
 from ..scope import firing_scope

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ...expressions.evaluate import ExpressionError, evaluate, is_true
-from .conditions import condition_holds
 from ..waiting.durations import DurationError, duration_seconds
+from .conditions import condition_holds
 
 GATE_ORDER = ("filter", "loop guard", "window", "dwell", "conditions", "mode")
 

@@ -13,10 +13,9 @@ from django.utils import timezone
 from ...columns import fit_text
 from ...models import Automation, AutomationTrigger
 from ...sql.firing import automations_lock, trigger_rows_matching
-from .gates import filter_gate
 from ..scope import firing_scope
+from .gates import filter_gate
 from .trigger_index import payload_keys
-
 
 
 @dataclass(frozen=True)

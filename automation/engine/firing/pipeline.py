@@ -12,8 +12,19 @@ from datetime import datetime
 
 from django.conf import settings
 
-from .gates import (GATE_ORDER, Bucket, Gate, ModeDecision, conditions_gate, dwell_gate, failing_as, filter_gate,
-                    loop_guard, mode_gate, partition_key)
+from .gates import (
+    GATE_ORDER,
+    Bucket,
+    Gate,
+    ModeDecision,
+    conditions_gate,
+    dwell_gate,
+    failing_as,
+    filter_gate,
+    loop_guard,
+    mode_gate,
+    partition_key,
+)
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,17 @@ from ..waiting.trigger_waits import resume_waiting_for
 from ..waiting.waits import wake_readers_of
 from .dwells import dwell_arm, dwells_break_on, event_still_holds
 from .firings import Firing
-from .gates import (REASON_NO_LONGER_HOLDS, STOPPED_BY_REPLAY, STOPPED_BY_ROUTING, Bucket, GateFailed, ModeDecision,
-                    error_text, failing_as, filter_gate)
+from .gates import (
+    REASON_NO_LONGER_HOLDS,
+    STOPPED_BY_REPLAY,
+    STOPPED_BY_ROUTING,
+    Bucket,
+    GateFailed,
+    ModeDecision,
+    error_text,
+    failing_as,
+    filter_gate,
+)
 from .listeners import Arrival, FilterErrors, Passed, firings_of
 from .pipeline import GateFacts, Judged, gates_judge
 from .windows import window_count

@@ -1,8 +1,9 @@
 """Backtest: replay the change log through one automation's triggers and report the runs it would have started.
 
 Pure: it reads change events and writes nothing. The gates are routing's pipeline (firing/pipeline.py), in its
-order (filter → loop guard → window → `for` dwell → conditions), replayed with each change's `occurred_at` as the clock (replay.py),
-and the same dwell-break rule as routing (`dwell_condition_holds`). Two things it cannot know from the log:
+order (filter → loop guard → window → `for` dwell → conditions), replayed with each change's `occurred_at` as
+the clock (replay.py), and the same dwell-break rule as routing (`dwell_condition_holds`). Two things it
+cannot know from the log:
 - expressions reading `state.*` or `health.*` see today's state, not the state at the replayed moment;
 - the concurrency mode: how long each run would have lasted is unknown, so every firing that passes the
   gates is reported as a start (a `single` automation would have skipped those that overlap a running run).

@@ -17,8 +17,8 @@ from django.db.models import Q
 from ...entities.delivery import as_change
 from ...entities.registry import DerivedEvent, derive_events
 from ...models import Automation, ChangeEvent, Dwell, Run, RunStatus
-from .replay import TimeGates, WindowMemory, replay_time_gates
 from ..scope import firing_scope
+from .replay import TimeGates, WindowMemory, replay_time_gates
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500

@@ -13,10 +13,19 @@ from django.utils import timezone
 from ...masking import mask
 from ...models import ACTIVE_STATUSES, Run, RunStatus
 from ...sql.rows import lock_row, update_instance
-from ...sql.runs import run_row_insert_fenced, run_succeed_fenced as sql_run_succeed_fenced
+from ...sql.runs import run_row_insert_fenced
+from ...sql.runs import run_succeed_fenced as sql_run_succeed_fenced
 from ..branches.forks import branches_cancel
-from .leases import (FENCE_FIELDS, PARALLEL_OWNER, Claim, LeaseLost, lease_seconds, release_to_wait, renew_lease,
-                     take_lease)
+from .leases import (
+    FENCE_FIELDS,
+    PARALLEL_OWNER,
+    Claim,
+    LeaseLost,
+    lease_seconds,
+    release_to_wait,
+    renew_lease,
+    take_lease,
+)
 from .wakeups import wake_run
 
 logger = logging.getLogger(__name__)

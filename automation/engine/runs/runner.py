@@ -4,12 +4,12 @@ import logging
 
 from django.db import connection
 
-from ...masking import masking_scope
-from ...observability import log_context
-from ...models import RunStatus
 from ...entities.delivery import route_change_event
-from .leases import Claim, LeaseLost
+from ...masking import masking_scope
+from ...models import RunStatus
+from ...observability import log_context
 from .claims import run_claim, run_finish, run_release_to_wait
+from .leases import Claim, LeaseLost
 from .outcomes import Forked, StepError, StopRun, Suspend
 from .wakeups import runs_woken_here, wake_run, wake_run_resume
 from .walker import Walker

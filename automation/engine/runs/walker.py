@@ -16,16 +16,17 @@ from django.utils import timezone
 
 from ...expressions.scope import build_scope
 from ...masking import mask
-from ...secrets import secret_resolve
 from ...models import Run, RunStep, StepStatus
+from ...secrets import secret_resolve
 from ...sql.rows import insert_instances, update_instance
 from ..branches.forks import branches_fork
-from .leases import Claim, LeaseLost, step_budget_seconds
-from .claims import insert_fenced, locked_run, run_succeed_fenced
-from .outcomes import Forked, StepError, StopRun, Suspend
 from ..scope import context_system_id, trigger_scope
+from .claims import insert_fenced, locked_run, run_succeed_fenced
+from .leases import Claim, LeaseLost, step_budget_seconds
+from .outcomes import Forked, StepError, StopRun, Suspend
 from .step_paths import CONTAINER_KINDS, step_kind
 from .steps import EXECUTORS, REPLAYERS
+
 
 def _last_action_path(actions: list) -> str | None:
     """The path of the last enabled top-level step if it is an action (a `stop` or `condition` may still end

@@ -5,9 +5,9 @@ from django.db.models import Q
 from ...expressions.evaluate import is_true
 from ...expressions.scope import build_scope
 from ...models import DerivedTriggerEvent, Run, RunStep, StepStatus, Wait
+from ..runs.step_paths import step_at
 from ..scope import context_system_id, trigger_scope
 from .waits import parked, wait_resolve
-from ..runs.step_paths import step_at
 
 
 def _run_scope(run: Run, *, event: str, payload: dict) -> dict:

@@ -9,8 +9,8 @@ from django.db.models import Q
 from ...columns import fit_key
 from ...models import Automation, BranchStatus, Run, RunStatus, Timer, Wait, WaitRead
 from ...sql.rows import lock_row
-from .timers import timer_set, timers_cancel
 from ..runs.wakeups import wake_branch, wake_run_resume
+from .timers import timer_set, timers_cancel
 
 
 def parked(prefix: str = "") -> Q:

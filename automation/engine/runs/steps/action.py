@@ -7,11 +7,17 @@ retried with the same idempotency key.
 
 from pydantic import ValidationError
 
-from ....definitions import USE_SECRET, ActionContext, ActionOutcome, action as action_definition
+from ....definitions import USE_SECRET, ActionContext, ActionOutcome
+from ....definitions import action as action_definition
 from ....entities.actor import acting_as, run_actor
 from ....expressions.evaluate import render_config
 from ....expressions.secret_use import config_secret_errors, config_uses_secret
-from ..artifacts import artifact_close, artifact_id_field, artifact_record, find_open_artifact
+from ..artifacts import (
+    artifact_close,
+    artifact_id_field,
+    artifact_record,
+    find_open_artifact,
+)
 from ..outcomes import StepError
 
 

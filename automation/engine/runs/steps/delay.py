@@ -1,9 +1,9 @@
 """`delay`: wait a duration, as a timer row (no Celery countdown), then continue."""
 
 from ....models import RunStep, StepStatus, Timer, Wait
+from ...waiting.durations import deadline_after
 from ...waiting.waits import wait_open
 from ..outcomes import Suspend
-from ...waiting.durations import deadline_after
 
 
 def execute(walker, step, row: RunStep, repeat):

@@ -3,10 +3,10 @@
 from django.db.models import Max
 
 from ....models import DerivedTriggerEvent, RunStep, StepStatus, Wait
+from ...waiting.durations import deadline_after
+from ...waiting.trigger_waits import catch_up
 from ...waiting.waits import wait_open
 from ..outcomes import StepError, Suspend
-from ...waiting.trigger_waits import catch_up
-from ...waiting.durations import deadline_after
 
 
 def _finish(walker, spec, outcome):

@@ -12,10 +12,10 @@ from django.utils import timezone
 from ....expressions.evaluate import is_true
 from ....expressions.scope import EntityReads
 from ....models import ChangeEvent, RunStep, StepStatus, Timer, Wait
+from ...waiting.durations import deadline_after
 from ...waiting.timers import timer_set, timers_cancel
 from ...waiting.waits import wait_open, wait_record_reads, wait_settle
 from ..outcomes import StepError, Suspend
-from ...waiting.durations import deadline_after
 
 # How far ahead, at most, to look for the moment time alone makes the condition true.
 HORIZON = timedelta(days=30)
