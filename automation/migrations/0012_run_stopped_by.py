@@ -27,6 +27,6 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AddField(model_name="run", name="stopped_by",
-                            field=models.CharField(blank=True, default="", max_length=20)),
+                            field=models.CharField(blank=True, db_default="", default="", max_length=20)),
         migrations.RunPython(backfill, migrations.RunPython.noop),
     ]
