@@ -13,7 +13,7 @@ TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
 @shared_task(name="checkstack.route_change_event", autoretry_for=TRANSIENT_DB_ERRORS, max_retries=5,
              retry_backoff=0.2, retry_backoff_max=3, retry_jitter=True)
 def route_change_event(change_id: str) -> None:
-    from .engine.runner import route_and_start
+    from .engine.runs.runner import route_and_start
 
     route_and_start(change_id)
 
@@ -35,49 +35,49 @@ def sweep_undelivered() -> None:
 
 @shared_task(name="checkstack.advance_run")
 def advance_run(run_id: str) -> None:
-    from .engine.runner import run_advance
+    from .engine.runs.runner import run_advance
 
     run_advance(run_id=run_id)
 
 
 @shared_task(name="checkstack.advance_branch")
 def advance_branch(branch_id: int) -> None:
-    from .engine.branch_runner import branch_advance
+    from .engine.branches.runner import branch_advance
 
     branch_advance(branch_id=branch_id)
 
 
 @shared_task(name="checkstack.resume_branch")
 def resume_branch(branch_id: int) -> None:
-    from .engine.branch_runner import branch_advance
+    from .engine.branches.runner import branch_advance
 
     branch_advance(branch_id=branch_id, resume=True)
 
 
 @shared_task(name="checkstack.recover_stalled_runs")
 def recover_stalled_runs() -> None:
-    from .engine.lifecycle import recover_stalled_runs as recover
+    from .engine.runs.recovery import recover_stalled_runs as recover
 
     recover()
 
 
 @shared_task(name="checkstack.resume_run")
 def resume_run(run_id: str) -> None:
-    from .engine.runner import run_advance
+    from .engine.runs.runner import run_advance
 
     run_advance(run_id=run_id, resume=True)
 
 
 @shared_task(name="checkstack.fire_due_timers")
 def fire_due_timers() -> None:
-    from .engine.timers import timers_fire_due
+    from .engine.waiting.timers import timers_fire_due
 
     timers_fire_due()
 
 
 @shared_task(name="checkstack.fire_schedules")
 def fire_schedules() -> None:
-    from .engine.schedules import schedules_fire
+    from .engine.firing.schedules import schedules_fire
 
     schedules_fire()
 

@@ -144,7 +144,7 @@ def park_unrelated_waits(count: int, automation) -> None:
 
 
 def wake_latency(samples: int, unrelated: int) -> list[float]:
-    from automation.engine.runner import run_advance
+    from automation.engine.runs.runner import run_advance
     from automation.models import Run, RunStatus
     from automation.services.runs import run_manual
     from catalog.services import health_report, system_create

@@ -101,7 +101,7 @@ class RoutingLoop(threading.Thread):
     def run(self):
         from django.db import connection
 
-        from automation.engine.runner import route_and_start
+        from automation.engine.runs.runner import route_and_start
         from automation.models import ChangeEvent
         from catalog.models import System
         from catalog.services import system_update

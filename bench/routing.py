@@ -219,7 +219,7 @@ def clean():
 
 def route_in_process() -> None:
     """Route whatever is unrouted (set-up and toggles are changes too), in this process, outside the clock."""
-    from automation.engine.lifecycle import runs_woken_here
+    from automation.engine.runs.wakeups import runs_woken_here
     from automation.entities.delivery import deliver_change, route_change_event
     from automation.models import ChangeEvent, SubscriptionDelivery
 

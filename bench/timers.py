@@ -2,7 +2,7 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/checkstack_bench .venv/bin/python bench/timers.py
 
-Timers are rows fired by the sweep (`automation.engine.timers.timers_fire_due`) that beat runs every
+Timers are rows fired by the sweep (`automation.engine.waiting.timers.timers_fire_due`) that beat runs every
 CHECKSTACK_TIMER_INTERVAL_SECONDS (1 s). Here the sweep is called in-process on the same interval, so the
 figures are the mechanism's own lateness (claim with SKIP LOCKED, mark, handle); the Celery hop that
 carries beat's tick to a worker is measured by bench/routing.py. The timers are `wait_recheck` timers
@@ -34,7 +34,7 @@ def percentile(values, q):
 def measure(pending: int, spread: float) -> dict:
     from django.utils import timezone
 
-    from automation.engine.timers import timers_fire_due
+    from automation.engine.waiting.timers import timers_fire_due
     from automation.models import Timer
 
     Timer.objects.filter(owner__startswith="bench-").delete()

@@ -14,7 +14,6 @@ Only systems with at least one dependency edge have an `impact` entity; any othe
 health, so its health report writes nothing here.
 """
 
-import hashlib
 import secrets
 from collections import defaultdict
 
@@ -23,38 +22,26 @@ from django.db.models import Q, TextField
 from django.db.models.functions import Cast
 
 from automation.entities.mutation import entity_mutate
+from automation.sql.locks import advisory_lock
 
 from .impact_graph import Impact, compute_impacts, dependents_closure
 from .models import Dependency, DependencyGraphVersion, SystemHealth, SystemImpact
 
 
-def _advisory_key(name: str) -> int:
-    digest = hashlib.blake2b(f"catalog.{name}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
-GRAPH_LOCK = _advisory_key("dependency-graph")
-IMPACT_LOCK = _advisory_key("impact")
+GRAPH_LOCK = "catalog.dependency-graph"
+IMPACT_LOCK = "catalog.impact"
 # How many affected systems impact_plan reads the stored impacts of by id; more, and it reads them all.
 FILTER_UP_TO = 50
 
 
-def _advisory_lock(key: int, *, shared: bool = False) -> None:
-    if connection.vendor != "postgresql":
-        return
-    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {function}(%s)", [key])
-
-
 def lock_graph_shared() -> None:
     """Take before a health change locks its system: the dependency graph stays as read until commit."""
-    _advisory_lock(GRAPH_LOCK, shared=True)
+    advisory_lock(GRAPH_LOCK, shared=True)
 
 
 def lock_graph() -> None:
     """Take before changing the dependency graph (before any system row): no health change is in flight."""
-    _advisory_lock(GRAPH_LOCK)
+    advisory_lock(GRAPH_LOCK)
 
 
 def _text(field: str):
@@ -125,7 +112,7 @@ def impact_after_health_change(*, system_id, status: str | None, actor: str) -> 
     """
     if not has_edges(system_id):
         return []
-    _advisory_lock(IMPACT_LOCK)
+    advisory_lock(IMPACT_LOCK)
     return impact_refresh(system_ids=[system_id], actor=actor)
 
 

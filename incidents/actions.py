@@ -3,14 +3,14 @@
 Writes go through the incident services with the run's actor, so they are tracked like any other write.
 """
 
-import hashlib
 import uuid
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from pydantic import BaseModel, ConfigDict, Field
 
 from automation.action_targets import ActionTarget, validation_message
+from automation.sql.locks import advisory_lock
 from automation.definitions import (
     ActionContext,
     ActionDefinition,
@@ -83,11 +83,7 @@ def _lock_system_for_dedupe(system_id: str) -> None:
     PostgreSQL: a transaction-scoped advisory lock keyed by the system, so two runs cannot both see
     "none open" and both create. SQLite needs nothing: its IMMEDIATE transactions hold the write lock.
     """
-    if connection.vendor != "postgresql":
-        return
-    digest = hashlib.blake2b(f"incidents.dedupe:{system_id}".encode(), digest_size=8).digest()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest, "big", signed=True)])
+    advisory_lock(f"incidents.dedupe:{system_id}")  # the same key as before: blake2b of this name
 
 
 def create(config: CreateConfig, consumed: dict, context: ActionContext) -> ActionOutcome:

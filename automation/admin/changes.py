@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 
-from ..entities.parking import change_replay
+from ..entities.delivery import change_replay
 from ..models import ChangeEvent, DerivedTriggerEvent, SubscriptionDelivery, Transition
 
 

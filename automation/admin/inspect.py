@@ -9,8 +9,8 @@ from django.http import Http404
 from django.template.response import TemplateResponse
 
 from ..documents.io import clean_yaml_mapping, dump_yaml
-from ..engine.simulate import simulate
-from ..engine.why import DEFAULT_LIMIT, MAX_LIMIT, why_fired
+from ..engine.inspection.simulate import simulate
+from ..engine.inspection.why import DEFAULT_LIMIT, MAX_LIMIT, why_fired
 from ..models import ChangeEvent
 from ..services.runs import simulate_change
 

@@ -22,8 +22,8 @@ from ..models import Automation, ChangeEvent
 from ..secrets import secret_names
 from ..services.automation_save import automation_save
 from ..services.automations import automation_delete, automation_set_enabled
-from ..engine.simulate import simulate
-from ..engine.why import DEFAULT_LIMIT, MAX_LIMIT, why_fired
+from ..engine.inspection.simulate import simulate
+from ..engine.inspection.why import DEFAULT_LIMIT, MAX_LIMIT, why_fired
 from ..services.runs import automation_run_now, simulate_change
 from .parsers import DocumentJSONParser, TextYAMLParser, YAMLParser
 

@@ -3,6 +3,7 @@
 import re
 
 from ..definitions import definitions
+from .problems import join, schema_check
 
 COMMON = {"id", "description", "enabled", "continue_on_error"}
 # The step kinds, each with its own keys: the one list (the engine's executors and `step_kind` come from it).
@@ -20,11 +21,6 @@ KINDS = {
     "wait_until": {"wait_until"},
 }
 STEP_ID = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-
-
-def join(path: str, key) -> str:
-    """The path of `key` below `path`, e.g. `actions.2.config`."""
-    return f"{path}.{key}" if path else str(key)
 
 
 class StepChecker:
@@ -75,8 +71,6 @@ class StepChecker:
 
     # --- kinds ------------------------------------------------------------------------------------------
     def _action(self, path, step):
-        from .validate import _schema
-
         p = self.problems
         action_id = step["action"]
         definition = definitions.actions.get(action_id) if isinstance(action_id, str) else None
@@ -92,7 +86,7 @@ class StepChecker:
             self._templates(join(join(path, "config"), key), value, secrets_allowed=key in secret_fields)
         if definition is None:
             return
-        _schema(join(path, "config"), definition.config_schema, config, p)
+        schema_check(join(path, "config"), definition.config_schema, config, p)
         if definition.produces:
             if "id" not in step:
                 p.add(join(path, "id"), f"a step that produces an artifact ({definition.produces}) needs an id")

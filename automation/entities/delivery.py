@@ -13,7 +13,7 @@ from functools import partial
 
 from celery import signature
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -22,7 +22,8 @@ from foundation.log_context import log_context
 from ..columns import fit_key
 from ..db_errors import is_transient
 from ..models import ChangeEvent, DerivedTriggerEvent, SubscriptionDelivery
-from ..row_sql import insert_instances, lock_rows, update_instance
+from ..sql.changes import changes_lock_unrouted_up_to
+from ..sql.rows import insert_instances, update_instance
 from .parking import attempt_count, attempt_uncount, record_failed_attempt, record_failure
 from .registry import Change, Delivery, derive_events, registry, subscriptions_for
 
@@ -96,7 +97,7 @@ def route_change_event(change_id: str, *, replay: bool = False) -> RoutingResult
         up_to = attempt.head_change_id if attempt.alone else change_id
         try:
             with transaction.atomic():
-                pending = _lock_unrouted_up_to(up_to)
+                pending = changes_lock_unrouted_up_to(change_id=up_to)
                 routed, deliveries = _route(pending, attempt=attempt, replayed={str(change_id)} if replay else set())
                 result = RoutingResult(routed=[str(e.change_id) for e in routed], deliveries=deliveries)
                 if routed:
@@ -117,25 +118,6 @@ def route_change_event(change_id: str, *, replay: bool = False) -> RoutingResult
         if not attempt.alone or uuid.UUID(attempt.head_change_id) == uuid.UUID(str(change_id)) or not head_routed:
             break
     return RoutingResult(routed=routed_ids, deliveries=delivery_ids)
-
-
-def _lock_unrouted_up_to(change_id: str) -> list[ChangeEvent]:
-    """This event and the earlier unrouted, unparked events of its entity, oldest first, locked; [] if none.
-
-    Blocks while another worker routes this entity; PostgreSQL then re-checks `routed_at`, so rows it
-    routed meanwhile drop out. On SQLite the IMMEDIATE write lock serialises the same way. A parked event
-    is passed over: the entity's later events route on without it.
-    """
-    table = ChangeEvent._meta.db_table
-    where = (f"t.routed_at IS NULL AND t.parked_at IS NULL AND t.id <= (SELECT id FROM {table} WHERE change_id = %s) "
-             f"AND t.kind = (SELECT kind FROM {table} WHERE change_id = %s) "
-             f"AND t.entity_id = (SELECT entity_id FROM {table} WHERE change_id = %s)")
-    try:
-        value = ChangeEvent._meta.get_field("change_id").get_db_prep_value(uuid.UUID(str(change_id)), connection)
-    except ValueError:
-        return []
-    # NO KEY UPDATE: the trigger events and deliveries inserted for these rows reference them (FOR KEY SHARE).
-    return lock_rows(ChangeEvent, where, [value] * 3, order_by="t.id", no_key=True)
 
 
 def _derived(events: list[ChangeEvent], replayed: set) -> tuple[list, tuple | None]:
@@ -287,3 +269,30 @@ def hold_back(model, rows: list, *, since: str, now) -> None:
     for row in rows:
         row.resend_after = now + min(max(now - getattr(row, since), MIN_HOLD_BACK), MAX_HOLD_BACK)
     model.objects.bulk_update(rows, ["resend_after"], batch_size=500)
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    change_id: str
+    routed: bool
+    error: str = ""
+
+
+def change_replay(*, change_id: str, actor: str) -> ReplayResult:
+    """Route a parked change once more, now, with its own `occurred_at` as the clock; a replay that fails
+    parks it again at once with the new error. A change that is not parked is left alone."""
+    with transaction.atomic():
+        event = (ChangeEvent.objects.select_for_update(no_key=True)
+                 .filter(change_id=change_id, parked_at__isnull=False, routed_at=None).first())
+        if event is None:
+            return ReplayResult(change_id=str(change_id), routed=False, error="not a parked change")
+        event.parked_at, event.routing_attempts, event.first_attempted_at = None, 0, None
+        event.save(update_fields=["parked_at", "routing_attempts", "first_attempted_at"])
+    logger.info("change %s replayed by %s", change_id, actor)
+    route_change_event(str(change_id), replay=True)
+    event.refresh_from_db()
+    if event.routed_at is not None:
+        return ReplayResult(change_id=str(change_id), routed=True)
+    with transaction.atomic():
+        ChangeEvent.objects.filter(pk=event.pk, routed_at=None).update(parked_at=timezone.now())
+    return ReplayResult(change_id=str(change_id), routed=False, error=event.last_routing_error)

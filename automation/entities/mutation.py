@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from ..masking import mask
 from ..models import ChangeEvent
-from ..row_sql import lock_row
+from ..sql.changes import write_change
+from ..sql.rows import lock_row
 from .actor import current_acting
-from .change_log import write_change
 from .delivery import wake_router
 from .diff import diff_states
 from .registry import EntityKind, entity_kind

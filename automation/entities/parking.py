@@ -1,10 +1,10 @@
 """Change events whose routing keeps failing: attempts counted before each try, parked when spent, replayed.
 
-An attempt is counted in one statement, committed on its own before the routing transaction starts,
-so an attempt that kills its worker (a poison that exhausts memory, a segfault) counts as surely as one that
-raises. Only the entity's head event (its oldest unrouted, unparked one) is counted: the events behind it
-have not been tried yet. Transient database errors (lost connection, deadlock, serialization failure) are
-not the event's fault: their count is undone.
+An attempt is counted in one statement (automation.sql.changes), committed on its own before the routing
+transaction starts, so an attempt that kills its worker (a poison that exhausts memory, a segfault) counts as
+surely as one that raises. Only the entity's head event (its oldest unrouted, unparked one) is counted: the
+events behind it have not been tried yet. Transient database errors (lost connection, deadlock, serialization
+failure) are not the event's fault: their count is undone.
 """
 
 import logging
@@ -18,6 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from ..models import ChangeEvent
+from ..sql.changes import change_attempt_count
 
 logger = logging.getLogger(__name__)
 
@@ -35,51 +36,23 @@ class Attempt:
     alone: bool
 
 
-# One statement per attempt: count it on the head of the entity of the given event, up to that event. The
-# outer conditions are re-checked by PostgreSQL after waiting for a routing worker's lock on the row, so a
-# head routed meanwhile is not counted (no row returned; the caller looks again). {async_commit}: see below.
-COUNT_SQL = """
-    UPDATE {table} SET routing_attempts = routing_attempts + 1,
-                       first_attempted_at = COALESCE(first_attempted_at, %s)
-    {async_commit}
-    WHERE routed_at IS NULL AND parked_at IS NULL AND id = (
-        SELECT h.id FROM {table} h JOIN {table} c ON c.change_id = %s
-        WHERE h.kind = c.kind AND h.entity_id = c.entity_id AND h.id <= c.id
-          AND h.routed_at IS NULL AND h.parked_at IS NULL
-        ORDER BY h.id LIMIT 1)
-    RETURNING id, change_id, routing_attempts, first_attempted_at
-"""
-# The count must survive a killed worker, not a database crash: it is a retry counter that only decides
-# when to park, and losing one to a crash is harmless. So its commit does not wait for the WAL flush, which
-# cost every routed change a sync: set_config(…, true) turns synchronous_commit off for this statement's
-# own (autocommit) transaction only. The joined one-row subquery makes it run whenever a row is updated.
-ASYNC_COMMIT = "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit"
-
-
 def attempt_count(change_id: str) -> Attempt | None:
     """Count (and commit) an attempt on the head of this event's entity, up to this event; park a head whose
     attempts were spent instead and take the next. None when nothing up to this event is left to route."""
     try:
-        value = ChangeEvent._meta.get_field("change_id").get_db_prep_value(uuid.UUID(str(change_id)), connection)
+        change_id = uuid.UUID(str(change_id))
     except ValueError:
         return None
-    # Alone, the statement is its own transaction; inside a caller's transaction it commits with it, whose
-    # durability is not ours to lower.
-    async_commit = connection.vendor == "postgresql" and not connection.in_atomic_block
-    sql = COUNT_SQL.format(table=ChangeEvent._meta.db_table, async_commit=ASYNC_COMMIT if async_commit else "")
     for _ in range(100):  # bounded: each turn parks a head, or finds one another worker just routed
         now = timezone.now()
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [ChangeEvent._meta.get_field("first_attempted_at").get_db_prep_value(now, connection),
-                                 value])
-            row = cursor.fetchone()
-        if row is None:
-            if not _unrouted_up_to(value):
+        counted = change_attempt_count(change_id=change_id, now=now)
+        if counted is None:
+            if not _unrouted_up_to(change_id):
                 return None
             continue  # routed meanwhile by another worker: look again
         # Before this attempt: one fewer; the first attempt's time is the returned one (COALESCE kept it).
-        head = ChangeEvent(pk=row[0], change_id=row[1], routing_attempts=row[2] - 1,
-                           first_attempted_at=_as_datetime(row[3]))
+        head = ChangeEvent(pk=counted.pk, change_id=counted.change_id, routing_attempts=counted.routing_attempts - 1,
+                           first_attempted_at=counted.first_attempted_at)
         if head.routing_attempts >= 1 and park_due(head, now):
             # Spent before this attempt: park it (its count stays as it was) and take the next head.
             ChangeEvent.objects.filter(pk=head.pk).update(routing_attempts=head.routing_attempts, parked_at=now)
@@ -89,15 +62,8 @@ def attempt_count(change_id: str) -> Attempt | None:
     return None
 
 
-def _as_datetime(raw):
-    field = ChangeEvent._meta.get_field("first_attempted_at")
-    for convert in connection.ops.get_db_converters(field.get_col(ChangeEvent._meta.db_table)):
-        raw = convert(raw, field, connection)
-    return raw
-
-
-def _unrouted_up_to(value) -> bool:
-    target = ChangeEvent.objects.filter(change_id=value).values("id", "kind", "entity_id").first()
+def _unrouted_up_to(change_id) -> bool:
+    target = ChangeEvent.objects.filter(change_id=change_id).values("id", "kind", "entity_id").first()
     return target is not None and ChangeEvent.objects.filter(
         kind=target["kind"], entity_id=target["entity_id"], id__lte=target["id"], routed_at=None,
         parked_at=None).exists()
@@ -159,32 +125,3 @@ def attempt_uncount(attempt: Attempt) -> None:
 
 def parked_count() -> int:
     return ChangeEvent.objects.filter(parked_at__isnull=False, routed_at=None).count()
-
-
-@dataclass(frozen=True)
-class ReplayResult:
-    change_id: str
-    routed: bool
-    error: str = ""
-
-
-def change_replay(*, change_id: str, actor: str) -> ReplayResult:
-    """Route a parked change once more, now, with its own `occurred_at` as the clock; a replay that fails
-    parks it again at once with the new error. A change that is not parked is left alone."""
-    from .delivery import route_change_event
-
-    with transaction.atomic():
-        event = (ChangeEvent.objects.select_for_update(no_key=True)
-                 .filter(change_id=change_id, parked_at__isnull=False, routed_at=None).first())
-        if event is None:
-            return ReplayResult(change_id=str(change_id), routed=False, error="not a parked change")
-        event.parked_at, event.routing_attempts, event.first_attempted_at = None, 0, None
-        event.save(update_fields=["parked_at", "routing_attempts", "first_attempted_at"])
-    logger.info("change %s replayed by %s", change_id, actor)
-    route_change_event(str(change_id), replay=True)
-    event.refresh_from_db()
-    if event.routed_at is not None:
-        return ReplayResult(change_id=str(change_id), routed=True)
-    with transaction.atomic():
-        ChangeEvent.objects.filter(pk=event.pk, routed_at=None).update(parked_at=timezone.now())
-    return ReplayResult(change_id=str(change_id), routed=False, error=event.last_routing_error)

@@ -5,8 +5,9 @@ queryset refuses bulk writes. A link row (the through model of a tracked many-to
 owner's tracked state, so it is written only inside the owner's mutation: related-manager add, remove,
 clear and set write through the link model's default manager, which refuses them anywhere else.
 
-This module imports no model of the engine: the models package is built on it. `entity_mutate` is
-imported when a save needs it, because the mutation service writes the change log's models.
+This module imports no model of the engine: the models package is built on it. The mutation service
+(which writes the change log's models) is registered here at start-up (automation/apps.py) rather than
+imported, so the two modules do not import each other.
 """
 
 from contextlib import contextmanager
@@ -18,6 +19,18 @@ from django.db import models
 # (kind, entity id) pairs whose mutation is in progress in this context: a tracked save() made by the
 # write itself must not open a second, nested mutation of the same entity.
 _in_progress: ContextVar[frozenset] = ContextVar("checkstack_mutations", default=frozenset())
+
+
+# entity_mutate, registered by automation/apps.py.
+_door: list = []
+
+
+def register_mutation_door(entity_mutate) -> None:
+    _door[:] = [entity_mutate]
+
+
+def _entity_mutate(**kwargs):
+    return _door[0](**kwargs)
 
 
 class UntrackedWriteError(Exception):
@@ -84,28 +97,25 @@ class TrackedModel(models.Model):
     def save(self, *args, **kwargs):
         if is_mutating(self.entity_kind_name, self.pk):
             return super().save(*args, **kwargs)
-        from .mutation import entity_mutate
 
         def write(_current):
             super(TrackedModel, self).save(*args, **kwargs)
             return self
 
-        entity_mutate(kind=self.entity_kind_name, entity_id=self.pk, write=write)
+        _entity_mutate(kind=self.entity_kind_name, entity_id=self.pk, write=write)
 
     save.alters_data = True
 
     def delete(self, *args, **kwargs):
         if is_mutating(self.entity_kind_name, self.pk):
             return super().delete(*args, **kwargs)
-        from .mutation import entity_mutate
-
         result = {}
 
         def write(_current):
             result["deleted"] = super(TrackedModel, self).delete(*args, **kwargs)
             return None
 
-        entity_mutate(kind=self.entity_kind_name, entity_id=self.pk, write=write, deleting=True)
+        _entity_mutate(kind=self.entity_kind_name, entity_id=self.pk, write=write, deleting=True)
         return result.get("deleted")
 
     delete.alters_data = True

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 def index_existing_triggers(apps, schema_editor):
     """Compute the index key of every stored trigger from its automation's current document."""
-    from automation.engine.trigger_index import index_of  # pure: safe to use from a migration
+    from automation.engine.firing.trigger_index import index_of  # pure: safe to use from a migration
 
     AutomationTrigger = apps.get_model("automation", "AutomationTrigger")
     changed = []

@@ -45,6 +45,10 @@ class Run(models.Model):
     error = models.TextField(blank=True)
     # Why it ended as it did, when that is not an error: "condition not met", a skip's reason.
     reason = models.CharField(max_length=500, blank=True)
+    # A skipped run: the gate that stopped it (engine.firing.gates.GATE_ORDER), or "replay" (a replayed
+    # change whose event no longer holds) or "routing" (a failure outside the gates). Why reads it. A
+    # database default too: rows inserted by hand-written SQL that predates the column stay valid.
+    stopped_by = models.CharField(max_length=20, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -9,7 +9,7 @@ from django.db import transaction
 
 from foundation.service_errors import ServiceConflict
 
-from ..engine.trigger_index import index_of
+from ..engine.firing.trigger_index import index_of
 from ..entities.mutation import entity_mutate
 from ..models import Automation, AutomationTrigger, AutomationVersion, Run
 

@@ -7,8 +7,9 @@ from pydantic import ValidationError as PydanticError
 
 from ..definitions import trigger as trigger_definition
 from ..entities.actor import user_actor
-from ..engine.lifecycle import run_cancel as _cancel
-from ..engine.routing import Firing, record_firing
+from ..engine.runs.claims import run_cancel as _cancel
+from ..engine.firing.firings import Firing
+from ..engine.firing.routing import record_firing
 from ..models import Automation, Run
 from .permissions import check_can_run
 
@@ -75,7 +76,7 @@ def run_cancel(*, run: Run, actor: str) -> Run:
 
 def simulate_change(automation: Automation, *, change_id) -> dict:
     """Simulate the trigger events a stored change event derives (read-only); DoesNotExist if unknown."""
-    from ..engine.simulate import simulate
+    from ..engine.inspection.simulate import simulate
     from ..entities.delivery import as_change
     from ..entities.registry import derive_events
     from ..models import ChangeEvent

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from automation.definitions import ActionDefinition, ActionOutcome, ArtifactType, definitions
 from automation.documents.validate import validate_document
-from automation.engine.runner import run_advance
+from automation.engine.runs.runner import run_advance
 from automation.models import Run, RunStatus
 from automation.services.automations import automation_create
 
@@ -153,7 +153,7 @@ def touch_concurrently(system, count: int) -> list[Exception]:
 def drain_branches(limit: int = 100) -> list:
     """Advance every branch that can move, oldest first, until none does (what workers would do); the ids
     advanced, in order."""
-    from automation.engine.branch_runner import branch_advance
+    from automation.engine.branches.runner import branch_advance
     from automation.models import BranchStatus, RunBranch
 
     advanced = []

@@ -5,7 +5,7 @@ import yaml
 from django.contrib.auth.models import Permission
 from rest_framework.test import APIClient
 
-from automation.engine.runner import run_advance
+from automation.engine.runs.runner import run_advance
 from automation.models import Automation, AutomationVersion, Run, Secret
 
 pytestmark = pytest.mark.django_db

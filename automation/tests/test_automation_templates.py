@@ -10,8 +10,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from automation.automation_templates import TEMPLATES
-from automation.engine.runner import run_advance
-from automation.engine.timers import timers_fire_due
+from automation.engine.runs.runner import run_advance
+from automation.engine.waiting.timers import timers_fire_due
 from automation.entities.delivery import route_change_event
 from automation.models import Automation, ChangeEvent, Run, RunStatus
 from automation.services.automation_templates import automation_template_install

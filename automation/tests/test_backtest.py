@@ -8,7 +8,7 @@ from django.apps import apps
 from django.core.management import call_command
 from django.utils import timezone
 
-from automation.engine.backtest import backtest
+from automation.engine.inspection.backtest import backtest
 from automation.tests.engine_support import clock, make_automation
 from catalog.services import health_report, system_create
 from incidents.services import incident_create

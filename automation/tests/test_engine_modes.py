@@ -6,9 +6,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from automation.engine.lifecycle import LeaseLost, locked_run, recover_stalled_runs, run_claim
-from automation.engine.routing import route_trigger_event
-from automation.engine.runner import run_advance
+from automation.engine.runs.leases import LeaseLost
+from automation.engine.runs.claims import locked_run, run_claim
+from automation.engine.runs.recovery import recover_stalled_runs
+from automation.engine.firing.routing import route_trigger_event
+from automation.engine.runs.runner import run_advance
 from automation.models import Run, RunStatus
 from automation.services.runs import run_cancel
 from automation.tests.engine_support import drain_runs, make_automation
@@ -116,7 +118,7 @@ def test_a_run_whose_worker_died_is_recovered_and_skips_finished_steps(journal):
     run = fire(1)
     # A worker claims it, finishes step one, then dies (its lease simply lapses).
     claim = run_claim(run_id=run.pk)
-    from automation.engine.walker import Walker
+    from automation.engine.runs.walker import Walker
 
     walker = Walker(Run.objects.get(pk=run.pk), claim)
     walker.walk_step(run.document["actions"][0], "actions.0", "")
@@ -157,7 +159,7 @@ def test_deleting_an_automation_waits_for_a_step_write_in_progress_instead_of_de
 
     from django.db import connection, transaction
 
-    from automation.engine.walker import Walker
+    from automation.engine.runs.walker import Walker
     from automation.models import Automation, RunStep
     from automation.services.automations import automation_delete
     from testing.lock_waits import backend_pid, wait_until_waiting_on_lock
@@ -215,7 +217,7 @@ def test_deleting_an_automation_waits_for_a_step_write_in_progress_instead_of_de
 
 def claimed_on_creation(n, context="c"):
     """Fire as the routing task does: the first startable run is created claimed by this worker."""
-    from automation.engine.lifecycle import runs_woken_here
+    from automation.engine.runs.wakeups import runs_woken_here
 
     with runs_woken_here(claim_first=True) as woken:
         run = fire(n, context)
@@ -223,7 +225,7 @@ def claimed_on_creation(n, context="c"):
 
 
 def test_a_run_created_claimed_belongs_to_this_worker_only(journal):
-    from automation.engine.lifecycle import WORKER_ID
+    from automation.engine.runs.leases import WORKER_ID
 
     automation("parallel")
     run, [wake_up] = claimed_on_creation(1)
@@ -237,7 +239,7 @@ def test_a_run_created_claimed_belongs_to_this_worker_only(journal):
 
 
 def test_only_the_first_startable_run_is_created_claimed(journal):
-    from automation.engine.lifecycle import runs_woken_here
+    from automation.engine.runs.wakeups import runs_woken_here
 
     automation("parallel")
     with runs_woken_here(claim_first=True) as woken:
@@ -266,7 +268,7 @@ def test_a_queued_run_claimed_after_a_lock_wait_starts_after_the_run_ahead_of_it
 
     from django.db import connection, transaction
 
-    from automation.engine.lifecycle import runs_woken_here
+    from automation.engine.runs.wakeups import runs_woken_here
     from testing.lock_waits import backend_pid, wait_until_waiting_on_lock
 
     if connection.vendor != "postgresql":

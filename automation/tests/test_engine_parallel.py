@@ -8,11 +8,12 @@ import pytest
 from django.utils import timezone
 
 from automation.definitions import ActionDefinition, ActionOutcome, definitions
-from automation.engine.branch_runner import BranchWalker, branch_advance
-from automation.engine.branches import branch_claim, locked_branch
-from automation.engine.lifecycle import PARALLEL_OWNER, LeaseLost, recover_stalled_runs
-from automation.engine.runner import run_advance
-from automation.engine.timers import timers_fire_due
+from automation.engine.branches.runner import BranchWalker, branch_advance
+from automation.engine.branches.forks import branch_claim, locked_branch
+from automation.engine.runs.leases import PARALLEL_OWNER, LeaseLost
+from automation.engine.runs.recovery import recover_stalled_runs
+from automation.engine.runs.runner import run_advance
+from automation.engine.waiting.timers import timers_fire_due
 from automation.models import Artifact, BranchStatus, RunBranch, RunStatus, RunStep, Timer, Wait
 from automation.services.runs import run_cancel, run_manual
 from automation.tests.engine_support import NoteConfig, drain_branches, make_automation
@@ -313,7 +314,7 @@ def test_three_branches_waiting_on_three_entities_resume_as_each_changes_in_any_
 
 
 def test_a_wait_for_trigger_in_a_branch_resumes_that_branch(journal):
-    from automation.engine.trigger_waits import resume_waiting_for
+    from automation.engine.waiting.trigger_waits import resume_waiting_for
     from automation.models import DerivedTriggerEvent
 
     run = start([{"parallel": [[{"wait_for_trigger": {"event": "automation.manual"}}, note("n={{ resume.payload.n }}")],
@@ -336,7 +337,7 @@ def test_a_wait_for_trigger_in_a_branch_resumes_that_branch(journal):
 
 def test_simulate_and_the_timeline_use_the_walkers_paths_and_show_branches_side_by_side(journal):
     from automation.admin.timeline import timeline_bars
-    from automation.engine.simulate import simulate
+    from automation.engine.inspection.simulate import simulate
 
     document = [{"parallel": [[note("a1"), note("a2")], note("b")]}, note("after")]
     run = finish(start(document))

@@ -2,7 +2,7 @@
 
 import pytest
 
-from automation.engine.routing import route_trigger_event
+from automation.engine.firing.routing import route_trigger_event
 from automation.models import Run, RunStatus
 from automation.services.automations import automation_set_enabled
 from automation.tests.engine_support import make_automation
@@ -94,8 +94,8 @@ def test_a_routed_health_change_starts_runs(journal):
 
 
 def test_routing_task_advances_the_first_run_it_started_and_leaves_the_others_to_messages(journal):
-    from automation.engine.lifecycle import runs_woken_here
-    from automation.engine.runner import route_and_start
+    from automation.engine.runs.wakeups import runs_woken_here
+    from automation.engine.runs.runner import route_and_start
     from automation.models import ChangeEvent
 
     make_automation(doc("first"))
@@ -119,7 +119,7 @@ def test_routing_locks_the_automations_that_fire_together_in_one_order(journal):
 
     from django.db import DatabaseError, connection, transaction
 
-    from automation.engine.listeners import Arrival, firings_of
+    from automation.engine.firing.listeners import Arrival, firings_of
     from automation.models import Automation
 
     if connection.vendor != "postgresql":
@@ -154,7 +154,7 @@ def test_a_one_step_run_takes_two_transactions_after_routing_and_ends_with_its_s
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from automation.engine.runner import route_and_start
+    from automation.engine.runs.runner import route_and_start
     from automation.models import ChangeEvent, RunStep
 
     # Given a one-step automation and a change that fires it

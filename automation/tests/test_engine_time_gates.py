@@ -7,9 +7,9 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
-from automation.engine.dwells import dwell_fire
-from automation.engine.schedules import latest_tick, schedules_fire
-from automation.engine.timers import timers_fire_due
+from automation.engine.firing.dwell_deadlines import dwell_fire
+from automation.engine.firing.schedules import latest_tick, schedules_fire
+from automation.engine.waiting.timers import timers_fire_due
 from automation.entities.delivery import route_change_event
 from automation.models import ChangeEvent, Dwell, Run, RunStatus, Timer, WindowHit
 from automation.tests.engine_support import make_automation
@@ -163,6 +163,6 @@ def test_cron_ticks_in_its_time_zone():
 def test_a_schedule_edited_later_does_not_fire_ticks_from_before_the_edit(journal):
     make_automation({"name": "fresh", "triggers": [
         {"event": "automation.interval", "config": {"seconds": 3600}}], "actions": log_step()})
-    with mock.patch("automation.engine.schedules.latest_tick",
+    with mock.patch("automation.engine.firing.schedules.latest_tick",
                     return_value=timezone.now() - timedelta(hours=2)):
         assert schedules_fire() == 0

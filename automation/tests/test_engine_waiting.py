@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from automation.engine.runner import run_advance
-from automation.engine.timers import timers_fire_due
+from automation.engine.runs.runner import run_advance
+from automation.engine.waiting.timers import timers_fire_due
 from automation.entities.delivery import route_change_event
 from automation.models import ChangeEvent, Run, RunStatus, Timer, Wait
 from automation.services.runs import run_cancel, run_manual
@@ -67,7 +67,7 @@ def test_wait_until_already_true_continues_at_once(journal):
 
 
 def test_the_routing_task_continues_the_run_its_change_woke(journal):
-    from automation.engine.runner import route_and_start
+    from automation.engine.runs.runner import route_and_start
 
     system = system_create(name="api", actor="system")
     health_report(system=system, status="unhealthy", actor="system")
@@ -175,7 +175,7 @@ def test_a_cancelled_waiting_run_is_not_resumed_by_its_event(journal):
 
 
 def test_a_waiting_run_whose_resume_message_was_lost_is_recovered(journal, settings, monkeypatch):
-    from automation.engine import lifecycle
+    from automation.engine.runs import recovery as lifecycle
 
     settings.CHECKSTACK_OUTBOX_GRACE_SECONDS = 0
     run = start([{"delay": {"seconds": 1}}, note("after")])
@@ -195,7 +195,7 @@ def test_a_waiting_run_whose_resume_message_was_lost_is_recovered(journal, setti
 def test_the_routing_probe_says_which_kinds_of_waiting_a_change_may_concern(journal):
     from types import SimpleNamespace
 
-    from automation.engine.routing import waiting_on
+    from automation.engine.firing.routing import waiting_on
 
     system = system_create(name="api", actor="system")
     other = system_create(name="db", actor="system")

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from automation.engine.runner import run_advance
+from automation.engine.runs.runner import run_advance
 from automation.models import Artifact, RunStatus
 from automation.services.runs import run_manual
 from automation.tests.engine_support import drain_branches, make_automation

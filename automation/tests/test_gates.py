@@ -4,11 +4,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from automation.engine.gates import (
+from automation.engine.firing.gates import (
     REASON_ACTIVE, REASON_CONDITIONS, REASON_FILTER, REASON_LOOP, REASON_MAX_RUNS, REASON_QUEUE_FULL, Bucket, Gate,
     conditions_gate, dwell_gate, filter_gate, loop_guard, mode_gate, partition_key, window_gate, window_start,
 )
-from automation.engine.replay import WindowMemory, replay_time_gates
+from automation.engine.inspection.replay import WindowMemory, replay_time_gates
 
 SCOPE = {"trigger": {"id": "t", "event": "e", "actor": "system", "payload": {"system_id": "s1", "latency": 250,
                                                                                 "region": "eu"}}}

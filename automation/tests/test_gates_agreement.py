@@ -1,8 +1,10 @@
-"""Routing, simulate and why judge the same firings alike, gate by gate (docs/automations.md, issue 16).
+"""Routing, simulate, why and backtest judge the same firings alike, gate by gate (docs/automations.md,
+issues 16 and 28).
 
 Each change is simulated just before it is routed (simulate sees what routing will see), routed in-process
-with the real routing service, and at the end explained by why/. The three must name the same gate as the
-one that stopped each firing, or agree that it started.
+with the real routing service, and at the end explained by why/ and replayed by backtest. They must name the
+same gate as the one that stopped each firing, or agree that it started — except where backtest cannot know
+(the concurrency mode: how long a run would have lasted is not in the change log).
 """
 
 from datetime import timedelta
@@ -10,7 +12,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from automation.engine.why import gate_of_reason
+from automation.engine.inspection.backtest import backtest
 from automation.entities.delivery import route_change_event
 from automation.models import ChangeEvent, Run, WindowHit
 from automation.services.runs import simulate_change
@@ -41,7 +43,7 @@ def routed(automation, change) -> str:
     if run is None:
         # Target routing (issue 16): a filter miss writes nothing, a window hold only its count.
         return "window" if WindowHit.objects.count() > hits else "filter"
-    return "started" if run.status != "skipped" else gate_of_reason(run.reason)
+    return "started" if run.status != "skipped" else run.stopped_by
 
 
 def test_routing_simulate_and_why_agree_on_which_gate_stopped_each_firing(admin_api):
@@ -72,6 +74,9 @@ def test_routing_simulate_and_why_agree_on_which_gate_stopped_each_firing(admin_
     assert by_simulate == EXPECTED
     assert [t["stopped_by"] or "started" for t in by_why] == EXPECTED
     assert [t["started"] for t in by_why] == [e == "started" for e in EXPECTED]
+    replayed = backtest(automation=automation, since=t0, until=timezone.now() + timedelta(hours=2)).firings
+    # Backtest reports a firing the mode would have skipped as a start (docs/automations.md, Backtest).
+    assert [f.stopped_by or "started" for f in replayed] == ["started" if e == "mode" else e for e in EXPECTED]
     # Gate by gate: why shows the gates up to the one that stopped the firing, in routing's order.
     assert [[g["gate"] for g in t["gates"]] for t in by_why] == [
         ["filter", "loop guard", "window"], ["filter"], ["filter", "loop guard", "window", "conditions"],

@@ -9,7 +9,7 @@ from django.apps import apps
 from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from automation.engine.routing import route_trigger_event
+from automation.engine.firing.routing import route_trigger_event
 from automation.entities.delivery import route_change_event
 from automation.models import Automation, AutomationTrigger, ChangeEvent, Run, RunStatus, WindowHit
 from automation.services.automations import automation_update

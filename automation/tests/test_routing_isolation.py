@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from automation.columns import fit_key
-from automation.engine.waits import wait_open
+from automation.engine.waiting.waits import wait_open
 from automation.entities.delivery import route_change_event, sweep_undelivered
 from automation.entities.registry import DerivedEvent, registry
 from automation.models import ChangeEvent, DerivedTriggerEvent, Run, RunStatus, Wait, WindowHit

@@ -7,7 +7,7 @@ import pytest
 from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
-from automation.engine.listeners import automations_locked
+from automation.engine.firing.listeners import automations_locked
 from automation.entities.delivery import route_change_event
 from automation.models import Automation, ChangeEvent, Run, RunStatus, Wait, WaitRead, WindowHit
 from automation.services.automations import automation_delete

@@ -6,7 +6,7 @@ import pytest
 from django.db import transaction
 
 from automation.models import ChangeEvent, DerivedTriggerEvent, Run, RunStatus
-from automation.row_sql import insert_instances, lock_row, lock_rows, read_with_related, update_instance
+from automation.sql.rows import insert_instances, lock_row, lock_rows, read_with_related, update_instance
 from automation.tests.engine_support import make_automation
 from catalog.services import system_create
 
@@ -86,7 +86,8 @@ def test_a_step_row_is_inserted_fenced_only_while_the_claim_holds_half_its_lease
 
     from django.utils import timezone
 
-    from automation.engine.lifecycle import Claim, insert_fenced, run_claim
+    from automation.engine.runs.leases import Claim
+    from automation.engine.runs.claims import insert_fenced, run_claim
     from automation.models import RunStep
 
     automation = make_automation({"name": "a", "triggers": [{"event": "automation.manual"}],

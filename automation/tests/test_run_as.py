@@ -3,7 +3,7 @@
 import pytest
 from django.contrib.auth.models import Permission
 
-from automation.engine.runner import run_advance
+from automation.engine.runs.runner import run_advance
 from automation.models import Automation, Run, RunStatus, Transition
 from automation.services.runs import run_manual
 from catalog.services import system_create

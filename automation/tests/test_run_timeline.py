@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from automation.admin.timeline import timeline_bars
-from automation.engine.runner import run_advance
+from automation.engine.runs.runner import run_advance
 from automation.entities.delivery import route_change_event
 from automation.models import ChangeEvent, Run, RunStep
 from automation.tests.engine_support import make_automation

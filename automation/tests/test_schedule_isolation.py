@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from automation.documents.validate import validate_document
-from automation.engine.schedules import schedules_fire
+from automation.engine.firing.schedules import schedules_fire
 from automation.models import Run
 from automation.services.automations import automation_create
 from automation.tests.engine_support import make_automation
@@ -44,7 +44,7 @@ def test_a_schedule_that_fails_does_not_stop_the_schedules_after_it(caplog):
 
     # When the sweep runs on two ticks
     later = timezone.now() + timedelta(minutes=1)
-    with caplog.at_level(logging.ERROR, logger="automation.engine.schedules"):
+    with caplog.at_level(logging.ERROR, logger="automation.engine.firing.schedules"):
         first = schedules_fire(now=later)
         second = schedules_fire(now=later + timedelta(minutes=1))
 
@@ -52,7 +52,7 @@ def test_a_schedule_that_fails_does_not_stop_the_schedules_after_it(caplog):
     assert (first, second) == (1, 1)
     assert Run.objects.filter(automation=good).count() == 2
     assert not Run.objects.filter(automation=broken).exists()
-    failures = [r for r in caplog.records if r.name == "automation.engine.schedules"]
+    failures = [r for r in caplog.records if r.name == "automation.engine.firing.schedules"]
     assert [r.getMessage() for r in failures] == [f"schedule automation_cron of automation {broken.pk} failed"] * 2
     # The formatted text, not exc_info: the secret-masking filter replaces exc_info with masked text when this
     # context has resolved a secret.

@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.conf import settings
 
-from automation.engine.lifecycle import recover_stalled_runs
-from automation.engine.schedules import schedules_fire
-from automation.engine.timers import timers_fire_due
+from automation.engine.runs.recovery import recover_stalled_runs
+from automation.engine.firing.schedules import schedules_fire
+from automation.engine.waiting.timers import timers_fire_due
 from automation.models import AutomationTrigger, Run
 from automation.retention import purge_expired
 from automation.services.automations import automation_update

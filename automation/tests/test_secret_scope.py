@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import Permission
 
 from automation.documents.validate import validate_document
-from automation.engine.runner import run_advance
+from automation.engine.runs.runner import run_advance
 from automation.expressions.secret_use import NEEDS_LITERAL, NOT_HERE, PLACEMENT
 from automation.models import Automation, Run, RunStatus
 from automation.secrets import secret_set

@@ -6,7 +6,7 @@ import logging
 import pytest
 from django.apps import apps
 
-from automation.engine.runner import run_advance
+from automation.engine.runs.runner import run_advance
 from automation.models import Run, Secret
 from automation.secrets import secret_set
 from automation.services.runs import run_manual

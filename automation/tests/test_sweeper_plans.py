@@ -5,8 +5,8 @@ import re
 import pytest
 from django.db import connection
 
-from automation.engine.lifecycle import recover_stalled_runs
-from automation.engine.timers import timers_fire_due
+from automation.engine.runs.recovery import recover_stalled_runs
+from automation.engine.waiting.timers import timers_fire_due
 from automation.entities.delivery import sweep_undelivered
 from automation.retention import purge_expired
 from automation.tests.engine_support import make_automation

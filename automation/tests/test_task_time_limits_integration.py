@@ -10,7 +10,7 @@ items (each allowed, about 0.3 s): what this proves is the backstop, not that su
 
 import pytest
 
-from automation.engine.gates import TIME_LIMIT_TEXT
+from automation.engine.firing.gates import TIME_LIMIT_TEXT
 from automation.models import ChangeEvent, Run, RunStatus
 from automation.tests.engine_support import make_automation
 from catalog.services import system_create, system_update

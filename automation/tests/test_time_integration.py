@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from automation.engine.runner import run_advance
+from automation.engine.runs.runner import run_advance
 from automation.models import ChangeEvent, Run, RunStatus, RunStep, Timer
 from automation.services.runs import run_manual
 from automation.tests.engine_support import make_automation

@@ -7,9 +7,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from automation.engine import timer_handlers
-from automation.engine.runner import run_advance
-from automation.engine.timers import MAX_ATTEMPTS, timers_fire_due
+from automation.engine.waiting import handlers as timer_handlers
+from automation.engine.runs.runner import run_advance
+from automation.engine.waiting.timers import MAX_ATTEMPTS, timers_fire_due
 from automation.models import Run, RunStatus, RunStep, Timer
 from automation.services.runs import run_manual
 from automation.tests.engine_support import make_automation

@@ -5,7 +5,7 @@ import os
 from celery import shared_task
 from django.db import connection
 
-from automation.engine.timer_handlers import HANDLERS
+from automation.engine.waiting.handlers import HANDLERS
 from automation.entities.registry import register_deriver, register_trigger_consumer
 
 from .support import (

@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from ...engine.backtest import backtest
+from ...engine.inspection.backtest import backtest
 from ...models import Automation
 
 UNITS = {"m": "minutes", "h": "hours", "d": "days"}

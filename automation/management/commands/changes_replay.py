@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from automation.entities.parking import change_replay
+from automation.entities.delivery import change_replay
 from automation.models import ChangeEvent
 
 

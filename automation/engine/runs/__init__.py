@@ -1,0 +1,1 @@
+"""Runs: claim under a lease (leases, claims), walk the steps (runner, walker, steps/), wake and recover."""
