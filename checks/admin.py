@@ -10,6 +10,7 @@ from django.utils.html import format_html, format_html_join
 from automation.service_admin import ServiceDeleteAdmin
 
 from . import services
+from .locations import admin as _location_admin  # noqa: F401 (registers LocationAdmin)
 from .models import Check, CheckKind, CheckResult
 from .ping import ping_url
 from .result_errors import masked_error, masked_errors

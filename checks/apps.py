@@ -10,7 +10,9 @@ class ChecksConfig(AppConfig):
 
         from . import facts, retention
         from .admin import system_checks_panel
+        from .locations import entities as location_entities
 
         facts.register()
+        location_entities.register()
         retention.register()
         register_system_panel(system_checks_panel)

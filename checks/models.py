@@ -10,6 +10,7 @@ import uuid
 
 from django.db import models
 
+from automation.entities.tracked import TrackedModel
 from catalog.models import System
 
 MIN_INTERVAL_SECONDS = 10
@@ -43,6 +44,35 @@ class DnsRecordType(models.TextChoices):
 def new_heartbeat_token() -> str:
     """An unguessable token for a heartbeat's ping URL (256 bits)."""
     return secrets.token_urlsafe(32)
+
+
+class LocationStatus(models.TextChoices):
+    ONLINE = "online"
+    OFFLINE = "offline"
+
+
+class Location(TrackedModel):
+    """A place checks run from: a remote prober that claims its checks over the API with its token."""
+
+    entity_kind_name = "location"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    # SHA-256 of the token (256 random bits: a fast hash is enough); the token itself is shown once.
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # Offline until its first heartbeat; the sweeper sets it offline again after a silence.
+    status = models.CharField(max_length=10, choices=LocationStatus.choices, default=LocationStatus.OFFLINE,
+                              editable=False)
+    last_seen_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
 
 
 class Check(models.Model):
@@ -91,6 +121,12 @@ class Check(models.Model):
     last_latency_ms = models.PositiveIntegerField(null=True, blank=True, editable=False)
     consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
 
+    # Where it runs from: none means the central workers; with some, the `last_*` state above is the
+    # quorum of the locations' own states (checks/locations/quorum.py).
+    locations = models.ManyToManyField(Location, through="CheckLocation", related_name="checks", blank=True)
+    # Locations that must fail for the check to fail; None: a majority of the locations reporting.
+    health_quorum = models.PositiveIntegerField(null=True, blank=True)
+
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -120,6 +156,35 @@ class Check(models.Model):
         return f"{self.system} / {self.name}"
 
 
+class CheckLocation(models.Model):
+    """A check run from one location: that location's scheduling state (lease, fence) and its last result."""
+
+    id = models.BigAutoField(primary_key=True)
+    check_ref = models.ForeignKey(Check, on_delete=models.CASCADE, related_name="placements", db_column="check_id")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="placements")
+    next_run_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    # The fence: a random token per claim; only a result carrying the current one is recorded, once.
+    lease_token = models.CharField(max_length=64, blank=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_ok = models.BooleanField(null=True)
+    last_error = models.CharField(max_length=ERROR_MAX_LENGTH, blank=True)
+    last_latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["check_ref", "location"], name="check_location_unique"),
+        ]
+        indexes = [
+            # A prober's claim: its location's placements due now, earliest first.
+            models.Index(fields=["location", "next_run_at"], name="check_location_due"),
+        ]
+
+    def __str__(self):
+        return f"{self.check_ref_id} @ {self.location_id}"
+
+
 class CheckResult(models.Model):
     """What one run of a check found: compact, one row per run, purged by the retention settings."""
 
@@ -129,6 +194,8 @@ class CheckResult(models.Model):
     ok = models.BooleanField()
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
     error = models.CharField(max_length=ERROR_MAX_LENGTH, blank=True)  # masked, cut to fit
+    # Where it ran from; None: the central workers.
+    location = models.ForeignKey(Location, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
     class Meta:
         ordering = ["-at"]

@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from .models import Check, CheckKind
+from .models import Check, CheckKind, CheckLocation
 from .probes.heartbeat import heartbeat_deadline
 
 # Beyond the probe's own timeout, the time a leased run may wait in the queue and write its result.
@@ -61,9 +61,14 @@ def lease_end(check: Check, *, now: datetime) -> datetime:
     return now + timedelta(seconds=check.timeout_seconds + LEASE_MARGIN_SECONDS)
 
 
+def central_checks():
+    """Checks the central workers run: those with no location (located ones are the probers', locations/)."""
+    return Check.objects.filter(~Exists(CheckLocation.objects.filter(check_ref_id=OuterRef("pk"))))
+
+
 def _spread_first_runs(now: datetime) -> int:
     """Give checks never scheduled a first due time somewhere in their first interval."""
-    fresh = list(Check.objects.filter(enabled=True, next_run_at__isnull=True)
+    fresh = list(central_checks().filter(enabled=True, next_run_at__isnull=True)
                  .only("pk", "interval_seconds")[:CLAIM_BATCH])  # index check_due
     for check in fresh:
         offset = random.uniform(0, min(check.interval_seconds, FIRST_RUN_SPREAD_SECONDS))
@@ -86,7 +91,7 @@ def checks_claim_due(*, now: datetime | None = None) -> list[Claim]:
     room = min(CLAIM_BATCH, settings.CHECKSTACK_CHECKS_MAX_IN_FLIGHT - in_flight(now=now))
     if room <= 0:
         return []
-    due = (Check.objects.select_for_update(skip_locked=True)  # SQLite ignores it: one writer at a time there
+    due = (central_checks().select_for_update(skip_locked=True)  # SQLite ignores it: one writer at a time there
            .filter(enabled=True, next_run_at__lte=now)  # index check_due
            .filter(Q(lease_until__isnull=True) | Q(lease_until__lte=now))
            .order_by("next_run_at")[:room])

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from catalog.models import System
 
-from .models import Check, CheckKind, new_heartbeat_token
+from .models import Check, CheckKind, CheckLocation, Location, new_heartbeat_token
 from .validation import CONFIG_FIELDS, check_validate
 
 NAME_TAKEN = "This system already has a check with this name."
@@ -44,8 +44,27 @@ def _lock_system(system: System) -> None:
         raise ValidationError({"system": ["This system no longer exists."]})
 
 
+def _placements_set(check: Check, location_ids) -> None:
+    """Run `check` from exactly these locations (none: centrally); a new placement is due now."""
+    if location_ids is None:
+        return
+    wanted = list(dict.fromkeys(str(pk) for pk in location_ids))
+    if wanted and check.kind == CheckKind.HEARTBEAT:
+        raise ValidationError({"location_ids": ["A heartbeat is pinged, not run: it has no locations."]})
+    # Locked (FOR NO KEY UPDATE) so a location deleted meanwhile waits for this check, then cascades to it.
+    found = {str(pk) for pk in Location.objects.select_for_update(no_key=True).filter(pk__in=wanted)
+             .values_list("pk", flat=True)}
+    if missing := [pk for pk in wanted if pk not in found]:
+        raise ValidationError({"location_ids": [f"Unknown location id: {', '.join(missing)}."]})
+    CheckLocation.objects.filter(check_ref=check).exclude(location_id__in=wanted).delete()
+    have = {str(pk) for pk in CheckLocation.objects.filter(check_ref=check).values_list("location_id", flat=True)}
+    now = timezone.now()
+    CheckLocation.objects.bulk_create([CheckLocation(check_ref=check, location_id=pk, next_run_at=now)
+                                       for pk in wanted if pk not in have])
+
+
 @transaction.atomic
-def check_create(*, system: System, editor=None, **fields) -> Check:
+def check_create(*, system: System, editor=None, location_ids=None, **fields) -> Check:
     """Create a check of `system`, due now. `editor` None is a trusted caller (a command, the demo)."""
     _unknown(fields)
     _lock_system(system)
@@ -54,11 +73,13 @@ def check_create(*, system: System, editor=None, **fields) -> Check:
     check_validate(values=values, system=system, editor=editor)
     check.next_run_at = timezone.now()
     _save(check, force_insert=True)
+    _placements_set(check, location_ids)
     return check
 
 
 @transaction.atomic
-def check_update(*, check: Check, editor=None, system: System | None = None, **fields) -> Check:
+def check_update(*, check: Check, editor=None, system: System | None = None, location_ids=None,
+                 **fields) -> Check:
     """Set the given configuration fields (and `system`); an enabled check is due now after the edit.
 
     The operator sees the edited check's result at once instead of one interval later; a run in flight keeps
@@ -80,6 +101,7 @@ def check_update(*, check: Check, editor=None, system: System | None = None, **f
         current.next_run_at = timezone.now()
         changed.append("next_run_at")
     _save(current, update_fields=[*changed, "updated_at"])
+    _placements_set(current, location_ids)
     for field in current._meta.concrete_fields:
         setattr(check, field.attname, getattr(current, field.attname))
     return check

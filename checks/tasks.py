@@ -6,6 +6,7 @@ from celery import shared_task
 from django.db import transaction
 
 from .execution import check_execute
+from .locations.services import locations_sweep
 from .scheduling import checks_claim_due
 
 
@@ -24,3 +25,9 @@ def schedule_checks() -> int:
 def run_check(check_id: str, lease: str) -> None:
     """Run one claimed check. A lost message costs one run: the lease passes and beat claims it again."""
     check_execute(check_id=check_id, lease=lease)
+
+
+@shared_task(name="checkstack.locations_sweep", ignore_result=True)
+def sweep_locations() -> int:
+    """Set offline the locations whose prober went quiet."""
+    return len(locations_sweep())

@@ -69,7 +69,9 @@ DEFAULTS = {
     "dns_name": "", "dns_record_type": DnsRecordType.A, "dns_expected": "", "dns_resolver": "",
     "dns_resolver_port": 53,
     "heartbeat_grace_seconds": 60,
+    "health_quorum": None,
 }
+MAX_QUORUM = 100
 CONFIG_FIELDS = tuple(DEFAULTS)
 
 
@@ -249,6 +251,8 @@ def check_field_errors(values: Mapping, *, known_secrets: Collection[str] | None
     full = {**DEFAULTS, **{name: value for name, value in values.items() if name in DEFAULTS}}
     errors = _common_errors(full)
     _kind_errors(full, errors, known_secrets)
+    if full["health_quorum"] is not None:
+        errors.setdefault("health_quorum", []).extend(_int_errors(full["health_quorum"], 1, MAX_QUORUM))
     return {name: messages for name, messages in errors.items() if messages}
 
 

@@ -21,6 +21,11 @@ DEBUG = env.bool("DEBUG", default=False)
 # Values shipped in examples and docs: a key anyone can read signs sessions and derives the secrets key.
 EXAMPLE_SECRET_KEYS = {"change-me", "changeme", "insecure-dev-key-only-for-debug"}
 SECRET_KEY = env("SECRET_KEY", default="")
+# A remote prober (checks/prober/) signs and decrypts nothing and talks HTTP only: it needs no key, no
+# database and no broker, so a throwaway key is generated for it (manage.py sets the role for that command).
+CHECKSTACK_ROLE = env("CHECKSTACK_ROLE", default="core")
+if CHECKSTACK_ROLE == "prober" and not SECRET_KEY:
+    SECRET_KEY = __import__("secrets").token_urlsafe(50)
 if DEBUG:
     SECRET_KEY = SECRET_KEY or "insecure-dev-key-only-for-debug"
 elif (
@@ -373,6 +378,16 @@ CELERY_TASK_ROUTES["checkstack.run_check"] = {"queue": "checkstack.checks"}
 # Drops a tick still queued when the next is due (the claim is idempotent: a missed tick is the next one's).
 CELERY_BEAT_SCHEDULE["schedule-checks"] = {"task": "checkstack.schedule_checks", "schedule": 1.0,
                                            "options": {"expires": 5.0}}
+
+# --- Check locations (remote probers: docs/check-locations.md) ---
+# Seconds without a heartbeat after which a location is offline (its checks then count as "no data").
+CHECKSTACK_PROBER_OFFLINE_SECONDS = env.int("CHECKSTACK_PROBER_OFFLINE_SECONDS", default=30)
+# Requests one location's prober may make per minute (heartbeats, claims, result batches); more answer 429.
+CHECKSTACK_PROBER_RATE_LIMIT = env.int("CHECKSTACK_PROBER_RATE_LIMIT", default=1200)
+# Most checks one claim leases and most results one batch carries; a larger batch answers 413.
+CHECKSTACK_PROBER_MAX_BATCH = env.int("CHECKSTACK_PROBER_MAX_BATCH", default=500)
+CELERY_BEAT_SCHEDULE["locations-sweep"] = {"task": "checkstack.locations_sweep", "schedule": 5.0,
+                                           "options": {"expires": 4.0}}
 
 # --- Email and subscribers ------------------------------------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))

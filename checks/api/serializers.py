@@ -16,7 +16,8 @@ from ..validation import CONFIG_FIELDS, check_field_errors
 
 CONFIG_OUT = ["name", "kind", "enabled", "interval_seconds", "timeout_seconds", "url", "http_method",
               "expected_status_codes", "body_keyword", "headers", "host", "port", "dns_name", "dns_record_type",
-              "dns_expected", "dns_resolver", "dns_resolver_port", "heartbeat_grace_seconds"]
+              "dns_expected", "dns_resolver", "dns_resolver_port", "heartbeat_grace_seconds", "location_ids",
+              "health_quorum"]
 STATE_OUT = ["last_ping_at", "next_run_at", "last_run_at", "last_ok", "last_error", "consecutive_failures",
              "created_at", "updated_at"]
 # The heartbeat's ping URL is a credential (anyone holding it can report the system alive): only those who
@@ -30,6 +31,7 @@ class CheckSerializer(serializers.ModelSerializer):
     last_error = serializers.SerializerMethodField()
     ping_url = serializers.SerializerMethodField()
     heartbeat_token = serializers.SerializerMethodField()
+    location_ids = serializers.SerializerMethodField()
 
     class Meta:
         model = Check
@@ -39,6 +41,11 @@ class CheckSerializer(serializers.ModelSerializer):
     def _shows_token(self, check: Check) -> bool:
         request = self.context.get("request")
         return check.kind == "heartbeat" and request is not None and request.user.has_perm(CHANGE_CHECK)
+
+    @extend_schema_field(serializers.ListField(child=serializers.UUIDField()))
+    def get_location_ids(self, check: Check) -> list[str]:
+        # Prefetched by the viewset: one query for the page.
+        return sorted(str(p.location_id) for p in check.placements.all())
 
     def get_last_error(self, check: Check) -> str:
         return masked_error(check, check.last_error)
@@ -75,6 +82,8 @@ class CheckWriteSerializer(serializers.Serializer):
     dns_resolver = serializers.CharField(required=False, allow_blank=True)
     dns_resolver_port = serializers.IntegerField(required=False)
     heartbeat_grace_seconds = serializers.IntegerField(required=False)
+    location_ids = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=100)
+    health_quorum = serializers.IntegerField(required=False, allow_null=True)
 
     def validate_system(self, value):
         system = System.objects.filter(pk=value).first()

@@ -36,7 +36,7 @@ class CheckFilter(django_filters.FilterSet):
 class CheckViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceViewSet):
     # Any id reaches the view, so a malformed one is DRF's JSON 404 rather than the URL resolver's HTML one.
     lookup_value_regex = "[^/]+"
-    queryset = Check.objects.select_related("system").order_by("system__name", "name")
+    queryset = Check.objects.select_related("system").prefetch_related("placements").order_by("system__name", "name")
     serializer_class = CheckSerializer
     filterset_class = CheckFilter
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]

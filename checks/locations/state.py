@@ -1,0 +1,48 @@
+"""A located check's own state (`Check.last_*`) is the quorum of its online locations' states: refreshed after
+each location result and whenever one of its locations goes offline or comes back, then health follows.
+
+Lock order as everywhere a health is written (checks/health.py): the system's row, then the check's.
+"""
+
+from catalog.models import System
+
+from ..health import system_health_follow
+from ..models import ERROR_MAX_LENGTH, Check, CheckLocation, LocationStatus
+from .quorum import LocationState, quorum_combine
+
+
+def location_states(check_id) -> list[LocationState]:
+    """The check's per-location states; offline locations' as "no data"."""
+    rows = (CheckLocation.objects.filter(check_ref_id=check_id)
+            .values_list("location__name", "location__status", "last_ok", "consecutive_failures",
+                         "last_latency_ms", "last_error"))
+    return [LocationState(name, ok if status == LocationStatus.ONLINE else None, failures, latency, error)
+            for name, status, ok, failures, latency, error in rows]
+
+
+def check_quorum_refresh(*, check_id, quorum: int | None, run_at=None) -> None:
+    """Write the check's state as its locations amount to; the system's row must be locked by the caller."""
+    combined = quorum_combine(location_states(check_id), quorum)
+    fields = {"last_ok": combined.last_ok, "consecutive_failures": combined.consecutive_failures,
+              "last_latency_ms": combined.latency_ms, "last_error": combined.error[:ERROR_MAX_LENGTH]}
+    if run_at is not None:
+        fields["last_run_at"] = run_at
+    Check.objects.filter(pk=check_id).update(**fields)
+
+
+def location_checks_follow(*, location_id) -> None:
+    """After a location's status changed: refresh each of its checks, then each system's health, once."""
+    rows = (CheckLocation.objects.filter(location_id=location_id)
+            .values_list("check_ref__system_id", "check_ref_id", "check_ref__health_quorum")
+            .order_by("check_ref__system_id", "check_ref_id"))
+    by_system: dict = {}
+    for system_id, check_id, quorum in rows:
+        by_system.setdefault(system_id, []).append((check_id, quorum))
+    for system_id, checks in by_system.items():
+        system = System.objects.select_for_update().filter(pk=system_id).first()
+        if system is None:
+            continue
+        for check_id, quorum in checks:
+            check_quorum_refresh(check_id=check_id, quorum=quorum)
+        system_health_follow(system=system)
+

@@ -1,0 +1,1 @@
+"""The remote prober: a loop that talks to Checkstack over HTTP(S) only (no database, no broker)."""
