@@ -99,15 +99,33 @@ class ProberView(APIView):
             raise Throttled(wait)
 
 
-@extend_schema(tags=["prober"], request=None, responses={204: None})
+class ClaimsAnswer(serializers.Serializer):
+    claims = serializers.ListField(child=serializers.DictField())
+
+
+class ResultsBody(serializers.Serializer):
+    results = ResultSerializer(many=True)
+
+
+class ResultsAnswer(serializers.Serializer):
+    accepted = serializers.IntegerField()
+    refused = serializers.ListField(child=serializers.DictField())
+
+
+class HeartbeatAnswer(serializers.Serializer):
+    status = serializers.CharField()
+    location_id = serializers.UUIDField()
+
+
 class HeartbeatView(ProberView):
+    @extend_schema(tags=["prober"], request=None, responses=HeartbeatAnswer)
     def post(self, request):
         services.location_heartbeat(location_id=request.auth.pk)
         return Response({"status": "online", "location_id": str(request.auth.pk)})
 
 
-@extend_schema(tags=["prober"], request=ClaimSerializer)
 class ClaimView(ProberView):
+    @extend_schema(tags=["prober"], request=ClaimSerializer, responses=ClaimsAnswer)
     def post(self, request):
         body = ClaimSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -116,8 +134,8 @@ class ClaimView(ProberView):
         return Response({"claims": claims.prober_claim(location_id=request.auth.pk, limit=limit)})
 
 
-@extend_schema(tags=["prober"], request=ResultSerializer(many=True))
 class ResultsView(ProberView):
+    @extend_schema(tags=["prober"], request=ResultsBody, responses={200: ResultsAnswer, 409: ResultsAnswer})
     def post(self, request):
         results = request.data.get("results") if isinstance(request.data, dict) else None
         if not isinstance(results, list):

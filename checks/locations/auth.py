@@ -1,5 +1,6 @@
 """The prober's authentication: `Authorization: Bearer <location token>`, looked up by its SHA-256."""
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
@@ -46,3 +47,13 @@ class LocationTokenAuthentication(BaseAuthentication):
 class IsProber(BasePermission):
     def has_permission(self, request, view):
         return isinstance(request.auth, Location)
+
+
+class LocationTokenScheme(OpenApiAuthenticationExtension):
+    """The prober's Bearer token in the OpenAPI schema."""
+
+    target_class = LocationTokenAuthentication
+    name = "locationToken"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "A location's prober token."}
