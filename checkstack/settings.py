@@ -353,6 +353,12 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="checkstack@localhost")
 # Base of the links in emails (workers have no request to build them from).
 CHECKSTACK_PUBLIC_URL = env("CHECKSTACK_PUBLIC_URL", default="http://localhost:8000")
+# The public status page: its name, logo (an absolute URL or a path; empty: none) and accent colour (#rgb or
+# #rrggbb; anything else falls back to the default), and how long browsers and shared caches may keep it.
+CHECKSTACK_STATUS_NAME = env("CHECKSTACK_STATUS_NAME", default="System status")
+CHECKSTACK_STATUS_LOGO_URL = env("CHECKSTACK_STATUS_LOGO_URL", default="")
+CHECKSTACK_STATUS_ACCENT = env("CHECKSTACK_STATUS_ACCENT", default="#1c7ed6")
+CHECKSTACK_STATUS_CACHE_SECONDS = env.int("CHECKSTACK_STATUS_CACHE_SECONDS", default=30)
 # The public subscribe form's limits: requests per address and per client IP in each window.
 CHECKSTACK_SUBSCRIBE_LIMIT_PER_ADDRESS = env.int("CHECKSTACK_SUBSCRIBE_LIMIT_PER_ADDRESS", default=5)
 CHECKSTACK_SUBSCRIBE_LIMIT_PER_CLIENT = env.int("CHECKSTACK_SUBSCRIBE_LIMIT_PER_CLIENT", default=20)
