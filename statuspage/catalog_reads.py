@@ -1,14 +1,17 @@
-"""What the page reads of groups and impact: the catalog's groups in position order, each system's impact.
+"""What the page reads of the catalog: systems with health and impact, groups in position order.
 
-Groups and impact statuses are the catalog's (section 10 of the SPEC); this module is the one place the
-status page reads them, so the rest of the page works on plain values.
+The catalog's selectors decide a system's impact and a group's status (catalog/selectors.py); this module
+reads them in a fixed number of queries for the whole page.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.apps import apps
+from django.db.models import QuerySet
+
+from catalog.models import Group, System
+from catalog.selectors import system_impact, system_list
 
 
 @dataclass(frozen=True)
@@ -19,30 +22,22 @@ class PublicGroup:
     position: int
 
 
-def _group_model():
-    try:
-        return apps.get_model("catalog", "Group")
-    except LookupError:  # a catalog without groups: every system is ungrouped
-        return None
-
-
 def groups_ordered() -> list[PublicGroup]:
-    """Every group, by position then name (one query)."""
-    model = _group_model()
-    if model is None:
-        return []
-    rows = model.objects.order_by("position", "name").values_list("pk", "name", "description", "position")
+    """Every group, by position then name (one query; the page places the systems itself)."""
+    rows = Group.objects.order_by("position", "name").values_list("pk", "name", "description", "position")
     return [PublicGroup(str(pk), name, description, position) for pk, name, description, position in rows]
 
 
-def system_group_id(system) -> str | None:
-    group_id = getattr(system, "group_id", None)
-    return None if group_id is None else str(group_id)
+def systems_for_page() -> QuerySet[System]:
+    """Systems by name with their health and impact joined in (one query)."""
+    return system_list().select_related("impact")
 
 
-def system_impact(system, own_status: str | None) -> tuple[str | None, list[str]]:
-    """The system's impact status and the ids of the systems that made it worse; its own health without any."""
-    impact = getattr(system, "impact", None)
-    if impact is None or getattr(impact, "status", None) is None:
-        return own_status, []
-    return impact.status, [str(i) for i in (impact.impacted_by or [])]
+def system_group_id(system: System) -> str | None:
+    return None if system.group_id is None else str(system.group_id)
+
+
+def impact_of(system: System) -> tuple[str | None, list[str]]:
+    """The system's impact status and the ids of the systems that made it worse."""
+    impact = system_impact(system=system)
+    return impact.status, [str(i) for i in impact.impacted_by]

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
 
-# Worst last: the order in which a status makes things worse.
-SEVERITY = {"healthy": 0, "degraded": 1, "unhealthy": 2}
+KNOWN = {"healthy", "degraded", "unhealthy"}
 
 DESCRIPTIONS = {
     "none": _("All systems operational"),
@@ -29,12 +28,6 @@ class Overall:
     description: str
 
 
-def worst_status(statuses: Iterable[str | None]) -> str | None:
-    """The worst known status of these, None when none is known (no system reported yet)."""
-    known = [s for s in statuses if s in SEVERITY]
-    return max(known, key=SEVERITY.__getitem__) if known else None
-
-
 def overall_status(*, statuses: Iterable[str | None], maintenance_in_progress: bool) -> Overall:
     """The banner from the impact statuses of the systems not under maintenance.
 
@@ -42,7 +35,7 @@ def overall_status(*, statuses: Iterable[str | None], maintenance_in_progress: b
     "outage"; with such a window and every other system healthy, the page says "Under maintenance".
     More than half of the known systems unhealthy is a major outage, fewer a partial one.
     """
-    known = [s for s in statuses if s in SEVERITY]
+    known = [s for s in statuses if s in KNOWN]
     unhealthy = sum(s == "unhealthy" for s in known)
     if unhealthy:
         indicator = "critical" if unhealthy * 2 > len(known) else "major"

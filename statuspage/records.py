@@ -11,7 +11,12 @@ from datetime import datetime, timedelta
 from django.db.models import Prefetch
 
 from incidents.models import Incident, IncidentStatus, IncidentSystem, IncidentUpdate
-from maintenance.models import MaintenanceStatus, MaintenanceSystem, MaintenanceUpdate, MaintenanceWindow
+from maintenance.models import (
+    MaintenanceStatus,
+    MaintenanceSystem,
+    MaintenanceUpdate,
+    MaintenanceWindow,
+)
 
 HISTORY_PAGE_DAYS = 90
 FEED_ENTRIES = 50

@@ -11,14 +11,25 @@ from datetime import datetime
 
 from django.db.models import Prefetch
 
-from catalog.selectors import system_list
+from catalog.impact_graph import worst_status
 from checks.uptime import SystemUptime, uptime_for_systems, with_has_checks
 from incidents.selectors import incidents_open
-from maintenance.models import MaintenanceStatus, MaintenanceSystem, MaintenanceUpdate, MaintenanceWindow
+from maintenance.models import (
+    MaintenanceStatus,
+    MaintenanceSystem,
+    MaintenanceUpdate,
+    MaintenanceWindow,
+)
 
+from .catalog_reads import (
+    PublicGroup,
+    groups_ordered,
+    impact_of,
+    system_group_id,
+    systems_for_page,
+)
 from .charts import system_history
-from .catalog_reads import PublicGroup, groups_ordered, system_group_id, system_impact
-from .overall import Overall, overall_status, worst_status
+from .overall import Overall, overall_status
 
 # A reported health message is shown capped: the page is public, the message is written by a client.
 MESSAGE_MAX = 200
@@ -71,7 +82,7 @@ def _public_message(health, system) -> str:
 
 
 def _systems(now: datetime) -> list[PublicSystem]:
-    systems = list(with_has_checks(system_list()))
+    systems = list(with_has_checks(systems_for_page()))
     # Two more queries for all systems with checks together; none when no system has one.
     uptime = uptime_for_systems(system_ids=[s.pk for s in systems if s.has_checks], now=now)
     names = {str(s.pk): s.name for s in systems}
@@ -79,7 +90,7 @@ def _systems(now: datetime) -> list[PublicSystem]:
     for system in systems:
         health = getattr(system, "health", None)
         status = getattr(health, "status", None)
-        impact_status, impacted_by = system_impact(system, status)
+        impact_status, impacted_by = impact_of(system)
         out.append(PublicSystem(
             id=str(system.pk), name=system.name, status=status, impact_status=impact_status,
             impacted_by=sorted(names[i] for i in impacted_by if i in names), message=_public_message(health, system),

@@ -9,7 +9,6 @@ from django.urls import reverse
 
 from checks.uptime import SystemUptime
 
-from .overall import worst_status
 from .selectors import StatusPage
 
 
@@ -55,8 +54,7 @@ def summary(page: StatusPage, *, updated_at: datetime) -> dict:
         "page": {"name": settings.CHECKSTACK_STATUS_NAME, "url": absolute(reverse("status")),
                  "updated_at": _iso(updated_at)},
         "status": {"indicator": page.overall.indicator, "description": page.overall.description},
-        "groups": [{"id": s.group.id, "name": s.group.name,
-                    "status": worst_status(system.status for system in s.systems),
+        "groups": [{"id": s.group.id, "name": s.group.name, "status": s.status,
                     "system_ids": [system.id for system in s.systems]} for s in page.sections],
         "systems": [{"id": s.id, "name": s.name, "status": s.status, "impact_status": s.impact_status,
                      "group_id": s.group_id, "uptime_90d": uptime_90d(s.uptime)} for s in page.systems],

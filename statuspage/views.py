@@ -9,8 +9,8 @@ from catalog.models import System
 
 from .badges import status_badge, uptime_badge
 from .caching import public_page
-from .catalog_reads import system_impact
 from .calendar import maintenance_calendar
+from .catalog_reads import impact_of
 from .feeds import StatusAtomFeed, StatusRssFeed
 from .records import calendar_windows, history_page, incident_public, maintenance_public
 from .selectors import status_page
@@ -67,7 +67,7 @@ def summary_json(request):
 
 
 def _system_or_404(pk) -> System:
-    system = System.objects.select_related("health").filter(pk=pk).first()
+    system = System.objects.select_related("health", "impact").filter(pk=pk).first()
     if system is None:
         raise Http404
     return system
@@ -77,7 +77,7 @@ def _system_or_404(pk) -> System:
 @public_page
 def badge_status(request, pk):
     system = _system_or_404(pk)
-    impact, _impacted_by = system_impact(system, getattr(getattr(system, "health", None), "status", None))
+    impact, _impacted_by = impact_of(system)
     return HttpResponse(status_badge(system.name, impact), content_type=SVG)
 
 
