@@ -25,10 +25,15 @@ def link(message, kind: str) -> str:
     return re.search(rf"http://localhost:8000(/status/subscribe/{kind}/[^/\s]+/)", message.body).group(1)
 
 
-def test_the_status_page_carries_the_subscribe_form_without_internal_ids(systems):
-    html = Client().get("/status/").content.decode()
+def test_the_status_page_links_to_the_subscribe_form_which_carries_the_token_and_no_internal_ids(systems):
+    page = Client().get("/status/")
+    # The page is shared by every visitor (publicly cached): no form, no token; the form has its own page.
+    assert 'href="/status/subscribe/"' in page.content.decode() and "csrfmiddlewaretoken" not in page.content.decode()
+    form = Client().get("/status/subscribe/")
+    html = form.content.decode()
     assert 'action="/status/subscribe/"' in html and "csrfmiddlewaretoken" in html
     assert 'value="api"' in html and str(systems[0].pk) not in html
+    assert "no-cache" in form["Cache-Control"] and "private" in form["Cache-Control"]
 
 
 def test_subscribe_confirm_notify_unsubscribe(systems):
