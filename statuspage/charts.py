@@ -10,6 +10,8 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.utils.translation import gettext as _
+
 from checks.uptime import BUCKET, DayUptime, LatencyBucket, SystemUptime, percent_text
 
 from .svg import latency_chart_svg, uptime_bar_svg
@@ -147,8 +149,9 @@ def latency_chart(series: list[LatencyBucket]) -> dict:
 
 
 def system_history(uptime: SystemUptime) -> dict:
-    """What the page shows of one system with checks: the percentages, the bar and the chart."""
-    return {"uptime": [("24 hours", percent_text(uptime.last_24h.percent)),
-                       ("30 days", percent_text(uptime.last_30d.percent)),
-                       ("90 days", percent_text(uptime.last_90d.percent))],
-            "bar": uptime_bar_svg(uptime_bar(uptime.days)), "chart": latency_chart_svg(latency_chart(uptime.series))}
+    """What a page shows of one system with checks: the percentages, the bar and (with a series) the chart."""
+    return {"uptime": [(_("24 hours"), percent_text(uptime.last_24h.percent)),
+                       (_("30 days"), percent_text(uptime.last_30d.percent)),
+                       (_("90 days"), percent_text(uptime.last_90d.percent))],
+            "bar": uptime_bar_svg(uptime_bar(uptime.days)),
+            "chart": latency_chart_svg(latency_chart(uptime.series)) if uptime.series else None}

@@ -12,6 +12,7 @@ from datetime import datetime
 from django.db.models import Prefetch
 
 from catalog.impact_graph import worst_status
+from catalog.models import System
 from checks.uptime import SystemUptime, uptime_for_systems, with_has_checks
 from incidents.selectors import incidents_open
 from maintenance.models import (
@@ -42,6 +43,7 @@ class PublicSystem:
     status: str | None  # its own health; None before the first report
     impact_status: str | None  # as its dependencies make it
     impacted_by: list[str]  # names, sorted
+    impacted_by_ids: list[str]
     message: str
     group_id: str | None
     uptime: SystemUptime | None  # None without checks
@@ -81,10 +83,12 @@ def _public_message(health, system) -> str:
     return (health.message or "")[:MESSAGE_MAX]
 
 
-def _systems(now: datetime) -> list[PublicSystem]:
-    systems = list(with_has_checks(systems_for_page()))
-    # Two more queries for all systems with checks together; none when no system has one.
-    uptime = uptime_for_systems(system_ids=[s.pk for s in systems if s.has_checks], now=now)
+def _systems(now: datetime, *, pk=None) -> list[PublicSystem]:
+    systems = with_has_checks(systems_for_page())
+    systems = list(systems if pk is None else systems.filter(pk=pk))
+    # Two more queries for all systems with checks together; none when no system has one. One system's page
+    # also draws its 24-hour chart.
+    uptime = uptime_for_systems(system_ids=[s.pk for s in systems if s.has_checks], now=now, series=pk is not None)
     names = {str(s.pk): s.name for s in systems}
     out = []
     for system in systems:
@@ -93,7 +97,7 @@ def _systems(now: datetime) -> list[PublicSystem]:
         impact_status, impacted_by = impact_of(system)
         out.append(PublicSystem(
             id=str(system.pk), name=system.name, status=status, impact_status=impact_status,
-            impacted_by=sorted(names[i] for i in impacted_by if i in names), message=_public_message(health, system),
+            impacted_by=sorted(names[i] for i in impacted_by if i in names), impacted_by_ids=impacted_by, message=_public_message(health, system),
             group_id=system_group_id(system), uptime=uptime.get(str(system.pk))))
     return out
 
@@ -139,3 +143,15 @@ def status_page(*, now: datetime) -> StatusPage:
     for record in [*page.incidents, *windows]:
         record.system_names = page.system_names(link.system_id for link in record.system_links.all())
     return page
+
+
+def system_public(pk, *, now: datetime) -> PublicSystem | None:
+    """One system as its own page shows it, with the 24-hour series of its checks (4 queries)."""
+    found = _systems(now, pk=pk)
+    if not found:
+        return None
+    [system] = found
+    if system.impacted_by_ids:  # the systems upstream were not read with this one
+        system.impacted_by = sorted(System.objects.filter(pk__in=system.impacted_by_ids)
+                                    .values_list("name", flat=True))
+    return system

@@ -3,6 +3,7 @@ from django.urls import include, path
 from . import views
 
 pages = [
+    path("systems/<uuid:pk>/", views.system, name="system"),
     path("incidents/<uuid:pk>/", views.incident, name="incident"),
     path("maintenance/<uuid:pk>/", views.maintenance, name="maintenance"),
     path("history/", views.history, name="history"),

@@ -13,7 +13,7 @@ from .calendar import maintenance_calendar
 from .catalog_reads import impact_of
 from .feeds import StatusAtomFeed, StatusRssFeed
 from .records import calendar_windows, history_page, incident_public, maintenance_public
-from .selectors import status_page
+from .selectors import status_page, system_public
 from .summary import summary, uptime_90d
 from .theme import page_context
 
@@ -24,6 +24,16 @@ SVG = "image/svg+xml; charset=utf-8"
 @public_page
 def status(request):
     return render(request, "status/page.html", page_context(page=status_page(now=timezone.now())))
+
+
+@require_safe
+@public_page
+def system(request, pk):
+    """One system with its 24-hour response-time chart (the main page draws only the 90-day bars)."""
+    found = system_public(pk, now=timezone.now())
+    if found is None:
+        raise Http404
+    return render(request, "status/system.html", page_context(system=found))
 
 
 def _system_names(ids) -> list[str]:

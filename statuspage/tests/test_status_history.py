@@ -10,7 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from catalog.services import health_report, system_create
-from checks.models import Check, CheckDailyRollup, CheckResult
+from checks.models import Check, CheckDailyRollup
+from checks.results import result_record
 from checks.uptime import BUCKET, DayUptime, LatencyBucket, Tally, series_start
 from incidents.services import incident_create
 from statuspage.charts import day_state, latency_chart, nice_ceiling, uptime_bar
@@ -25,20 +26,25 @@ def with_history(name: str, *, failures_yesterday: int = 0):
     CheckDailyRollup.objects.create(check_ref=check, day=today - timedelta(days=1), runs=1440,
                                     failures=failures_yesterday, latency_p50_ms=40)
     CheckDailyRollup.objects.create(check_ref=check, day=today - timedelta(days=2), runs=1440, failures=0)
-    CheckResult.objects.create(check_ref=check, at=timezone.now() - timedelta(minutes=1), ok=True, latency_ms=42,
+    result_record(check=check, at=timezone.now() - timedelta(minutes=1), ok=True, latency_ms=42,
                                error="")
     return system
 
 
 @pytest.mark.postgres  # also on PostgreSQL, where the figures are aggregated in SQL
-def test_a_system_with_checks_shows_its_bar_chart_and_uptime_and_others_stay_as_they_were():
-    with_history("Shop", failures_yesterday=30)
+def test_a_system_with_checks_shows_its_bar_and_uptime_its_page_the_chart_and_others_stay_as_they_were():
+    shop = with_history("Shop", failures_yesterday=30)
     plain = system_create(name="Reported only", actor="system")
     health_report(system=plain, status="healthy", actor="system")
 
     html = Client().get("/status/").content.decode()
+    own_page = Client().get(f"/status/systems/{shop.pk}/").content.decode()
 
-    assert html.count('class="uptime-bar"') == 1 and html.count('class="latency-chart"') == 1
+    # The main page draws the bars of every system; the 24-hour chart is on the system's own page.
+    assert html.count('class="uptime-bar"') == 1 and html.count('class="latency-chart"') == 0
+    assert f'href="/status/systems/{shop.pk}/"' in html
+    assert own_page.count('class="uptime-bar"') == 1 and own_page.count('class="latency-chart"') == 1
+    assert 'data-avg-ms="42"' in own_page
     assert len(re.findall(r'<rect class="day ', html)) == 90
     assert len(re.findall(r'<rect class="day nodata"', html)) == 87
     yesterday = (timezone.now().astimezone(UTC).date() - timedelta(days=1)).isoformat()
@@ -47,20 +53,19 @@ def test_a_system_with_checks_shows_its_bar_chart_and_uptime_and_others_stay_as_
     assert "30 days: <strong>98.95 %</strong>" in html  # (2881 - 30) / 2881, rounded down
     assert (f'aria-label="Uptime over the last 90 days: 1 day with failures, 87 days without data. '
             f'Most recent failures: {yesterday} 97.91 %."') in html
-    assert 'data-avg-ms="42"' in html
     shop, reported = html.index("<strong>Shop</strong>"), html.index("<strong>Reported only</strong>")
     assert reported < shop < html.index("uptime-bar")  # by name; only Shop's entry has a bar
 
 
 def test_the_history_shows_nothing_of_the_checks_themselves():
     system = with_history("Shop")
-    CheckResult.objects.create(check_ref=system.checks.get(), at=timezone.now(), ok=False,
+    result_record(check=system.checks.get(), at=timezone.now(), ok=False,
                                error="connection refused by 10.1.2.3")
 
-    html = Client().get("/status/").content.decode()
-
-    for hidden in ("10.1.2.3", "internal-path", "web", "connection refused", str(system.pk)):
-        assert hidden not in html, hidden
+    for path in ("/status/", f"/status/systems/{system.pk}/"):
+        html = Client().get(path).content.decode()
+        for hidden in ("10.1.2.3", "internal-path", "web", "connection refused"):
+            assert hidden not in html, (path, hidden)
 
 
 def page_queries() -> int:

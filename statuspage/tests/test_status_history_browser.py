@@ -6,7 +6,8 @@ import pytest
 from django.utils import timezone
 
 from catalog.services import system_create
-from checks.models import Check, CheckDailyRollup, CheckResult
+from checks.models import Check, CheckDailyRollup
+from checks.results import result_record
 from testing.browser import browser_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -23,8 +24,8 @@ def test_uptime_bar_and_chart_in_chromium(live_server):
     CheckDailyRollup.objects.create(check_ref=check, day=bad_day, runs=1440, failures=72)
     CheckDailyRollup.objects.create(check_ref=check, day=good_day, runs=1440, failures=0)
     for hours, latency in LATENCIES.items():
-        CheckResult.objects.create(check_ref=check, at=now - timedelta(hours=hours), ok=True, latency_ms=latency)
-    CheckResult.objects.create(check_ref=check, at=now - timedelta(hours=5), ok=False, latency_ms=None,
+        result_record(check=check, at=now - timedelta(hours=hours), ok=True, latency_ms=latency)
+    result_record(check=check, at=now - timedelta(hours=5), ok=False, latency_ms=None,
                                error="timed out")
 
     with browser_page() as page:
