@@ -359,6 +359,15 @@ CHECKSTACK_STATUS_NAME = env("CHECKSTACK_STATUS_NAME", default="System status")
 CHECKSTACK_STATUS_LOGO_URL = env("CHECKSTACK_STATUS_LOGO_URL", default="")
 CHECKSTACK_STATUS_ACCENT = env("CHECKSTACK_STATUS_ACCENT", default="#1c7ed6")
 CHECKSTACK_STATUS_CACHE_SECONDS = env.int("CHECKSTACK_STATUS_CACHE_SECONDS", default=30)
+# Serve the public status pages from the cache below (Django's cache middleware) for their max-age, for a
+# deployment without a caching proxy or CDN in front. Only responses that say `public, max-age>0` are kept:
+# CACHE_MIDDLEWARE_SECONDS is 0, so the admin, the API and the subscribe form (no max-age, or private) never are.
+CHECKSTACK_STATUS_SERVER_CACHE = env.bool("CHECKSTACK_STATUS_SERVER_CACHE", default=False)
+if CHECKSTACK_STATUS_SERVER_CACHE:
+    MIDDLEWARE = ["django.middleware.cache.UpdateCacheMiddleware", *MIDDLEWARE,
+                  "django.middleware.cache.FetchFromCacheMiddleware"]
+    CACHE_MIDDLEWARE_SECONDS = 0
+    CACHE_MIDDLEWARE_KEY_PREFIX = "status"
 # The public subscribe form's limits: requests per address and per client IP in each window.
 CHECKSTACK_SUBSCRIBE_LIMIT_PER_ADDRESS = env.int("CHECKSTACK_SUBSCRIBE_LIMIT_PER_ADDRESS", default=5)
 CHECKSTACK_SUBSCRIBE_LIMIT_PER_CLIENT = env.int("CHECKSTACK_SUBSCRIBE_LIMIT_PER_CLIENT", default=20)

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django import template
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 register = template.Library()
@@ -22,3 +23,10 @@ def duration_text(value: timedelta) -> str:
     if minutes or not parts:
         parts.append(ngettext("%(n)d minute", "%(n)d minutes", minutes) % {"n": minutes})
     return " ".join(parts)
+
+
+@register.filter
+def status_word(status: str | None) -> str:
+    """A health or impact status as the page words it ("No data" before the first report)."""
+    words = {"healthy": _("healthy"), "degraded": _("degraded"), "unhealthy": _("unhealthy")}
+    return words.get(status) or _("No data")
