@@ -182,6 +182,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Tags (Swagger's sections) come from the first path segment after this: one per resource (systems,
+    # incidents, automations, ...), not one "v1" for everything.
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
     # Several models have a `status`; name each enum after its model so the schema has no collisions.
     "ENUM_NAME_OVERRIDES": {
         "HealthStatusEnum": "catalog.models.HealthStatus",
