@@ -58,6 +58,21 @@ def existing_system_ids(system_ids: Iterable, *, lock: bool = False) -> list[str
     return wanted
 
 
+def existing_group_ids(group_ids: Iterable) -> list[str]:
+    """Distinct ids of existing groups, in order; a malformed or unknown id is a ValidationError."""
+    wanted = []
+    for raw in group_ids:
+        try:
+            wanted.append(str(uuid.UUID(str(raw))))
+        except ValueError:
+            raise ValidationError({"group_ids": [f"'{raw}' is not a valid group id."]}) from None
+    wanted = list(dict.fromkeys(wanted))
+    found = {str(pk) for pk in Group.objects.filter(pk__in=wanted).values_list("pk", flat=True)}
+    if unknown := [pk for pk in wanted if pk not in found]:
+        raise ValidationError({"group_ids": [f"Unknown group id(s): {', '.join(unknown)}."]})
+    return wanted
+
+
 def systems_with_health_status(*, statuses: Iterable[str]) -> QuerySet[System]:
     """Systems whose last reported health is one of `statuses` (never-reported systems excluded)."""
     return System.objects.filter(health__status__in=list(statuses))
@@ -90,6 +105,14 @@ def system_impact(*, system: System) -> Impact:
     return Impact(status=impact.status, impacted_by=tuple(impact.impacted_by))
 
 
+def impact_of(*, system_id) -> Impact:
+    """The system's impact read afresh (after a write in this request)."""
+    row = SystemImpact.objects.filter(pk=system_id).values_list("status", "impacted_by").first()
+    if row is None:
+        return Impact(status=None)
+    return Impact(status=row[0], impacted_by=tuple(row[1]))
+
+
 def group_status(*, systems: Iterable[System]) -> str | None:
     """A group's status: the worst impact status of its systems (None while none of them is known)."""
     return worst_status(system_impact(system=system).status for system in systems)
@@ -109,3 +132,8 @@ def status_sections() -> list[GroupSection]:
 def dependency_list() -> QuerySet[Dependency]:
     """Every dependency edge with both systems joined in."""
     return Dependency.objects.select_related("system", "depends_on").order_by("system__name", "depends_on__name")
+
+
+def systems_impacted() -> QuerySet[System]:
+    """Systems whose impact status their dependencies made worse than their own health, by name."""
+    return System.objects.filter(impact__isnull=False).exclude(impact__impacted_by=[]).order_by("name")

@@ -132,6 +132,7 @@ def system_delete(*, system: System, actor: str) -> None:
     lock_graph()
     _lock_system(system)
     _dependencies, dependents = load_graph()
+    former_dependents = dependents.get(str(system.pk))
     health = SystemHealth.objects.filter(pk=system.pk).first()
     if health is not None:
         entity_mutate(kind="health", entity_id=system.pk, write=_deleting(health), actor=actor)
@@ -139,8 +140,8 @@ def system_delete(*, system: System, actor: str) -> None:
     if impact is not None:
         entity_mutate(kind="impact", entity_id=system.pk, write=_deleting(impact), actor=actor)
     entity_mutate(kind="system", entity_id=system.pk, write=_deleting(system), actor=actor)
-    if former := dependents.get(str(system.pk)):
-        impact_refresh(system_ids=former, actor=actor)
+    if former_dependents:
+        impact_refresh(system_ids=former_dependents, actor=actor)
 
 
 @transaction.atomic
