@@ -6,6 +6,7 @@ import pytest
 from django.core import mail
 from django.test import Client
 
+from catalog.groups import group_create, group_set_systems
 from catalog.services import system_create
 from incidents.services import incident_create
 from notifications.models import Subscriber
@@ -141,3 +142,23 @@ def test_an_unknown_or_expired_link_is_a_clear_page(systems, settings):
     response = Client().post(f"/status/subscribe/confirm/{token}/")
     assert response.status_code == 410
     assert not Subscriber.objects.get().confirmed
+
+
+def test_the_form_offers_groups_and_a_group_alone_is_a_valid_choice(systems):
+    payments = group_create(name="Payments", actor="system")
+    group_set_systems(group=payments, system_ids=[systems[0].pk], actor="system")
+
+    html = Client().get(SUBSCRIBE).content.decode()
+    response = Client().post(SUBSCRIBE, {"email": "gus@example.com", "groups": ["Payments"]})
+
+    assert "<legend>Groups</legend>" in html and 'value="Payments"' in html and str(payments.pk) not in html
+    assert response.status_code == 303
+    subscriber = Subscriber.objects.get()
+    assert [str(i) for i in subscriber.requested_group_ids] == [str(payments.pk)]
+
+
+def test_neither_a_group_nor_a_system_is_a_form_error(systems):
+    response = Client().post(SUBSCRIBE, {"email": "a@example.com"})
+
+    assert response.status_code == 400 and not Subscriber.objects.exists()
+    assert "Choose at least one group or system." in response.content.decode()
