@@ -43,6 +43,11 @@ def test_uptime_bar_and_chart_in_chromium(live_server):
         assert "no data" in bars.nth(89 - 11).locator("title").text_content()
         assert page.locator("svg.uptime-bar").get_attribute("aria-label").startswith("Uptime over the last 90 days")
 
+        assert page.locator("svg.latency-chart").count() == 0  # the chart is on the system's own page
+        page.click("text=Checkout API")
+        page.wait_for_url(f"**/status/systems/{system.pk}/")
+        assert page.locator("svg.uptime-bar rect.day").count() == 90
+
         outage = page.locator("svg.latency-chart circle.failed")
         assert outage.count() == 1 and outage.get_attribute("cy") == "112"  # on the 0 line
         assert outage.locator("title").text_content().endswith("UTC: no response (1 check, 1 failed)")
