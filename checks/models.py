@@ -190,3 +190,19 @@ class CheckBucketRollup(models.Model):
 
     def __str__(self):
         return f"{self.check_ref_id} {self.start:%Y-%m-%d %H:%M}: {self.runs - self.failures}/{self.runs}"
+
+
+class SystemDailyHistory(models.Model):
+    """A system's daily roll-ups of the last 90 days in one row: the status page's bars for a whole fleet.
+
+    Rewritten from CheckDailyRollup by every roll-up refresh (checks/history.py); the page reads one row per
+    system instead of one per system and day.
+    """
+
+    system = models.OneToOneField(System, primary_key=True, on_delete=models.CASCADE, related_name="daily_history")
+    last_day = models.DateField()  # the day of the refresh (then still running): `days` ends with it
+    days = models.JSONField(default=list)  # [[runs, failures], ...], oldest first, summed over the system's checks
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"{self.system_id} until {self.last_day}"

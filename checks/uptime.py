@@ -17,10 +17,10 @@ from datetime import UTC, date, datetime, timedelta
 from django.db.models import Case, Exists, OuterRef, QuerySet, Sum, Value, When
 
 from .buckets import BUCKET
+from .history import HISTORY_DAYS, past_days
 from .models import Check, CheckBucketRollup, CheckDailyRollup
 from .rollups import day_bounds, percentile
 
-HISTORY_DAYS = 90
 SERIES_SPAN = timedelta(hours=24)
 
 
@@ -53,11 +53,16 @@ class LatencyBucket:
 
 @dataclass
 class SystemUptime:
-    days: list[DayUptime]  # HISTORY_DAYS of them, oldest first, the last one today (so far)
+    dates: list[date]  # HISTORY_DAYS of them, oldest first, the last one today
+    tallies: list[tuple[int, int]]  # (runs, failures) of each date (today's so far)
     series: list[LatencyBucket]  # every BUCKET of the last 24 hours, oldest first (when asked for)
     last_24h: Tally = field(default_factory=Tally)
     last_30d: Tally = field(default_factory=Tally)
     last_90d: Tally = field(default_factory=Tally)
+
+    @property
+    def days(self) -> list[DayUptime]:
+        return [DayUptime(day, Tally(*tally)) for day, tally in zip(self.dates, self.tallies, strict=True)]
 
 
 def percent_text(percent: float | None) -> str:
@@ -115,29 +120,32 @@ def with_has_checks(systems: QuerySet) -> QuerySet:
     return systems.annotate(has_checks=Exists(Check.objects.filter(system=OuterRef("pk"))))
 
 
-def _total(days: list[DayUptime]) -> Tally:
-    return Tally(sum(d.tally.runs for d in days), sum(d.tally.failures for d in days))
+def _total(tallies: list[tuple[int, int]]) -> Tally:
+    return Tally(sum(t[0] for t in tallies), sum(t[1] for t in tallies))
 
 
-def _days(system_id: str, past: dict, dates: list[date], today_tally: Tally) -> list[DayUptime]:
-    empty = Tally()
-    days = [DayUptime(day, past.get((system_id, day), empty)) for day in dates[:-1]]
-    days.append(DayUptime(dates[-1], today_tally))
-    return days
+def _past_from_rollups(wanted, dates: list[date]) -> dict[str, list[tuple[int, int]]]:
+    past = _rollup_tallies(wanted, dates[0], dates[-1] + timedelta(days=1))
+    return {system_id: [tuple(past.get((system_id, day), (0, 0))) for day in dates] for system_id in wanted}
 
 
-def uptime_for_systems(*, system_ids, now: datetime, series: bool = False) -> dict[str, SystemUptime]:
+def uptime_for_systems(*, system_ids, now: datetime, series: bool = False,
+                       fleet: bool = False) -> dict[str, SystemUptime]:
     """Each system's 90 days and uptime over 24 h, 30 and 90 days by id, from roll-ups only (two queries).
 
     series: also the 24 h of quarter hours with their response times (the chart; more rows per system).
+    fleet: past days from each system's one-row history (checks/history.py) instead of the daily roll-ups,
+    for pages of many systems (as fresh as the roll-ups: both are written by the same refresh).
     """
     wanted = {str(i) for i in system_ids}
     if not wanted:
         return {}
     today = now.astimezone(UTC).date()
-    first_day = today - timedelta(days=HISTORY_DAYS - 1)
-    past = _rollup_tallies(wanted, first_day, today)
-    dates = [first_day + timedelta(days=n) for n in range(HISTORY_DAYS)]
+    dates = [today - timedelta(days=HISTORY_DAYS - 1 - n) for n in range(HISTORY_DAYS)]
+    if fleet:
+        past = past_days(wanted, dates=dates[:-1])
+    else:
+        past = _past_from_rollups(wanted, dates[:-1])
     start = series_start(now)
     count = int((now - start) / BUCKET) + 1
     midnight = day_bounds(today)[0]
@@ -145,6 +153,7 @@ def uptime_for_systems(*, system_ids, now: datetime, series: bool = False) -> di
         buckets = _bucket_series(wanted, start)
     else:
         tallies = _bucket_tallies(wanted, start, midnight)
+    empty = [(0, 0)] * (HISTORY_DAYS - 1)
     result = {}
     for system_id in wanted:
         if series:
@@ -157,8 +166,7 @@ def uptime_for_systems(*, system_ids, now: datetime, series: bool = False) -> di
             points = []
             today_tally = tallies.get((system_id, True), Tally())
             last_24h = today_tally + tallies.get((system_id, False), Tally())
-        days = _days(system_id, past, dates, today_tally)
-        result[system_id] = SystemUptime(
-            days=days, series=points, last_24h=last_24h,
-            last_30d=_total(days[-30:]), last_90d=_total(days))
+        days = [*past.get(system_id, empty), tuple(today_tally)]
+        result[system_id] = SystemUptime(dates=dates, tallies=days, series=points, last_24h=last_24h,
+                                         last_30d=_total(days[-30:]), last_90d=_total(days))
     return result

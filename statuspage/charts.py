@@ -9,11 +9,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from datetime import datetime
+from datetime import date, datetime
 
 from django.utils.translation import gettext as _
 
-from checks.uptime import BUCKET, DayUptime, LatencyBucket, SystemUptime, percent_text
+from checks.uptime import BUCKET, DayUptime, LatencyBucket, SystemUptime, Tally, percent_text
 
 from .svg import latency_chart_svg, uptime_bar_svg
 
@@ -60,12 +60,12 @@ def _days(count: int) -> str:
     return f"{count} day" if count == 1 else f"{count} days"
 
 
-def _bar_label(days: list[DayUptime]) -> str:
+def _bar_label_of(dates: list[date], tallies: list[tuple[int, int]]) -> str:
     """The bar's text alternative: counts, and the most recent days with failures (screen readers do not
     reach the bars' own titles inside an image)."""
-    failing = [day for day in days if day.tally.failures]
-    empty = sum(1 for day in days if not day.tally.runs)
-    label = (f"Uptime over the last {len(days)} days: {_days(len(failing))} with failures, "
+    failing = [DayUptime(day, Tally(*tally)) for day, tally in zip(dates, tallies) if tally[1]]
+    empty = sum(1 for tally in tallies if not tally[0])
+    label = (f"Uptime over the last {len(dates)} days: {_days(len(failing))} with failures, "
              f"{_days(empty)} without data.")
     if failing:
         recent = ", ".join(f"{d.day:%Y-%m-%d} {percent_text(d.tally.percent)}" for d in reversed(failing[-5:]))
@@ -74,16 +74,22 @@ def _bar_label(days: list[DayUptime]) -> str:
 
 
 @lru_cache(maxsize=65_536)
-def _bar(n: int, day: DayUptime) -> Bar:
+def _bar(n: int, day: date, runs: int, failures: int) -> Bar:
     # Memoised: across a fleet most days read alike (same runs, no failure), and a page of 500 systems draws
     # 45,000 of them.
-    return Bar(x=n * (BAR_WIDTH + BAR_GAP), state=day_state(day), title=_day_title(day))
+    uptime = DayUptime(day, Tally(runs, failures))
+    return Bar(x=n * (BAR_WIDTH + BAR_GAP), state=day_state(uptime), title=_day_title(uptime))
 
 
 def uptime_bar(days: list[DayUptime]) -> dict:
-    bars = [_bar(n, day) for n, day in enumerate(days)]
-    label = _bar_label(days)
-    return {"bars": bars, "width": len(days) * (BAR_WIDTH + BAR_GAP) - BAR_GAP, "height": BAR_HEIGHT,
+    return uptime_bar_of(dates=[d.day for d in days], tallies=[tuple(d.tally) for d in days])
+
+
+def uptime_bar_of(*, dates: list[date], tallies: list[tuple[int, int]]) -> dict:
+    """The bar of these days from their (runs, failures): what uptime_bar draws, without a DayUptime per day."""
+    bars = [_bar(n, day, runs, failures) for n, (day, (runs, failures)) in enumerate(zip(dates, tallies))]
+    label = _bar_label_of(dates, tallies)
+    return {"bars": bars, "width": len(dates) * (BAR_WIDTH + BAR_GAP) - BAR_GAP, "height": BAR_HEIGHT,
             "bar_width": BAR_WIDTH, "label": label}
 
 
@@ -160,5 +166,5 @@ def system_history(uptime: SystemUptime) -> dict:
     return {"uptime": [(_("24 hours"), percent_text(uptime.last_24h.percent)),
                        (_("30 days"), percent_text(uptime.last_30d.percent)),
                        (_("90 days"), percent_text(uptime.last_90d.percent))],
-            "bar": uptime_bar_svg(uptime_bar(uptime.days)),
+            "bar": uptime_bar_svg(uptime_bar_of(dates=uptime.dates, tallies=uptime.tallies)),
             "chart": latency_chart_svg(latency_chart(uptime.series)) if uptime.series else None}

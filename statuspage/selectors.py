@@ -88,7 +88,8 @@ def _systems(now: datetime, *, pk=None) -> list[PublicSystem]:
     systems = list(systems if pk is None else systems.filter(pk=pk))
     # Two more queries for all systems with checks together; none when no system has one. One system's page
     # also draws its 24-hour chart.
-    uptime = uptime_for_systems(system_ids=[s.pk for s in systems if s.has_checks], now=now, series=pk is not None)
+    uptime = uptime_for_systems(system_ids=[s.pk for s in systems if s.has_checks], now=now, series=pk is not None,
+                                fleet=pk is None)
     names = {str(s.pk): s.name for s in systems}
     out = []
     for system in systems:

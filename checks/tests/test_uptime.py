@@ -9,7 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from catalog.services import system_create
 from catalog.models import System
 from checks.buckets import buckets_rebuild
-from checks.models import Check, CheckBucketRollup, CheckDailyRollup, CheckResult
+from checks.history import history_refresh
+from checks.models import Check, CheckBucketRollup, CheckDailyRollup, CheckResult, SystemDailyHistory
 from checks.results import result_record
 from checks.uptime import (
     BUCKET, HISTORY_DAYS, Tally, percent_text, series_start, uptime_for_systems, with_has_checks,
@@ -148,3 +149,41 @@ def test_the_page_figures_never_read_raw_results(shop):
     uptime = uptime_for_systems(system_ids=[shop.pk], now=NOW)[str(shop.pk)]
 
     assert uptime.last_24h == Tally(1, 1) and uptime.days[-1].tally == Tally(1, 1) and uptime.series == []
+
+
+def test_the_fleet_history_gives_the_figures_of_the_roll_ups(shop):
+    http, tcp = make_check(shop), make_check(shop, "tcp")
+    for back, failures in ((1, 5), (2, 0), (40, 10), (89, 3), (90, 9)):
+        CheckDailyRollup.objects.create(check_ref=http, day=TODAY - timedelta(days=back), runs=100, failures=failures)
+    CheckDailyRollup.objects.create(check_ref=tcp, day=TODAY - timedelta(days=1), runs=50, failures=1)
+    result_record(check=http, at=NOW - timedelta(minutes=5), ok=False)
+
+    assert history_refresh(now=NOW) == 1
+    fleet = uptime_for_systems(system_ids=[shop.pk], now=NOW, fleet=True)[str(shop.pk)]
+    direct = uptime_for_systems(system_ids=[shop.pk], now=NOW)[str(shop.pk)]
+
+    assert fleet.days == direct.days and fleet.last_90d == direct.last_90d == Tally(451, 20)
+    assert fleet.days[-2].tally == Tally(150, 6)
+
+
+def test_a_history_written_yesterday_is_read_shifted_by_a_day(shop):
+    check = make_check(shop)
+    CheckDailyRollup.objects.create(check_ref=check, day=TODAY - timedelta(days=1), runs=10, failures=2)
+    CheckDailyRollup.objects.create(check_ref=check, day=TODAY - timedelta(days=89), runs=7, failures=0)
+    history_refresh(now=NOW - timedelta(days=1))  # its row ends yesterday, its first day is now out of range
+
+    days = uptime_for_systems(system_ids=[shop.pk], now=NOW, fleet=True)[str(shop.pk)].days
+
+    assert days[-2].tally == Tally(10, 2) and days[0].day == TODAY - timedelta(days=89)
+    assert days[0].tally == Tally(7, 0)
+    assert sum(d.tally.runs for d in days) == 17
+
+
+def test_a_system_without_roll_ups_loses_its_history_row(shop):
+    check = make_check(shop)
+    CheckDailyRollup.objects.create(check_ref=check, day=TODAY - timedelta(days=3), runs=10)
+    history_refresh(now=NOW)
+    check.delete()
+
+    assert history_refresh(now=NOW) == 0
+    assert not SystemDailyHistory.objects.exists()

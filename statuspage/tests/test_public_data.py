@@ -8,6 +8,7 @@ from django.test import Client
 from django.utils import timezone
 
 from catalog.services import health_report, system_create
+from checks.history import history_refresh
 from checks.models import Check, CheckDailyRollup
 from incidents.services import incident_add_update, incident_create
 from maintenance.services import maintenance_create
@@ -50,6 +51,7 @@ def test_summary_json_has_exactly_the_documented_shape():
     check = Check.objects.create(system=api, name="web", kind="http", url="http://127.0.0.1:9/")
     CheckDailyRollup.objects.create(check_ref=check, day=timezone.now().date() - timedelta(days=1), runs=3,
                                     failures=1)
+    history_refresh(now=timezone.now())
     incident = incident_create(title="Slow API", system_ids=[api.pk], initial_message="Looking",
                                actor="user:alice")
     incident_add_update(incident=incident, message="Found it", status_change="identified", actor="user:alice")

@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from catalog.services import health_report, system_create
+from checks.history import history_refresh
 from checks.models import Check, CheckDailyRollup
 from checks.results import result_record
 from checks.uptime import BUCKET, DayUptime, LatencyBucket, Tally, series_start
@@ -26,6 +27,7 @@ def with_history(name: str, *, failures_yesterday: int = 0):
     CheckDailyRollup.objects.create(check_ref=check, day=today - timedelta(days=1), runs=1440,
                                     failures=failures_yesterday, latency_p50_ms=40)
     CheckDailyRollup.objects.create(check_ref=check, day=today - timedelta(days=2), runs=1440, failures=0)
+    history_refresh(now=timezone.now())  # what the roll-up refresh does after writing roll-ups
     result_record(check=check, at=timezone.now() - timedelta(minutes=1), ok=True, latency_ms=42,
                                error="")
     return system

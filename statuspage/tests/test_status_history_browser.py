@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from catalog.services import system_create
+from checks.history import history_refresh
 from checks.models import Check, CheckDailyRollup
 from checks.results import result_record
 from testing.browser import browser_page
@@ -23,6 +24,7 @@ def test_uptime_bar_and_chart_in_chromium(live_server):
     bad_day, good_day = today - timedelta(days=3), today - timedelta(days=10)
     CheckDailyRollup.objects.create(check_ref=check, day=bad_day, runs=1440, failures=72)
     CheckDailyRollup.objects.create(check_ref=check, day=good_day, runs=1440, failures=0)
+    history_refresh(now=now)
     for hours, latency in LATENCIES.items():
         result_record(check=check, at=now - timedelta(hours=hours), ok=True, latency_ms=latency)
     result_record(check=check, at=now - timedelta(hours=5), ok=False, latency_ms=None,
