@@ -43,6 +43,7 @@ def populate(systems: int, groups: int, incidents: int) -> None:
     from catalog.groups import group_create, group_set_systems
     from catalog.models import Dependency
     from catalog.services import health_report, system_create
+    from checks.history import history_refresh
     from checks.models import Check, CheckBucketRollup, CheckDailyRollup
     from checks.uptime import BUCKET, series_start
     from incidents.services import incident_add_update, incident_create, incident_resolve
@@ -68,6 +69,7 @@ def populate(systems: int, groups: int, incidents: int) -> None:
         (CheckDailyRollup(check_ref=c, day=today - timedelta(days=d), runs=1440, failures=(d * 7 + i) % 40 // 30,
                           latency_p50_ms=40, latency_p95_ms=90, latency_max_ms=300)
          for i, c in enumerate(checks) for d in range(1, 90)), batch_size=5000)
+    history_refresh(now=now)  # what the roll-up refresh does after writing roll-ups
     start = series_start(now)
     CheckBucketRollup.objects.bulk_create(
         (CheckBucketRollup(check_ref=c, start=start + b * BUCKET, runs=15, failures=int(b == 40),

@@ -37,14 +37,17 @@ def history_refresh(*, now: datetime) -> int:
     return len(days)
 
 
-def past_days(system_ids, *, dates: list[date]) -> dict[str, list[tuple[int, int]]]:
-    """(runs, failures) of each of `dates` (past days, oldest first) by system id, from the rows (one query)."""
+def past_days(system_ids, *, dates: list[date]) -> dict[str, list]:
+    """[runs, failures] of each of `dates` (past days, oldest first) by system id, from the rows (one query)."""
     out = {}
     rows = SystemDailyHistory.objects.filter(system_id__in=list(system_ids)).values_list("system_id", "last_day",
                                                                                          "days")
     for system_id, last_day, values in rows:
         # values[-1] is last_day; a date before the row's window, or after it (not refreshed since), has no data.
-        offset = (last_day - dates[0]).days - (HISTORY_DAYS - 1)
-        out[str(system_id)] = [tuple(values[n - offset]) if 0 <= n - offset < HISTORY_DAYS else (0, 0)
-                               for n in range(len(dates))]
+        start = HISTORY_DAYS - 1 - (last_day - dates[0]).days
+        if 0 <= start and start + len(dates) <= len(values):
+            out[str(system_id)] = values[start:start + len(dates)]  # the usual case: refreshed today
+        else:
+            out[str(system_id)] = [values[start + n] if 0 <= start + n < len(values) else [0, 0]
+                                   for n in range(len(dates))]
     return out

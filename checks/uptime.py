@@ -54,7 +54,7 @@ class LatencyBucket:
 @dataclass
 class SystemUptime:
     dates: list[date]  # HISTORY_DAYS of them, oldest first, the last one today
-    tallies: list[tuple[int, int]]  # (runs, failures) of each date (today's so far)
+    tallies: list  # (runs, failures) of each date (today's so far), as pairs (lists or tuples)
     series: list[LatencyBucket]  # every BUCKET of the last 24 hours, oldest first (when asked for)
     last_24h: Tally = field(default_factory=Tally)
     last_30d: Tally = field(default_factory=Tally)
@@ -120,8 +120,12 @@ def with_has_checks(systems: QuerySet) -> QuerySet:
     return systems.annotate(has_checks=Exists(Check.objects.filter(system=OuterRef("pk"))))
 
 
-def _total(tallies: list[tuple[int, int]]) -> Tally:
-    return Tally(sum(t[0] for t in tallies), sum(t[1] for t in tallies))
+def _total(tallies) -> Tally:
+    runs = failures = 0
+    for tally in tallies:
+        runs += tally[0]
+        failures += tally[1]
+    return Tally(runs, failures)
 
 
 def _past_from_rollups(wanted, dates: list[date]) -> dict[str, list[tuple[int, int]]]:

@@ -4,26 +4,21 @@ Built as strings, not in a template: a page with dozens of systems draws thousan
 loop per mark cost more than everything else on the page together. Every text is escaped.
 """
 
-from functools import lru_cache
-
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 
-@lru_cache(maxsize=65_536)
-def _rect(bar, width: int, height: int) -> str:
-    # Memoised with charts._bar: the same day of many systems is one string.
+def day_rect_svg(bar, width: int, height: int) -> str:
+    """One day's <rect>; its <title> is its tooltip."""
     return (f'<rect class="day {bar.state}" x="{bar.x}" y="0" width="{width}" height="{height}" rx="1">'
             f"<title>{escape(bar.title)}</title></rect>")
 
 
-def uptime_bar_svg(bar: dict) -> SafeString:
-    """One <rect> per UTC day, oldest first; each one's <title> is its tooltip."""
-    label = escape(bar["label"])
-    rects = "".join(_rect(b, bar["bar_width"], bar["height"]) for b in bar["bars"])
-    return mark_safe(f'<svg class="uptime-bar" viewBox="0 0 {bar["width"]} {bar["height"]}" '
-                     f'preserveAspectRatio="none" role="img" aria-label="{label}"><title>{label}</title>'
-                     f"{rects}</svg>")
+def bar_svg(*, label: str, width: int, height: int, rects: str) -> SafeString:
+    """The bar around its days' rects (already markup), with its text alternative."""
+    label = escape(label)
+    return mark_safe(f'<svg class="uptime-bar" viewBox="0 0 {width} {height}" preserveAspectRatio="none" '
+                     f'role="img" aria-label="{label}"><title>{label}</title>{rects}</svg>')
 
 
 def _grid(chart: dict) -> str:

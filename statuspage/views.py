@@ -12,6 +12,7 @@ from .caching import public_page
 from .calendar import maintenance_calendar
 from .catalog_reads import impact_of
 from .feeds import StatusAtomFeed, StatusRssFeed
+from .items import system_item, system_items
 from .records import calendar_windows, history_page, incident_public, maintenance_public
 from .selectors import status_page, system_public
 from .summary import summary, uptime_90d
@@ -23,7 +24,10 @@ SVG = "image/svg+xml; charset=utf-8"
 @require_safe
 @public_page
 def status(request):
-    return render(request, "status/page.html", page_context(page=status_page(now=timezone.now())))
+    page = status_page(now=timezone.now())
+    for section in page.sections:
+        section.items_html = system_items(section.systems)
+    return render(request, "status/page.html", page_context(page=page, ungrouped_html=system_items(page.ungrouped)))
 
 
 @require_safe
@@ -33,7 +37,7 @@ def system(request, pk):
     found = system_public(pk, now=timezone.now())
     if found is None:
         raise Http404
-    return render(request, "status/system.html", page_context(system=found))
+    return render(request, "status/system.html", page_context(system=found, system_html=system_item(found)))
 
 
 def _system_names(ids) -> list[str]:

@@ -3,8 +3,9 @@
 from datetime import timedelta
 
 from django import template
-from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+
+from statuspage import items
 
 register = template.Library()
 
@@ -28,5 +29,4 @@ def duration_text(value: timedelta) -> str:
 @register.filter
 def status_word(status: str | None) -> str:
     """A health or impact status as the page words it ("No data" before the first report)."""
-    words = {"healthy": _("healthy"), "degraded": _("degraded"), "unhealthy": _("unhealthy")}
-    return words.get(status) or _("No data")
+    return items.status_word(status)
