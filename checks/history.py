@@ -32,7 +32,8 @@ def history_refresh(*, now: datetime) -> int:
         # Systems whose checks and roll-ups are all gone lose their row; the others are upserted.
         SystemDailyHistory.objects.exclude(system_id__in=list(days)).delete()
         SystemDailyHistory.objects.bulk_create(
-            [SystemDailyHistory(system_id=system_id, last_day=today, days=values) for system_id, values in days.items()],
+            [SystemDailyHistory(system_id=system_id, last_day=today, days=values)
+             for system_id, values in days.items()],
             batch_size=500, update_conflicts=True, unique_fields=["system"], update_fields=["last_day", "days"])
     return len(days)
 

@@ -98,7 +98,8 @@ def _systems(now: datetime, *, pk=None) -> list[PublicSystem]:
         impact_status, impacted_by = impact_of(system)
         out.append(PublicSystem(
             id=str(system.pk), name=system.name, status=status, impact_status=impact_status,
-            impacted_by=sorted(names[i] for i in impacted_by if i in names), impacted_by_ids=impacted_by, message=_public_message(health, system),
+            impacted_by=sorted(names[i] for i in impacted_by if i in names), impacted_by_ids=impacted_by,
+            message=_public_message(health, system),
             group_id=system_group_id(system), uptime=uptime.get(str(system.pk))))
     return out
 
