@@ -1,42 +1,19 @@
-"""The status page's uptime bar and response-time chart as SVG geometry: pure functions of the uptime figures.
+"""A system's 24-hour response-time chart as SVG geometry: pure functions of its quarter-hour series.
 
-svg.py draws what these return; each mark's tooltip is its SVG <title>, and each chart has a text alternative
-in its aria-label.
+svg.py draws what these return; each point's tooltip is its SVG <title>, and the chart has a text alternative
+in its aria-label. (The 90-day bar is bars.py.)
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, datetime
-from functools import lru_cache
+from datetime import datetime
 
-from django.utils.safestring import SafeString
-from django.utils.translation import gettext as _
+from checks.uptime import BUCKET, LatencyBucket
 
-from checks.uptime import (
-    BUCKET,
-    DayUptime,
-    LatencyBucket,
-    SystemUptime,
-    Tally,
-    percent_text,
-)
-
-from .svg import bar_svg, day_rect_svg, latency_chart_svg
-
-BAR_WIDTH, BAR_GAP, BAR_HEIGHT = 6, 2, 34
 CHART_WIDTH, CHART_HEIGHT = 718, 130
 PLOT_LEFT, PLOT_TOP, PLOT_BOTTOM = 48, 8, 112  # room for the y labels on the left and the times below
-# A day with failures reads "partial" down to this uptime, "down" below it.
-PARTIAL_FROM_PERCENT = 99.0
-
-
-@dataclass(frozen=True)
-class Bar:
-    x: int
-    state: str  # up, partial, down, nodata: the CSS class
-    title: str
 
 
 @dataclass(frozen=True)
@@ -46,71 +23,6 @@ class Point:
     avg_ms: int | None  # None: every run of the quarter hour failed without a response (drawn on the 0 line)
     title: str
     failed: bool
-
-
-def day_state(day: DayUptime) -> str:
-    percent = day.tally.percent
-    if percent is None:
-        return "nodata"
-    if not day.tally.failures:
-        return "up"
-    return "partial" if percent >= PARTIAL_FROM_PERCENT else "down"
-
-
-def _day_title(day: DayUptime) -> str:
-    text = f"{day.day:%Y-%m-%d}: {percent_text(day.tally.percent)}"
-    if day.tally.runs:
-        text += f" up ({day.tally.failures} of {day.tally.runs} checks failed)"
-    return text
-
-
-def _days(count: int) -> str:
-    return f"{count} day" if count == 1 else f"{count} days"
-
-
-def _bar_label_of(dates: list[date], tallies: list[tuple[int, int]]) -> str:
-    """The bar's text alternative: counts, and the most recent days with failures (screen readers do not
-    reach the bars' own titles inside an image)."""
-    failing = [DayUptime(day, Tally(tally[0], tally[1])) for day, tally in zip(dates, tallies) if tally[1]]
-    empty = sum(1 for tally in tallies if not tally[0])
-    label = (f"Uptime over the last {len(dates)} days: {_days(len(failing))} with failures, "
-             f"{_days(empty)} without data.")
-    if failing:
-        recent = ", ".join(f"{d.day:%Y-%m-%d} {percent_text(d.tally.percent)}" for d in reversed(failing[-5:]))
-        label += f" Most recent failures: {recent}."
-    return label
-
-
-@lru_cache(maxsize=65_536)
-def _bar(n: int, day: date, runs: int, failures: int) -> Bar:
-    # Memoised: across a fleet most days read alike (same runs, no failure), and a page of 500 systems draws
-    # 45,000 of them.
-    uptime = DayUptime(day, Tally(runs, failures))
-    return Bar(x=n * (BAR_WIDTH + BAR_GAP), state=day_state(uptime), title=_day_title(uptime))
-
-
-@lru_cache(maxsize=65_536)
-def _day_rect(n: int, day: date, runs: int, failures: int) -> str:
-    return day_rect_svg(_bar(n, day, runs, failures), BAR_WIDTH, BAR_HEIGHT)
-
-
-def uptime_bar_markup(*, dates: list[date], tallies: list) -> SafeString:
-    """The bar's SVG straight from (runs, failures) pairs: one memoised string per day (the fleet page's path)."""
-    rects = "".join([_day_rect(n, day, tally[0], tally[1]) for n, (day, tally) in enumerate(zip(dates, tallies))])
-    return bar_svg(label=_bar_label_of(dates, tallies), width=len(dates) * (BAR_WIDTH + BAR_GAP) - BAR_GAP,
-                   height=BAR_HEIGHT, rects=rects)
-
-
-def uptime_bar(days: list[DayUptime]) -> dict:
-    return uptime_bar_of(dates=[d.day for d in days], tallies=[tuple(d.tally) for d in days])
-
-
-def uptime_bar_of(*, dates: list[date], tallies: list[tuple[int, int]]) -> dict:
-    """The bar of these days from their (runs, failures): what uptime_bar draws, without a DayUptime per day."""
-    bars = [_bar(n, day, runs, failures) for n, (day, (runs, failures)) in enumerate(zip(dates, tallies))]
-    label = _bar_label_of(dates, tallies)
-    return {"bars": bars, "width": len(dates) * (BAR_WIDTH + BAR_GAP) - BAR_GAP, "height": BAR_HEIGHT,
-            "bar_width": BAR_WIDTH, "label": label}
 
 
 def nice_ceiling(value: float) -> int:
@@ -179,12 +91,3 @@ def latency_chart(series: list[LatencyBucket]) -> dict:
             "p95_lines": _polylines(p95s), "top": top, "mid": top // 2, "label": _label(series, points),
             "plot_left": PLOT_LEFT, "plot_top": PLOT_TOP, "plot_bottom": PLOT_BOTTOM,
             "mid_y": (PLOT_TOP + PLOT_BOTTOM) / 2, "ticks": ticks}
-
-
-def system_history(uptime: SystemUptime) -> dict:
-    """What a page shows of one system with checks: the percentages, the bar and (with a series) the chart."""
-    return {"uptime": [(_("24 hours"), percent_text(uptime.last_24h.percent)),
-                       (_("30 days"), percent_text(uptime.last_30d.percent)),
-                       (_("90 days"), percent_text(uptime.last_90d.percent))],
-            "bar": uptime_bar_markup(dates=uptime.dates, tallies=uptime.tallies),
-            "chart": latency_chart_svg(latency_chart(uptime.series)) if uptime.series else None}

@@ -16,7 +16,8 @@ from django.utils.translation import gettext as _
 
 from checks.uptime import percent_text
 
-from .charts import latency_chart, uptime_bar_markup
+from .bars import uptime_bar_markup
+from .charts import latency_chart
 from .selectors import PublicSystem
 from .svg import latency_chart_svg
 

@@ -29,7 +29,6 @@ from .catalog_reads import (
     system_group_id,
     systems_for_page,
 )
-from .charts import system_history
 from .overall import Overall, overall_status
 
 # A reported health message is shown capped: the page is public, the message is written by a client.
@@ -47,11 +46,6 @@ class PublicSystem:
     message: str
     group_id: str | None
     uptime: SystemUptime | None  # None without checks
-
-    @property
-    def history(self) -> dict | None:
-        """The percentages, bar and chart the page draws; None without checks."""
-        return None if self.uptime is None else system_history(self.uptime)
 
 
 @dataclass

@@ -8,19 +8,6 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 
-def day_rect_svg(bar, width: int, height: int) -> str:
-    """One day's <rect>; its <title> is its tooltip."""
-    return (f'<rect class="day {bar.state}" x="{bar.x}" y="0" width="{width}" height="{height}" rx="1">'
-            f"<title>{escape(bar.title)}</title></rect>")
-
-
-def bar_svg(*, label: str, width: int, height: int, rects: str) -> SafeString:
-    """The bar around its days' rects (already markup), with its text alternative."""
-    label = escape(label)
-    return mark_safe(f'<svg class="uptime-bar" viewBox="0 0 {width} {height}" preserveAspectRatio="none" '
-                     f'role="img" aria-label="{label}"><title>{label}</title>{rects}</svg>')
-
-
 def _grid(chart: dict) -> str:
     left, right, label_x = chart["plot_left"], chart["width"], chart["plot_left"] - 6
     rows = ((chart["plot_top"], f'{chart["top"]} ms'), (chart["mid_y"], f'{chart["mid"]} ms'),

@@ -1,6 +1,5 @@
 """The status page's uptime history: the bar, the chart and the percentages of systems with checks."""
 
-import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,7 +14,10 @@ from checks.models import Check, CheckDailyRollup
 from checks.results import result_record
 from checks.uptime import BUCKET, DayUptime, LatencyBucket, Tally, series_start
 from incidents.services import incident_create
-from statuspage.charts import day_state, latency_chart, nice_ceiling, uptime_bar
+from statuspage.bars import day_state, uptime_bar
+
+from .bars_support import drawn_days
+from statuspage.charts import latency_chart, nice_ceiling
 
 pytestmark = pytest.mark.django_db
 
@@ -47,9 +49,13 @@ def test_a_system_with_checks_shows_its_bar_and_uptime_its_page_the_chart_and_ot
     assert f'href="/status/systems/{shop.pk}/"' in html
     assert own_page.count('class="uptime-bar"') == 1 and own_page.count('class="latency-chart"') == 1
     assert 'data-avg-ms="42"' in own_page
-    assert len(re.findall(r'<rect class="day ', html)) == 90
-    assert len(re.findall(r'<rect class="day nodata"', html)) == 87
-    yesterday = (timezone.now().astimezone(UTC).date() - timedelta(days=1)).isoformat()
+    assert drawn_days(html) == 90 and drawn_days(html, "nodata") == 87
+    today = timezone.now().astimezone(UTC).date()
+    yesterday = (today - timedelta(days=1)).isoformat()
+    # The 87 days without data are one mark with one tooltip; each other day is its own.
+    assert html.count('<path class="day nodata"') == 1 and html.count("<rect class=\"day ") == 3
+    assert (f"<title>{today - timedelta(days=89):%Y-%m-%d} to {today - timedelta(days=3):%Y-%m-%d}: no data"
+            "</title>") in html
     assert f"<title>{yesterday}: 97.91 % up (30 of 1440 checks failed)</title>" in html
     assert "24 hours: <strong>100.00 %</strong>" in html
     assert "30 days: <strong>98.95 %</strong>" in html  # (2881 - 30) / 2881, rounded down
@@ -98,6 +104,20 @@ def test_day_states_and_the_bar_label():
     bar = uptime_bar([DayUptime(day, Tally(100, 2)), DayUptime(day, Tally())])
     assert [b.title for b in bar["bars"]] == ["2026-12-01: 98.00 % up (2 of 100 checks failed)", "2026-12-01: no data"]
     assert bar["width"] == 14
+
+
+def test_a_run_of_days_without_failures_is_one_mark_with_one_tooltip():
+    first = datetime(2026, 12, 1, tzinfo=UTC).date()
+    tallies = [Tally(), Tally(), Tally(100, 0), Tally(200, 0), Tally(100, 1), Tally(100, 0)]
+    days = [DayUptime(first + timedelta(days=n), t) for n, t in enumerate(tallies)]
+
+    marks = uptime_bar(days)["bars"]
+
+    assert [(m.x, m.state, m.days) for m in marks] == [(0, "nodata", 2), (16, "up", 2), (32, "partial", 1),
+                                                       (40, "up", 1)]
+    assert [m.title for m in marks] == [
+        "2026-12-01 to 2026-12-02: no data", "2026-12-03 to 2026-12-04: 100.00 % up (0 of 300 checks failed)",
+        "2026-12-05: 99.00 % up (1 of 100 checks failed)", "2026-12-06: 100.00 % up (0 of 100 checks failed)"]
 
 
 def test_the_chart_breaks_its_line_at_buckets_without_latency_and_scales_to_a_round_top():
