@@ -5,7 +5,8 @@
 
 Empties the bench database (flush), then creates `--systems` systems in `--groups` groups through the services
 (health reported, a dependency chain so some read "affected by"), each with one HTTP check, 89 days of daily
-roll-ups and 24 hours of quarter-hour buckets (the 90-day bars), `--incidents` resolved incidents in the history
+roll-ups (failures on about one day in fifteen; a tenth of the systems without data before 60 days ago) and
+24 hours of quarter-hour buckets (the 90-day bars), `--incidents` resolved incidents in the history
 plus three open ones, and maintenance in progress and upcoming.
 
 - Uncached render: `GET /status/` and `GET /status/summary.json` in process (Django's test client), p50/p99.
@@ -37,6 +38,12 @@ from mutations import check_database, configure_environment  # noqa: E402
 PORT = int(os.environ.get("BENCH_STATUS_PORT", "8795"))
 
 
+def _failures(system: int, days_ago: int) -> int:
+    """Failed runs of a system's day: about one day in fifteen has some (1 to 60 of 1,440), spread over the fleet."""
+    spot = (system * 37 + days_ago * 11) % 15
+    return 0 if spot else 1 + (system * days_ago) % 60
+
+
 def populate(systems: int, groups: int, incidents: int) -> None:
     from django.utils import timezone
 
@@ -66,9 +73,9 @@ def populate(systems: int, groups: int, incidents: int) -> None:
                                              enabled=False) for s in created)
     today = now.astimezone(UTC).date()
     CheckDailyRollup.objects.bulk_create(
-        (CheckDailyRollup(check_ref=c, day=today - timedelta(days=d), runs=1440, failures=(d * 7 + i) % 40 // 30,
+        (CheckDailyRollup(check_ref=c, day=today - timedelta(days=d), runs=1440, failures=_failures(i, d),
                           latency_p50_ms=40, latency_p95_ms=90, latency_max_ms=300)
-         for i, c in enumerate(checks) for d in range(1, 90)), batch_size=5000)
+         for i, c in enumerate(checks) for d in range(1, 90) if d < 60 or i % 10), batch_size=5000)
     history_refresh(now=now)  # what the roll-up refresh does after writing roll-ups
     start = series_start(now)
     CheckBucketRollup.objects.bulk_create(
