@@ -1,9 +1,8 @@
-"""Counting the days a page's uptime bars draw: a <rect> per day with failures, a <path> per run of others."""
+"""Counting the days a page's uptime bars draw: a <rect> per day with failures, one per run of other days."""
 
 import re
 
 
 def drawn_days(html: str, state: str = r"\w+") -> int:
-    rects = len(re.findall(rf'<rect class="day {state}"', html))
-    paths = sum(d.count("M") for d in re.findall(rf'<path class="day {state}" d="([^"]*)"', html))
-    return rects + paths
+    marks = re.findall(rf'<rect class="day {state}"[^>]*>', html)
+    return sum(int(m.group(1)) if (m := re.search(r'data-days="(\d+)"', mark)) else 1 for mark in marks)

@@ -53,7 +53,7 @@ def test_a_system_with_checks_shows_its_bar_and_uptime_its_page_the_chart_and_ot
     today = timezone.now().astimezone(UTC).date()
     yesterday = (today - timedelta(days=1)).isoformat()
     # The 87 days without data are one mark with one tooltip; each other day is its own.
-    assert html.count('<path class="day nodata"') == 1 and html.count("<rect class=\"day ") == 3
+    assert html.count('data-days="87"') == 1 and html.count("<rect class=\"day ") == 4
     assert (f"<title>{today - timedelta(days=89):%Y-%m-%d} to {today - timedelta(days=3):%Y-%m-%d}: no data"
             "</title>") in html
     assert f"<title>{yesterday}: 97.91 % up (30 of 1440 checks failed)</title>" in html
