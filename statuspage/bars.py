@@ -9,11 +9,13 @@ fleet's page mostly shows such days, and drawing each as its own <rect> and <tit
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import date
+from functools import lru_cache
 from html import escape
 
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language, ngettext
+from django.utils.translation import gettext as _
 
 from checks.uptime import DayUptime, Tally, percent_text
 
@@ -46,22 +48,24 @@ def _state(runs: int, failures: int) -> str:
 
 
 @lru_cache(maxsize=65_536)
-def _day_title(day: date, runs: int, failures: int) -> str:
-    # Memoised: across a fleet many days read alike (the same day, runs and failures).
-    text = f"{day.isoformat()}: {percent_text(Tally(runs, failures).percent)}"
-    if runs:
-        text += f" up ({failures} of {runs} checks failed)"
-    return text
+def _day_title(day: date, runs: int, failures: int, language: str | None) -> str:
+    # Memoised (per language): across a fleet many days read alike (the same day, runs and failures).
+    if not runs:
+        return _("%(day)s: no data") % {"day": day.isoformat()}
+    return _("%(day)s: %(percent)s up (%(failures)d of %(runs)d checks failed)") % {
+        "day": day.isoformat(), "percent": percent_text(Tally(runs, failures).percent), "failures": failures,
+        "runs": runs}
 
 
 def _run_title(first: date, last: date, runs: int) -> str:
+    dates = {"first": first.isoformat(), "last": last.isoformat(), "runs": runs}
     if not runs:
-        return f"{first.isoformat()} to {last.isoformat()}: no data"
-    return f"{first.isoformat()} to {last.isoformat()}: 100.00 % up (0 of {runs} checks failed)"
+        return _("%(first)s to %(last)s: no data") % dates
+    return _("%(first)s to %(last)s: 100.00 %% up (0 of %(runs)d checks failed)") % dates
 
 
 def _days(count: int) -> str:
-    return f"{count} day" if count == 1 else f"{count} days"
+    return ngettext("%(count)d day", "%(count)d days", count) % {"count": count}
 
 
 def bar_label(dates: list[date], tallies: list) -> str:
@@ -69,18 +73,18 @@ def bar_label(dates: list[date], tallies: list) -> str:
     reach the bars' own titles inside an image)."""
     failing = [(day, tally) for day, tally in zip(dates, tallies, strict=True) if tally[1]]
     empty = sum(1 for tally in tallies if not tally[0])
-    label = (f"Uptime over the last {len(dates)} days: {_days(len(failing))} with failures, "
-             f"{_days(empty)} without data.")
+    label = _("Uptime over the last %(count)d days: %(failing)s with failures, %(empty)s without data.") % {
+        "count": len(dates), "failing": _days(len(failing)), "empty": _days(empty)}
     if failing:
-        recent = ", ".join(f"{day:%Y-%m-%d} {percent_text(Tally(tally[0], tally[1]).percent)}"
+        recent = ", ".join(f"{day.isoformat()} {percent_text(Tally(tally[0], tally[1]).percent)}"
                            for day, tally in reversed(failing[-5:]))
-        label += f" Most recent failures: {recent}."
+        label += " " + _("Most recent failures: %(days)s.") % {"days": recent}
     return label
 
 
 def bar_marks(dates: list[date], tallies: list) -> list[Bar]:
     """The marks of the bar, left to right: one per day with failures, one per run of other equal days."""
-    marks, n, count = [], 0, len(dates)
+    marks, n, count, language = [], 0, len(dates), get_language()
     while n < count:
         runs, failures = tallies[n][0], tallies[n][1]
         state = _state(runs, failures)
@@ -89,7 +93,8 @@ def bar_marks(dates: list[date], tallies: list) -> list[Bar]:
             while end < count and tallies[end][1] == 0 and bool(tallies[end][0]) == bool(runs):
                 total += tallies[end][0]
                 end += 1
-        title = _day_title(dates[n], runs, failures) if end == n + 1 else _run_title(dates[n], dates[end - 1], total)
+        title = (_day_title(dates[n], runs, failures, language) if end == n + 1
+                 else _run_title(dates[n], dates[end - 1], total))
         marks.append(Bar(x=n * STEP, state=state, title=title, days=end - n))
         n = end
     return marks
