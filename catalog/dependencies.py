@@ -11,7 +11,7 @@ import uuid
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from .impact import impact_refresh, lock_graph
+from .impact import graph_changed, impact_refresh, lock_graph
 from .impact_graph import would_close_cycle
 from .models import Dependency, DependencyImpact, System
 
@@ -64,7 +64,9 @@ def dependency_create(*, system_id, depends_on_id, impact: str = DependencyImpac
     dependency_check(system, depends_on, impact=impact)
     dependency = Dependency(system=system, depends_on=depends_on, impact=impact)
     _save(dependency, force_insert=True)
-    impact_refresh(system_ids=[system.pk], actor=actor)
+    graph_changed()
+    # depends_on too: a system's first edge gives it an impact entity.
+    impact_refresh(system_ids=[system.pk, depends_on.pk], actor=actor)
     return dependency
 
 
@@ -77,14 +79,15 @@ def dependency_update(*, dependency: Dependency, actor: str, **fields) -> Depend
     current = Dependency.objects.filter(pk=dependency.pk).first()
     if current is None:
         raise Dependency.DoesNotExist(f"dependency {dependency.pk} no longer exists")
-    before = current.system_id
+    before = (current.system_id, current.depends_on_id)
     system = _system("system_id", fields.get("system_id", current.system_id))
     depends_on = _system("depends_on_id", fields.get("depends_on_id", current.depends_on_id))
     impact = fields.get("impact", current.impact)
     dependency_check(system, depends_on, impact=impact, replacing=current.pk)
     current.system, current.depends_on, current.impact = system, depends_on, impact
     _save(current)
-    impact_refresh(system_ids=[before, system.pk], actor=actor)
+    graph_changed()
+    impact_refresh(system_ids=[*before, system.pk, depends_on.pk], actor=actor)
     return current
 
 
@@ -94,4 +97,6 @@ def dependency_delete(*, dependency: Dependency, actor: str) -> None:
     lock_graph()
     deleted, _ = Dependency.objects.filter(pk=dependency.pk).delete()
     if deleted:
-        impact_refresh(system_ids=[dependency.system_id], actor=actor)
+        graph_changed()
+        # depends_on too: a system left without any edge loses its impact entity.
+        impact_refresh(system_ids=[dependency.system_id, dependency.depends_on_id], actor=actor)

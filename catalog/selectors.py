@@ -96,7 +96,8 @@ def group_list() -> QuerySet[Group]:
 def system_impact(*, system: System) -> Impact:
     """The system's impact status and impacted_by (its own health while nothing upstream is worse).
 
-    Reads the `impact` row the services keep; join it in (`select_related("impact")`) when listing.
+    Reads the `impact` row the services keep for the systems that have dependency edges (the others' impact
+    is their own health); join it in (`select_related("impact")`) when listing.
     """
     try:
         impact = system.impact
@@ -106,10 +107,10 @@ def system_impact(*, system: System) -> Impact:
 
 
 def impact_of(*, system_id) -> Impact:
-    """The system's impact read afresh (after a write in this request)."""
+    """The system's impact read afresh (after a write in this request); its own health without an impact row."""
     row = SystemImpact.objects.filter(pk=system_id).values_list("status", "impacted_by").first()
     if row is None:
-        return Impact(status=None)
+        return Impact(status=SystemHealth.objects.filter(pk=system_id).values_list("status", flat=True).first())
     return Impact(status=row[0], impacted_by=tuple(row[1]))
 
 

@@ -96,8 +96,10 @@ class SystemHealth(_Lazy):
 
     @property
     def impact_status(self):
-        """The status as the system's dependencies make it (the `impact` entity; none before any report)."""
-        return (self._read("impact", self.system_id) or {}).get("status")
+        """The status as the system's dependencies make it: the `impact` entity, kept for systems with
+        dependency edges; a system without any has none, its impact being its own health status."""
+        impact = self._read("impact", self.system_id)
+        return impact.get("status") if impact is not None else self.status
 
     @property
     def impacted_by(self):

@@ -121,7 +121,7 @@ def test_work_queue_subscriber_runs_once_per_change(recorded):
     ran = [delivery.deliver_change(mine.pk)]
     ran_again = [delivery.deliver_change(mine.pk)]
 
-    assert seen == [(change_id, ["description", "metadata", "name"])]
+    assert seen == [(change_id, ["description", "group_id", "metadata", "name"])]
     assert ran == [True] and ran_again == [False]
     assert SubscriptionDelivery.objects.get(subscriber="tests.recorder").delivered_at is not None
 

@@ -102,16 +102,13 @@ def test_delete_is_a_tombstone():
     tombstones = ChangeEvent.objects.filter(entity_id=str(system_id), next__isnull=True).order_by("id")
     assert [(e.kind, e.delta, sorted(e.prev), e.changed_fields) for e in tombstones] == [
         ("health", {}, ["latency_ms", "message", "status"], ["latency_ms", "message", "status"]),
-        ("impact", {}, ["impacted_by", "status"], ["impacted_by", "status"]),
         ("system", {}, ["description", "group_id", "metadata", "name"], ["description", "group_id", "metadata", "name"]),
     ]
     # latency_ms was null and stays null, yet a tombstone records every previous field.
-    assert transitions(system_id)[-9:] == [
+    assert transitions(system_id)[-7:] == [
         ("health", "latency_ms", None, None, "user:ann"),
         ("health", "message", "", None, "user:ann"),
         ("health", "status", "healthy", None, "user:ann"),
-        ("impact", "impacted_by", [], None, "user:ann"),
-        ("impact", "status", "healthy", None, "user:ann"),
         ("system", "description", "d", None, "user:ann"),
         ("system", "group_id", None, None, "user:ann"),
         ("system", "metadata", {}, None, "user:ann"),

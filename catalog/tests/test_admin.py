@@ -48,8 +48,6 @@ def test_add_with_health_writes_system_and_health_as_the_user(admin_client):
         ("health", "latency_ms", None, 700, "user:admin"),
         ("health", "message", None, "slow", "user:admin"),
         ("health", "status", None, "degraded", "user:admin"),
-        ("impact", "impacted_by", None, [], "user:admin"),
-        ("impact", "status", None, "degraded", "user:admin"),
     ]
 
 
@@ -70,10 +68,8 @@ def test_change_only_health_writes_only_health(admin_client):
     )
 
     assert response.status_code == 302
-    assert [(e.kind, e.delta, e.actor) for e in change_events(system.pk)[3:]] == [
-        ("health", {"status": "healthy"}, "user:admin"),
-        ("impact", {"status": "healthy"}, "user:admin"),
-    ]
+    [event] = change_events(system.pk)[2:]
+    assert (event.kind, event.delta, event.actor) == ("health", {"status": "healthy"}, "user:admin")
 
 
 def test_change_system_fields_without_touching_health(admin_client):
@@ -86,7 +82,7 @@ def test_change_system_fields_without_touching_health(admin_client):
     )
 
     assert response.status_code == 302
-    [event] = change_events(system.pk)[3:]
+    [event] = change_events(system.pk)[2:]
     assert (event.kind, event.delta) == ("system", {"metadata": {"team": "web"}, "name": "api-v2"})
     # An unchanged health is not re-reported, so its "updated" time stays the last real report's.
     assert SystemHealth.objects.get().updated_at == health.updated_at
@@ -147,7 +143,7 @@ def test_without_change_systemhealth_the_health_fields_are_read_only(client):
     response = client.post(change_url(system), form(description="edited", health_status="healthy"))
 
     assert response.status_code == 302
-    assert [(e.kind, e.delta, e.actor) for e in change_events(system.pk)[3:]] == [
+    assert [(e.kind, e.delta, e.actor) for e in change_events(system.pk)[2:]] == [
         ("system", {"description": "edited"}, "user:editor")
     ]
     assert SystemHealth.objects.get().status == "degraded"
@@ -161,9 +157,8 @@ def test_delete_view_writes_tombstones(admin_client):
 
     assert response.status_code == 302
     assert not System.objects.exists()
-    assert [(e.kind, e.next, e.actor) for e in change_events(system.pk)[-3:]] == [
+    assert [(e.kind, e.next, e.actor) for e in change_events(system.pk)[-2:]] == [
         ("health", None, "user:admin"),
-        ("impact", None, "user:admin"),
         ("system", None, "user:admin"),
     ]
 
@@ -183,7 +178,6 @@ def test_bulk_delete_goes_through_the_service_per_system(admin_client):
     tombstones = [(e.kind, e.next, e.actor) for s in doomed for e in change_events(s.pk) if e.next is None]
     assert tombstones == [
         ("health", None, "user:admin"),
-        ("impact", None, "user:admin"),
         ("system", None, "user:admin"),
         ("system", None, "user:admin"),
     ]

@@ -59,8 +59,6 @@ def test_post_reports_health_through_the_service(admin_api):
         ("health", "latency_ms", None, 800, "user:admin"),
         ("health", "message", None, "slow", "user:admin"),
         ("health", "status", None, "degraded", "user:admin"),
-        ("impact", "impacted_by", None, [], "user:admin"),
-        ("impact", "status", None, "degraded", "user:admin"),
     ]
     assert admin_api.get(url(system)).json() == response.json()
 

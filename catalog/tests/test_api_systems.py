@@ -228,9 +228,8 @@ def test_delete_writes_tombstones(admin_api):
 
     assert response.status_code == 204
     assert not System.objects.exists()
-    assert [(e.kind, e.next, e.actor) for e in change_events(system.pk)[-3:]] == [
+    assert [(e.kind, e.next, e.actor) for e in change_events(system.pk)[-2:]] == [
         ("health", None, "user:admin"),
-        ("impact", None, "user:admin"),
         ("system", None, "user:admin"),
     ]
 

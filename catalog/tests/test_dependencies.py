@@ -3,6 +3,7 @@
 import uuid
 
 import pytest
+from django.db import transaction
 
 from automation.entities.delivery import as_change
 from automation.entities.registry import derive_events
@@ -81,15 +82,18 @@ def test_adding_and_removing_an_edge_moves_the_impact_of_the_system_and_its_depe
     dependency = dependency_create(system_id=chain["cache"].pk, depends_on_id=extra.pk, impact="partial",
                                    actor="user:ops")
 
+    # The queue's first edge gives it an impact entity (its own health); its dependents are made worse.
     queue = str(extra.pk)
-    assert sorted(impact_changes(marker)) == sorted(
+    assert sorted(impact_changes(marker)) == sorted([(queue, {"status": "unhealthy", "impacted_by": []}, "user:ops")] + [
         (str(chain[name].pk), {"status": "degraded", "impacted_by": [queue]}, "user:ops")
-        for name in ("web", "api", "cache"))
+        for name in ("web", "api", "cache")])
     marker = last_event_id()
     dependency_delete(dependency=dependency, actor="user:ops")
-    assert sorted(impact_changes(marker)) == sorted(
+    # Left without any edge, the queue's impact is its own health again: the entity goes (a tombstone).
+    assert sorted(impact_changes(marker)) == sorted([(queue, {}, "user:ops")] + [
         (str(chain[name].pk), {"status": "healthy", "impacted_by": []}, "user:ops")
-        for name in ("web", "api", "cache"))
+        for name in ("web", "api", "cache")])
+    assert not SystemImpact.objects.filter(pk=extra.pk).exists()
 
 
 def test_deleting_a_system_recomputes_what_depended_on_it(chain):
@@ -172,3 +176,35 @@ def test_list_query_count_does_not_grow(admin_api, chain, django_assert_num_quer
     dependency_create(system_id=chain["db"].pk, depends_on_id=queue.pk, actor=ACTOR)
     with django_assert_num_queries(2):
         admin_api.get(URL)
+
+
+def test_a_graph_read_inside_a_rolled_back_edge_write_is_not_reused(chain):
+    queue = make_system("queue")
+    health_report(system=queue, status="healthy", actor=ACTOR)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        dependency_create(system_id=chain["db"].pk, depends_on_id=queue.pk, actor=ACTOR)  # reads the new graph
+        raise RuntimeError("the caller fails after the write")
+
+    health_report(system=queue, status="unhealthy", actor=ACTOR)
+
+    # The edge never committed: db and what depends on it are untouched by the queue's failure.
+    assert SystemImpact.objects.get(pk=chain["web"].pk).status == "healthy"
+    assert SystemImpact.objects.get(pk=chain["db"].pk).impacted_by == []
+
+
+def test_a_shell_save_of_health_moves_the_impact_too(chain):
+    from automation.entities.actor import acting_as
+    from catalog.models import SystemHealth
+
+    with acting_as("user:shell"):
+        health = SystemHealth.objects.get(pk=chain["db"].pk)
+        health.status = "degraded"
+        health.save()
+
+    assert impacts_of(chain, "web") == ("degraded", [str(chain["db"].pk)])
+    assert ChangeEvent.objects.filter(kind="impact", entity_id=str(chain["web"].pk)).latest("id").actor == "user:shell"
+
+
+def impacts_of(chain, name):
+    row = SystemImpact.objects.get(pk=chain[name].pk)
+    return row.status, row.impacted_by

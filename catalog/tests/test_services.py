@@ -80,11 +80,8 @@ def test_health_report_first_then_change():
         ("health", "latency_ms", None, 900, "user:mon"),
         ("health", "message", None, "slow", "user:mon"),
         ("health", "status", None, "degraded", "user:mon"),
-        ("impact", "impacted_by", None, [], "user:mon"),
-        ("impact", "status", None, "degraded", "user:mon"),
         ("health", "latency_ms", 900, 120, "user:mon"),
         ("health", "status", "degraded", "healthy", "user:mon"),
-        ("impact", "status", "degraded", "healthy", "user:mon"),
     ]
     first, second = change_events(system.pk, kind="health")
     assert (first.prev, first.next) == (None, {"status": "degraded", "message": "slow", "latency_ms": 900})
@@ -109,18 +106,16 @@ def test_delete_writes_tombstones_for_health_then_system():
 
     system_delete(system=system, actor="user:ann")
 
-    assert transition_rows(system_id)[-9:] == [
+    assert transition_rows(system_id)[-7:] == [
         ("health", "latency_ms", 5, None, "user:ann"),
         ("health", "message", "", None, "user:ann"),
         ("health", "status", "healthy", None, "user:ann"),
-        ("impact", "impacted_by", [], None, "user:ann"),
-        ("impact", "status", "healthy", None, "user:ann"),
         ("system", "description", "d", None, "user:ann"),
         ("system", "group_id", None, None, "user:ann"),
         ("system", "metadata", {}, None, "user:ann"),
         ("system", "name", "api", None, "user:ann"),
     ]
-    health_tomb, _impact_tomb, system_tomb = change_events(system_id)[-3:]
+    health_tomb, system_tomb = change_events(system_id)[-2:]
     assert (health_tomb.kind, health_tomb.next, health_tomb.delta) == ("health", None, {})
     assert health_tomb.changed_fields == ["latency_ms", "message", "status"]
     assert (system_tomb.kind, system_tomb.next, system_tomb.delta) == ("system", None, {})
@@ -149,9 +144,7 @@ def test_plain_delete_of_a_system_also_logs_its_health_tombstone():
     assert [(e.kind, e.next is None) for e in change_events(system_id)] == [
         ("system", False),
         ("health", False),
-        ("impact", False),
         ("health", True),
-        ("impact", True),
         ("system", True),
     ]
     assert not SystemHealth.objects.filter(pk=system_id).exists()
