@@ -47,44 +47,59 @@ def _state(runs: int, failures: int) -> str:
     return day_state(DayUptime(None, Tally(runs, failures))) if failures else ("up" if runs else "nodata")
 
 
+@lru_cache(maxsize=16)
+def _words(language: str | None) -> dict:
+    """The bar's translated phrases, looked up once per language (a fleet's page needs thousands of them)."""
+    return {
+        "day_nodata": _("%(day)s: no data"),
+        "day": _("%(day)s: %(percent)s up (%(failures)d of %(runs)d checks failed)"),
+        "run_nodata": _("%(first)s to %(last)s: no data"),
+        "run": _("%(first)s to %(last)s: 100.00 %% up (0 of %(runs)d checks failed)"),
+        "label": _("Uptime over the last %(count)d days: %(failing)s with failures, %(empty)s without data."),
+        "recent": _("Most recent failures: %(days)s."),
+    }
+
+
 @lru_cache(maxsize=65_536)
 def _day_title(day: date, runs: int, failures: int, language: str | None) -> str:
     # Memoised (per language): across a fleet many days read alike (the same day, runs and failures).
+    words = _words(language)
     if not runs:
-        return _("%(day)s: no data") % {"day": day.isoformat()}
-    return _("%(day)s: %(percent)s up (%(failures)d of %(runs)d checks failed)") % {
-        "day": day.isoformat(), "percent": percent_text(Tally(runs, failures).percent), "failures": failures,
-        "runs": runs}
+        return words["day_nodata"] % {"day": day.isoformat()}
+    return words["day"] % {"day": day.isoformat(), "percent": percent_text(Tally(runs, failures).percent),
+                           "failures": failures, "runs": runs}
 
 
-def _run_title(first: date, last: date, runs: int) -> str:
+def _run_title(first: date, last: date, runs: int, words: dict) -> str:
     dates = {"first": first.isoformat(), "last": last.isoformat(), "runs": runs}
-    if not runs:
-        return _("%(first)s to %(last)s: no data") % dates
-    return _("%(first)s to %(last)s: 100.00 %% up (0 of %(runs)d checks failed)") % dates
+    return (words["run"] if runs else words["run_nodata"]) % dates
 
 
-def _days(count: int) -> str:
+@lru_cache(maxsize=1024)
+def _days(count: int, language: str | None) -> str:
     return ngettext("%(count)d day", "%(count)d days", count) % {"count": count}
 
 
 def bar_label(dates: list[date], tallies: list) -> str:
     """The bar's text alternative: counts, and the most recent days with failures (screen readers do not
     reach the bars' own titles inside an image)."""
+    language = get_language()
+    words = _words(language)
     failing = [(day, tally) for day, tally in zip(dates, tallies, strict=True) if tally[1]]
     empty = sum(1 for tally in tallies if not tally[0])
-    label = _("Uptime over the last %(count)d days: %(failing)s with failures, %(empty)s without data.") % {
-        "count": len(dates), "failing": _days(len(failing)), "empty": _days(empty)}
+    label = words["label"] % {"count": len(dates), "failing": _days(len(failing), language),
+                              "empty": _days(empty, language)}
     if failing:
         recent = ", ".join(f"{day.isoformat()} {percent_text(Tally(tally[0], tally[1]).percent)}"
                            for day, tally in reversed(failing[-5:]))
-        label += " " + _("Most recent failures: %(days)s.") % {"days": recent}
+        label += " " + words["recent"] % {"days": recent}
     return label
 
 
 def bar_marks(dates: list[date], tallies: list) -> list[Bar]:
     """The marks of the bar, left to right: one per day with failures, one per run of other equal days."""
     marks, n, count, language = [], 0, len(dates), get_language()
+    words = _words(language)
     while n < count:
         runs, failures = tallies[n][0], tallies[n][1]
         state = _state(runs, failures)
@@ -94,7 +109,7 @@ def bar_marks(dates: list[date], tallies: list) -> list[Bar]:
                 total += tallies[end][0]
                 end += 1
         title = (_day_title(dates[n], runs, failures, language) if end == n + 1
-                 else _run_title(dates[n], dates[end - 1], total))
+                 else _run_title(dates[n], dates[end - 1], total, words))
         marks.append(Bar(x=n * STEP, state=state, title=title, days=end - n))
         n = end
     return marks
