@@ -31,6 +31,7 @@ SCRIPTS = {
     "parallel": (["bench/parallel.py"], ["--quick"]),
     "retention": (["bench/retention.py"], ["--rows", "20000", "--seconds", "2"]),
     "checks": (["bench/checks.py"], ["--quick"]),
+    "statuspage": (["bench/statuspage.py"], ["--quick"]),
     "impact": (["bench/impact.py"], ["--systems", "200", "--edges", "600", "--changes", "20"]),
 }
 
@@ -148,6 +149,24 @@ def later_rows(r: dict) -> list[tuple[str, str, str, str]]:
         (f"Health transitions written vs status changes ({c['flipped']} systems flipped down and up)",
          f"{c['transitions_written']}", f"{c['status_changes']} status changes",
          "equal" if c["transitions_written"] == c["status_changes"] else "DIFFERENT"),
+        *statuspage_rows(r.get("statuspage")),
+    ]
+
+
+def statuspage_rows(sp: dict | None) -> list[tuple[str, str, str, str]]:
+    """The public page at scale (absent from runs made before bench/statuspage.py existed)."""
+    if not sp:
+        return []
+    size = f"{sp['systems']} systems in {sp['groups']} groups, 90-day bars, {sp['incidents']} incidents in history"
+    page, summary = sp["status_uncached"], sp["summary_uncached"]
+    return [
+        (f"/status/ uncached render p50 / p99, {size}", f"{page['p50_ms']} ms / {page['p99_ms']} ms",
+         f"target p50 ≤ {sp['target_uncached_p50_ms']} ms", f"{round(page['p50_ms'] / sp['target_uncached_p50_ms'], 2)}"),
+        ("/status/summary.json uncached p50 / p99, same data", f"{summary['p50_ms']} ms / {summary['p99_ms']} ms",
+         "", ""),
+        ("/status/ under gunicorn -w 2, cache headers honoured (Django's cache middleware)",
+         f"{sp['gunicorn_cached_per_s']} req/s", f"every request rendered {sp['gunicorn_rendered_per_s']} req/s",
+         f"{round(sp['gunicorn_cached_per_s'] / sp['target_cached_per_s'], 2)} of the {sp['target_cached_per_s']}/s target"),
     ]
 
 

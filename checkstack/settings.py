@@ -188,6 +188,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Tags (Swagger's sections) come from the first path segment after this: one per resource (systems,
+    # incidents, automations, ...), not one "v1" for everything.
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
     # Several models have a `status`; name each enum after its model so the schema has no collisions.
     "ENUM_NAME_OVERRIDES": {
         "HealthStatusEnum": "catalog.models.HealthStatus",
@@ -381,6 +384,21 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="checkstack@localhost")
 # Base of the links in emails (workers have no request to build them from).
 CHECKSTACK_PUBLIC_URL = env("CHECKSTACK_PUBLIC_URL", default="http://localhost:8000")
+# The public status page: its name, logo (an absolute URL or a path; empty: none) and accent colour (#rgb or
+# #rrggbb; anything else falls back to the default), and how long browsers and shared caches may keep it.
+CHECKSTACK_STATUS_NAME = env("CHECKSTACK_STATUS_NAME", default="System status")
+CHECKSTACK_STATUS_LOGO_URL = env("CHECKSTACK_STATUS_LOGO_URL", default="")
+CHECKSTACK_STATUS_ACCENT = env("CHECKSTACK_STATUS_ACCENT", default="#1c7ed6")
+CHECKSTACK_STATUS_CACHE_SECONDS = env.int("CHECKSTACK_STATUS_CACHE_SECONDS", default=30)
+# Serve the public status pages from the cache below (Django's cache middleware) for their max-age, for a
+# deployment without a caching proxy or CDN in front. Only responses that say `public, max-age>0` are kept:
+# CACHE_MIDDLEWARE_SECONDS is 0, so the admin, the API and the subscribe form (no max-age, or private) never are.
+CHECKSTACK_STATUS_SERVER_CACHE = env.bool("CHECKSTACK_STATUS_SERVER_CACHE", default=False)
+if CHECKSTACK_STATUS_SERVER_CACHE:
+    MIDDLEWARE = ["django.middleware.cache.UpdateCacheMiddleware", *MIDDLEWARE,
+                  "django.middleware.cache.FetchFromCacheMiddleware"]
+    CACHE_MIDDLEWARE_SECONDS = 0
+    CACHE_MIDDLEWARE_KEY_PREFIX = "status"
 # The public subscribe form's limits: requests per address and per client IP in each window.
 CHECKSTACK_SUBSCRIBE_LIMIT_PER_ADDRESS = env.int("CHECKSTACK_SUBSCRIBE_LIMIT_PER_ADDRESS", default=5)
 CHECKSTACK_SUBSCRIBE_LIMIT_PER_CLIENT = env.int("CHECKSTACK_SUBSCRIBE_LIMIT_PER_CLIENT", default=20)
