@@ -40,6 +40,19 @@ def secret_set(*, name: str, value: str) -> Secret:
     return secret
 
 
+def secret_encrypt(value: str) -> bytes:
+    """`value` encrypted with the newest key (for other apps' credentials, e.g. notification channels)."""
+    return _fernet().encrypt(value.encode())
+
+
+def secret_decrypt(ciphertext: bytes) -> str:
+    """The plaintext of `secret_encrypt`'s output; raises SecretUnavailable when no key decrypts it."""
+    try:
+        return _fernet().decrypt(bytes(ciphertext)).decode()
+    except InvalidToken:
+        raise SecretUnavailable("an encrypted value cannot be decrypted with the configured key") from None
+
+
 def secret_delete(*, name: str) -> None:
     Secret.objects.filter(name=name).delete()
 

@@ -6,7 +6,10 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notifications"
 
     def ready(self):
-        from . import fanout, retention
+        from . import actions, fanout, retention
+        from .channels import planning
 
         fanout.register()
+        planning.register()
         retention.register()
+        actions.register()

@@ -1,0 +1,30 @@
+"""A channel's credentials at rest: one encrypted JSON object, decrypted only to send, masked once decrypted."""
+
+import json
+
+from automation.masking import remember_secret_value
+from automation.secrets import secret_decrypt, secret_encrypt
+
+from .models import Channel
+
+
+def seal(secret_parts: dict) -> bytes:
+    """The stored form of a channel's secret config parts (b"" for none)."""
+    return secret_encrypt(json.dumps(secret_parts, sort_keys=True)) if secret_parts else b""
+
+
+def unseal(channel: Channel) -> dict:
+    """The channel's secret config parts; each value is masked in this context's logs and errors from now on."""
+    stored = bytes(channel.secret_config or b"")
+    if not stored:
+        return {}
+    parts = json.loads(secret_decrypt(stored))
+    for value in parts.values():
+        if isinstance(value, str):
+            remember_secret_value(value)
+    return parts
+
+
+def full_config(channel: Channel) -> dict:
+    """Public and secret config together (for sending and for validating an edit); remembers the secrets."""
+    return {**channel.config, **unseal(channel)}
