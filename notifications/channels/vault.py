@@ -1,6 +1,8 @@
 """A channel's credentials at rest: one encrypted JSON object, decrypted only to send, masked once decrypted."""
 
 import json
+import re
+from urllib.parse import parse_qsl, urlsplit
 
 from automation.masking import remember_secret_value
 from automation.secrets import secret_decrypt, secret_encrypt
@@ -21,8 +23,19 @@ def unseal(channel: Channel) -> dict:
     parts = json.loads(secret_decrypt(stored))
     for value in parts.values():
         if isinstance(value, str):
-            remember_secret_value(value)
+            for piece in secret_pieces(value):
+                remember_secret_value(piece)
     return parts
+
+
+def secret_pieces(value: str) -> list[str]:
+    """`value`, and for a URL the tokens inside it: a service quoting only its path must not unmask it."""
+    if not re.match(r"^https?://", value):
+        return [value]
+    parts = urlsplit(value)
+    tokens = [parts.path, parts.query, *parts.path.split("/"), *(v for _k, v in parse_qsl(parts.query))]
+    # Short pieces ("hooks", "services") are words, not credentials; masking them would garble messages.
+    return [value, *(token for token in tokens if len(token) >= 12)]
 
 
 def full_config(channel: Channel) -> dict:
