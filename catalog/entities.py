@@ -1,18 +1,27 @@
-"""The `system` and `health` entity kinds, their change derivers and payloads."""
+"""The `system`, `health`, `group` and `impact` entity kinds, their change derivers and payloads."""
 
 from automation.entities.registry import Change, DerivedEvent, EntityKind, register_deriver, register_entity_kind
 
-from .models import HealthStatus, System, SystemHealth
+from .models import Group, HealthStatus, System, SystemHealth, SystemImpact
 
 BAD_HEALTH = {HealthStatus.DEGRADED, HealthStatus.UNHEALTHY}
 
 
 def system_state(system: System) -> dict:
-    return {"name": system.name, "description": system.description, "metadata": system.metadata}
+    return {"name": system.name, "description": system.description, "metadata": system.metadata,
+            "group_id": None if system.group_id is None else str(system.group_id)}
 
 
 def health_state(health: SystemHealth) -> dict:
     return {"status": health.status, "message": health.message, "latency_ms": health.latency_ms}
+
+
+def group_state(group: Group) -> dict:
+    return {"name": group.name, "description": group.description, "position": group.position}
+
+
+def impact_state(impact: SystemImpact) -> dict:
+    return {"status": impact.status, "impacted_by": list(impact.impacted_by)}
 
 
 def derive_system_events(change: Change) -> list[DerivedEvent]:
@@ -50,6 +59,19 @@ def derive_health_events(change: Change) -> list[DerivedEvent]:
     return [DerivedEvent(event=e, payload=dict(payload), context_key=change.entity_id) for e in events]
 
 
+def derive_impact_events(change: Change) -> list[DerivedEvent]:
+    """catalog.impact_changed: only when the impact status changed (its first value included)."""
+    if change.next is None or "status" not in change.changed_fields:
+        return []
+    payload = {
+        "system_id": change.entity_id,
+        "previous_status": change.prev["status"] if change.prev else None,
+        "new_status": change.next["status"],
+        "impacted_by": list(change.next.get("impacted_by") or []),
+    }
+    return [DerivedEvent(event="catalog.impact_changed", payload=payload, context_key=change.entity_id)]
+
+
 def register() -> None:
     register_entity_kind(
         EntityKind(
@@ -65,5 +87,8 @@ def register() -> None:
             state=health_state,
         )
     )
+    register_entity_kind(EntityKind(kind="group", model=Group, state=group_state))
+    register_entity_kind(EntityKind(kind="impact", model=SystemImpact, state=impact_state))
     register_deriver("system", derive_system_events)
+    register_deriver("impact", derive_impact_events)
     register_deriver("health", derive_health_events)

@@ -32,6 +32,42 @@ def validate_metadata(value) -> None:
     validate_no_nul_characters(value)
 
 
+class DependencyImpact(models.TextChoices):
+    """How much of a dependency's trouble reaches the system that depends on it."""
+
+    PARTIAL = "partial"  # at most `degraded`
+    FULL = "full"  # its impact status, unchanged
+
+
+class Group(TrackedModel):
+    """A section of systems (e.g. "Payments"): on the status page and for subscribers."""
+
+    entity_kind_name = "group"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    position = models.IntegerField(default=0, help_text="Groups are listed by position, then name.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self):
+        return self.name
+
+    def delete(self, *args, **kwargs):
+        # Its systems' group_id is tracked state: ungroup them through the service, not by SET NULL.
+        if is_mutating(self.entity_kind_name, self.pk):
+            return super().delete(*args, **kwargs)
+        from .groups import group_delete
+
+        group_delete(group=self, actor=current_acting().actor)
+
+    delete.alters_data = True
+
+
 class System(TrackedModel):
     """A monitored system."""
 
@@ -41,6 +77,8 @@ class System(TrackedModel):
     name = models.CharField(max_length=200, unique=True)
     description = models.TextField(blank=True)
     metadata = models.JSONField(default=dict, blank=True, validators=[validate_metadata])
+    # SET_NULL is the database's fallback only: group_delete ungroups the systems through the service first.
+    group = models.ForeignKey(Group, null=True, blank=True, on_delete=models.SET_NULL, related_name="systems")
     health_source = models.CharField(max_length=20, choices=HealthSource.choices, default=HealthSource.REPORTED)
     # The rule that turns check results into health, used while `health_source` is `checks`.
     health_failure_threshold = models.PositiveSmallIntegerField(
@@ -96,3 +134,46 @@ class SystemHealth(TrackedModel):
 
     def __str__(self):
         return f"{self.system_id}: {self.status}"
+
+
+class SystemImpact(TrackedModel):
+    """A system's health as its dependencies make it; the row exists while the status is known."""
+
+    entity_kind_name = "impact"
+
+    system = models.OneToOneField(System, primary_key=True, on_delete=models.CASCADE, related_name="impact")
+    status = models.CharField(max_length=20, choices=HealthStatus.choices)
+    # Ids (strings, sorted) of the systems whose own health made this one worse; empty when its own decides.
+    impacted_by = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status__in=HealthStatus.values), name="impact_status_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.system_id}: {self.status}"
+
+
+class Dependency(models.Model):
+    """`system` depends on `depends_on`: its trouble reaches `system` as `impact` says."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    system = models.ForeignKey(System, on_delete=models.CASCADE, related_name="dependencies")
+    depends_on = models.ForeignKey(System, on_delete=models.CASCADE, related_name="dependents")
+    impact = models.CharField(max_length=10, choices=DependencyImpact.choices, default=DependencyImpact.FULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "dependencies"
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["system", "depends_on"], name="dependency_pair_unique"),
+            models.CheckConstraint(condition=~models.Q(system=models.F("depends_on")), name="dependency_not_self"),
+            models.CheckConstraint(condition=models.Q(impact__in=DependencyImpact.values),
+                                   name="dependency_impact_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.system_id} → {self.depends_on_id} ({self.impact})"

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
-from .models import System, SystemHealth
+from .impact_graph import Impact, worst_status
+from .models import Dependency, Group, System, SystemHealth, SystemImpact
 
 
 @dataclass(frozen=True)
@@ -23,8 +24,8 @@ class UnreportedHealth:
 
 
 def system_list() -> QuerySet[System]:
-    """Systems by name, each with its health joined in (one query for the page)."""
-    return System.objects.select_related("health").order_by("name")
+    """Systems by name, each with its health, impact and group joined in (one query for the page)."""
+    return System.objects.select_related("health", "impact", "group").order_by("name")
 
 
 def system_health(*, system: System) -> SystemHealth | UnreportedHealth:
@@ -60,3 +61,51 @@ def existing_system_ids(system_ids: Iterable, *, lock: bool = False) -> list[str
 def systems_with_health_status(*, statuses: Iterable[str]) -> QuerySet[System]:
     """Systems whose last reported health is one of `statuses` (never-reported systems excluded)."""
     return System.objects.filter(health__status__in=list(statuses))
+
+
+@dataclass(frozen=True)
+class GroupSection:
+    """One section of systems: a group (None: the systems in no group), its systems by name, its status."""
+
+    group: Group | None
+    systems: list[System]
+    status: str | None  # the worst impact status of its systems; None while none is known
+
+
+def group_list() -> QuerySet[Group]:
+    """Groups in position order (then name), each with its systems, their health and impact (two queries)."""
+    systems = System.objects.select_related("health", "impact").order_by("name")
+    return Group.objects.order_by("position", "name").prefetch_related(Prefetch("systems", queryset=systems))
+
+
+def system_impact(*, system: System) -> Impact:
+    """The system's impact status and impacted_by (its own health while nothing upstream is worse).
+
+    Reads the `impact` row the services keep; join it in (`select_related("impact")`) when listing.
+    """
+    try:
+        impact = system.impact
+    except SystemImpact.DoesNotExist:
+        return Impact(status=system_health(system=system).status)
+    return Impact(status=impact.status, impacted_by=tuple(impact.impacted_by))
+
+
+def group_status(*, systems: Iterable[System]) -> str | None:
+    """A group's status: the worst impact status of its systems (None while none of them is known)."""
+    return worst_status(system_impact(system=system).status for system in systems)
+
+
+def status_sections() -> list[GroupSection]:
+    """The groups in position order, then the ungrouped systems (a section only if there are any); 3 queries."""
+    sections = [GroupSection(group=group, systems=list(group.systems.all()),
+                             status=group_status(systems=group.systems.all()))
+                for group in group_list()]
+    ungrouped = list(system_list().filter(group__isnull=True))
+    if ungrouped:
+        sections.append(GroupSection(group=None, systems=ungrouped, status=group_status(systems=ungrouped)))
+    return sections
+
+
+def dependency_list() -> QuerySet[Dependency]:
+    """Every dependency edge with both systems joined in."""
+    return Dependency.objects.select_related("system", "depends_on").order_by("system__name", "depends_on__name")

@@ -9,9 +9,11 @@ from django.db import IntegrityError, transaction
 
 from automation.entities.mutation import entity_mutate
 
-from .models import MAX_LATENCY_MS, HealthSource, System, SystemHealth
+from .groups import lock_group
+from .impact import impact_after_health_change, impact_refresh, load_graph, lock_graph, lock_graph_shared
+from .models import MAX_LATENCY_MS, HealthSource, System, SystemHealth, SystemImpact
 
-SYSTEM_FIELDS = frozenset({"name", "description", "metadata"})
+SYSTEM_FIELDS = frozenset({"name", "description", "metadata", "group_id"})
 # How the system's health is set (not reactive state: changing them writes no change event).
 HEALTH_POLICY_FIELDS = frozenset({"health_source", "health_failure_threshold", "health_degraded_latency_ms"})
 MAX_FAILURE_THRESHOLD = 100
@@ -37,9 +39,14 @@ class HealthSourceConflict(Exception):
         )
 
 
-def _lock_system(system: System) -> str:
-    """Lock the system's row and return its health source; System.DoesNotExist if it was deleted meanwhile."""
-    sources = System.objects.select_for_update().filter(pk=system.pk).values_list("health_source", flat=True)
+def _lock_system(system: System, *, no_key: bool = False) -> str:
+    """Lock the system's row and return its health source; System.DoesNotExist if it was deleted meanwhile.
+
+    `no_key` (a health change): FOR NO KEY UPDATE still serialises with another report and with deletion,
+    but lets another transaction insert rows that reference the system (a dependent's impact row).
+    """
+    sources = (System.objects.select_for_update(no_key=no_key).filter(pk=system.pk)
+               .values_list("health_source", flat=True))
     if not sources:
         raise System.DoesNotExist(f"system {system.pk} does not exist")
     return sources[0]
@@ -55,15 +62,17 @@ def _deleting(instance):
     return write
 
 
-def system_create(*, name: str, description: str = "", metadata: dict | None = None, actor: str,
-                  **policy) -> System:
-    """Create a system; `policy` may set the health policy fields (health_source, ...)."""
+@transaction.atomic
+def system_create(*, name: str, description: str = "", metadata: dict | None = None, group_id=None,
+                  actor: str, **policy) -> System:
+    """Create a system (in the group `group_id`, if given); `policy` may set the health policy fields."""
     unknown = set(policy) - HEALTH_POLICY_FIELDS
     if unknown:
         raise TypeError(f"system_create() got unknown fields: {', '.join(sorted(unknown))}")
     if errors := health_policy_errors(policy):
         raise ValidationError(errors)
-    system = System(name=name, description=description, metadata=metadata or {}, **policy)
+    group = lock_group(group_id)
+    system = System(name=name, description=description, metadata=metadata or {}, group=group, **policy)
 
     def write(_current):
         _save(system, force_insert=True)
@@ -88,13 +97,18 @@ def health_policy_errors(fields: dict) -> dict[str, list[str]]:
     return errors
 
 
+@transaction.atomic
 def system_update(*, system: System, actor: str, **fields) -> System:
-    """Set the given fields (name, description, metadata, health policy) on the locked row; `system` follows."""
+    """Set the given fields (name, description, metadata, group_id, health policy) on the locked row;
+    `system` follows."""
     unknown = set(fields) - SYSTEM_FIELDS - HEALTH_POLICY_FIELDS
     if unknown:
         raise TypeError(f"system_update() got unknown fields: {', '.join(sorted(unknown))}")
     if errors := health_policy_errors(fields):
         raise ValidationError(errors)
+    if "group_id" in fields:
+        group = lock_group(fields["group_id"])
+        fields["group_id"] = None if group is None else group.pk
 
     def write(current: System | None):
         if current is None:
@@ -113,12 +127,20 @@ def system_update(*, system: System, actor: str, **fields) -> System:
 
 @transaction.atomic
 def system_delete(*, system: System, actor: str) -> None:
-    """Delete a system and its health; incidents and windows drop it when they see the tombstone."""
+    """Delete a system, its health, impact and edges; incidents and windows drop it when they see the
+    tombstone, and what depended on it is recomputed without it."""
+    lock_graph()
     _lock_system(system)
+    _dependencies, dependents = load_graph()
     health = SystemHealth.objects.filter(pk=system.pk).first()
     if health is not None:
         entity_mutate(kind="health", entity_id=system.pk, write=_deleting(health), actor=actor)
+    impact = SystemImpact.objects.filter(pk=system.pk).first()
+    if impact is not None:
+        entity_mutate(kind="impact", entity_id=system.pk, write=_deleting(impact), actor=actor)
     entity_mutate(kind="system", entity_id=system.pk, write=_deleting(system), actor=actor)
+    if former := dependents.get(str(system.pk)):
+        impact_refresh(system_ids=former, actor=actor)
 
 
 @transaction.atomic
@@ -132,7 +154,8 @@ def health_report(
     HealthSourceConflict and writes nothing (read under the system's lock, so a concurrent switch of source
     is either seen or waits).
     """
-    if (current_source := _lock_system(system)) != source:
+    lock_graph_shared()
+    if (current_source := _lock_system(system, no_key=True)) != source:
         raise HealthSourceConflict(source=current_source, reporter=source)
 
     def write(current: SystemHealth | None):
@@ -143,5 +166,7 @@ def health_report(
         health.save(force_insert=current is None)
         return health
 
-    health, _event = entity_mutate(kind="health", entity_id=system.pk, write=write, actor=actor)
+    health, event = entity_mutate(kind="health", entity_id=system.pk, write=write, actor=actor)
+    if event is not None and "status" in event.changed_fields:
+        impact_after_health_change(system_id=system.pk, status=status, actor=actor)
     return health

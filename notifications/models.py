@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from catalog.models import System
+from catalog.models import Group, System
 
 from .topics import Topic
 
@@ -26,6 +26,8 @@ class Subscriber(models.Model):
     systems = models.ManyToManyField(
         System, related_name="subscribers", blank=True, db_table="catalog_subscriber_systems"
     )
+    # A group stands for every system in it, those added later included (resolved when a change is sent).
+    groups = models.ManyToManyField(Group, related_name="subscribers", blank=True)
     confirmed = models.BooleanField(default=False)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     # Secrets of the links, never shown by the API or the admin. Two, not one: the unsubscribe link is in
@@ -35,6 +37,7 @@ class Subscriber(models.Model):
     unsubscribe_token = models.CharField(max_length=64, unique=True, default=new_subscriber_token, editable=False)
     # Systems asked for on the public form: followed only once the address's owner confirms.
     requested_system_ids = models.JSONField(default=list, blank=True)
+    requested_group_ids = models.JSONField(default=list, blank=True)
     # A confirmation email is owed while sent_at is null or older than requested_at (the sweeper re-sends).
     confirmation_requested_at = models.DateTimeField(null=True, blank=True)
     confirmation_sent_at = models.DateTimeField(null=True, blank=True)
