@@ -23,6 +23,7 @@ NAME_TAKEN = "A channel with this name already exists."
 
 class ChannelSerializer(serializers.ModelSerializer):
     system_ids = serializers.SerializerMethodField()
+    group_ids = serializers.SerializerMethodField()
 
     class Meta:
         model = Channel
@@ -33,6 +34,9 @@ class ChannelSerializer(serializers.ModelSerializer):
     def get_system_ids(self, channel: Channel) -> list[str]:
         return sorted(str(system.pk) for system in channel.systems.all())
 
+    def get_group_ids(self, channel: Channel) -> list[str]:
+        return sorted(str(group.pk) for group in channel.groups.all())
+
 
 class ChannelWriteSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
@@ -40,7 +44,7 @@ class ChannelWriteSerializer(serializers.Serializer):
     enabled = serializers.BooleanField(default=True)
     config = serializers.DictField(default=dict)
     system_ids = serializers.ListField(child=serializers.UUIDField(), default=list, max_length=1000)
-    group_ids = serializers.ListField(child=serializers.CharField(max_length=64), default=list, max_length=1000)
+    group_ids = serializers.ListField(child=serializers.UUIDField(), default=list, max_length=1000)
     events = serializers.ListField(child=serializers.ChoiceField(choices=ChannelEvent.choices), default=list)
 
     def validate_name(self, value: str) -> str:
@@ -67,7 +71,7 @@ TEST_ANSWER = inline_serializer("ChannelTestAnswer", {
 @extend_schema(tags=["channels"])
 class ChannelViewSet(viewsets.ModelViewSet):
     lookup_value_regex = "[^/]+"
-    queryset = Channel.objects.prefetch_related("systems").order_by("name")
+    queryset = Channel.objects.prefetch_related("systems", "groups").order_by("name")
     serializer_class = ChannelSerializer
     # Sending a test message is using the channel as its editor would: the same permission as an edit.
     action_permissions = {"test": ["notifications.change_channel"]}

@@ -24,7 +24,9 @@ TOPIC_EVENTS = {
 # Kinds whose change events reach channels. `slo` (slo.status_changed) is accepted in a channel's events
 # already, but no `slo` entity kind exists yet: when the SLO issue adds it, add "slo" here and map its
 # status changes in channel_event. Until then no change is ever slo.status_changed.
-CHANNEL_KINDS = ("incident", "maintenance", "health")
+CHANNEL_KINDS = ("incident", "maintenance", "health", "impact")
+# A system's own health (health.changed), and its health as its dependencies make it (impact.changed).
+STATUS_EVENTS = {"health": ChannelEvent.HEALTH_CHANGED, "impact": ChannelEvent.IMPACT_CHANGED}
 RESOLVING = {ChannelEvent.INCIDENT_RESOLVED, ChannelEvent.MAINTENANCE_COMPLETED}
 # PagerDuty / Opsgenie severities by incident severity.
 SEVERITIES = {"critical": "critical", "major": "error", "minor": "warning"}
@@ -34,8 +36,8 @@ def channel_event(change: Change) -> str | None:
     """The channel event of a change, or None when channels hear nothing of it (pure)."""
     if change.kind in ("incident", "maintenance"):
         return TOPIC_EVENTS.get(notification_topic(change))
-    if change.kind == "health" and not change.is_delete and "status" in change.changed_fields:
-        return ChannelEvent.HEALTH_CHANGED
+    if change.kind in STATUS_EVENTS and not change.is_delete and "status" in change.changed_fields:
+        return STATUS_EVENTS[change.kind]
     return None
 
 
@@ -69,6 +71,8 @@ def change_message(change: Change, event: str, entity) -> dict:
         status = change.next.get("status")
         name = systems[0] if systems else change.entity_id
         title, text = f"{name} is {status}", change.next.get("message") or ""
+        if change.kind == "impact" and change.next.get("impacted_by"):
+            title += f" (affected by {', '.join(_system_names(change.next['impacted_by']))})"
         severity = {"unhealthy": "critical", "degraded": "warning"}.get(status, "info")
         url, key, resolved = f"{base}/status/", f"{change.kind}:{change.entity_id}", status == "healthy"
     return {"event": event, "title": title, "text": text, "systems": systems, "status": status,

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from catalog.models import System
+from catalog.models import Group, System
 
 
 class ChannelKind(models.TextChoices):
@@ -47,9 +47,10 @@ class Channel(models.Model):
     # The kind's credentials (webhook URLs, tokens, routing keys) as one Fernet token of a JSON object,
     # encrypted with the automation secrets' keys (channels/vault.py); never shown, logged or sent to the broker.
     secret_config = models.BinaryField(default=b"", editable=False)
-    # None of either: every system.
+    # None of either: every system. A group stands for the systems in it when a change is sent (those
+    # added later included).
     systems = models.ManyToManyField(System, related_name="channels", blank=True)
-    group_ids = models.JSONField(default=list, blank=True)
+    groups = models.ManyToManyField(Group, related_name="channels", blank=True)
     events = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

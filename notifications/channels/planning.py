@@ -31,7 +31,7 @@ def channel_wants(channel: Channel, event: str, system_ids: set[str], group_ids:
     if event not in channel.events:
         return False
     chosen = {str(system.pk) for system in channel.systems.all()}
-    groups = {str(pk) for pk in channel.group_ids}
+    groups = {str(group.pk) for group in channel.groups.all()}
     if not chosen and not groups:
         return True
     return bool(chosen & system_ids) or bool(groups & group_ids)
@@ -43,9 +43,7 @@ def _entity(change: Change):
 
 
 def _group_ids(system_ids: set[str]) -> set[str]:
-    """The groups of these systems (none until catalog has groups)."""
-    if not hasattr(System, "group_id"):
-        return set()
+    """The groups these systems are in now."""
     return {str(pk) for pk in System.objects.filter(pk__in=system_ids).exclude(group_id=None)
             .values_list("group_id", flat=True)}
 
@@ -60,7 +58,7 @@ def channels_plan(change: Change) -> list[int]:
         return []  # deleted since, or muted: silenced on channels as in email
     system_ids = set(affected_system_ids(change))
     group_ids = _group_ids(system_ids)
-    channels = [c for c in Channel.objects.filter(enabled=True).prefetch_related("systems").order_by("pk")
+    channels = [c for c in Channel.objects.filter(enabled=True).prefetch_related("systems", "groups").order_by("pk")
                 if channel_wants(c, event, system_ids, group_ids)]
     if not channels:
         return []

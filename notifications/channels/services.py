@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from automation.builtins.egress import TargetRefused
 from automation.masking import masking_scope
+from catalog.models import Group
 from catalog.selectors import existing_system_ids
 
 from ..conf import channel_timeout
@@ -48,11 +49,10 @@ def _check(*, events: list[str], group_ids: list) -> None:
     if unknown:
         raise ValidationError({"events": [f"unknown event(s): {', '.join(unknown)}"]})
     if group_ids:
-        from .groups import existing_group_ids
-
-        missing = sorted({str(g) for g in group_ids} - existing_group_ids(group_ids))
-        if missing:
-            raise ValidationError({"group_ids": [f"no such group(s): {', '.join(missing)}"]})
+        wanted = {str(g) for g in group_ids}
+        found = {str(pk) for pk in Group.objects.filter(pk__in=wanted).values_list("pk", flat=True)}
+        if missing := sorted(wanted - found):
+            raise ValidationError({"group_ids": [f"Unknown group id(s): {', '.join(missing)}."]})
 
 
 def _sealed(kind: str, config: dict) -> tuple[dict, bytes, str | None]:
@@ -77,8 +77,9 @@ def channel_create(*, name: str, kind: str, config: dict, enabled: bool = True, 
     _check(events=list(events), group_ids=list(group_ids))
     public, sealed, generated = _sealed(kind, config)
     channel = Channel.objects.create(name=name, kind=kind, enabled=enabled, config=public, secret_config=sealed,
-                                     group_ids=[str(g) for g in group_ids], events=list(dict.fromkeys(events)))
+                                     events=list(dict.fromkeys(events)))
     channel.systems.set(_system_ids(system_ids))
+    channel.groups.set([str(g) for g in group_ids])
     logger.info("channel %s (%s) created by %s", channel.pk, kind, actor)
     return Created(channel=channel, webhook_secret=generated)
 
@@ -95,12 +96,14 @@ def channel_update(*, channel: Channel, actor: str, config: dict | None = None, 
             # Same kind: the stored secrets stand for those left out. A new kind starts from what is sent.
             base = full_config(channel) if kind == channel.kind else {}
             channel.config, channel.secret_config, _ = _sealed(kind, {**base, **(config or {})})
-    for field in ("name", "kind", "enabled", "events", "group_ids"):
+    for field in ("name", "kind", "enabled", "events"):
         if field in changes:
-            setattr(channel, field, [str(v) for v in changes[field]] if field == "group_ids" else changes[field])
+            setattr(channel, field, changes[field])
     channel.save()
     if "system_ids" in changes:
         channel.systems.set(_system_ids(changes["system_ids"]))
+    if "group_ids" in changes:
+        channel.groups.set([str(g) for g in changes["group_ids"]])
     logger.info("channel %s updated by %s", channel.pk, actor)
     return channel
 

@@ -247,3 +247,29 @@ def test_an_email_channel_mails_its_addresses(systems, mailoutbox):
     assert send_due() == ["sent"]
     assert [(m.to, m.subject) for m in mailoutbox] == [(["ops@example.com"], "Incident: API down")]
     assert "Systems: api" in mailoutbox[0].body
+
+
+def test_a_group_covers_its_systems_including_one_added_later(systems):
+    from catalog.groups import group_create, group_set_systems
+
+    api, db = systems
+    payments = group_create(name="Payments", actor="user:test")
+    group_set_systems(group=payments, system_ids=[api.pk], actor="user:test")
+    make_channel("payments", "slack", {"url": "https://hooks.example.com/a"}, group_ids=[payments.pk],
+                 events=["incident.created"])
+    incident_create(title="db only", system_ids=[db.pk], actor="user:test")
+    plan()
+    assert rows() == []
+    group_set_systems(group=payments, system_ids=[api.pk, db.pk], actor="user:test")  # db joins later
+    incident_create(title="db again", system_ids=[db.pk], actor="user:test")
+    plan()
+    assert rows() == [("payments", "incident.created", "pending")]
+
+
+def test_an_impact_change_is_impact_changed(systems):
+    api, _db = systems
+    make_channel("impact", "slack", {"url": "https://hooks.example.com/a"}, events=["impact.changed"])
+    health_report(system=api, status="unhealthy", actor="user:test")
+    plan()
+    assert rows() == [("impact", "impact.changed", "pending")]
+    assert ChannelDelivery.objects.get().message["title"] == "api is unhealthy"
