@@ -17,6 +17,7 @@ from django.http import HttpResponse, HttpResponseForbidden
 from django.utils import timezone
 
 from automation.models import ACTIVE_STATUSES, TERMINAL_STATUSES, ChangeEvent, Run, SubscriptionDelivery, Timer
+from notifications.channels.models import ChannelDelivery
 
 COUNT_CAP = 10_000
 RECENT = timedelta(hours=1)
@@ -74,6 +75,12 @@ def _recently_ended_runs(now) -> Iterable[Sample]:
         yield f'{{status="{status}"}}', ended.get(status, 0)
 
 
+def _channel_deliveries(now) -> Iterable[Sample]:
+    # Each status has its partial index (channel_delivery_due, _claimed, _failed); sent ones are not counted.
+    for status in ("pending", "sending", "failed"):
+        yield f'{{status="{status}"}}', capped_count(ChannelDelivery.objects.filter(status=status))
+
+
 def _oldest_due_timer(now) -> Iterable[Sample]:
     yield "", seconds_since(_due_timers(now).order_by("due_at").values_list("due_at", flat=True).first(), now)
 
@@ -90,6 +97,9 @@ METRICS = [
     Metric("checkstack_deliveries_pending", "gauge",
            f"work_queue subscriber deliveries not done yet, counted up to {COUNT_CAP}.",
            lambda now: [("", capped_count(SubscriptionDelivery.objects.filter(delivered_at=None)))]),
+    Metric("checkstack_channel_deliveries", "gauge",
+           f"Notification channel deliveries by status (pending, sending, failed: out of attempts, replayable "
+           f"from the admin), each counted up to {COUNT_CAP}.", _channel_deliveries),
     Metric("checkstack_runs", "gauge",
            f"Runs not ended, by status (pending, running, waiting), each counted up to {COUNT_CAP}.", _active_runs),
     Metric("checkstack_runs_ended_last_hour", "gauge",

@@ -273,3 +273,17 @@ def test_an_impact_change_is_impact_changed(systems):
     plan()
     assert rows() == [("impact", "impact.changed", "pending")]
     assert ChannelDelivery.objects.get().message["title"] == "api is unhealthy"
+
+
+def test_failed_deliveries_are_counted_in_metrics_and_healthz(systems, client):
+    api, _db = systems
+    with Receiver(status=400) as receiver:
+        make_channel("ops", "slack", {"url": receiver.url})
+        make_channel("other", "slack", {"url": receiver.url + "/2"}, events=["incident.resolved"])
+        incident_create(title="API down", system_ids=[api.pk], actor="user:test")
+        assert send_due() == ["failed"]
+    lines = client.get("/metrics", REMOTE_ADDR="127.0.0.1").content.decode().splitlines()
+    assert 'checkstack_channel_deliveries{status="failed"} 1' in lines
+    assert 'checkstack_channel_deliveries{status="pending"} 0' in lines
+    body = client.get("/healthz").json()
+    assert (body["channel_deliveries_failed"], body["channel_deliveries_pending"]) == (1, 0)
