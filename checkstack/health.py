@@ -9,9 +9,8 @@ from automation.entities.parking import parked_count
 from automation.models import ChangeEvent, Timer
 from notifications.channels.models import ChannelDelivery
 
-from .metrics import capped_count
-
 from .celery import app
+from .metrics import capped_count
 
 
 def _database_ok() -> bool:

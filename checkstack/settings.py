@@ -188,6 +188,7 @@ SPECTACULAR_SETTINGS = {
         "IncidentStatusEnum": "incidents.models.IncidentStatus",
         "MaintenanceStatusEnum": "maintenance.models.MaintenanceStatus",
         "RunStatusEnum": "automation.models.runs.RunStatus",
+        "ChannelKindEnum": "notifications.channels.models.ChannelKind",
     },
 }
 

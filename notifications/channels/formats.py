@@ -92,7 +92,8 @@ def discord(config: dict, message: dict) -> tuple[str, dict]:
 
 
 def mattermost(config: dict, message: dict) -> tuple[str, dict]:
-    text = f"#### {message['title']}\n{message['text']}\n**Systems:** {_systems(message)}\n[Status page]({message['url']})"
+    text = (f"#### {message['title']}\n{message['text']}\n**Systems:** {_systems(message)}\n"
+            f"[Status page]({message['url']})")
     body = {"text": text, **{k: config[k] for k in ("channel", "username") if config.get(k)}}
     return config["url"], body
 

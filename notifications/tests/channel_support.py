@@ -19,7 +19,8 @@ def plan() -> None:
     """Route every unrouted change and run every pending subscriber delivery (channel deliveries are then owed)."""
     for change_id in ChangeEvent.objects.filter(routed_at=None).order_by("id").values_list("change_id", flat=True):
         delivery.route_change_event(str(change_id))
-    for delivery_id in SubscriptionDelivery.objects.filter(delivered_at=None).order_by("id").values_list("id", flat=True):
+    pending = SubscriptionDelivery.objects.filter(delivered_at=None).order_by("id")
+    for delivery_id in pending.values_list("id", flat=True):
         delivery.deliver_change(delivery_id)
 
 
