@@ -19,11 +19,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from automation.builtins.egress import TargetRefused
+from automation.entities.delivery import send_wakeup
 from automation.masking import mask, masking_scope
 
 from ..conf import channel_max_attempts, channel_retry_delay, channel_timeout
 from .formats import build_request
-from .models import ChannelDelivery, DeliveryStatus
+from .models import Channel, ChannelDelivery, DeliveryStatus
 from .transport import Answer, DeadlinePassed, send
 from .vault import full_config
 
@@ -49,22 +50,44 @@ def retryable(answer: Answer) -> bool:
 
 
 def _claim(delivery_id: int) -> ChannelDelivery | None:
-    """Take a due pending delivery for this worker (pending → sending); None when not due, done or taken."""
+    """Take the channel's next message for this worker (pending → sending); None when there is none due now.
+
+    One send at a time per channel, oldest first: a hanging service holds one worker slot, never all of
+    them, and a PagerDuty resolve never overtakes its trigger. The wake-up names a delivery; the worker
+    sends its channel's oldest pending one (the send in flight wakes the next when it ends). A message
+    waiting for its back-off holds the channel's later ones back until it is sent or failed.
+    """
+    channel_id = ChannelDelivery.objects.filter(pk=delivery_id).values_list("channel_id", flat=True).first()
+    if channel_id is None:
+        return None
     with transaction.atomic():
-        delivery = (
-            ChannelDelivery.objects.select_for_update(skip_locked=True, of=("self",)).select_related("channel")
-            .filter(pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=timezone.now()).first()
-        )
-        if delivery is None:
+        # The channel row serialises its claimers; NO KEY: planning's inserts of new deliveries still go on.
+        channel = Channel.objects.select_for_update(no_key=True).filter(pk=channel_id).first()
+        queue = ChannelDelivery.objects.filter(channel_id=channel_id)  # index channel_delivery_queue
+        if channel is None or queue.filter(status=DeliveryStatus.SENDING).exists():
             return None
-        if not delivery.channel.enabled:
-            delivery.status, delivery.last_error = DeliveryStatus.FAILED, DISABLED
-            delivery.save(update_fields=["status", "last_error"])
+        if not channel.enabled:
+            queue.filter(status=DeliveryStatus.PENDING).update(status=DeliveryStatus.FAILED, last_error=DISABLED)
             return None
+        delivery = (queue.select_for_update(of=("self",)).filter(status=DeliveryStatus.PENDING)
+                    .order_by("id").first())
+        if delivery is None or delivery.next_attempt_at > timezone.now():
+            return None
+        delivery.channel = channel
         delivery.status, delivery.claimed_at = DeliveryStatus.SENDING, timezone.now()
         delivery.attempts += 1
         delivery.save(update_fields=["status", "attempts", "claimed_at"])
     return delivery
+
+
+def _wake_next(channel_id) -> None:
+    """After a send: wake the channel's next message if it is due (one still backing off waits for the sweeper)."""
+    from .. import tasks
+
+    head = (ChannelDelivery.objects.filter(channel_id=channel_id, status=DeliveryStatus.PENDING)
+            .order_by("id").values_list("id", "next_attempt_at").first())
+    if head is not None and head[1] <= timezone.now():
+        send_wakeup(tasks.send_channel_delivery, head[0])
 
 
 def _mine(delivery: ChannelDelivery):
@@ -87,10 +110,17 @@ def _retry_or_fail(delivery: ChannelDelivery, error: str, *, status: int | None 
 
 
 def channel_delivery_send(*, delivery_id: int) -> str | None:
-    """Send one owed channel message (see the module docstring); its new status, or None if not ours."""
+    """Send the owed message of this delivery's channel that is next (see _claim); its new status, or None."""
     delivery = _claim(delivery_id)
     if delivery is None:
         return None
+    try:
+        return _send(delivery)
+    finally:
+        _wake_next(delivery.channel_id)
+
+
+def _send(delivery: ChannelDelivery) -> str:
     with masking_scope():
         try:
             request = build_request(delivery.channel.kind, full_config(delivery.channel), delivery.message,

@@ -287,3 +287,21 @@ def test_failed_deliveries_are_counted_in_metrics_and_healthz(systems, client):
     assert 'checkstack_channel_deliveries{status="pending"} 0' in lines
     body = client.get("/healthz").json()
     assert (body["channel_deliveries_failed"], body["channel_deliveries_pending"]) == (1, 0)
+
+
+def test_a_channel_sends_one_message_at_a_time_oldest_first(systems, django_capture_on_commit_callbacks):
+    api, _db = systems
+    with Receiver(status=202) as receiver:
+        make_channel("pager", "pagerduty", {"url": receiver.url, "routing_key": "R0123456789abcdef"})
+        incident = incident_create(title="API down", system_ids=[api.pk], actor="user:test")
+        incident_resolve(incident=incident, actor="user:test")
+        plan()
+        trigger, resolve = ChannelDelivery.objects.order_by("id")
+        ChannelDelivery.objects.filter(pk=trigger.pk).update(status=DeliveryStatus.SENDING,
+                                                             claimed_at=timezone.now())
+        assert channel_delivery_send(delivery_id=resolve.pk) is None  # the trigger is in flight: wait
+        ChannelDelivery.objects.filter(pk=trigger.pk).update(status=DeliveryStatus.PENDING)
+        # Woken for the resolve, the worker sends the channel's oldest message: the trigger.
+        assert channel_delivery_send(delivery_id=resolve.pk) == "sent"
+        assert channel_delivery_send(delivery_id=resolve.pk) == "sent"
+    assert [r["body"]["event_action"] for r in receiver.requests] == ["trigger", "resolve"]
