@@ -110,6 +110,9 @@ class ChannelDelivery(models.Model):
             models.Index(fields=["claimed_at"], condition=Q(status="sending"), name="channel_delivery_claimed"),
             # /metrics and /healthz: failed deliveries; the admin's recent failures.
             models.Index(fields=["created_at"], condition=Q(status="failed"), name="channel_delivery_failed"),
+            # The retention purge: finished deliveries older than the cutoff.
+            models.Index(fields=["created_at"], condition=Q(status__in=["sent", "failed"]),
+                         name="channel_delivery_done"),
             # A channel's queue: its message in flight, and its oldest pending one (sent one at a time).
             models.Index(fields=["channel", "id"], condition=Q(status__in=["pending", "sending"]),
                          name="channel_delivery_queue"),
