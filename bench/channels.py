@@ -66,6 +66,7 @@ class Inbox:
 
         class Server(ThreadingHTTPServer):
             daemon_threads = True
+            request_queue_size = 512  # a real service's backlog: 5 (the default) would make senders retry SYNs
 
             def handle_error(self, request, client_address):
                 pass  # a sender that hung up (the deadline): nothing to report

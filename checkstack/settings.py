@@ -287,6 +287,7 @@ CELERY_TASK_ROUTES = {
     "checkstack.send_subscription_confirmation": {"queue": "checkstack.deliveries"},
     "checkstack.purge_expired": {"queue": "checkstack.deliveries"},  # up to its budget: not a routing slot
     "checkstack.send_channel_delivery": {"queue": "checkstack.deliveries"},
+    "checkstack.send_channel_deliveries": {"queue": "checkstack.deliveries"},
 }
 
 # --- Checkstack -----------------------------------------------------------------------------------

@@ -32,6 +32,13 @@ def send_channel_delivery(delivery_id: int) -> None:
     channel_delivery_send(delivery_id=delivery_id)
 
 
+@shared_task(name="checkstack.send_channel_deliveries")
+def send_channel_deliveries(delivery_ids: list[int]) -> None:
+    from .channels.sending import channel_deliveries_send
+
+    channel_deliveries_send(delivery_ids=delivery_ids)
+
+
 @shared_task(name="checkstack.sweep_channel_deliveries")
 def sweep_channel_deliveries() -> None:
     from .channels.sweeping import channels_sweep

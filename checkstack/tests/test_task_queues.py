@@ -25,6 +25,7 @@ QUEUES = {
     "checkstack.deliver_change": DELIVERIES,
     "checkstack.send_notification": DELIVERIES,
     "checkstack.send_channel_delivery": DELIVERIES,
+    "checkstack.send_channel_deliveries": DELIVERIES,
     "checkstack.send_subscription_confirmation": DELIVERIES,
     "checkstack.purge_expired": DELIVERIES,
     "checkstack.rollups_refresh": DELIVERIES,

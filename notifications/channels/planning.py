@@ -74,10 +74,12 @@ def channels_plan(change: Change) -> list[int]:
 
 
 def wake_deliveries(delivery_ids: list[int]) -> None:
+    """One task per MAX_PARALLEL_SENDS deliveries: each sends its share side by side (sending.py)."""
     from .. import tasks
+    from .sending import MAX_PARALLEL_SENDS
 
-    for delivery_id in delivery_ids:
-        send_wakeup(tasks.send_channel_delivery, delivery_id)
+    for start in range(0, len(delivery_ids), MAX_PARALLEL_SENDS):
+        send_wakeup(tasks.send_channel_deliveries, delivery_ids[start:start + MAX_PARALLEL_SENDS])
 
 
 def wanted(change: Change) -> bool:

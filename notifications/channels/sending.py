@@ -14,8 +14,11 @@ overwrite what the sweeper or a newer attempt recorded. The request runs outside
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import F, Min
 from django.utils import timezone
 
 from automation.builtins.egress import TargetRefused
@@ -31,6 +34,8 @@ from .vault import full_config
 logger = logging.getLogger(__name__)
 
 DISABLED = "the channel was disabled before its turn came"
+# Requests one task sends at once (planning wakes a task per this many deliveries of a change).
+MAX_PARALLEL_SENDS = 50
 
 
 def error_text(exc: BaseException) -> str:
@@ -49,35 +54,42 @@ def retryable(answer: Answer) -> bool:
     return answer.status in (408, 425, 429) or answer.status >= 500
 
 
-def _claim(delivery_id: int) -> ChannelDelivery | None:
-    """Take the channel's next message for this worker (pending → sending); None when there is none due now.
+def _claim(delivery_ids: list[int]) -> list[ChannelDelivery]:
+    """Take the next message of each of these deliveries' channels for this worker (pending → sending).
 
-    One send at a time per channel, oldest first: a hanging service holds one worker slot, never all of
-    them, and a PagerDuty resolve never overtakes its trigger. The wake-up names a delivery; the worker
-    sends its channel's oldest pending one (the send in flight wakes the next when it ends). A message
-    waiting for its back-off holds the channel's later ones back until it is sent or failed.
+    One send at a time per channel, oldest first: a hanging service holds one request, never a pool, and
+    a PagerDuty resolve never overtakes its trigger. A wake-up names a delivery; the worker sends its
+    channel's oldest pending one (the send in flight wakes the next when it ends). A message waiting for
+    its back-off holds the channel's later ones back until it is sent or failed. One transaction of six
+    statements for the lot: claiming costs the same for one channel as for a hundred.
     """
-    channel_id = ChannelDelivery.objects.filter(pk=delivery_id).values_list("channel_id", flat=True).first()
-    if channel_id is None:
-        return None
+    channel_ids = sorted(set(ChannelDelivery.objects.filter(pk__in=delivery_ids)
+                             .values_list("channel_id", flat=True)))
+    if not channel_ids:
+        return []
+    now = timezone.now()
     with transaction.atomic():
-        # The channel row serialises its claimers; NO KEY: planning's inserts of new deliveries still go on.
-        channel = Channel.objects.select_for_update(no_key=True).filter(pk=channel_id).first()
-        queue = ChannelDelivery.objects.filter(channel_id=channel_id)  # index channel_delivery_queue
-        if channel is None or queue.filter(status=DeliveryStatus.SENDING).exists():
-            return None
-        if not channel.enabled:
-            queue.filter(status=DeliveryStatus.PENDING).update(status=DeliveryStatus.FAILED, last_error=DISABLED)
-            return None
-        delivery = (queue.select_for_update(of=("self",)).filter(status=DeliveryStatus.PENDING)
-                    .order_by("id").first())
-        if delivery is None or delivery.next_attempt_at > timezone.now():
-            return None
-        delivery.channel = channel
-        delivery.status, delivery.claimed_at = DeliveryStatus.SENDING, timezone.now()
+        # The channel rows serialise their claimers (locked in id order: no deadlock between two); NO KEY:
+        # planning's inserts of new deliveries go on meanwhile.
+        channels = {c.pk: c for c in Channel.objects.select_for_update(no_key=True)
+                    .filter(pk__in=channel_ids).order_by("pk")}
+        queues = ChannelDelivery.objects.order_by()  # index channel_delivery_queue
+        busy = set(queues.filter(channel_id__in=channels, status=DeliveryStatus.SENDING)
+                   .values_list("channel_id", flat=True))
+        if disabled := [pk for pk, channel in channels.items() if not channel.enabled]:
+            queues.filter(channel_id__in=disabled, status=DeliveryStatus.PENDING).update(
+                status=DeliveryStatus.FAILED, last_error=DISABLED)
+        free = [pk for pk, channel in channels.items() if channel.enabled and pk not in busy]
+        heads = (queues.filter(channel_id__in=free, status=DeliveryStatus.PENDING).values("channel_id")
+                 .annotate(head=Min("id")).values_list("head", flat=True))
+        claimed = list(ChannelDelivery.objects.select_for_update(of=("self",))
+                       .filter(pk__in=list(heads), next_attempt_at__lte=now).order_by("pk"))
+        ChannelDelivery.objects.filter(pk__in=[d.pk for d in claimed]).update(
+            status=DeliveryStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+    for delivery in claimed:
+        delivery.channel, delivery.status, delivery.claimed_at = channels[delivery.channel_id], "sending", now
         delivery.attempts += 1
-        delivery.save(update_fields=["status", "attempts", "claimed_at"])
-    return delivery
+    return claimed
 
 
 def _wake_next(channel_id) -> None:
@@ -109,30 +121,63 @@ def _retry_or_fail(delivery: ChannelDelivery, error: str, *, status: int | None 
     return DeliveryStatus.PENDING
 
 
-def channel_delivery_send(*, delivery_id: int) -> str | None:
-    """Send the owed message of this delivery's channel that is next (see _claim); its new status, or None."""
-    delivery = _claim(delivery_id)
-    if delivery is None:
-        return None
-    try:
-        return _send(delivery)
-    finally:
-        _wake_next(delivery.channel_id)
+@dataclass(frozen=True)
+class Attempt:
+    """What one send came to (worked out in a sending thread, recorded by the task's own thread)."""
+
+    error: str | None = None  # None: sent
+    status: int | None = None
+    retry_after: float | None = None
+    final: bool = False  # not worth another attempt
 
 
-def _send(delivery: ChannelDelivery) -> str:
+def _attempt(delivery: ChannelDelivery) -> Attempt:
+    """Send one claimed delivery; no database access (it runs in a sending thread). Errors come masked."""
     with masking_scope():
         try:
             request = build_request(delivery.channel.kind, full_config(delivery.channel), delivery.message,
                                     delivery.message_id)
             answer = send(request, deadline=time.monotonic() + channel_timeout())
         except TargetRefused as exc:
-            return _retry_or_fail(delivery, error_text(exc), final=True)
+            return Attempt(error=error_text(exc), final=True)
         except Exception as exc:  # noqa: BLE001 - network, TLS, deadline, mail server: worth another attempt
-            return _retry_or_fail(delivery, error_text(exc))
+            return Attempt(error=error_text(exc))
         if not answer.ok:
-            return _retry_or_fail(delivery, answer_error(answer), status=answer.status,
-                                  retry_after=answer.retry_after, final=not retryable(answer))
+            return Attempt(error=answer_error(answer), status=answer.status, retry_after=answer.retry_after,
+                           final=not retryable(answer))
+        return Attempt(status=answer.status)
+
+
+def _record(delivery: ChannelDelivery, attempt: Attempt) -> str:
+    if attempt.error is not None:
+        return _retry_or_fail(delivery, attempt.error, status=attempt.status, retry_after=attempt.retry_after,
+                              final=attempt.final)
     _mine(delivery).update(status=DeliveryStatus.SENT, sent_at=timezone.now(), last_error="",
-                           response_status=answer.status)
+                           response_status=attempt.status)
     return DeliveryStatus.SENT
+
+
+def channel_deliveries_send(*, delivery_ids: list[int]) -> dict[int, str]:
+    """Send the next message of each of these deliveries' channels (see _claim), side by side; {id: status}.
+
+    The requests go out in threads, so one hanging service delays none of the others; the database is
+    written from this thread only, each outcome as soon as it is known.
+    """
+    claimed = _claim(delivery_ids)
+    if not claimed:
+        return {}
+    outcomes = {}
+    with ThreadPoolExecutor(max_workers=min(len(claimed), MAX_PARALLEL_SENDS)) as pool:
+        pending = {pool.submit(_attempt, delivery): delivery for delivery in claimed}
+        for future in as_completed(pending):
+            delivery = pending[future]
+            try:
+                outcomes[delivery.pk] = _record(delivery, future.result())
+            finally:
+                _wake_next(delivery.channel_id)
+    return outcomes
+
+
+def channel_delivery_send(*, delivery_id: int) -> str | None:
+    """Send the owed message of this delivery's channel that is next (see _claim); its new status, or None."""
+    return next(iter(channel_deliveries_send(delivery_ids=[delivery_id]).values()), None)
