@@ -31,6 +31,7 @@ SCRIPTS = {
     "parallel": (["bench/parallel.py"], ["--quick"]),
     "retention": (["bench/retention.py"], ["--rows", "20000", "--seconds", "2"]),
     "checks": (["bench/checks.py"], ["--quick"]),
+    "channels": (["bench/channels.py"], ["--samples", "5", "--channels", "20"]),
 }
 
 
@@ -117,7 +118,7 @@ def table(r: dict) -> list[tuple[str, str, str, str]]:
 def later_rows(r: dict) -> list[tuple[str, str, str, str]]:
     """Validation budgets, parallel branches, the retention purge and checks."""
     v, par, ret, c = r["validation"], r["parallel"], r["retention"], r["checks"]
-    return [
+    return [*[
         ("Validation p99 over the hostile corpus (huge powers and products, nested range, deep nesting, "
          "1 MiB documents)", f"{v['validation_p99_ms']} ms", f"valid document p99 {v['baseline_valid_p99_ms']} ms",
          f"{round(v['validation_p99_ms'] / v['target_ms'], 2)} of the {v['target_ms']} ms target"),
@@ -132,6 +133,23 @@ def later_rows(r: dict) -> list[tuple[str, str, str, str]]:
         (f"Health transitions written vs status changes ({c['flipped']} systems flipped down and up)",
          f"{c['transitions_written']}", f"{c['status_changes']} status changes",
          "equal" if c["transitions_written"] == c["status_changes"] else "DIFFERENT"),
+    ], *channel_rows(r.get("channels"))]
+
+
+def channel_rows(ch: dict | None) -> list[tuple[str, str, str, str]]:
+    """Notification channels: change → message at a local receiver, routing while a receiver hangs."""
+    if ch is None:
+        return []
+    n = ch["channels"]
+    many, last = ch[f"change_to_message_{n}_channels"], ch[f"change_to_last_of_{n}"]
+    return [
+        ("Change → channel message, 1 channel wanting it", p50(ch["change_to_message_1_channel"]),
+         "target p99 ≤ 2 s", f"{round(ch['change_to_message_1_channel']['p99_ms'] / 2000, 2)}"),
+        (f"Change → channel message, {n} channels wanting it (each / the last)", f"{p50(many)} / {p50(last)}",
+         "target p99 ≤ 2 s", f"{round(last['p99_ms'] / 2000, 2)}"),
+        ("Commit → routed p50 while one channel's receiver hangs", f"{ch['commit_to_routed_one_hanging']['p50_ms']} ms",
+         f"none hanging {ch['commit_to_routed_none_hanging']['p50_ms']} ms",
+         f"{ch['ratio_routed_hanging_vs_none_p50']} (target ≤ 1.1)"),
     ]
 
 
