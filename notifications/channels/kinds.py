@@ -146,6 +146,16 @@ class ConfigError(ValueError):
         self.errors = errors
 
 
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 def config_validate(kind: str, config: dict) -> tuple[dict, dict]:
     """(public parts, secret parts) of a valid config of `kind`, defaults filled; raises ConfigError.
 
@@ -156,6 +166,9 @@ def config_validate(kind: str, config: dict) -> tuple[dict, dict]:
         raise ConfigError({"kind": [f"unknown kind {kind!r}"]})
     if not isinstance(config, dict):
         raise ConfigError({"non_field_errors": ["config must be a JSON object"]})
+    # PostgreSQL's jsonb cannot hold U+0000: refused here as a field error, never a failed INSERT.
+    if nul := sorted(str(key) for key, value in config.items() if _has_nul(key) or _has_nul(value)):
+        raise ConfigError({key: ["must not contain NUL characters"] for key in nul})
     try:
         valid = schema.model_validate(config).model_dump(exclude_none=True)
     except ValidationError as exc:

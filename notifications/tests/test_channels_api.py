@@ -63,6 +63,8 @@ def test_public_config_parts_are_shown_with_their_defaults(admin_api):
      {"system_ids": ["Unknown system id(s): 00000000-0000-0000-0000-000000000001."]}),
     ({"group_ids": ["00000000-0000-0000-0000-000000000002"]},
      {"group_ids": ["Unknown group id(s): 00000000-0000-0000-0000-000000000002."]}),
+    ({"kind": "mattermost", "config": {"url": SLACK_URL, "channel": "a\x00b"}},
+     {"config": {"channel": ["must not contain NUL characters"]}}),
     ({"config": {"url": "https://user:pw@hooks.slack.com/x"}},
      {"config": {"url": ["must not carry a user name or password"]}}),
 ])
