@@ -41,3 +41,13 @@ def secret_pieces(value: str) -> list[str]:
 def full_config(channel: Channel) -> dict:
     """Public and secret config together (for sending and for validating an edit); remembers the secrets."""
     return {**channel.config, **unseal(channel)}
+
+
+def channel_secrets_rotate(rotate) -> int:
+    """Re-encrypt every channel's credentials with `rotate` (secrets_rotate's; see register_secret_rotator)."""
+    rotated = 0
+    for channel in Channel.objects.select_for_update().order_by("pk").only("pk", "secret_config"):
+        if bytes(channel.secret_config or b""):
+            Channel.objects.filter(pk=channel.pk).update(secret_config=rotate(bytes(channel.secret_config)))
+            rotated += 1
+    return rotated

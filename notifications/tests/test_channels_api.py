@@ -147,3 +147,25 @@ def test_the_egress_guard_refuses_internal_addresses(admin_api):
     assert response.json()["ok"] is False
     assert "127.0.0.1 (loopback)" in response.json()["error"]
     assert receiver.requests == []
+
+
+def test_secrets_rotate_reencrypts_channel_credentials(settings):
+    from io import StringIO
+
+    from cryptography.fernet import Fernet, InvalidToken
+    from django.core.management import call_command
+
+    from notifications.tests.channel_support import make_channel
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.CHECKSTACK_SECRETS_KEYS, settings.CHECKSTACK_SECRETS_KEY = [old], ""
+    make_channel("ops", "slack", {"url": SLACK_URL})
+    make_channel("mail", "email", {"addresses": ["ops@example.com"]})  # nothing secret: nothing to rotate
+    settings.CHECKSTACK_SECRETS_KEYS = [new, old]
+    out = StringIO()
+    call_command("secrets_rotate", stdout=out)
+    assert out.getvalue().strip() == "1 secret(s) re-encrypted with the newest key"
+    sealed = bytes(Channel.objects.get(name="ops").secret_config)
+    assert Fernet(new).decrypt(sealed) == f'{{"url": "{SLACK_URL}"}}'.encode()
+    with pytest.raises(InvalidToken):
+        Fernet(old).decrypt(sealed)
