@@ -17,11 +17,18 @@ from .channels.vault import full_config
 RECENT = 20
 
 
+class WriteOnlyTextarea(forms.Textarea):
+    """Never renders a value: neither the stored secrets nor ones just typed into a form that failed."""
+
+    def format_value(self, value):
+        return None
+
+
 class ChannelAdminForm(forms.ModelForm):
     events = forms.MultipleChoiceField(choices=ChannelEvent.choices, required=False,
                                        widget=forms.CheckboxSelectMultiple)
     secrets = forms.JSONField(
-        required=False, widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off"}),
+        required=False, widget=WriteOnlyTextarea(attrs={"rows": 3, "autocomplete": "off"}),
         help_text="Credentials (webhook URL, token, routing key) as JSON, e.g. {\"url\": \"https://…\"}. "
                   "Write-only: never shown again; leave empty to keep the stored ones.")
 

@@ -36,11 +36,14 @@ def test_an_edit_without_secrets_keeps_them(admin_client):
     assert (channel.name, channel.events, full_config(channel)) == ("ops2", ["incident.resolved"], {"url": SECRET_URL})
 
 
-def test_a_bad_config_is_a_form_error_and_saves_nothing(admin_client):
+def test_a_bad_config_is_a_form_error_saves_nothing_and_never_echoes_the_secret(admin_client):
     response = admin_client.post("/admin/notifications/channel/add/", {
-        "name": "ops", "kind": "pagerduty", "enabled": "on", "config": "{}", "secrets": "{}", "events": []})
+        "name": "ops", "kind": "pagerduty", "enabled": "on", "config": "{}",
+        "secrets": '{"routing_key": "bad key admin-secret-4242"}', "events": []})
     assert response.status_code == 200
-    assert "config.routing_key: Field required" in response.content.decode()
+    page = response.content.decode()
+    assert "config.routing_key: String should match pattern" in page
+    assert "admin-secret-4242" not in page
     assert not Channel.objects.exists()
 
 
