@@ -3,7 +3,7 @@
 import logging
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import Min, Q
 from django.utils import timezone
 
 from automation.entities.delivery import send_wakeup
@@ -15,6 +15,23 @@ logger = logging.getLogger(__name__)
 
 LOST_WORKER = "worker lost while sending; sending again with the same message id"
 LOST_TOO_OFTEN = "worker lost while sending, on every attempt"
+
+
+def _due_heads(now, limit: int) -> list[int]:
+    """Each idle channel's oldest pending delivery, when it is due: one wake-up per channel at most.
+
+    A channel sends one message at a time, oldest first (sending.py), so waking any other of its rows would
+    only make a worker find nothing to do, every sweep, for as long as a hanging service holds the head.
+    A first attempt has its wake-up from the commit (it gets the grace); a retry has only this sweep.
+    """
+    queues = ChannelDelivery.objects.order_by()  # index channel_delivery_queue
+    busy = queues.filter(status=DeliveryStatus.SENDING).values("channel_id")
+    heads = (queues.filter(status=DeliveryStatus.PENDING).exclude(channel_id__in=busy).values("channel_id")
+             .annotate(head=Min("id")).values("head"))
+    due = ChannelDelivery.objects.filter(
+        Q(attempts=0, next_attempt_at__lte=now - sweep_grace()) | Q(attempts__gt=0, next_attempt_at__lte=now),
+        pk__in=heads)
+    return list(due.order_by("next_attempt_at").values_list("id", flat=True)[:limit])
 
 
 @dataclass(frozen=True)
@@ -34,12 +51,7 @@ def channels_sweep(*, now=None, limit: int = 500) -> ChannelSweepResult:
     failed = stale.filter(attempts__gte=channel_max_attempts()).update(status=DeliveryStatus.FAILED,
                                                                        last_error=LOST_TOO_OFTEN)
     recovered = stale.update(status=DeliveryStatus.PENDING, next_attempt_at=now, last_error=LOST_WORKER)
-    # A first attempt has its wake-up from the commit (give it the grace); a retry has only this sweep.
-    due = ChannelDelivery.objects.filter(
-        Q(attempts=0, next_attempt_at__lte=now - sweep_grace()) | Q(attempts__gt=0, next_attempt_at__lte=now),
-        status=DeliveryStatus.PENDING)
-    woken = sum(send_wakeup(tasks.send_channel_delivery, pk)
-                for pk in due.order_by("next_attempt_at").values_list("id", flat=True)[:limit])
+    woken = sum(send_wakeup(tasks.send_channel_delivery, pk) for pk in _due_heads(now, limit))
     if recovered or failed:
         logger.info("channel sweep: %s recovered, %s failed, %s woken", recovered, failed, woken)
     return ChannelSweepResult(recovered=recovered, failed=failed, woken=woken)

@@ -305,3 +305,19 @@ def test_a_channel_sends_one_message_at_a_time_oldest_first(systems, django_capt
         assert channel_delivery_send(delivery_id=resolve.pk) == "sent"
         assert channel_delivery_send(delivery_id=resolve.pk) == "sent"
     assert [r["body"]["event_action"] for r in receiver.requests] == ["trigger", "resolve"]
+
+
+def test_the_sweeper_wakes_only_each_idle_channels_oldest_due_message(systems):
+    api, _db = systems
+    idle = make_channel("idle", "slack", {"url": "https://hooks.example.com/a"})
+    busy = make_channel("busy", "slack", {"url": "https://hooks.example.com/b"})
+    for title in ("one", "two"):
+        incident_create(title=title, system_ids=[api.pk], actor="user:test")
+    plan()
+    past = timezone.now() - timedelta(minutes=1)
+    ChannelDelivery.objects.update(next_attempt_at=past)
+    oldest_busy = ChannelDelivery.objects.filter(channel=busy).order_by("id").first()
+    ChannelDelivery.objects.filter(pk=oldest_busy.pk).update(status=DeliveryStatus.SENDING, claimed_at=timezone.now())
+    from notifications.channels.sweeping import _due_heads
+
+    assert _due_heads(timezone.now(), 500) == [ChannelDelivery.objects.filter(channel=idle).order_by("id").first().pk]
