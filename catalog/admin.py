@@ -8,10 +8,11 @@ from automation.admin_history import EntityHistoryMixin
 from automation.entities.actor import user_actor
 
 from . import services
+from .admin_graph import dependencies_panel, impact_panel  # also registers the group and dependency admins
 from .models import MAX_LATENCY_MS, HealthSource, HealthStatus, System, SystemHealth
-from .selectors import system_health
+from .selectors import system_health, system_impact
 
-SYSTEM_FIELDS = ("name", "description", "metadata")
+SYSTEM_FIELDS = ("name", "description", "metadata", "group")
 POLICY_FIELDS = ("health_source", "health_failure_threshold", "health_degraded_latency_ms")
 HEALTH_FIELDS = ("health_status", "health_message", "health_latency_ms")
 NOT_REPORTED = "none"
@@ -79,6 +80,23 @@ class HealthStatusFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ImpactedFilter(admin.SimpleListFilter):
+    title = "impacted by dependencies"
+    parameter_name = "impacted"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Made worse by a dependency"), ("no", "Not impacted")]
+
+    def queryset(self, request, queryset):
+        # impacted_by is a JSON list: empty exactly when the system's own health decides.
+        impacted = System.objects.filter(impact__isnull=False).exclude(impact__impacted_by=[]).values("pk")
+        if self.value() == "yes":
+            return queryset.filter(pk__in=impacted)
+        if self.value() == "no":
+            return queryset.exclude(pk__in=impacted)
+        return queryset
+
+
 def _adopt(target: System, saved: System) -> None:
     """Make the admin's unsaved instance the row the service created (the admin links to its pk)."""
     for field in saved._meta.concrete_fields:
@@ -90,14 +108,19 @@ def _adopt(target: System, saved: System) -> None:
 @admin.register(System)
 class SystemAdmin(EntityHistoryMixin, admin.ModelAdmin):
     form = SystemAdminForm
-    list_display = ["name", "health_status", "health_source", "health_updated_at"]
-    list_select_related = ["health"]
-    list_filter = [HealthStatusFilter, "health_source"]
+    list_display = ["name", "group", "health_status", "impact_status", "health_source", "health_updated_at"]
+    list_select_related = ["health", "impact", "group"]
+    list_filter = [HealthStatusFilter, ImpactedFilter, "group", "health_source"]
     search_fields = ["name"]
-    readonly_fields = ["health_updated_at", "transition_history", "health_history", "checks_panel"]
+    # Not "impact" / "dependencies": those are the system's related names, which the admin would show instead.
+    readonly_fields = ["health_updated_at", "impact_summary", "dependency_panel", "transition_history",
+                       "health_history", "checks_panel"]
     fieldsets = [
         (None, {"fields": list(SYSTEM_FIELDS)}),
         ("Health", {"fields": [*HEALTH_FIELDS, "health_updated_at"]}),
+        ("Dependencies and impact", {"fields": ["impact_summary", "dependency_panel"], "description": (
+            "Impact: the health as what this system depends on makes it (a full dependency passes its trouble "
+            "on, a partial one at most 'degraded').")}),
         ("Health policy", {"fields": list(POLICY_FIELDS), "description": (
             "Where health comes from: 'reported' (API, this page, Alertmanager) or 'checks' (this system's checks, "
             "by the rule below). While checks manage it, reports are refused (the API answers 409).")}),
@@ -108,6 +131,25 @@ class SystemAdmin(EntityHistoryMixin, admin.ModelAdmin):
     @admin.display(description="Health", ordering="health__status")
     def health_status(self, obj: System) -> str:
         return system_health(system=obj).status or "—"
+
+    @admin.display(description="Impact", ordering="impact__status")
+    def impact_status(self, obj: System) -> str:
+        impact = system_impact(system=obj)
+        if impact.impacted_by:
+            return f"{impact.status} (dependencies)"
+        return impact.status or "—"
+
+    @admin.display(description="Impact")
+    def impact_summary(self, obj: System):
+        if obj is None or obj._state.adding:
+            return "—"
+        return impact_panel(obj)
+
+    @admin.display(description="Dependencies")
+    def dependency_panel(self, obj: System):
+        if obj is None or obj._state.adding:
+            return "—"
+        return dependencies_panel(obj)
 
     @admin.display(description="Health updated", ordering="health__updated_at")
     def health_updated_at(self, obj: System):
@@ -139,6 +181,9 @@ class SystemAdmin(EntityHistoryMixin, admin.ModelAdmin):
         actor = user_actor(request.user)
         # Only the fields the operator changed: a concurrent edit of another field is kept.
         changed = {name: form.cleaned_data[name] for name in SYSTEM_FIELDS if name in form.changed_data}
+        if "group" in changed:  # the services take the group's id
+            group = changed.pop("group")
+            changed["group_id"] = None if group is None else group.pk
         policy = {name: form.cleaned_data[name] for name in POLICY_FIELDS if name in form.changed_data}
         if not change:
             _adopt(obj, services.system_create(**changed, actor=actor))

@@ -12,14 +12,17 @@ Order everywhere: GRAPH, then the system row, then IMPACT, then impact rows.
 """
 
 import hashlib
+import secrets
+from collections import defaultdict
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Q, TextField
+from django.db.models.functions import Cast
 
 from automation.entities.mutation import entity_mutate
 
 from .impact_graph import Impact, compute_impacts, dependents_closure
-from .models import Dependency, SystemHealth, SystemImpact
+from .models import Dependency, DependencyGraphVersion, SystemHealth, SystemImpact
 
 
 def _advisory_key(name: str) -> int:
@@ -49,15 +52,58 @@ def lock_graph() -> None:
     _advisory_lock(GRAPH_LOCK)
 
 
+def _text(field: str):
+    """An id column read as its text (PostgreSQL): building a UUID object per id, then its string, cost more
+    than the whole computation on a graph of thousands of edges (bench/impact.py). Elsewhere (SQLite stores
+    bare hex) the UUID is read and _norm() makes its string."""
+    return Cast(field, TextField()) if connection.vendor == "postgresql" else field
+
+
+def _norm():
+    return (lambda value: value) if connection.vendor == "postgresql" else str
+
+
 def load_graph() -> tuple[dict[str, list[tuple[str, str]]], dict[str, list[str]]]:
     """(system id → [(depends_on id, impact)], system id → [dependent ids]) of every edge."""
-    dependencies: dict[str, list[tuple[str, str]]] = {}
-    dependents: dict[str, list[str]] = {}
-    for system_id, depends_on_id, impact in Dependency.objects.values_list("system_id", "depends_on_id", "impact"):
-        system_id, depends_on_id = str(system_id), str(depends_on_id)
-        dependencies.setdefault(system_id, []).append((depends_on_id, impact))
-        dependents.setdefault(depends_on_id, []).append(system_id)
-    return dependencies, dependents
+    dependencies: defaultdict[str, list[tuple[str, str]]] = defaultdict(list)
+    dependents: defaultdict[str, list[str]] = defaultdict(list)
+    edges = Dependency.objects.values_list(_text("system_id"), _text("depends_on_id"), "impact")
+    norm = _norm()
+    for system_id, depends_on_id, impact in edges:
+        system_id, depends_on_id = norm(system_id), norm(depends_on_id)
+        dependencies[system_id].append((depends_on_id, impact))
+        dependents[depends_on_id].append(system_id)
+    return dict(dependencies), dict(dependents)
+
+
+# (version token, graph) of the last graph this process read; see graph_changed().
+_cached_graph: tuple[int, tuple] | None = None
+
+
+def graph_changed() -> None:
+    """Record that the edges changed: call in the transaction of every edge write, under the exclusive lock.
+
+    A new random token rather than a counter: a process may have read a graph inside a transaction that
+    then rolled back; a counter would reach that value again with other edges, a random token does not.
+    """
+    DependencyGraphVersion.objects.update_or_create(pk=1, defaults={"version": secrets.randbits(62)})
+
+
+def current_graph() -> tuple[dict[str, list[tuple[str, str]]], dict[str, list[str]]]:
+    """load_graph()'s answer, reused while the edges' version token is unchanged (one small query then).
+
+    Call holding the graph lock: its token and its edges then stay as read until the transaction ends.
+    """
+    global _cached_graph
+    token = DependencyGraphVersion.objects.filter(pk=1).values_list("version", flat=True).first()
+    if token is None:  # never changed through the services: nothing to key a cache by
+        return load_graph()
+    cached = _cached_graph
+    if cached is not None and cached[0] == token:
+        return cached[1]
+    graph = load_graph()
+    _cached_graph = (token, graph)  # one assignment: a thread reads the old pair or the new one, whole
+    return graph
 
 
 def has_edges(system_id) -> bool:
@@ -68,35 +114,39 @@ def impact_after_health_change(*, system_id, status: str | None, actor: str) -> 
     """Recompute the impact of the system whose health status just changed and of everything depending on it.
 
     Call inside the health change's transaction, holding the graph lock (shared) and the system's row.
-    A system with no edge (the common case) is its own impact: no graph to read, no lock to queue on.
+    A system with no edge (the common case) has no impact entity, its impact being its own health (read so
+    by catalog.selectors and expressions): nothing to write, no graph to read, no lock to queue on, and a
+    health report stays one change event.
     """
-    system_id = str(system_id)
-    if has_edges(system_id):
-        _advisory_lock(IMPACT_LOCK)
-        return impact_refresh(system_ids=[system_id], actor=actor)
-    impact = Impact(status=status)
-    stored = SystemImpact.objects.filter(pk=system_id).values_list("status", "impacted_by").first()
-    if stored is not None and Impact(status=stored[0], impacted_by=tuple(stored[1])) == impact:
+    if not has_edges(system_id):
         return []
-    _write_impact(system_id, impact, actor=actor)
-    return [system_id]
+    _advisory_lock(IMPACT_LOCK)
+    return impact_refresh(system_ids=[system_id], actor=actor)
 
 
-def impact_refresh(*, system_ids, actor: str, graph=None) -> list[str]:
-    """Write the impact of `system_ids` and their transitive dependents where it changed; their ids, sorted.
+def impact_refresh(*, system_ids, actor: str) -> list[str]:
+    """Write the impact of `system_ids` and their transitive dependents where it changed; their ids, sorted."""
+    plan = impact_plan(system_ids=system_ids)
+    for pk, impact in plan.items():  # in id order: two writers lock impact rows in the same order
+        _write_impact(pk, impact, actor=actor)
+    return list(plan)
 
-    `graph`: load_graph()'s answer when the caller has it.
-    """
-    dependencies, dependents = graph or load_graph()
+
+def impact_plan(*, system_ids) -> dict[str, Impact]:
+    """The new impact of each system among `system_ids` and their transitive dependents whose impact changed,
+    by id (sorted): the graph (cached while unchanged), every health and the stored impacts read in three or
+    four queries, then computed in memory. A system left without any edge gets Impact(None): its row goes."""
+    dependencies, dependents = current_graph()
     affected = sorted(dependents_closure({str(pk) for pk in system_ids}, dependents))
-    own = {str(pk): status for pk, status in SystemHealth.objects.values_list("system_id", "status")}
+    norm = _norm()
+    own = {norm(pk): status for pk, status in SystemHealth.objects.values_list(_text("system_id"), "status")}
     computed = compute_impacts(affected, own=own, edges=dependencies)
-    stored = {str(pk): Impact(status=status, impacted_by=tuple(by)) for pk, status, by in
-              SystemImpact.objects.filter(pk__in=affected).values_list("system_id", "status", "impacted_by")}
-    changed = [pk for pk in affected if computed[pk] != stored.get(pk, Impact(status=None))]
-    for pk in changed:  # in id order: two writers lock impact rows in the same order
-        _write_impact(pk, computed[pk], actor=actor)
-    return changed
+    for pk in affected:
+        if pk not in dependencies and pk not in dependents:
+            computed[pk] = Impact(status=None)
+    stored = {norm(pk): Impact(status=status, impacted_by=tuple(by)) for pk, status, by in SystemImpact.objects
+              .filter(pk__in=affected).values_list(_text("system_id"), "status", "impacted_by")}
+    return {pk: computed[pk] for pk in affected if computed[pk] != stored.get(pk, Impact(status=None))}
 
 
 def _write_impact(system_id: str, impact: Impact, *, actor: str) -> None:

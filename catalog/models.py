@@ -135,6 +135,19 @@ class SystemHealth(TrackedModel):
     def __str__(self):
         return f"{self.system_id}: {self.status}"
 
+    def save(self, *args, **kwargs):
+        # A health change also moves the impact of the system and its dependents: route a shell or admin
+        # save through the service that recomputes them, as the source the system takes its health from.
+        if is_mutating(self.entity_kind_name, self.pk):
+            return super().save(*args, **kwargs)
+        from .services import health_report
+
+        source = System.objects.values_list("health_source", flat=True).get(pk=self.system_id)
+        health_report(system=self.system, status=self.status, message=self.message, latency_ms=self.latency_ms,
+                      actor=current_acting().actor, source=source)
+
+    save.alters_data = True
+
 
 class SystemImpact(TrackedModel):
     """A system's health as its dependencies make it; the row exists while the status is known."""
@@ -177,3 +190,14 @@ class Dependency(models.Model):
 
     def __str__(self):
         return f"{self.system_id} → {self.depends_on_id} ({self.impact})"
+
+
+class DependencyGraphVersion(models.Model):
+    """One row counting changes of the dependency edges: a process may reuse the graph it read while the
+    count is unchanged (catalog.impact). Bumped in the transaction of every edge write."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    version = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="dependency_graph_version_single")]

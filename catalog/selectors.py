@@ -58,6 +58,21 @@ def existing_system_ids(system_ids: Iterable, *, lock: bool = False) -> list[str
     return wanted
 
 
+def existing_group_ids(group_ids: Iterable) -> list[str]:
+    """Distinct ids of existing groups, in order; a malformed or unknown id is a ValidationError."""
+    wanted = []
+    for raw in group_ids:
+        try:
+            wanted.append(str(uuid.UUID(str(raw))))
+        except ValueError:
+            raise ValidationError({"group_ids": [f"'{raw}' is not a valid group id."]}) from None
+    wanted = list(dict.fromkeys(wanted))
+    found = {str(pk) for pk in Group.objects.filter(pk__in=wanted).values_list("pk", flat=True)}
+    if unknown := [pk for pk in wanted if pk not in found]:
+        raise ValidationError({"group_ids": [f"Unknown group id(s): {', '.join(unknown)}."]})
+    return wanted
+
+
 def systems_with_health_status(*, statuses: Iterable[str]) -> QuerySet[System]:
     """Systems whose last reported health is one of `statuses` (never-reported systems excluded)."""
     return System.objects.filter(health__status__in=list(statuses))
@@ -81,13 +96,22 @@ def group_list() -> QuerySet[Group]:
 def system_impact(*, system: System) -> Impact:
     """The system's impact status and impacted_by (its own health while nothing upstream is worse).
 
-    Reads the `impact` row the services keep; join it in (`select_related("impact")`) when listing.
+    Reads the `impact` row the services keep for the systems that have dependency edges (the others' impact
+    is their own health); join it in (`select_related("impact")`) when listing.
     """
     try:
         impact = system.impact
     except SystemImpact.DoesNotExist:
         return Impact(status=system_health(system=system).status)
     return Impact(status=impact.status, impacted_by=tuple(impact.impacted_by))
+
+
+def impact_of(*, system_id) -> Impact:
+    """The system's impact read afresh (after a write in this request); its own health without an impact row."""
+    row = SystemImpact.objects.filter(pk=system_id).values_list("status", "impacted_by").first()
+    if row is None:
+        return Impact(status=SystemHealth.objects.filter(pk=system_id).values_list("status", flat=True).first())
+    return Impact(status=row[0], impacted_by=tuple(row[1]))
 
 
 def group_status(*, systems: Iterable[System]) -> str | None:
@@ -109,3 +133,8 @@ def status_sections() -> list[GroupSection]:
 def dependency_list() -> QuerySet[Dependency]:
     """Every dependency edge with both systems joined in."""
     return Dependency.objects.select_related("system", "depends_on").order_by("system__name", "depends_on__name")
+
+
+def systems_impacted() -> QuerySet[System]:
+    """Systems whose impact status their dependencies made worse than their own health, by name."""
+    return System.objects.filter(impact__isnull=False).exclude(impact__impacted_by=[]).order_by("name")

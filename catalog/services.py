@@ -10,7 +10,14 @@ from django.db import IntegrityError, transaction
 from automation.entities.mutation import entity_mutate
 
 from .groups import lock_group
-from .impact import impact_after_health_change, impact_refresh, load_graph, lock_graph, lock_graph_shared
+from .impact import (
+    graph_changed,
+    impact_after_health_change,
+    impact_refresh,
+    load_graph,
+    lock_graph,
+    lock_graph_shared,
+)
 from .models import MAX_LATENCY_MS, HealthSource, System, SystemHealth, SystemImpact
 
 SYSTEM_FIELDS = frozenset({"name", "description", "metadata", "group_id"})
@@ -131,7 +138,10 @@ def system_delete(*, system: System, actor: str) -> None:
     tombstone, and what depended on it is recomputed without it."""
     lock_graph()
     _lock_system(system)
-    _dependencies, dependents = load_graph()
+    dependencies, dependents = load_graph()
+    former_dependents = dependents.get(str(system.pk), [])
+    former_dependencies = [pk for pk, _impact in dependencies.get(str(system.pk), [])]
+    had_edges = bool(former_dependents or former_dependencies)
     health = SystemHealth.objects.filter(pk=system.pk).first()
     if health is not None:
         entity_mutate(kind="health", entity_id=system.pk, write=_deleting(health), actor=actor)
@@ -139,8 +149,10 @@ def system_delete(*, system: System, actor: str) -> None:
     if impact is not None:
         entity_mutate(kind="impact", entity_id=system.pk, write=_deleting(impact), actor=actor)
     entity_mutate(kind="system", entity_id=system.pk, write=_deleting(system), actor=actor)
-    if former := dependents.get(str(system.pk)):
-        impact_refresh(system_ids=former, actor=actor)
+    if had_edges:  # the cascade removed them
+        graph_changed()
+    if had_edges:  # what depended on it, and what it depended on (which may be left without edges)
+        impact_refresh(system_ids=[*former_dependents, *former_dependencies], actor=actor)
 
 
 @transaction.atomic

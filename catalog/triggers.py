@@ -29,6 +29,22 @@ class SystemPayload(BaseModel):
     name: str = Field(description="The system's name (its last name for a deleted system).")
 
 
+class ImpactPayload(BaseModel):
+    """Payload of catalog.impact_changed."""
+
+    system_id: str = Field(description="The system's id (also the event's context key).")
+    previous_status: Status | None = Field(description="The impact status before; null when it was unknown.")
+    new_status: Status = Field(description="The system's health as its dependencies now make it.")
+    impacted_by: list[str] = Field(
+        description="Ids of the systems, sorted, whose health made it worse (empty when its own health decides).")
+
+
+def impact_payload(system_id: str, state: dict) -> dict:
+    """The payload for this impact state (`previous_status` unknown from the state alone, so null)."""
+    return {"system_id": system_id, "previous_status": None, "new_status": state.get("status"),
+            "impacted_by": list(state.get("impacted_by") or [])}
+
+
 def health_payload(system_id: str, state: dict) -> dict:
     """The payload a health event would carry for this state.
 
@@ -79,6 +95,13 @@ def register() -> None:
         description="A system's status became healthy again (not on a first report).",
         holds=is_healthy,
         **health,
+    ))
+    register_trigger(TriggerDefinition(
+        id="catalog.impact_changed",
+        description="A system's impact status changed: its own health or, through its dependencies, another "
+                    "system's (its first value included, with previous_status null).",
+        payload_schema=ImpactPayload, context_key_field="system_id", entity_kind="impact",
+        payload_from_state=impact_payload,
     ))
     system = dict(
         payload_schema=SystemPayload, context_key_field="system_id", entity_kind="system",

@@ -16,7 +16,7 @@ from django.utils import timezone
 from automation.models import ChangeEvent, Run, Timer
 from automation.models.runs import RunStatus
 from catalog.models import HealthStatus
-from catalog.selectors import systems_with_health_status
+from catalog.selectors import systems_impacted, systems_with_health_status
 from incidents.models import IncidentStatus
 from incidents.selectors import incidents_open
 from maintenance.models import MaintenanceStatus
@@ -60,6 +60,19 @@ def _systems_with(status: str, label: str) -> Callable[[datetime], Figure]:
                       url=_changelist("catalog.system", health=status), attention=count > 0)
 
     return figure
+
+
+IMPACTED_NAMES_SHOWN = 5
+
+
+def systems_impacted_figure(now: datetime) -> Figure:
+    impacted = systems_impacted()
+    count = impacted.count()
+    names = list(impacted.values_list("name", flat=True)[:IMPACTED_NAMES_SHOWN])
+    detail = ", ".join(names) + (f" and {count - len(names)} more" if count > len(names) else "")
+    # The system changelist's own filter (`?impacted=yes`) selects exactly these rows.
+    return Figure(key="systems_impacted", label="Systems impacted by dependencies", value=str(count), count=count,
+                  detail=detail, url=_changelist("catalog.system", impacted="yes"), attention=count > 0)
 
 
 def incidents_open_figure(now: datetime) -> Figure:
@@ -125,6 +138,7 @@ def timers_overdue_figure(now: datetime) -> Figure:
 FIGURES: tuple[tuple[str, Callable[[datetime], Figure]], ...] = (
     ("catalog.view_system", _systems_with(HealthStatus.UNHEALTHY, "Systems unhealthy")),
     ("catalog.view_system", _systems_with(HealthStatus.DEGRADED, "Systems degraded")),
+    ("catalog.view_system", systems_impacted_figure),
     ("incidents.view_incident", incidents_open_figure),
     ("maintenance.view_maintenancewindow", maintenance_in_progress_figure),
     ("maintenance.view_maintenancewindow", maintenance_next_figure),

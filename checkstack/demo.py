@@ -1,6 +1,11 @@
 """Demo data and the template automations, for trying Checkstack out: `manage.py checkstack_demo`.
 
-Idempotent: what exists (by name or title) is left alone, so a second run changes nothing. Every write goes
+It shows groups (sections of the status page), a dependency that explains an outage (Search is degraded
+because the search index it depends on is down, though Search itself reports healthy) and a resolved incident
+in the history.
+
+Idempotent: what exists (by name or title, an edge by its two systems) is left alone, so a second run
+changes nothing. Every write goes
 through the domain services, so the demo's own changes are tracked and routed like any other.
 
 The demo also checks Checkstack itself: a system whose health comes from an HTTP check of its own /healthz.
@@ -18,23 +23,35 @@ from django.utils import timezone
 from automation.automation_templates import TEMPLATES, template_render
 from automation.models import Automation
 from automation.services.automation_templates import automation_template_install
-from catalog.models import HealthSource, System
+from catalog.dependencies import dependency_create
+from catalog.groups import group_create
+from catalog.models import Dependency, Group, HealthSource, System
 from catalog.services import health_report, system_create, system_update
 from checks.models import Check, CheckDailyRollup, CheckKind, CheckResult
 from checks.rollups import rollups_refresh
 from checks.services import check_create
 from incidents.models import Incident
-from incidents.services import incident_create
+from incidents.services import incident_add_update, incident_create, incident_resolve
 from maintenance.models import MaintenanceWindow
 from maintenance.services import maintenance_create
 
 ACTOR = "system"
-SYSTEMS = [
-    ("Checkout API", "Takes orders and payments.", "healthy"),
-    ("Search", "Product search.", "degraded"),
-    ("Notifications", "Emails and push messages.", "healthy"),
+# (name, description, position): the status page's sections, in this order.
+GROUPS = [
+    ("Storefront", "What shoppers use.", 0),
+    ("Platform", "What the storefront runs on.", 1),
 ]
+# (name, description, own health, group)
+SYSTEMS = [
+    ("Checkout API", "Takes orders and payments.", "healthy", "Storefront"),
+    ("Search", "Product search.", "healthy", "Storefront"),
+    ("Search index", "The index Search reads from.", "unhealthy", "Platform"),
+    ("Notifications", "Emails and push messages.", "healthy", "Platform"),
+]
+# (system, depends on, impact): the index being down is why Search is degraded (partial: it falls back).
+DEPENDENCIES = [("Search", "Search index", "partial")]
 INCIDENT_TITLE = "Search is slow"
+RESOLVED_TITLE = "Checkout errors"
 WINDOW_TITLE = "Database upgrade"
 SELF_SYSTEM = ("Checkstack", "This status page and its API.")
 SELF_CHECK = "Health endpoint"
@@ -54,17 +71,9 @@ class DemoResult:
 
 def demo_install(*, editor) -> DemoResult:
     result = DemoResult()
-    systems = {}
-    for name, description, status in SYSTEMS:
-        system = System.objects.filter(name=name).first()
-        if system is None:
-            system = system_create(name=name, description=description, actor=ACTOR)
-            health_report(system=system, status=status, actor=ACTOR)
-            result.created.append(f"system {name}")
-        else:
-            result.unchanged.append(f"system {name}")
-        systems[name] = system
+    systems = _install_systems(result)
     _install_self_check(result)
+    _install_resolved_incident(systems["Checkout API"], result)
     if not Incident.objects.filter(title=INCIDENT_TITLE).exists():
         incident_create(title=INCIDENT_TITLE, severity="minor", system_ids=[systems["Search"].pk],
                         initial_message="Search responses take several seconds; we are looking into it.",
@@ -88,6 +97,54 @@ def demo_install(*, editor) -> DemoResult:
                                     enabled=template.id not in DISABLED_TEMPLATES)
         result.created.append(f"automation {name}")
     return result
+
+
+def _install_systems(result: DemoResult) -> dict[str, System]:
+    """The groups, the systems in them with their health, and the dependency between them."""
+    groups = {}
+    for name, description, position in GROUPS:
+        group = Group.objects.filter(name=name).first()
+        if group is None:
+            group = group_create(name=name, description=description, position=position, actor=ACTOR)
+            result.created.append(f"group {name}")
+        else:
+            result.unchanged.append(f"group {name}")
+        groups[name] = group
+    systems = {}
+    for name, description, status, group in SYSTEMS:
+        system = System.objects.filter(name=name).first()
+        if system is None:
+            system = system_create(name=name, description=description, group_id=groups[group].pk, actor=ACTOR)
+            health_report(system=system, status=status, actor=ACTOR)
+            result.created.append(f"system {name}")
+        else:
+            result.unchanged.append(f"system {name}")
+        systems[name] = system
+    for name, depends_on, impact in DEPENDENCIES:
+        label = f"dependency {name} → {depends_on}"
+        if Dependency.objects.filter(system=systems[name], depends_on=systems[depends_on]).exists():
+            result.unchanged.append(label)
+            continue
+        dependency_create(system_id=systems[name].pk, depends_on_id=systems[depends_on].pk, impact=impact,
+                          actor=ACTOR)
+        result.created.append(label)
+    return systems
+
+
+def _install_resolved_incident(system: System, result: DemoResult) -> None:
+    """An incident with a whole timeline, resolved: what the status page's history shows."""
+    if Incident.objects.filter(title=RESOLVED_TITLE).exists():
+        result.unchanged.append(f"incident {RESOLVED_TITLE}")
+        return
+    incident = incident_create(title=RESOLVED_TITLE, severity="major", system_ids=[system.pk],
+                               initial_message="Some payments fail with an error; we are investigating.",
+                               actor=ACTOR)
+    incident_add_update(incident=incident, status_change="identified", actor=ACTOR,
+                        message="An expired certificate at the payment provider's endpoint; renewing it.")
+    incident_add_update(incident=incident, status_change="monitoring", actor=ACTOR,
+                        message="The certificate is renewed and payments go through; we are watching.")
+    incident_resolve(incident=incident, message="Payments have worked normally for an hour.", actor=ACTOR)
+    result.created.append(f"incident {RESOLVED_TITLE} (resolved)")
 
 
 def _install_self_check(result: DemoResult) -> None:

@@ -5,12 +5,12 @@ from django.contrib import admin, messages
 from django.db import transaction
 
 from automation.entities.actor import user_actor
-from catalog.models import System
+from catalog.models import Group, System
 
 from . import subscribers as services
 from .models import Subscriber
 
-EDITABLE = ("email", "systems", "confirmed")
+EDITABLE = ("email", "systems", "groups", "confirmed")
 
 
 class SubscriberAdminForm(forms.ModelForm):
@@ -27,11 +27,12 @@ class SubscriberAdminForm(forms.ModelForm):
 class SubscriberAdmin(admin.ModelAdmin):
     form = SubscriberAdminForm
     list_display = ["email", "confirmed", "followed", "created_at"]
-    list_filter = ["confirmed", "systems"]
+    list_filter = ["confirmed", "systems", "groups"]
     search_fields = ["email"]
-    filter_horizontal = ["systems"]
+    filter_horizontal = ["systems", "groups"]
     readonly_fields = [
         "requested_systems",
+        "requested_groups",
         "confirmed_at",
         "confirmation_requested_at",
         "confirmation_sent_at",
@@ -45,11 +46,19 @@ class SubscriberAdmin(admin.ModelAdmin):
     actions = ["send_confirmation"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("systems")
+        return super().get_queryset(request).prefetch_related("systems", "groups")
 
     @admin.display(description="Follows")
     def followed(self, obj: Subscriber) -> str:
-        return ", ".join(system.name for system in obj.systems.all()) or "—"
+        groups = [f"{group.name} (group)" for group in obj.groups.all()]
+        return ", ".join([*groups, *(system.name for system in obj.systems.all())]) or "—"
+
+    @admin.display(description="Asked to follow groups (unconfirmed)")
+    def requested_groups(self, obj: Subscriber) -> str:
+        if obj is None or not obj.requested_group_ids:
+            return "—"
+        names = Group.objects.filter(pk__in=obj.requested_group_ids).values_list("name", flat=True)
+        return ", ".join(names) or "—"
 
     @admin.display(description="Asked to follow (unconfirmed)")
     def requested_systems(self, obj: Subscriber) -> str:
@@ -62,18 +71,21 @@ class SubscriberAdmin(admin.ModelAdmin):
         actor = user_actor(request.user)
         data = {name: form.cleaned_data[name] for name in EDITABLE}
         system_ids = [system.pk for system in data.pop("systems")]
+        group_ids = [group.pk for group in data.pop("groups")]
         if not change:
-            created = services.subscriber_create(**data, system_ids=system_ids, actor=actor)
+            created = services.subscriber_create(**data, system_ids=system_ids, group_ids=group_ids, actor=actor)
             obj.pk, obj._state.adding = created.pk, False  # the admin redirects to the row the service made
             return
         changed = {name: data[name] for name in ("email", "confirmed") if name in form.changed_data}
         if "systems" in form.changed_data:
             changed["system_ids"] = system_ids
+        if "groups" in form.changed_data:
+            changed["group_ids"] = group_ids
         if changed:
             services.subscriber_update(subscriber=obj, **changed, actor=actor)
 
     def save_related(self, request, form, formsets, change):
-        # The service already set the systems; the form's save_m2m would write them a second time.
+        # The service already set the systems and groups; the form's save_m2m would write them a second time.
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
 

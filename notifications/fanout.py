@@ -12,7 +12,8 @@ from incidents.models import Incident, IncidentUpdate
 from maintenance.models import MaintenanceUpdate, MaintenanceWindow
 
 from .conf import public_url
-from .models import Notification, NotificationSend, SendStatus, Subscriber
+from .models import Notification, NotificationSend, SendStatus
+from .subscribers import subscribers_following
 from .topics import notification_topic
 
 # kind → (model, its update model, the update's foreign key to it)
@@ -36,14 +37,9 @@ def notifications_plan(change: Change) -> list[int]:
     entity = model.objects.filter(pk=change.entity_id).first()
     if entity is None or entity.suppress_notifications:
         return []
-    system_ids = change.next.get("system_ids") or []
-    # distinct: a subscriber following two affected systems is owed one email, not two.
-    subscriber_ids = list(
-        Subscriber.objects.filter(confirmed=True, systems__in=system_ids)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-        .distinct()
-    )
+    # Each once: a subscriber following two affected systems, or one both directly and through its group,
+    # is owed one email, not two.
+    subscriber_ids = subscribers_following(system_ids=change.next.get("system_ids") or [])
     if not subscriber_ids:
         return []
     notification, _ = Notification.objects.get_or_create(

@@ -8,7 +8,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 
-from catalog.models import System
+from catalog.models import Group, System
 
 from .conf import public_url
 from .models import NotificationSend, Subscriber
@@ -87,9 +87,15 @@ def confirmation_email(*, subscriber: Subscriber) -> EmailMultiAlternatives:
     wanted = {str(pk) for pk in subscriber.requested_system_ids} | {
         str(pk) for pk in subscriber.systems.values_list("pk", flat=True)
     }
+    groups = {str(pk) for pk in subscriber.requested_group_ids} | {
+        str(pk) for pk in subscriber.groups.values_list("pk", flat=True)
+    }
+    group_names = Group.objects.filter(pk__in=groups).order_by("position", "name").values_list("name", flat=True)
     context = {
         "email": subscriber.email,
-        "systems": list(System.objects.filter(pk__in=wanted).order_by("name").values_list("name", flat=True)),
+        # A group reads as what it means: every system in it, those added later too.
+        "systems": [f"{name} (every system in the group)" for name in group_names]
+        + list(System.objects.filter(pk__in=wanted).order_by("name").values_list("name", flat=True)),
         "confirm_url": confirm_url(subscriber),
         "unsubscribe_url": unsubscribe_url(subscriber),
         "status_url": f"{public_url()}/status/",

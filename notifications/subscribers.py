@@ -14,14 +14,14 @@ from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from automation.entities.delivery import send_wakeup
-from catalog.models import System
-from catalog.selectors import existing_system_ids
+from catalog.models import Group, System
+from catalog.selectors import existing_group_ids, existing_system_ids
 
 from .models import Subscriber
 
 logger = logging.getLogger(__name__)
 
-SUBSCRIBER_FIELDS = frozenset({"email", "system_ids", "confirmed"})
+SUBSCRIBER_FIELDS = frozenset({"email", "system_ids", "group_ids", "confirmed"})
 EMAIL_TAKEN = "A subscriber with this email already exists."
 
 
@@ -47,10 +47,12 @@ def _check_email(email: str) -> str:
     return email
 
 
-def subscriber_create(*, email: str, system_ids: Iterable, confirmed: bool = False, actor: str) -> Subscriber:
+def subscriber_create(*, email: str, system_ids: Iterable = (), group_ids: Iterable = (), confirmed: bool = False,
+                      actor: str) -> Subscriber:
     """Add a subscriber as an operator; an unconfirmed one is sent a confirmation email."""
     email = _check_email(email)
     ids = existing_system_ids(system_ids)
+    groups = existing_group_ids(group_ids)
     now = timezone.now()
     with transaction.atomic():
         subscriber = Subscriber.objects.create(
@@ -60,6 +62,7 @@ def subscriber_create(*, email: str, system_ids: Iterable, confirmed: bool = Fal
             confirmation_requested_at=None if confirmed else now,
         )
         subscriber.systems.set(ids)
+        subscriber.groups.set(groups)
         if not confirmed:
             _owe_confirmation(subscriber.pk)
     logger.info("subscriber %s added by %s", subscriber.pk, actor)
@@ -67,11 +70,12 @@ def subscriber_create(*, email: str, system_ids: Iterable, confirmed: bool = Fal
 
 
 def subscriber_update(*, subscriber: Subscriber, actor: str, **fields) -> Subscriber:
-    """Set any of email, system_ids, confirmed on the locked row; returns that row."""
+    """Set any of email, system_ids, group_ids, confirmed on the locked row; returns that row."""
     if unknown := set(fields) - SUBSCRIBER_FIELDS:
         raise TypeError(f"subscriber_update() got unknown fields: {', '.join(sorted(unknown))}")
     email = _check_email(fields["email"]) if "email" in fields else None
     ids = existing_system_ids(fields["system_ids"]) if "system_ids" in fields else None
+    groups = existing_group_ids(fields["group_ids"]) if "group_ids" in fields else None
     with transaction.atomic():
         current = Subscriber.objects.select_for_update().filter(pk=subscriber.pk).first()
         if current is None:
@@ -84,6 +88,8 @@ def subscriber_update(*, subscriber: Subscriber, actor: str, **fields) -> Subscr
         current.save()
         if ids is not None:
             current.systems.set(ids)
+        if groups is not None:
+            current.groups.set(groups)
     logger.info("subscriber %s changed by %s", current.pk, actor)
     return current
 
@@ -102,8 +108,8 @@ def subscriber_request_confirmation(*, subscriber: Subscriber, actor: str) -> No
     logger.info("confirmation for subscriber %s requested by %s", subscriber.pk, actor)
 
 
-def subscriber_request(*, email: str, system_ids: Iterable, actor: str) -> None:
-    """Record a public request to follow systems and owe the address a confirmation email.
+def subscriber_request(*, email: str, system_ids: Iterable, group_ids: Iterable = (), actor: str) -> None:
+    """Record a public request to follow systems and groups and owe the address a confirmation email.
 
     Nothing is followed until the address's owner confirms. The same queries run whether the address is
     new, waiting for confirmation or confirmed (one upsert, one read), so neither the answer nor its timing
@@ -111,14 +117,16 @@ def subscriber_request(*, email: str, system_ids: Iterable, actor: str) -> None:
     """
     email = _check_email(email)
     ids = existing_system_ids(system_ids)
+    groups = existing_group_ids(group_ids)
     with transaction.atomic():
         # An upsert, not get-or-create: one statement whatever the row's state. A new request replaces an
         # older unconfirmed one; the token, confirmation and followed systems are kept.
         Subscriber.objects.bulk_create(
-            [Subscriber(email=email, requested_system_ids=ids, confirmation_requested_at=timezone.now())],
+            [Subscriber(email=email, requested_system_ids=ids, requested_group_ids=groups,
+                        confirmation_requested_at=timezone.now())],
             update_conflicts=True,
             unique_fields=["email"],
-            update_fields=["requested_system_ids", "confirmation_requested_at", "updated_at"],
+            update_fields=["requested_system_ids", "requested_group_ids", "confirmation_requested_at", "updated_at"],
         )
         subscriber_id = Subscriber.objects.values_list("pk", flat=True).get(email=email)
         _owe_confirmation(subscriber_id)
@@ -132,7 +140,7 @@ def confirmation_pending(subscriber: Subscriber, *, now: datetime, max_age: time
 
 
 def subscriber_confirm(*, subscriber: Subscriber, now: datetime, max_age: timedelta, actor: str) -> bool:
-    """Confirm the address and follow the systems it asked for; False when no request is pending."""
+    """Confirm the address and follow the systems and groups it asked for; False when no request is pending."""
     with transaction.atomic():
         current = Subscriber.objects.select_for_update().filter(pk=subscriber.pk).first()
         if current is None or not confirmation_pending(current, now=now, max_age=max_age):
@@ -140,7 +148,9 @@ def subscriber_confirm(*, subscriber: Subscriber, now: datetime, max_age: timede
         # Systems deleted since the request are dropped here rather than failing the confirmation.
         requested = System.objects.filter(pk__in=current.requested_system_ids).values_list("pk", flat=True)
         current.systems.add(*requested)
+        current.groups.add(*Group.objects.filter(pk__in=current.requested_group_ids).values_list("pk", flat=True))
         current.requested_system_ids = []
+        current.requested_group_ids = []
         current.confirmation_requested_at = None
         if not current.confirmed:
             current.confirmed, current.confirmed_at = True, now
@@ -174,13 +184,26 @@ def subscribers_confirmation_owed(*, now: datetime, grace: timedelta, max_age: t
 def subscribers_purge_expired(*, now: datetime, max_age: timedelta) -> int:
     """Delete addresses that asked to subscribe, never confirmed, and whose link has expired."""
     removed, _ = Subscriber.objects.filter(
-        confirmed=False, systems__isnull=True, confirmation_requested_at__lte=now - max_age
+        confirmed=False, systems__isnull=True, groups__isnull=True, confirmation_requested_at__lte=now - max_age
     ).delete()
     return removed
 
 
 def subscriber_list() -> QuerySet[Subscriber]:
-    """Subscribers by email with their followed systems' ids prefetched (two queries for a page)."""
+    """Subscribers by email with their followed systems' and groups' ids prefetched (three queries a page)."""
     return Subscriber.objects.prefetch_related(
-        Prefetch("systems", queryset=System.objects.only("id").order_by("id"))
+        Prefetch("systems", queryset=System.objects.only("id").order_by("id")),
+        Prefetch("groups", queryset=Group.objects.only("id").order_by("id")),
     ).order_by("email")
+
+
+def subscribers_following(*, system_ids: Iterable) -> list:
+    """Ids of the confirmed subscribers following any of these systems, directly or through a group (as the
+    groups are now: a system added to a group later is heard about), each once, sorted."""
+    system_ids = list(system_ids)
+    if not system_ids:
+        return []
+    confirmed = Subscriber.objects.filter(confirmed=True)
+    direct = confirmed.filter(systems__in=system_ids).values_list("pk", flat=True)
+    grouped = confirmed.filter(groups__systems__in=system_ids).values_list("pk", flat=True)
+    return sorted(set(direct) | set(grouped))

@@ -95,6 +95,18 @@ class SystemHealth(_Lazy):
         return reported if value is None else value
 
     @property
+    def impact_status(self):
+        """The status as the system's dependencies make it: the `impact` entity, kept for systems with
+        dependency edges; a system without any has none, its impact being its own health status."""
+        impact = self._read("impact", self.system_id)
+        return impact.get("status") if impact is not None else self.status
+
+    @property
+    def impacted_by(self):
+        """Ids of the systems whose health made this one's impact status worse (sorted; empty if none)."""
+        return list((self._read("impact", self.system_id) or {}).get("impacted_by") or [])
+
+    @property
     def in_status_since(self):
         self._current()  # a status change wakes whoever asked
         if self.system_id is None:

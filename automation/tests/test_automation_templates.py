@@ -128,7 +128,7 @@ def test_checkstack_demo_is_idempotent(admin_user):
     call_command("checkstack_demo")
     counts = (System.objects.count(), Incident.objects.count(), MaintenanceWindow.objects.count(),
               Automation.objects.count(), ChangeEvent.objects.count())
-    assert counts[:4] == (4, 1, 1, 4)  # the three demo systems and Checkstack itself (checked)
+    assert counts[:4] == (5, 2, 1, 4)  # four demo systems and Checkstack itself (checked); one incident resolved
     assert not Automation.objects.get(name="Webhook on every incident change").enabled
     call_command("checkstack_demo")
     assert (System.objects.count(), Incident.objects.count(), MaintenanceWindow.objects.count(),

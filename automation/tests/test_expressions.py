@@ -87,3 +87,22 @@ def test_state_and_health_are_read_lazily_and_recorded():
     assert reads.time_dependent
     assert evaluate("state.system['not-a-uuid']", s) is None
     assert evaluate(f"health.systems['{system.pk}'].message", s) == "slow"
+
+
+@pytest.mark.django_db
+def test_health_impact_status_and_impacted_by_read_the_impact_entity():
+    from catalog.dependencies import dependency_create
+
+    api, db = system_create(name="api", actor="system"), system_create(name="db", actor="system")
+    dependency_create(system_id=api.pk, depends_on_id=db.pk, impact="partial", actor="system")
+    health_report(system=api, status="healthy", actor="system")
+    health_report(system=db, status="unhealthy", actor="system")
+    reads = EntityReads()
+    s = scope(context_system_id=str(api.pk), reads=reads)
+
+    assert evaluate("health.system.impact_status", s) == "degraded"
+    assert evaluate("health.system.impacted_by", s) == [str(db.pk)]
+    assert evaluate(f"health.systems['{db.pk}'].impacted_by", s) == []
+    # Recorded as reads of the impact entity, so a waiting run wakes when the impact changes.
+    assert reads.entities == {("impact", str(api.pk)), ("impact", str(db.pk))}
+    assert evaluate("health.system.impact_status", scope(context_system_id=None)) is None

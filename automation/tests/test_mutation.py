@@ -27,14 +27,15 @@ def test_create_writes_a_transition_per_field_and_one_event():
 
     assert transitions(system.pk) == [
         ("system", "description", None, "front door", "user:ann"),
+        ("system", "group_id", None, None, "user:ann"),
         ("system", "metadata", None, {"team": "x"}, "user:ann"),
         ("system", "name", None, "api", "user:ann"),
     ]
     event = ChangeEvent.objects.get(entity_id=str(system.pk))
     assert event.prev is None
-    assert event.next == {"name": "api", "description": "front door", "metadata": {"team": "x"}}
+    assert event.next == {"name": "api", "description": "front door", "metadata": {"team": "x"}, "group_id": None}
     assert event.delta == event.next
-    assert event.changed_fields == ["description", "metadata", "name"]
+    assert event.changed_fields == ["description", "group_id", "metadata", "name"]
     assert event.actor == "user:ann"
     assert event.routed_at is None
     # Every transition of the change carries the event's change id.
@@ -101,14 +102,15 @@ def test_delete_is_a_tombstone():
     tombstones = ChangeEvent.objects.filter(entity_id=str(system_id), next__isnull=True).order_by("id")
     assert [(e.kind, e.delta, sorted(e.prev), e.changed_fields) for e in tombstones] == [
         ("health", {}, ["latency_ms", "message", "status"], ["latency_ms", "message", "status"]),
-        ("system", {}, ["description", "metadata", "name"], ["description", "metadata", "name"]),
+        ("system", {}, ["description", "group_id", "metadata", "name"], ["description", "group_id", "metadata", "name"]),
     ]
     # latency_ms was null and stays null, yet a tombstone records every previous field.
-    assert transitions(system_id)[-6:] == [
+    assert transitions(system_id)[-7:] == [
         ("health", "latency_ms", None, None, "user:ann"),
         ("health", "message", "", None, "user:ann"),
         ("health", "status", "healthy", None, "user:ann"),
         ("system", "description", "d", None, "user:ann"),
+        ("system", "group_id", None, None, "user:ann"),
         ("system", "metadata", {}, None, "user:ann"),
         ("system", "name", "api", None, "user:ann"),
     ]
@@ -128,9 +130,9 @@ def test_shell_style_save_and_delete_are_tracked():
         ChangeEvent.objects.filter(entity_id=str(system_id)).order_by("id").values_list("changed_fields", "actor")
     )
     assert kinds == [
-        (["description", "metadata", "name"], "user:shell"),
+        (["description", "group_id", "metadata", "name"], "user:shell"),
         (["description"], "user:shell"),
-        (["description", "metadata", "name"], "user:shell"),
+        (["description", "group_id", "metadata", "name"], "user:shell"),
     ]
 
 

@@ -2,10 +2,13 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from .alertmanager import AlertmanagerView
+from .group_views import DependencyViewSet, GroupViewSet
 from .views import SystemHealthView, SystemViewSet
 
 router = SimpleRouter()
 router.register("systems", SystemViewSet, basename="system")
+router.register("groups", GroupViewSet, basename="group")
+router.register("dependencies", DependencyViewSet, basename="dependency")
 
 urlpatterns = [
     *router.urls,

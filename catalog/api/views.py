@@ -12,7 +12,7 @@ from checkstack.permissions import ModelPermissions
 
 from .. import selectors, services
 from ..models import HealthStatus, System, SystemHealth
-from .serializers import HealthReportSerializer, HealthSerializer, SystemSerializer
+from .serializers import HealthReportSerializer, HealthSerializer, SystemSerializer, health_data
 
 # The route takes any id (a malformed one is a JSON 404); the schema says what a valid one looks like.
 SYSTEM_ID_PARAMETERS = [OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)]
@@ -26,9 +26,11 @@ class SystemFilter(django_filters.FilterSet):
         field_name="health__status", choices=HealthStatus.choices, null_label="Not reported"
     )
 
+    group_id = django_filters.UUIDFilter(field_name="group_id")
+
     class Meta:
         model = System
-        fields = ["name", "health_status"]
+        fields = ["name", "health_status", "group_id"]
 
 
 @extend_schema_view(retrieve=SYSTEM_ID, update=SYSTEM_ID, partial_update=SYSTEM_ID, destroy=SYSTEM_ID)
@@ -82,7 +84,7 @@ class SystemHealthView(generics.GenericAPIView):
     @extend_schema(parameters=SYSTEM_ID_PARAMETERS, responses=HealthSerializer)
     def get(self, request, *args, **kwargs):
         system = self.get_object()
-        return Response(HealthSerializer(selectors.system_health(system=system)).data)
+        return Response(health_data(selectors.system_health(system=system), selectors.system_impact(system=system)))
 
     @extend_schema(parameters=SYSTEM_ID_PARAMETERS, request=HealthReportSerializer, responses=HealthSerializer)
     def post(self, request, *args, **kwargs):
@@ -93,4 +95,4 @@ class SystemHealthView(generics.GenericAPIView):
             health = services.health_report(
                 system=system, **serializer.validated_data, actor=user_actor(request.user)
             )
-        return Response(HealthSerializer(health).data)
+        return Response(health_data(health, selectors.impact_of(system_id=system.pk)))

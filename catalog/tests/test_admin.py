@@ -42,6 +42,7 @@ def test_add_with_health_writes_system_and_health_as_the_user(admin_client):
     assert response.url == f"{CHANGELIST}"
     assert transition_rows(system.pk) == [
         ("system", "description", None, "front", "user:admin"),
+        ("system", "group_id", None, None, "user:admin"),
         ("system", "metadata", None, {}, "user:admin"),
         ("system", "name", None, "api", "user:admin"),
         ("health", "latency_ms", None, 700, "user:admin"),

@@ -34,6 +34,8 @@ def test_get_before_the_first_report_is_all_unknown(admin_api):
         "message": "",
         "latency_ms": None,
         "updated_at": None,
+        "impact_status": None,
+        "impacted_by": [],
     }
 
 
@@ -50,8 +52,10 @@ def test_post_reports_health_through_the_service(admin_api):
         "message": "slow",
         "latency_ms": 800,
         "updated_at": iso(health.updated_at),
+        "impact_status": "degraded",
+        "impacted_by": [],
     }
-    assert transition_rows(system.pk)[3:] == [
+    assert transition_rows(system.pk)[4:] == [
         ("health", "latency_ms", None, 800, "user:admin"),
         ("health", "message", None, "slow", "user:admin"),
         ("health", "status", None, "degraded", "user:admin"),

@@ -12,10 +12,11 @@ from .factories import ACTOR, api_as, change_events, log_size, make_system, tran
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
-DEFAULT_POLICY = {"health_source": "reported", "health_failure_threshold": 3, "health_degraded_latency_ms": None}
+DEFAULT_POLICY = {"group_id": None, "health_source": "reported", "health_failure_threshold": 3, "health_degraded_latency_ms": None}
 URL = "/api/v1/systems/"
 SYSTEM_PERMS = ("catalog.view_system", "catalog.add_system", "catalog.change_system", "catalog.delete_system")
-UNREPORTED = {"status": None, "message": "", "latency_ms": None, "updated_at": None}
+UNREPORTED = {"status": None, "message": "", "latency_ms": None, "updated_at": None, "impact_status": None,
+              "impacted_by": []}
 
 
 def detail(system_or_id):
@@ -52,6 +53,8 @@ def test_list_shape_with_and_without_health(admin_api):
                 "message": "slow",
                 "latency_ms": 250,
                 "updated_at": health.updated_at.isoformat().replace("+00:00", "Z"),
+                "impact_status": "degraded",
+                "impacted_by": [],
             },
         },
     ]
@@ -121,6 +124,7 @@ def test_create_writes_through_the_service_as_the_user(admin_api):
     }
     assert transition_rows(system.pk) == [
         ("system", "description", None, "front", "user:admin"),
+        ("system", "group_id", None, None, "user:admin"),
         ("system", "metadata", None, {"tier": 1}, "user:admin"),
         ("system", "name", None, "api", "user:admin"),
     ]
@@ -178,7 +182,7 @@ def test_patch_changes_only_given_fields(admin_api):
 
     assert response.status_code == 200
     assert response.json()["description"] == "new" and response.json()["metadata"] == {"a": 1}
-    assert transition_rows(system.pk)[3:] == [("system", "description", "old", "new", "user:admin")]
+    assert transition_rows(system.pk)[4:] == [("system", "description", "old", "new", "user:admin")]
 
 
 def test_put_replaces_the_system(admin_api):

@@ -111,3 +111,27 @@ def test_system_created_updated_deleted():
     assert updated == [("catalog.system_updated", {"system_id": system_id, "name": "api-v2"}, system_id)]
     # The tombstone carries the name the system had.
     assert deleted == [("catalog.system_deleted", {"system_id": system_id, "name": "api-v2"}, system_id)]
+
+
+def test_impact_changed_fires_on_the_first_impact_and_on_status_changes_only():
+    from catalog.dependencies import dependency_create
+    from catalog.entities import derive_impact_events
+
+    api, db, cache = make_system("api"), make_system("db"), make_system("cache")
+    health_report(system=api, status="healthy", actor=ACTOR)
+    assert change_events(api.pk, kind="impact") == []  # no edge: its impact is its own health, no entity
+    for system in (db, cache):
+        health_report(system=system, status="unhealthy", actor=ACTOR)
+    dependency_create(system_id=api.pk, depends_on_id=db.pk, actor=ACTOR)
+    assert derived(derive_impact_events, api.pk, "impact") == [(
+        "catalog.impact_changed",
+        {"system_id": str(api.pk), "previous_status": None, "new_status": "unhealthy", "impacted_by": [str(db.pk)]},
+        str(api.pk))]
+    written = len(change_events(api.pk, kind="impact"))
+    health_report(system=api, status="degraded", actor=ACTOR)  # still unhealthy through db: no impact change
+    assert len(change_events(api.pk, kind="impact")) == written
+
+    # Still unhealthy, now because of two systems: the impact entity changes, the event does not fire.
+    dependency_create(system_id=api.pk, depends_on_id=cache.pk, actor=ACTOR)
+    assert change_events(api.pk, kind="impact")[-1].delta == {"impacted_by": sorted([str(db.pk), str(cache.pk)])}
+    assert derived(derive_impact_events, api.pk, "impact") == []

@@ -17,13 +17,15 @@ def test_system_create_writes_a_transition_per_field_and_one_event():
 
     assert transition_rows(system.pk) == [
         ("system", "description", None, "front door", "user:ann"),
+        ("system", "group_id", None, None, "user:ann"),
         ("system", "metadata", None, {"team": "web"}, "user:ann"),
         ("system", "name", None, "api", "user:ann"),
     ]
     [event] = change_events(system.pk)
     assert (event.kind, event.prev, event.actor) == ("system", None, "user:ann")
-    assert event.next == event.delta == {"name": "api", "description": "front door", "metadata": {"team": "web"}}
-    assert event.changed_fields == ["description", "metadata", "name"]
+    assert event.next == event.delta == {"name": "api", "description": "front door", "metadata": {"team": "web"},
+                                         "group_id": None}
+    assert event.changed_fields == ["description", "group_id", "metadata", "name"]
     assert set(Transition.objects.filter(entity_id=str(system.pk)).values_list("change_id", flat=True)) == {
         event.change_id
     }
@@ -35,10 +37,10 @@ def test_system_update_writes_only_changed_fields():
     returned = system_update(system=system, name="api-v2", description="d", actor="user:bob")
 
     assert returned is system and system.name == "api-v2"
-    assert transition_rows(system.pk)[3:] == [("system", "name", "api", "api-v2", "user:bob")]
+    assert transition_rows(system.pk)[4:] == [("system", "name", "api", "api-v2", "user:bob")]
     event = change_events(system.pk)[-1]
-    assert event.prev == {"name": "api", "description": "d", "metadata": {}}
-    assert event.next == {"name": "api-v2", "description": "d", "metadata": {}}
+    assert event.prev == {"name": "api", "description": "d", "metadata": {}, "group_id": None}
+    assert event.next == {"name": "api-v2", "description": "d", "metadata": {}, "group_id": None}
     assert (event.delta, event.changed_fields, event.actor) == ({"name": "api-v2"}, ["name"], "user:bob")
 
 
@@ -74,7 +76,7 @@ def test_health_report_first_then_change():
     health_report(system=system, status="degraded", message="slow", latency_ms=900, actor="user:mon")
     health_report(system=system, status="healthy", message="slow", latency_ms=120, actor="user:mon")
 
-    assert transition_rows(system.pk)[3:] == [
+    assert transition_rows(system.pk)[4:] == [
         ("health", "latency_ms", None, 900, "user:mon"),
         ("health", "message", None, "slow", "user:mon"),
         ("health", "status", None, "degraded", "user:mon"),
@@ -104,11 +106,12 @@ def test_delete_writes_tombstones_for_health_then_system():
 
     system_delete(system=system, actor="user:ann")
 
-    assert transition_rows(system_id)[-6:] == [
+    assert transition_rows(system_id)[-7:] == [
         ("health", "latency_ms", 5, None, "user:ann"),
         ("health", "message", "", None, "user:ann"),
         ("health", "status", "healthy", None, "user:ann"),
         ("system", "description", "d", None, "user:ann"),
+        ("system", "group_id", None, None, "user:ann"),
         ("system", "metadata", {}, None, "user:ann"),
         ("system", "name", "api", None, "user:ann"),
     ]
@@ -116,7 +119,7 @@ def test_delete_writes_tombstones_for_health_then_system():
     assert (health_tomb.kind, health_tomb.next, health_tomb.delta) == ("health", None, {})
     assert health_tomb.changed_fields == ["latency_ms", "message", "status"]
     assert (system_tomb.kind, system_tomb.next, system_tomb.delta) == ("system", None, {})
-    assert system_tomb.prev == {"name": "api", "description": "d", "metadata": {}}
+    assert system_tomb.prev == {"name": "api", "description": "d", "metadata": {}, "group_id": None}
     assert not System.objects.filter(pk=system_id).exists()
     assert not SystemHealth.objects.filter(pk=system_id).exists()
 

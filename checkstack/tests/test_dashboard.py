@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from automation.models import ChangeEvent, Run, Timer
 from automation.tests.engine_support import make_automation
-from catalog.models import System
+from catalog.dependencies import dependency_create
+from catalog.models import System, SystemImpact
 from catalog.services import health_report, system_create
 from checkstack.dashboard import FIGURES, dashboard_figures
 from incidents.models import Incident
@@ -39,6 +40,9 @@ def state_of_things(db):
     systems = {name: system_create(name=name, actor="system") for name in ("api", "db", "web", "cdn", "new")}
     for name, status in (("api", "unhealthy"), ("db", "unhealthy"), ("web", "degraded"), ("cdn", "healthy")):
         health_report(system=systems[name], status=status, actor="system")
+    # Impacted: "new" (nothing reported) through db, "cdn" (healthy) through web; "web" depends on a healthy cdn.
+    dependency_create(system_id=systems["new"].pk, depends_on_id=systems["db"].pk, actor="system")
+    dependency_create(system_id=systems["cdn"].pk, depends_on_id=systems["web"].pk, impact="partial", actor="system")
     incident_create(title="api down", system_ids=[systems["api"].pk], actor="user:ops")
     incident_create(title="db slow", system_ids=[systems["db"].pk], actor="user:ops")
     incident_resolve(incident=incident_create(title="old", system_ids=[systems["api"].pk], actor="user:ops"),
@@ -70,6 +74,7 @@ def expected_counts(now) -> dict[str, int]:
     return {
         "systems_unhealthy": System.objects.filter(health__status="unhealthy").count(),
         "systems_degraded": System.objects.filter(health__status="degraded").count(),
+        "systems_impacted": SystemImpact.objects.exclude(impacted_by=[]).count(),
         "incidents_open": Incident.objects.filter(resolved_at=None).count(),
         "maintenance_in_progress": MaintenanceWindow.objects.filter(status="in_progress").count(),
         "maintenance_scheduled": MaintenanceWindow.objects.filter(status="scheduled").count(),
@@ -85,11 +90,12 @@ def test_each_figure_counts_what_the_database_holds(state_of_things, admin_user)
     assert {key: f.count for key, f in figures.items()} == expected_counts(state_of_things)
     unrouted = ChangeEvent.objects.exclude(kind="system").count() - 1  # one of them is parked
     assert expected_counts(state_of_things) == {
-        "systems_unhealthy": 2, "systems_degraded": 1, "incidents_open": 2, "maintenance_in_progress": 1,
+        "systems_unhealthy": 2, "systems_degraded": 1, "systems_impacted": 2, "incidents_open": 2, "maintenance_in_progress": 1,
         "maintenance_scheduled": 2, "runs_failed": 2, "routing_lag": unrouted, "changes_parked": 1,
         "timers_overdue": 2}
     assert unrouted > 0 and figures["routing_lag"].value != "none"
     assert figures["maintenance_scheduled"].detail.startswith("next: soon, starts ")
+    assert figures["systems_impacted"].detail == "cdn, new"
 
 
 def test_the_page_costs_a_fixed_number_of_queries(state_of_things, admin_user):
@@ -99,7 +105,8 @@ def test_the_page_costs_a_fixed_number_of_queries(state_of_things, admin_user):
     incident_create(title="more", system_ids=[System.objects.get(name="more").pk], actor="user:ops")
     with CaptureQueriesContext(connection) as more:
         dashboard_figures(user=admin_user)
-    assert len(few) == len(more) == len(FIGURES) + 1  # one each; the next maintenance window takes two
+    # one each; the next maintenance window and the impacted systems' names take two
+    assert len(few) == len(more) == len(FIGURES) + 2
 
 
 @pytest.mark.django_db

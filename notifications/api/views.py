@@ -23,22 +23,39 @@ ID = extend_schema(parameters=[OpenApiParameter("id", OpenApiTypes.UUID, OpenApi
 
 class SubscriberSerializer(serializers.ModelSerializer):
     system_ids = serializers.SerializerMethodField()
+    group_ids = serializers.SerializerMethodField()
 
     class Meta:
         model = Subscriber
-        fields = ["id", "email", "system_ids", "confirmed", "confirmed_at", "created_at", "updated_at"]
+        fields = ["id", "email", "system_ids", "group_ids", "confirmed", "confirmed_at", "created_at", "updated_at"]
         read_only_fields = fields
 
     @extend_schema_field(serializers.ListField(child=serializers.UUIDField()))
     def get_system_ids(self, subscriber: Subscriber) -> list[str]:
         return sorted(str(system.pk) for system in subscriber.systems.all())
 
+    @extend_schema_field(serializers.ListField(child=serializers.UUIDField()))
+    def get_group_ids(self, subscriber: Subscriber) -> list[str]:
+        """Groups followed: every system in them, including systems added later."""
+        return sorted(str(group.pk) for group in subscriber.groups.all())
+
 
 class SubscriberWriteSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     # Existence is checked by the service (one rule for API, admin and the public form).
-    system_ids = serializers.ListField(child=serializers.UUIDField(), allow_empty=False)
+    system_ids = serializers.ListField(child=serializers.UUIDField(), required=False)
+    group_ids = serializers.ListField(child=serializers.UUIDField(), required=False)
     confirmed = serializers.BooleanField(default=False)
+
+    def validate(self, attrs):
+        # Something to follow: a system or a group (checked on the result of a partial update too).
+        current = self.instance
+        systems = attrs.get("system_ids", None if current is None else [s.pk for s in current.systems.all()])
+        groups = attrs.get("group_ids", None if current is None else [g.pk for g in current.groups.all()])
+        if not systems and not groups:
+            field = "system_ids" if "system_ids" in attrs or current is None else "group_ids"
+            raise serializers.ValidationError({field: ["Choose at least one system or group."]})
+        return attrs
 
     def validate_email(self, value: str) -> str:
         email = services.normalize_email(value)
@@ -54,10 +71,11 @@ class SubscriberFilter(django_filters.FilterSet):
     email = django_filters.CharFilter(field_name="email", lookup_expr="iexact")
     confirmed = django_filters.BooleanFilter()
     system = django_filters.UUIDFilter(field_name="systems__id")
+    group = django_filters.UUIDFilter(field_name="groups__id")
 
     class Meta:
         model = Subscriber
-        fields = ["email", "confirmed", "system"]
+        fields = ["email", "confirmed", "system", "group"]
 
 
 @contextmanager

@@ -31,7 +31,8 @@ def test_crud_through_the_api(admin_api, api_system):
     created = admin_api.post(URL, {"email": "Ann@Example.com", "system_ids": [str(api_system.pk)]}, format="json")
     assert created.status_code == 201, created.content
     body = created.json()
-    assert set(body) == {"id", "email", "system_ids", "confirmed", "confirmed_at", "created_at", "updated_at"}
+    assert set(body) == {"id", "email", "system_ids", "group_ids", "confirmed", "confirmed_at", "created_at",
+                         "updated_at"}
     assert (body["email"], body["system_ids"], body["confirmed"]) == ("ann@example.com", [str(api_system.pk)], False)
     tokens = Subscriber.objects.values_list("token", "unsubscribe_token").get()
     listing = admin_api.get(URL)
