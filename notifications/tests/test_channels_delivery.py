@@ -267,12 +267,17 @@ def test_a_group_covers_its_systems_including_one_added_later(systems):
 
 
 def test_an_impact_change_is_impact_changed(systems):
-    api, _db = systems
-    make_channel("impact", "slack", {"url": "https://hooks.example.com/a"}, events=["impact.changed"])
-    health_report(system=api, status="unhealthy", actor="user:test")
+    from catalog.dependencies import dependency_create
+
+    api, db = systems
+    dependency_create(system_id=api.pk, depends_on_id=db.pk, actor="user:test")
+    make_channel("impact", "slack", {"url": "https://hooks.example.com/a"}, events=["impact.changed"],
+                 system_ids=[api.pk])
+    plan()
+    health_report(system=db, status="unhealthy", actor="user:test")  # api is impacted through its dependency
     plan()
     assert rows() == [("impact", "impact.changed", "pending")]
-    assert ChannelDelivery.objects.get().message["title"] == "api is unhealthy"
+    assert ChannelDelivery.objects.get().message["title"] == "api is unhealthy (affected by db)"
 
 
 def test_failed_deliveries_are_counted_in_metrics_and_healthz(systems, client):
