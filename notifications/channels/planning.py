@@ -9,8 +9,9 @@ from functools import partial
 
 from django.db import transaction
 
-from automation.entities.delivery import send_wakeup
+from automation.entities.delivery import as_change, send_wakeup
 from automation.entities.registry import Change, Delivery, subscribe
+from automation.models import ChangeEvent, SubscriptionDelivery
 from catalog.models import System
 from incidents.models import Incident
 from maintenance.models import MaintenanceWindow
@@ -49,6 +50,31 @@ def _group_ids(system_ids: set[str]) -> set[str]:
 
 
 def channels_plan(change: Change) -> list[int]:
+    """Record the deliveries owed for this change, after those of its entity's earlier changes still unplanned.
+
+    Routing hands an entity's changes over in commit order, but their deliveries run side by side: the
+    "resolved" one may be handled before the "created" one. Planning the earlier ones first gives their
+    messages the lower ids, and a channel sends its messages in id order (sending.py), so a PagerDuty
+    resolve never reaches the service before its trigger. Idempotent: the earlier change's own delivery
+    later finds its rows written.
+    """
+    for earlier in _earlier_unplanned(change):
+        _plan(earlier)
+    return _plan(change)
+
+
+def _earlier_unplanned(change: Change) -> list[Change]:
+    """The entity's earlier changes whose channel planning has not run yet, oldest first."""
+    current = ChangeEvent.objects.filter(change_id=change.change_id).values_list("id", flat=True).first()
+    if current is None:
+        return []
+    pending = SubscriptionDelivery.objects.filter(
+        subscriber=f"notifications.channels.{change.kind}", delivered_at=None, change__kind=change.kind,
+        change__entity_id=change.entity_id, change_id__lt=current).values("change_id")
+    return [as_change(event) for event in ChangeEvent.objects.filter(pk__in=pending).order_by("id")]
+
+
+def _plan(change: Change) -> list[int]:
     """Record one pending delivery per enabled channel that wants the change; idempotent (may run twice)."""
     event = channel_event(change)
     if event is None:

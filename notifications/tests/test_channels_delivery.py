@@ -326,3 +326,22 @@ def test_the_sweeper_wakes_only_each_idle_channels_oldest_due_message(systems):
     from notifications.channels.sweeping import _due_heads
 
     assert _due_heads(timezone.now(), 500) == [ChannelDelivery.objects.filter(channel=idle).order_by("id").first().pk]
+
+
+def test_an_entitys_changes_are_planned_in_order_whichever_delivery_runs_first(systems):
+    api, _db = systems
+    make_channel("pager", "pagerduty", {"url": "https://events.example.com/v2/enqueue",
+                                        "routing_key": "R0123456789abcdef"})
+    incident = incident_create(title="API down", system_ids=[api.pk], actor="user:test")
+    incident_resolve(incident=incident, actor="user:test")
+    from automation.entities.delivery import route_change_event
+    from automation.models import ChangeEvent
+
+    for change_id in ChangeEvent.objects.order_by("id").values_list("change_id", flat=True):
+        route_change_event(str(change_id))
+    created, resolved = SubscriptionDelivery.objects.filter(
+        subscriber="notifications.channels.incident").order_by("change_id")
+    subscriber_delivery.deliver_change(resolved.pk)  # the resolve's delivery runs first
+    subscriber_delivery.deliver_change(created.pk)
+    assert list(ChannelDelivery.objects.order_by("id").values_list("event", flat=True)) == [
+        "incident.created", "incident.resolved"]
