@@ -4,7 +4,6 @@ import json
 
 import pytest
 from django.contrib.auth.models import Permission
-
 from django.forms.models import model_to_dict
 
 from automation.documents.validate import validate_document
