@@ -197,6 +197,7 @@ SPECTACULAR_SETTINGS = {
         "IncidentStatusEnum": "incidents.models.IncidentStatus",
         "MaintenanceStatusEnum": "maintenance.models.MaintenanceStatus",
         "RunStatusEnum": "automation.models.runs.RunStatus",
+        "ChannelKindEnum": "notifications.channels.models.ChannelKind",
     },
 }
 
@@ -271,6 +272,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "checkstack.sweep_notifications",
         "schedule": env.float("CHECKSTACK_SWEEP_INTERVAL_SECONDS", default=5.0),
     },
+    # Channel deliveries due again after a back-off, or whose wake-up or worker was lost.
+    "channels-sweep": {
+        "task": "checkstack.sweep_channel_deliveries",
+        "schedule": env.float("CHECKSTACK_SWEEP_INTERVAL_SECONDS", default=5.0),
+    },
     "purge-expired": {"task": "checkstack.purge_expired", "schedule": 300.0, "options": {"expires": 290.0}},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -303,6 +309,8 @@ CELERY_TASK_ROUTES = {
     "checkstack.send_notification": {"queue": "checkstack.deliveries"},
     "checkstack.send_subscription_confirmation": {"queue": "checkstack.deliveries"},
     "checkstack.purge_expired": {"queue": "checkstack.deliveries"},  # up to its budget: not a routing slot
+    "checkstack.send_channel_delivery": {"queue": "checkstack.deliveries"},
+    "checkstack.send_channel_deliveries": {"queue": "checkstack.deliveries"},
 }
 
 # --- Checkstack -----------------------------------------------------------------------------------
@@ -412,6 +420,14 @@ CHECKSTACK_NOTIFICATION_MAX_ATTEMPTS = env.int("CHECKSTACK_NOTIFICATION_MAX_ATTE
 # A claimed send older than this lost its worker (the sweeper then decides from whether it was handed over).
 CHECKSTACK_NOTIFICATION_SENDING_TIMEOUT_SECONDS = env.int("CHECKSTACK_NOTIFICATION_SENDING_TIMEOUT_SECONDS",
                                                           default=300)
+# Notification channels (notifications/channels/): attempts per delivery before it is failed, the total
+# seconds one request may take (a hanging service is cut there), the claim age after which its worker is
+# taken as lost (above the request timeout), and the back-off (doubling from the base; Retry-After wins).
+CHECKSTACK_CHANNEL_MAX_ATTEMPTS = env.int("CHECKSTACK_CHANNEL_MAX_ATTEMPTS", default=6)
+CHECKSTACK_CHANNEL_TIMEOUT_SECONDS = env.float("CHECKSTACK_CHANNEL_TIMEOUT_SECONDS", default=10.0)
+CHECKSTACK_CHANNEL_SENDING_TIMEOUT_SECONDS = env.float("CHECKSTACK_CHANNEL_SENDING_TIMEOUT_SECONDS", default=60.0)
+CHECKSTACK_CHANNEL_RETRY_BASE_SECONDS = env.float("CHECKSTACK_CHANNEL_RETRY_BASE_SECONDS", default=10.0)
+CHECKSTACK_CHANNEL_RETRY_MAX_SECONDS = env.float("CHECKSTACK_CHANNEL_RETRY_MAX_SECONDS", default=3600.0)
 # The rate limits count in this cache, which every web process must share: by default a table in the
 # database (made by migrate, notifications 0004), or Redis with CACHE_URL=redis://host:6379/1. Never the
 # per-process memory cache: each process would count on its own.
