@@ -2,6 +2,7 @@
 
 import base64
 import hashlib
+from typing import Callable
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
@@ -40,6 +41,19 @@ def secret_set(*, name: str, value: str) -> Secret:
     return secret
 
 
+def secret_encrypt(value: str) -> bytes:
+    """`value` encrypted with the newest key (for other apps' credentials, e.g. notification channels)."""
+    return _fernet().encrypt(value.encode())
+
+
+def secret_decrypt(ciphertext: bytes) -> str:
+    """The plaintext of `secret_encrypt`'s output; raises SecretUnavailable when no key decrypts it."""
+    try:
+        return _fernet().decrypt(bytes(ciphertext)).decode()
+    except InvalidToken:
+        raise SecretUnavailable("an encrypted value cannot be decrypted with the configured key") from None
+
+
 def secret_delete(*, name: str) -> None:
     Secret.objects.filter(name=name).delete()
 
@@ -61,10 +75,28 @@ def secret_resolve(name: str) -> str:
     return value
 
 
-def secrets_rotate() -> int:
-    """Re-encrypt every secret with the newest key; the number re-encrypted. Idempotent.
+# Other apps' encrypted values (a notification channel's credentials), re-encrypted with the secrets: each
+# rotator gets `rotate(ciphertext) -> ciphertext` and returns how many values it re-encrypted.
+_rotators: list[Callable[[Callable[[bytes], bytes]], int]] = []
 
-    Raises SecretUnavailable, changing nothing, if any secret decrypts with none of the keys.
+
+def register_secret_rotator(rotator: Callable[[Callable[[bytes], bytes]], int]) -> None:
+    """Have `secrets_rotate` re-encrypt an app's values too, in its transaction (apps call it from ready())."""
+    if rotator not in _rotators:
+        _rotators.append(rotator)
+
+
+def _rotate_one(fernet: MultiFernet, ciphertext: bytes) -> bytes:
+    try:
+        return fernet.rotate(bytes(ciphertext))
+    except InvalidToken:
+        raise SecretUnavailable("an encrypted value cannot be decrypted with any configured key") from None
+
+
+def secrets_rotate() -> int:
+    """Re-encrypt every secret (and every registered app's values) with the newest key; how many. Idempotent.
+
+    Raises SecretUnavailable, changing nothing, if any value decrypts with none of the keys.
     """
     fernet, rotated = _fernet(), 0
     with transaction.atomic():
@@ -75,4 +107,6 @@ def secrets_rotate() -> int:
                 raise SecretUnavailable(f"secret {secret.name!r} cannot be decrypted with any configured key") from None
             Secret.objects.filter(pk=secret.pk).update(ciphertext=ciphertext)
             rotated += 1
+        for rotator in _rotators:
+            rotated += rotator(lambda ciphertext: _rotate_one(fernet, ciphertext))
     return rotated

@@ -31,7 +31,9 @@ SCRIPTS = {
     "parallel": (["bench/parallel.py"], ["--quick"]),
     "retention": (["bench/retention.py"], ["--rows", "20000", "--seconds", "2"]),
     "checks": (["bench/checks.py"], ["--quick"]),
+    "statuspage": (["bench/statuspage.py"], ["--quick"]),
     "impact": (["bench/impact.py"], ["--systems", "200", "--edges", "600", "--changes", "20"]),
+    "channels": (["bench/channels.py"], ["--samples", "5", "--channels", "20"]),
 }
 
 
@@ -131,7 +133,7 @@ def impact_rows(r: dict) -> list[tuple[str, str, str, str]]:
 
 
 def later_rows(r: dict) -> list[tuple[str, str, str, str]]:
-    """Validation budgets, parallel branches, the retention purge, checks and impact."""
+    """Validation budgets, parallel branches, the retention purge, checks, impact and channels."""
     v, par, ret, c = r["validation"], r["parallel"], r["retention"], r["checks"]
     return impact_rows(r) + [
         ("Validation p99 over the hostile corpus (huge powers and products, nested range, deep nesting, "
@@ -148,6 +150,42 @@ def later_rows(r: dict) -> list[tuple[str, str, str, str]]:
         (f"Health transitions written vs status changes ({c['flipped']} systems flipped down and up)",
          f"{c['transitions_written']}", f"{c['status_changes']} status changes",
          "equal" if c["transitions_written"] == c["status_changes"] else "DIFFERENT"),
+        *statuspage_rows(r.get("statuspage")),
+        *channel_rows(r.get("channels")),
+    ]
+
+
+def statuspage_rows(sp: dict | None) -> list[tuple[str, str, str, str]]:
+    """The public page at scale (absent from runs made before bench/statuspage.py existed)."""
+    if not sp:
+        return []
+    size = f"{sp['systems']} systems in {sp['groups']} groups, 90-day bars, {sp['incidents']} incidents in history"
+    page, summary = sp["status_uncached"], sp["summary_uncached"]
+    return [
+        (f"/status/ uncached render p50 / p99, {size}", f"{page['p50_ms']} ms / {page['p99_ms']} ms",
+         f"target p50 ≤ {sp['target_uncached_p50_ms']} ms", f"{round(page['p50_ms'] / sp['target_uncached_p50_ms'], 2)}"),
+        ("/status/summary.json uncached p50 / p99, same data", f"{summary['p50_ms']} ms / {summary['p99_ms']} ms",
+         "", ""),
+        ("/status/ under gunicorn -w 2, cache headers honoured (Django's cache middleware)",
+         f"{sp['gunicorn_cached_per_s']} req/s", f"every request rendered {sp['gunicorn_rendered_per_s']} req/s",
+         f"{round(sp['gunicorn_cached_per_s'] / sp['target_cached_per_s'], 2)} of the {sp['target_cached_per_s']}/s target"),
+    ]
+
+
+def channel_rows(ch: dict | None) -> list[tuple[str, str, str, str]]:
+    """Notification channels: change → message at a local receiver, routing while a receiver hangs."""
+    if ch is None:
+        return []
+    n = ch["channels"]
+    many, last = ch[f"change_to_message_{n}_channels"], ch[f"change_to_last_of_{n}"]
+    return [
+        ("Change → channel message, 1 channel wanting it", p50(ch["change_to_message_1_channel"]),
+         "target p99 ≤ 2 s", f"{round(ch['change_to_message_1_channel']['p99_ms'] / 2000, 2)}"),
+        (f"Change → channel message, {n} channels wanting it (each / the last)", f"{p50(many)} / {p50(last)}",
+         "target p99 ≤ 2 s", f"{round(last['p99_ms'] / 2000, 2)}"),
+        ("Commit → routed p50 while one channel's receiver hangs", f"{ch['commit_to_routed_one_hanging']['p50_ms']} ms",
+         f"none hanging {ch['commit_to_routed_none_hanging']['p50_ms']} ms",
+         f"{ch['ratio_routed_hanging_vs_none_p50']} (target ≤ 1.1)"),
     ]
 
 

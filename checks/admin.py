@@ -4,8 +4,10 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
 
 from automation.service_admin import ServiceDeleteAdmin
 
@@ -48,7 +50,9 @@ class CheckAdminForm(forms.ModelForm):
                 cleaned[name] = empty
         if self.errors or cleaned.get("system") is None:
             return cleaned
-        values = {name: cleaned.get(name) for name in CONFIG_FIELDS}
+        # A kind's form shows only its own fields: the others keep the check's values (a new check's defaults).
+        values = {name: cleaned.get(name) if name in self.fields else getattr(self.instance, name)
+                  for name in CONFIG_FIELDS}
         try:
             check_validate(values=values, system=cleaned["system"], editor=self.editor,
                            check=None if self.instance._state.adding else self.instance)
@@ -68,19 +72,47 @@ class CheckAdmin(ServiceDeleteAdmin, admin.ModelAdmin):
     actions = ["regenerate_token"]
     readonly_fields = ["heartbeat_ping_url", "last_ping_at", "next_run_at", "last_run_at", "last_ok",
                        "shown_last_error", "consecutive_failures", "recent_results"]
-    fieldsets = [
-        (None, {"fields": ["system", "name", "kind", "enabled", "interval_seconds", "timeout_seconds"]}),
-        ("HTTP", {"fields": ["url", "http_method", "expected_status_codes", "body_keyword", "headers"]}),
-        ("TCP", {"fields": ["host", "port"]}),
-        ("DNS", {"fields": ["dns_name", "dns_record_type", "dns_expected", "dns_resolver", "dns_resolver_port"]}),
-        ("Heartbeat", {"fields": ["heartbeat_grace_seconds", "heartbeat_ping_url", "last_ping_at"]}),
-        ("State", {"fields": ["next_run_at", "last_run_at", "last_ok", "shown_last_error", "consecutive_failures",
-                              "recent_results"]}),
-    ]
+    # Adding is two steps with plain admin pages: choose the kind (add_view without ?kind=), then fill in the
+    # general fields and that kind's only. A check's page shows its own kind's fields; the kind is fixed.
+    general = (None, {"fields": ["system", "name", "kind", "enabled", "interval_seconds", "timeout_seconds"]})
+    kind_fieldsets = {
+        CheckKind.HTTP: ("HTTP", {"fields": ["url", "http_method", "expected_status_codes", "body_keyword",
+                                             "headers"]}),
+        CheckKind.TCP: ("TCP", {"fields": ["host", "port"]}),
+        CheckKind.DNS: ("DNS", {"fields": ["dns_name", "dns_record_type", "dns_expected", "dns_resolver",
+                                           "dns_resolver_port"]}),
+        CheckKind.HEARTBEAT: ("Heartbeat", {"fields": ["heartbeat_grace_seconds", "heartbeat_ping_url",
+                                                       "last_ping_at"]}),
+    }
+    state = ("State", {"fields": ["next_run_at", "last_run_at", "last_ok", "shown_last_error", "consecutive_failures",
+                                  "recent_results"]})
+    fieldsets = [general, *kind_fieldsets.values(), state]
+
+    def chosen_kind(self, request, obj=None) -> str | None:
+        """The check's kind, or the kind chosen in the add view's first step (None: not chosen yet)."""
+        if obj is not None:
+            return obj.kind
+        kind = request.POST.get("kind") or request.GET.get("kind")
+        return kind if kind in CheckKind.values else None
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if self.chosen_kind(request) is None:
+            return TemplateResponse(request, "admin/checks/check/choose_kind.html", {
+                **self.admin_site.each_context(request), "opts": self.opts, "title": "Add check: choose its kind",
+                "kinds": [(kind, label, f"?{urlencode({**request.GET.dict(), 'kind': kind})}")
+                          for kind, label in CheckKind.choices]})
+        return super().add_view(request, form_url, extra_context)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return [*fields, "kind"] if obj is not None else fields
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
         form.editor = request.user
+        if obj is None and "kind" in form.base_fields:  # chosen in the first step: carried, not edited
+            form.base_fields["kind"].widget = forms.HiddenInput()
+            form.base_fields["kind"].initial = self.chosen_kind(request)
         return form
 
     @admin.display(description="Last result", ordering="last_run_at")
@@ -104,7 +136,9 @@ class CheckAdmin(ServiceDeleteAdmin, admin.ModelAdmin):
         return results_table(obj)
 
     def get_fieldsets(self, request, obj=None):
-        fieldsets = super().get_fieldsets(request, obj)
+        kind = self.chosen_kind(request, obj)
+        fieldsets = [self.general, *([self.kind_fieldsets[kind]] if kind else []),
+                     *([self.state] if obj is not None else [])]
         if self.has_change_permission(request, obj):
             return fieldsets
         # The ping URL is a credential (whoever holds it can report the system alive): view-only users don't see it.

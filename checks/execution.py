@@ -16,6 +16,7 @@ from catalog.models import System
 
 from .health import system_health_follow
 from .models import ERROR_MAX_LENGTH, Check, CheckResult
+from .results import result_record
 from .probes import ProbeOutcome, probe_run
 from .scheduling import lease_renew
 
@@ -51,8 +52,9 @@ def _record(check: Check, lease, at, outcome: ProbeOutcome) -> RunReport | None:
             lease_until=Case(When(lease_until=lease, then=Value(None)), default=F("lease_until")))
         if system is None or not updated:
             return None  # deleted while it ran: nothing to record
-        result = CheckResult.objects.create(check_ref=check, at=at, ok=outcome.ok, latency_ms=outcome.latency_ms,
-                                            error=outcome.error)
+        # Under the system's lock taken above: the only writer of this check's bucket now.
+        result = result_record(check=check, at=at, ok=outcome.ok, latency_ms=outcome.latency_ms,
+                               error=outcome.error)
         health = system_health_follow(system=system)
     return RunReport(result, health.status if health is not None else None)
 

@@ -229,3 +229,47 @@ class CheckDailyRollup(models.Model):
 
     def __str__(self):
         return f"{self.check_ref_id} {self.day}: {self.runs - self.failures}/{self.runs}"
+
+
+class CheckBucketRollup(models.Model):
+    """One check's runs of one quarter hour, written with each result: the last 24 hours of the status page.
+
+    The response times themselves are kept (a quarter hour holds at most 90 runs of a check: one every 10 s),
+    so a system's 95th percentile over several checks is exact; the page never reads raw results.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    check_ref = models.ForeignKey(Check, on_delete=models.CASCADE, related_name="buckets", db_column="check_id")
+    start = models.DateTimeField()  # on the UTC 15-minute grid
+    runs = models.PositiveIntegerField(default=0)
+    failures = models.PositiveIntegerField(default=0)
+    latencies = models.JSONField(default=list)  # the runs' response times in ms, sorted; runs without one absent
+
+    class Meta:
+        ordering = ["-start"]
+        constraints = [
+            models.UniqueConstraint(fields=["check_ref", "start"], name="bucket_one_per_check_start"),
+        ]
+        indexes = [
+            # The status page's last 24 hours of every system, and the retention purge by age.
+            models.Index(fields=["start"], name="bucket_start"),
+        ]
+
+    def __str__(self):
+        return f"{self.check_ref_id} {self.start:%Y-%m-%d %H:%M}: {self.runs - self.failures}/{self.runs}"
+
+
+class SystemDailyHistory(models.Model):
+    """A system's daily roll-ups of the last 90 days in one row: the status page's bars for a whole fleet.
+
+    Rewritten from CheckDailyRollup by every roll-up refresh (checks/history.py); the page reads one row per
+    system instead of one per system and day.
+    """
+
+    system = models.OneToOneField(System, primary_key=True, on_delete=models.CASCADE, related_name="daily_history")
+    last_day = models.DateField()  # the day of the refresh (then still running): `days` ends with it
+    days = models.JSONField(default=list)  # [[runs, failures], ...], oldest first, summed over the system's checks
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"{self.system_id} until {self.last_day}"

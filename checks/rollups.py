@@ -20,6 +20,7 @@ from django.db.models import Exists, Max, Min, OuterRef
 from django.utils import timezone
 
 
+from .history import history_refresh
 from .models import Check, CheckDailyRollup, CheckResult
 
 # Whatever CHECKSTACK_RETAIN_CHECK_ROLLUPS_DAYS says: the status page shows 90 days of history.
@@ -165,6 +166,8 @@ def rollups_refresh(*, now: datetime | None = None) -> RefreshResult:
         for day in _days(oldest.astimezone(UTC).date(), yesterday - timedelta(days=1)):
             if missing := _checks_missing_a_rollup(day):
                 backfilled[day] = rollups_write(days=[day], check_ids=missing, grow_only=True)
+    # The status page reads each system's 90 days from one row: rewrite them from the roll-ups just written.
+    history_refresh(now=now or timezone.now())
     return RefreshResult(days=[yesterday, today], caught_up=caught_up, backfilled=backfilled)
 
 

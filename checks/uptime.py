@@ -1,8 +1,9 @@
 """Uptime and response times of systems, from their checks: what the status page's bar and chart show.
 
 A system's figures pool all of its checks: a day's uptime is the share of that day's check runs that passed.
-Past days come from the daily roll-ups; today and the last 24 hours from the raw results. A day without runs
-has no uptime at all ("no data"), never 100 %. Two queries for any number of systems.
+Past days come from the daily roll-ups; today and the last 24 hours from the quarter-hour buckets written with
+each result (checks/buckets.py), never from the raw results. A day without runs has no uptime at all
+("no data"), never 100 %. Two queries for any number of systems.
 """
 
 from __future__ import annotations
@@ -10,25 +11,25 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from datetime import UTC, date, datetime, timedelta
 
-from django.db import connection
-from django.db.models import Exists, OuterRef, QuerySet, Sum
+from django.db.models import Case, Exists, OuterRef, QuerySet, Sum, Value, When
 
-from .models import Check, CheckDailyRollup, CheckResult
+from .buckets import BUCKET
+from .history import HISTORY_DAYS, past_days
+from .models import Check, CheckBucketRollup, CheckDailyRollup
 from .rollups import day_bounds, percentile
 
-HISTORY_DAYS = 90
-BUCKET = timedelta(minutes=15)
 SERIES_SPAN = timedelta(hours=24)
 
 
-@dataclass(frozen=True)
-class Tally:
+class Tally(NamedTuple):
+    # A named tuple, not a dataclass: the status page makes one per system and day (45,000 for 500 systems).
     runs: int = 0
     failures: int = 0
 
-    def __add__(self, other: Tally) -> Tally:
+    def __add__(self, other: Tally) -> Tally:  # type: ignore[override]
         return Tally(self.runs + other.runs, self.failures + other.failures)
 
     @property
@@ -37,8 +38,7 @@ class Tally:
         return None if not self.runs else 100 * (self.runs - self.failures) / self.runs
 
 
-@dataclass(frozen=True)
-class DayUptime:
+class DayUptime(NamedTuple):
     day: date
     tally: Tally
 
@@ -53,11 +53,16 @@ class LatencyBucket:
 
 @dataclass
 class SystemUptime:
-    days: list[DayUptime]  # HISTORY_DAYS of them, oldest first, the last one today (so far)
-    series: list[LatencyBucket]  # every BUCKET of the last 24 hours, oldest first, empty ones included
+    dates: list[date]  # HISTORY_DAYS of them, oldest first, the last one today
+    tallies: list  # (runs, failures) of each date (today's so far), as pairs (lists or tuples)
+    series: list[LatencyBucket]  # every BUCKET of the last 24 hours, oldest first (when asked for)
     last_24h: Tally = field(default_factory=Tally)
     last_30d: Tally = field(default_factory=Tally)
     last_90d: Tally = field(default_factory=Tally)
+
+    @property
+    def days(self) -> list[DayUptime]:
+        return [DayUptime(day, Tally(*tally)) for day, tally in zip(self.dates, self.tallies, strict=True)]
 
 
 def percent_text(percent: float | None) -> str:
@@ -77,42 +82,36 @@ def series_start(now: datetime) -> datetime:
 def _rollup_tallies(system_ids, first: date, today: date) -> dict[tuple[str, date], Tally]:
     rows = (CheckDailyRollup.objects.filter(check_ref__system_id__in=system_ids, day__gte=first, day__lt=today)
             .values("check_ref__system_id", "day").annotate(runs=Sum("runs"), failures=Sum("failures"))
+            .order_by().values_list("check_ref__system_id", "day", "runs", "failures"))
+    names = {}  # one string per system id, not one per row
+    return {(names.get(system_id) or names.setdefault(system_id, str(system_id)), day): Tally(runs, failures)
+            for system_id, day, runs, failures in rows}
+
+
+def _bucket_tallies(system_ids, start: datetime, midnight: datetime) -> dict[tuple[str, bool], Tally]:
+    """Runs and failures of the last 24 hours, by system and whether since midnight (index bucket_start)."""
+    rows = (CheckBucketRollup.objects.filter(start__gte=start, check_ref__system_id__in=system_ids)
+            .annotate(today=Case(When(start__gte=midnight, then=Value(True)), default=Value(False)))
+            .values("check_ref__system_id", "today").annotate(runs=Sum("runs"), failures=Sum("failures"))
             .order_by())
-    return {(str(r["check_ref__system_id"]), r["day"]): Tally(r["runs"], r["failures"]) for r in rows}
+    return {(str(r["check_ref__system_id"]), r["today"]): Tally(r["runs"], r["failures"]) for r in rows}
 
 
-def _bucket_rows_postgres(system_ids, start: datetime, end: datetime) -> list[tuple]:
-    # One pass over the last day's results (index checkresult_at); buckets on the epoch's 15-minute grid.
-    step = int(BUCKET.total_seconds())
-    sql = f"""
-        SELECT c.system_id, floor(extract(epoch FROM r.at) / {step})::bigint, count(*),
-               count(*) FILTER (WHERE NOT r.ok), avg(r.latency_ms),
-               percentile_cont(0.95) WITHIN GROUP (ORDER BY r.latency_ms)
-        FROM {CheckResult._meta.db_table} r JOIN {Check._meta.db_table} c ON c.id = r.check_id
-        WHERE r.at >= %s AND r.at < %s AND c.system_id = ANY(%s::uuid[]) GROUP BY 1, 2"""
-    first = int(start.timestamp()) // step
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [start, end, [str(i) for i in system_ids]])
-        return [(str(system_id), bucket - first, Tally(runs, failures), None if avg is None else float(avg), p95)
-                for system_id, bucket, runs, failures, avg, p95 in cursor.fetchall()]
-
-
-def _bucket_rows_portable(system_ids, start: datetime, end: datetime) -> list[tuple]:
-    step = BUCKET.total_seconds()
+def _bucket_series(system_ids, start: datetime) -> dict[tuple[str, datetime], tuple]:
+    """Each system's buckets since `start`, its checks pooled: (tally, average, 95th percentile) by start."""
     runs, failures, latencies = defaultdict(int), defaultdict(int), defaultdict(list)
-    rows = (CheckResult.objects.filter(at__gte=start, at__lt=end, check_ref__system_id__in=system_ids)
-            .values_list("check_ref__system_id", "at", "ok", "latency_ms"))
-    for system_id, at, ok, latency in rows.iterator():
-        key = (str(system_id), int((at - start).total_seconds() // step))
-        runs[key] += 1
-        failures[key] += not ok
-        if latency is not None:
-            latencies[key].append(latency)
-    out = []
+    rows = (CheckBucketRollup.objects.filter(start__gte=start, check_ref__system_id__in=system_ids)
+            .values_list("check_ref__system_id", "start", "runs", "failures", "latencies"))
+    for system_id, bucket, count, failed, values in rows:
+        key = (str(system_id), bucket)
+        runs[key] += count
+        failures[key] += failed
+        latencies[key].extend(values)
+    out = {}
     for key, count in runs.items():
         values = sorted(latencies[key])
-        out.append((*key, Tally(count, failures[key]), sum(values) / len(values) if values else None,
-                    percentile(values, 0.95)))
+        out[key] = (Tally(count, failures[key]), sum(values) / len(values) if values else None,
+                    percentile(values, 0.95))
     return out
 
 
@@ -121,30 +120,57 @@ def with_has_checks(systems: QuerySet) -> QuerySet:
     return systems.annotate(has_checks=Exists(Check.objects.filter(system=OuterRef("pk"))))
 
 
-def uptime_for_systems(*, system_ids, now: datetime) -> dict[str, SystemUptime]:
-    """Each system's 90 days, uptime over 24 h, 30 and 90 days, and 24 h series, by id (two queries)."""
+def _total(tallies) -> Tally:
+    runs = failures = 0
+    for tally in tallies:
+        runs += tally[0]
+        failures += tally[1]
+    return Tally(runs, failures)
+
+
+def _past_from_rollups(wanted, dates: list[date]) -> dict[str, list[tuple[int, int]]]:
+    past = _rollup_tallies(wanted, dates[0], dates[-1] + timedelta(days=1))
+    return {system_id: [tuple(past.get((system_id, day), (0, 0))) for day in dates] for system_id in wanted}
+
+
+def uptime_for_systems(*, system_ids, now: datetime, series: bool = False,
+                       fleet: bool = False) -> dict[str, SystemUptime]:
+    """Each system's 90 days and uptime over 24 h, 30 and 90 days by id, from roll-ups only (two queries).
+
+    series: also the 24 h of quarter hours with their response times (the chart; more rows per system).
+    fleet: past days from each system's one-row history (checks/history.py) instead of the daily roll-ups,
+    for pages of many systems (as fresh as the roll-ups: both are written by the same refresh).
+    """
     wanted = {str(i) for i in system_ids}
     if not wanted:
         return {}
     today = now.astimezone(UTC).date()
-    first_day = today - timedelta(days=HISTORY_DAYS - 1)
-    past = _rollup_tallies(wanted, first_day, today)
+    dates = [today - timedelta(days=HISTORY_DAYS - 1 - n) for n in range(HISTORY_DAYS)]
+    if fleet:
+        past = past_days(wanted, dates=dates[:-1])
+    else:
+        past = _past_from_rollups(wanted, dates[:-1])
     start = series_start(now)
     count = int((now - start) / BUCKET) + 1
-    compute = _bucket_rows_postgres if connection.vendor == "postgresql" else _bucket_rows_portable
-    buckets = {(system_id, index): (tally, avg, p95)
-               for system_id, index, tally, avg, p95 in compute(wanted, start, start + count * BUCKET)}
     midnight = day_bounds(today)[0]
+    if series:
+        buckets = _bucket_series(wanted, start)
+    else:
+        tallies = _bucket_tallies(wanted, start, midnight)
+    empty = [(0, 0)] * (HISTORY_DAYS - 1)
     result = {}
     for system_id in wanted:
-        series = [LatencyBucket(start + n * BUCKET, *buckets.get((system_id, n), (Tally(), None, None)))
-                  for n in range(count)]
-        # Today starts on the grid (midnight is a multiple of 15 minutes), so its buckets add up exactly.
-        today_tally = sum((b.tally for b in series if b.start >= midnight), Tally())
-        days = [DayUptime(first_day + timedelta(days=n), past.get((system_id, first_day + timedelta(days=n)),
-                                                                 Tally()))
-                for n in range(HISTORY_DAYS - 1)] + [DayUptime(today, today_tally)]
-        result[system_id] = SystemUptime(
-            days=days, series=series, last_24h=sum((b.tally for b in series), Tally()),
-            last_30d=sum((d.tally for d in days[-30:]), Tally()), last_90d=sum((d.tally for d in days), Tally()))
+        if series:
+            points = [LatencyBucket(start + n * BUCKET, *buckets.get((system_id, start + n * BUCKET),
+                                                                     (Tally(), None, None))) for n in range(count)]
+            # Today starts on the grid (midnight is a multiple of 15 minutes), so its buckets add up exactly.
+            today_tally = sum((b.tally for b in points if b.start >= midnight), Tally())
+            last_24h = sum((b.tally for b in points), Tally())
+        else:
+            points = []
+            today_tally = tallies.get((system_id, True), Tally())
+            last_24h = today_tally + tallies.get((system_id, False), Tally())
+        days = [*past.get(system_id, empty), tuple(today_tally)]
+        result[system_id] = SystemUptime(dates=dates, tallies=days, series=points, last_24h=last_24h,
+                                         last_30d=_total(days[-30:]), last_90d=_total(days))
     return result

@@ -28,6 +28,7 @@ from catalog.groups import group_create
 from catalog.models import Dependency, Group, HealthSource, System
 from catalog.services import health_report, system_create, system_update
 from checks.models import Check, CheckDailyRollup, CheckKind, CheckResult
+from checks.buckets import buckets_rebuild
 from checks.rollups import rollups_refresh
 from checks.services import check_create
 from incidents.models import Incident
@@ -188,3 +189,5 @@ def _backfill_history(check: Check, *, now: datetime) -> None:
                          latency_p50_ms=40 + n % 6, latency_p95_ms=90 + (n * 13) % 40, latency_max_ms=400 + n)
         for n, day in enumerate(days))
     rollups_refresh(now=now)  # the days of the synthetic results, from them
+    # Written in bulk, not by runs: count them in their quarter hours too (the chart's last 24 hours).
+    buckets_rebuild(check_ids=[check.pk], since=now - SYNTHETIC_RESULTS, until=now + timedelta(seconds=1))

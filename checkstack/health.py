@@ -7,8 +7,10 @@ from django.utils import timezone
 
 from automation.entities.parking import parked_count
 from automation.models import ChangeEvent, Timer
+from notifications.channels.models import ChannelDelivery
 
 from .celery import app
+from .metrics import capped_count
 
 
 def _database_ok() -> bool:
@@ -45,6 +47,11 @@ def healthz(request):
         ),
         "oldest_overdue_timer_seconds": round((now - overdue).total_seconds(), 3) if overdue else None,
         "parked_changes": parked,
+        # Channel messages still owed, and those out of attempts (an operator replays them from the admin).
+        "channel_deliveries_pending": capped_count(ChannelDelivery.objects.filter(status="pending"))
+        if database else None,
+        "channel_deliveries_failed": capped_count(ChannelDelivery.objects.filter(status="failed"))
+        if database else None,
     }
     healthy = body["database"] == "ok" and body["broker"] == "ok"
     # Parked changes make the status "degraded" but keep the probe passing (200): this process serves and

@@ -24,6 +24,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from automation.models import ACTIVE_STATUSES, TERMINAL_STATUSES, ChangeEvent, Run, SubscriptionDelivery, Timer
+from notifications.channels.models import ChannelDelivery
 
 from .latency_histograms import COUNT_CAP, HISTOGRAMS, RECENT
 
@@ -68,6 +69,12 @@ def _recently_ended_runs(now) -> Iterable[Sample]:
         yield (status,), ended.get(status, 0)
 
 
+def _channel_deliveries(now) -> Iterable[Sample]:
+    # Each status has its partial index (channel_delivery_due, _claimed, _failed); sent ones are not counted.
+    for status in ("pending", "sending", "failed"):
+        yield (status,), capped_count(ChannelDelivery.objects.filter(status=status))
+
+
 def _oldest_due_timer(now) -> Iterable[Sample]:
     yield (), seconds_since(_due_timers(now).order_by("due_at").values_list("due_at", flat=True).first(), now)
 
@@ -95,6 +102,9 @@ GAUGES = [
           _oldest_unrouted),
     Gauge("checkstack_deliveries_pending", f"work_queue subscriber deliveries not done yet, counted up to {COUNT_CAP}.",
           _count(lambda now: SubscriptionDelivery.objects.filter(delivered_at=None))),
+    Gauge("checkstack_channel_deliveries",
+          f"Notification channel deliveries by status (pending, sending, failed: out of attempts, replayable "
+          f"from the admin), each counted up to {COUNT_CAP}.", _channel_deliveries, ("status",)),
     Gauge("checkstack_runs", f"Runs not ended, by status (pending, running, waiting), each counted up to {COUNT_CAP}.",
           _active_runs, ("status",)),
     Gauge("checkstack_runs_ended_last_hour",

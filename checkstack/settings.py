@@ -193,12 +193,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Tags (Swagger's sections) come from the first path segment after this: one per resource (systems,
+    # incidents, automations, ...), not one "v1" for everything.
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
     # Several models have a `status`; name each enum after its model so the schema has no collisions.
     "ENUM_NAME_OVERRIDES": {
         "HealthStatusEnum": "catalog.models.HealthStatus",
         "IncidentStatusEnum": "incidents.models.IncidentStatus",
         "MaintenanceStatusEnum": "maintenance.models.MaintenanceStatus",
         "RunStatusEnum": "automation.models.runs.RunStatus",
+        "ChannelKindEnum": "notifications.channels.models.ChannelKind",
     },
 }
 
@@ -273,6 +277,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "checkstack.sweep_notifications",
         "schedule": env.float("CHECKSTACK_SWEEP_INTERVAL_SECONDS", default=5.0),
     },
+    # Channel deliveries due again after a back-off, or whose wake-up or worker was lost.
+    "channels-sweep": {
+        "task": "checkstack.sweep_channel_deliveries",
+        "schedule": env.float("CHECKSTACK_SWEEP_INTERVAL_SECONDS", default=5.0),
+    },
     "purge-expired": {"task": "checkstack.purge_expired", "schedule": 300.0, "options": {"expires": 290.0}},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -305,6 +314,8 @@ CELERY_TASK_ROUTES = {
     "checkstack.send_notification": {"queue": "checkstack.deliveries"},
     "checkstack.send_subscription_confirmation": {"queue": "checkstack.deliveries"},
     "checkstack.purge_expired": {"queue": "checkstack.deliveries"},  # up to its budget: not a routing slot
+    "checkstack.send_channel_delivery": {"queue": "checkstack.deliveries"},
+    "checkstack.send_channel_deliveries": {"queue": "checkstack.deliveries"},
 }
 
 # --- Checkstack -----------------------------------------------------------------------------------
@@ -396,6 +407,21 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="checkstack@localhost")
 # Base of the links in emails (workers have no request to build them from).
 CHECKSTACK_PUBLIC_URL = env("CHECKSTACK_PUBLIC_URL", default="http://localhost:8000")
+# The public status page: its name, logo (an absolute URL or a path; empty: none) and accent colour (#rgb or
+# #rrggbb; anything else falls back to the default), and how long browsers and shared caches may keep it.
+CHECKSTACK_STATUS_NAME = env("CHECKSTACK_STATUS_NAME", default="System status")
+CHECKSTACK_STATUS_LOGO_URL = env("CHECKSTACK_STATUS_LOGO_URL", default="")
+CHECKSTACK_STATUS_ACCENT = env("CHECKSTACK_STATUS_ACCENT", default="#1c7ed6")
+CHECKSTACK_STATUS_CACHE_SECONDS = env.int("CHECKSTACK_STATUS_CACHE_SECONDS", default=30)
+# Serve the public status pages from the cache below (Django's cache middleware) for their max-age, for a
+# deployment without a caching proxy or CDN in front. Only responses that say `public, max-age>0` are kept:
+# CACHE_MIDDLEWARE_SECONDS is 0, so the admin, the API and the subscribe form (no max-age, or private) never are.
+CHECKSTACK_STATUS_SERVER_CACHE = env.bool("CHECKSTACK_STATUS_SERVER_CACHE", default=False)
+if CHECKSTACK_STATUS_SERVER_CACHE:
+    MIDDLEWARE = ["django.middleware.cache.UpdateCacheMiddleware", *MIDDLEWARE,
+                  "django.middleware.cache.FetchFromCacheMiddleware"]
+    CACHE_MIDDLEWARE_SECONDS = 0
+    CACHE_MIDDLEWARE_KEY_PREFIX = "status"
 # The public subscribe form's limits: requests per address and per client IP in each window.
 CHECKSTACK_SUBSCRIBE_LIMIT_PER_ADDRESS = env.int("CHECKSTACK_SUBSCRIBE_LIMIT_PER_ADDRESS", default=5)
 CHECKSTACK_SUBSCRIBE_LIMIT_PER_CLIENT = env.int("CHECKSTACK_SUBSCRIBE_LIMIT_PER_CLIENT", default=20)
@@ -409,6 +435,14 @@ CHECKSTACK_NOTIFICATION_MAX_ATTEMPTS = env.int("CHECKSTACK_NOTIFICATION_MAX_ATTE
 # A claimed send older than this lost its worker (the sweeper then decides from whether it was handed over).
 CHECKSTACK_NOTIFICATION_SENDING_TIMEOUT_SECONDS = env.int("CHECKSTACK_NOTIFICATION_SENDING_TIMEOUT_SECONDS",
                                                           default=300)
+# Notification channels (notifications/channels/): attempts per delivery before it is failed, the total
+# seconds one request may take (a hanging service is cut there), the claim age after which its worker is
+# taken as lost (above the request timeout), and the back-off (doubling from the base; Retry-After wins).
+CHECKSTACK_CHANNEL_MAX_ATTEMPTS = env.int("CHECKSTACK_CHANNEL_MAX_ATTEMPTS", default=6)
+CHECKSTACK_CHANNEL_TIMEOUT_SECONDS = env.float("CHECKSTACK_CHANNEL_TIMEOUT_SECONDS", default=10.0)
+CHECKSTACK_CHANNEL_SENDING_TIMEOUT_SECONDS = env.float("CHECKSTACK_CHANNEL_SENDING_TIMEOUT_SECONDS", default=60.0)
+CHECKSTACK_CHANNEL_RETRY_BASE_SECONDS = env.float("CHECKSTACK_CHANNEL_RETRY_BASE_SECONDS", default=10.0)
+CHECKSTACK_CHANNEL_RETRY_MAX_SECONDS = env.float("CHECKSTACK_CHANNEL_RETRY_MAX_SECONDS", default=3600.0)
 # The rate limits count in this cache, which every web process must share: by default a table in the
 # database (made by migrate, notifications 0004), or Redis with CACHE_URL=redis://host:6379/1. Never the
 # per-process memory cache: each process would count on its own.

@@ -100,3 +100,5 @@ class SubscriberAdmin(ServiceDeleteAdmin, admin.ModelAdmin):
             for subscriber in queryset:
                 services.subscriber_request_confirmation(subscriber=subscriber, actor=actor)
         self.message_user(request, f"Confirmation emails queued: {len(queryset)}.", messages.SUCCESS)
+
+from . import channel_admin  # noqa: E402,F401 - registers the channel admins

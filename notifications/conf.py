@@ -50,3 +50,28 @@ def sending_timeout() -> timedelta:
 def sweep_grace() -> timedelta:
     """Age before the sweeper re-wakes a pending send, so it does not race the wake-up sent at commit."""
     return timedelta(seconds=settings.CHECKSTACK_OUTBOX_GRACE_SECONDS)
+
+
+def channel_max_attempts() -> int:
+    """Attempts of one channel delivery before it is failed (and shown for an operator's replay)."""
+    return _setting("CHECKSTACK_CHANNEL_MAX_ATTEMPTS", 6)
+
+
+def channel_timeout() -> float:
+    """Seconds one channel request may take in all (connect, send, answer): the deadline that cuts a hang."""
+    return _setting("CHECKSTACK_CHANNEL_TIMEOUT_SECONDS", 10)
+
+
+def channel_sending_timeout() -> timedelta:
+    """After this long a claimed channel delivery is taken to have lost its worker; above channel_timeout()."""
+    return timedelta(seconds=_setting("CHECKSTACK_CHANNEL_SENDING_TIMEOUT_SECONDS", 60))
+
+
+def channel_retry_delay(attempts: int, retry_after: float | None) -> timedelta:
+    """Back-off before the next attempt: doubling from the base, or what the service's Retry-After asked; capped."""
+    base = _setting("CHECKSTACK_CHANNEL_RETRY_BASE_SECONDS", 10)
+    cap = _setting("CHECKSTACK_CHANNEL_RETRY_MAX_SECONDS", 3600)
+    delay = base * 2 ** max(attempts - 1, 0)
+    if retry_after is not None:
+        delay = retry_after
+    return timedelta(seconds=min(delay, cap))

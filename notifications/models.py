@@ -129,3 +129,6 @@ class NotificationSend(models.Model):
 
     def __str__(self):
         return f"{self.notification_id} → {self.subscriber_id}: {self.status}"
+
+
+from .channels.models import Channel, ChannelDelivery  # noqa: E402,F401 - models of the channels sub-package

@@ -6,6 +6,7 @@ from django.db.models import Exists, OuterRef
 
 from automation.retention import Purger, retention_register
 
+from .channels.models import ChannelDelivery, DeliveryStatus
 from .models import Notification, NotificationSend, SendStatus
 
 FINISHED = (SendStatus.SENT, SendStatus.FAILED, SendStatus.SKIPPED)
@@ -28,5 +29,15 @@ def purge_notifications(*, cutoff: datetime, limit: int) -> int:
     return max(len(sends), len(notifications))
 
 
+def purge_channel_deliveries(*, cutoff: datetime, limit: int) -> int:
+    """Channel deliveries sent or failed before the cutoff (pending and sending ones are never purged)."""
+    done = list(ChannelDelivery.objects.filter(status__in=(DeliveryStatus.SENT, DeliveryStatus.FAILED),
+                                               created_at__lt=cutoff)  # index channel_delivery_done
+                .select_for_update(skip_locked=True).order_by("created_at").values_list("pk", flat=True)[:limit])
+    ChannelDelivery.objects.filter(pk__in=done).delete()
+    return len(done)
+
+
 def register() -> None:
     retention_register(Purger("notifications", "CHECKSTACK_RETAIN_NOTIFICATIONS_DAYS", purge_notifications))
+    retention_register(Purger("channel_deliveries", "CHECKSTACK_RETAIN_NOTIFICATIONS_DAYS", purge_channel_deliveries))

@@ -21,3 +21,26 @@ def send_subscription_confirmation(subscriber_id: str) -> None:
 @shared_task(name="checkstack.sweep_notifications")
 def sweep_notifications() -> None:
     sweeping.notifications_sweep()
+
+
+# Channel messages: one task per delivery row, on the deliveries queue (CELERY_TASK_ROUTES). No autoretry:
+# retries live in the row (back-off, Retry-After) and the sweeper wakes them.
+@shared_task(name="checkstack.send_channel_delivery")
+def send_channel_delivery(delivery_id: int) -> None:
+    from .channels.sending import channel_delivery_send
+
+    channel_delivery_send(delivery_id=delivery_id)
+
+
+@shared_task(name="checkstack.send_channel_deliveries")
+def send_channel_deliveries(delivery_ids: list[int]) -> None:
+    from .channels.sending import channel_deliveries_send
+
+    channel_deliveries_send(delivery_ids=delivery_ids)
+
+
+@shared_task(name="checkstack.sweep_channel_deliveries")
+def sweep_channel_deliveries() -> None:
+    from .channels.sweeping import channels_sweep
+
+    channels_sweep()

@@ -38,8 +38,8 @@ def _throttled(scope: str, key: str, limit: int) -> int | None:
 @require_http_methods(["GET", "HEAD", "POST"])
 def subscribe(request):
     if request.method != "POST":
-        # ?system=<name> ticks a system in advance (for links to the form).
-        form = SubscribeForm(initial={"systems": request.GET.getlist("system")})
+        # ?system=<name> and ?group=<name> tick a system or group in advance (for links to the form).
+        form = SubscribeForm(initial={"systems": request.GET.getlist("system"), "groups": request.GET.getlist("group")})
         return render(request, "notifications/subscribe.html", {"form": form})
     form = SubscribeForm(request.POST)
     # Every post counts against the client, valid or not; only valid ones against the address.
@@ -54,7 +54,8 @@ def subscribe(request):
         return _too_many(request, form, wait)
     with transaction.atomic():
         subscriber_request(
-            email=email, system_ids=[system.pk for system in form.cleaned_data["systems"]], actor=PUBLIC_ACTOR
+            email=email, system_ids=[system.pk for system in form.cleaned_data["systems"]],
+            group_ids=[group.pk for group in form.cleaned_data["groups"]], actor=PUBLIC_ACTOR
         )
     response = HttpResponseRedirect(reverse("notifications:sent"))
     response.status_code = 303  # see other: the browser GETs the result page

@@ -1,7 +1,7 @@
-"""The status page's uptime bar and response-time chart as SVG geometry: pure functions of the uptime figures.
+"""A system's 24-hour response-time chart as SVG geometry: pure functions of its quarter-hour series.
 
-svg.py draws what these return; each mark's tooltip is its SVG <title>, and each chart has a text alternative
-in its aria-label.
+svg.py draws what these return; each point's tooltip is its SVG <title>, and the chart has a text alternative
+in its aria-label. (The 90-day bar is bars.py.)
 """
 
 from __future__ import annotations
@@ -10,22 +10,10 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
-from checks.uptime import BUCKET, DayUptime, LatencyBucket, SystemUptime, percent_text
+from checks.uptime import BUCKET, LatencyBucket
 
-from .svg import latency_chart_svg, uptime_bar_svg
-
-BAR_WIDTH, BAR_GAP, BAR_HEIGHT = 6, 2, 34
 CHART_WIDTH, CHART_HEIGHT = 718, 130
 PLOT_LEFT, PLOT_TOP, PLOT_BOTTOM = 48, 8, 112  # room for the y labels on the left and the times below
-# A day with failures reads "partial" down to this uptime, "down" below it.
-PARTIAL_FROM_PERCENT = 99.0
-
-
-@dataclass(frozen=True)
-class Bar:
-    x: int
-    state: str  # up, partial, down, nodata: the CSS class
-    title: str
 
 
 @dataclass(frozen=True)
@@ -35,47 +23,6 @@ class Point:
     avg_ms: int | None  # None: every run of the quarter hour failed without a response (drawn on the 0 line)
     title: str
     failed: bool
-
-
-def day_state(day: DayUptime) -> str:
-    percent = day.tally.percent
-    if percent is None:
-        return "nodata"
-    if not day.tally.failures:
-        return "up"
-    return "partial" if percent >= PARTIAL_FROM_PERCENT else "down"
-
-
-def _day_title(day: DayUptime) -> str:
-    text = f"{day.day:%Y-%m-%d}: {percent_text(day.tally.percent)}"
-    if day.tally.runs:
-        text += f" up ({day.tally.failures} of {day.tally.runs} checks failed)"
-    return text
-
-
-def _days(count: int) -> str:
-    return f"{count} day" if count == 1 else f"{count} days"
-
-
-def _bar_label(days: list[DayUptime]) -> str:
-    """The bar's text alternative: counts, and the most recent days with failures (screen readers do not
-    reach the bars' own titles inside an image)."""
-    failing = [day for day in days if day.tally.failures]
-    empty = sum(1 for day in days if not day.tally.runs)
-    label = (f"Uptime over the last {len(days)} days: {_days(len(failing))} with failures, "
-             f"{_days(empty)} without data.")
-    if failing:
-        recent = ", ".join(f"{d.day:%Y-%m-%d} {percent_text(d.tally.percent)}" for d in reversed(failing[-5:]))
-        label += f" Most recent failures: {recent}."
-    return label
-
-
-def uptime_bar(days: list[DayUptime]) -> dict:
-    bars = [Bar(x=n * (BAR_WIDTH + BAR_GAP), state=day_state(day), title=_day_title(day))
-            for n, day in enumerate(days)]
-    label = _bar_label(days)
-    return {"bars": bars, "width": len(days) * (BAR_WIDTH + BAR_GAP) - BAR_GAP, "height": BAR_HEIGHT,
-            "bar_width": BAR_WIDTH, "label": label}
 
 
 def nice_ceiling(value: float) -> int:
@@ -144,11 +91,3 @@ def latency_chart(series: list[LatencyBucket]) -> dict:
             "p95_lines": _polylines(p95s), "top": top, "mid": top // 2, "label": _label(series, points),
             "plot_left": PLOT_LEFT, "plot_top": PLOT_TOP, "plot_bottom": PLOT_BOTTOM,
             "mid_y": (PLOT_TOP + PLOT_BOTTOM) / 2, "ticks": ticks}
-
-
-def system_history(uptime: SystemUptime) -> dict:
-    """What the page shows of one system with checks: the percentages, the bar and the chart."""
-    return {"uptime": [("24 hours", percent_text(uptime.last_24h.percent)),
-                       ("30 days", percent_text(uptime.last_30d.percent)),
-                       ("90 days", percent_text(uptime.last_90d.percent))],
-            "bar": uptime_bar_svg(uptime_bar(uptime.days)), "chart": latency_chart_svg(latency_chart(uptime.series))}

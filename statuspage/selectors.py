@@ -1,29 +1,117 @@
-"""What the public status page shows: only public facts, read in a fixed number of queries."""
+"""What the public status page shows: only public facts, read in a fixed number of queries.
 
-from dataclasses import dataclass
+`/status/` and `/status/summary.json` read the same `StatusPage`: systems with their status, impact and
+90-day uptime, grouped; open incidents with their updates; maintenance in progress and upcoming.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
+from django.db.models import Prefetch
 
-from catalog.models import HealthSource
-from catalog.selectors import system_list
-from checks.uptime import uptime_for_systems, with_has_checks
+from catalog.impact_graph import worst_status
+from catalog.models import HealthSource, System
+from checks.uptime import SystemUptime, uptime_for_systems, with_has_checks
 from incidents.selectors import incidents_open
-from maintenance.selectors import maintenance_current, maintenance_upcoming
+from maintenance.models import (
+    MaintenanceStatus,
+    MaintenanceSystem,
+    MaintenanceUpdate,
+    MaintenanceWindow,
+)
 
-from .charts import system_history
+from .catalog_reads import (
+    PublicGroup,
+    groups_ordered,
+    impact_of,
+    system_group_id,
+    systems_for_page,
+)
+from .overall import Overall, overall_status
 
 
-@dataclass(frozen=True)
+@dataclass
+class PublicSystem:
+    id: str
+    name: str
+    status: str | None  # its own health; None before the first report
+    impact_status: str | None  # as its dependencies make it
+    impacted_by: list[str]  # names, sorted
+    impacted_by_ids: list[str]
+    message: str
+    group_id: str | None
+    uptime: SystemUptime | None  # None without checks
+
+
+@dataclass
+class Section:
+    group: PublicGroup
+    status: str | None
+    systems: list[PublicSystem]
+
+
+@dataclass
 class StatusPage:
-    systems: list
-    incidents: list
+    overall: Overall
+    systems: list[PublicSystem]  # every system, by name
+    sections: list[Section]  # groups in position order, empty ones included
+    ungrouped: list[PublicSystem]
+    incidents: list  # open incidents, newest first, updates prefetched (oldest first)
     current_maintenance: list
     upcoming_maintenance: list
+    names: dict[str, str] = field(default_factory=dict)  # system id -> name
+
+    def system_names(self, ids) -> list[str]:
+        return sorted(self.names[str(i)] for i in ids if str(i) in self.names)
 
 
-def _names(links, names_by_id) -> list[str]:
-    return sorted(names_by_id[str(link.system_id)] for link in links if str(link.system_id) in names_by_id)
+def _systems(now: datetime, *, pk=None) -> list[PublicSystem]:
+    systems = with_has_checks(systems_for_page())
+    systems = list(systems if pk is None else systems.filter(pk=pk))
+    # Two more queries for all systems with checks together; none when no system has one. One system's page
+    # also draws its 24-hour chart.
+    uptime = uptime_for_systems(system_ids=[s.pk for s in systems if s.has_checks], now=now, series=pk is not None,
+                                fleet=pk is None)
+    names = {str(s.pk): s.name for s in systems}
+    out = []
+    for system in systems:
+        health = getattr(system, "health", None)
+        status = getattr(health, "status", None)
+        impact_status, impacted_by = impact_of(system)
+        out.append(PublicSystem(
+            id=str(system.pk), name=system.name, status=status, impact_status=impact_status,
+            impacted_by=sorted(names[i] for i in impacted_by if i in names), impacted_by_ids=impacted_by,
+            message=public_message(health),
+            group_id=system_group_id(system), uptime=uptime.get(str(system.pk))))
+    return out
+
+
+def open_maintenance() -> list[MaintenanceWindow]:
+    """Windows scheduled or in progress, soonest first, links and updates prefetched (3 queries)."""
+    return list(MaintenanceWindow.objects.filter(status__in=[MaintenanceStatus.SCHEDULED,
+                                                            MaintenanceStatus.IN_PROGRESS])
+                .order_by("start_at", "id").prefetch_related(
+                    Prefetch("system_links", queryset=MaintenanceSystem.objects.only("window_id", "system_id")),
+                    Prefetch("updates", queryset=MaintenanceUpdate.objects.order_by("created_at", "id"))))
+
+
+def in_progress(window: MaintenanceWindow, now: datetime) -> bool:
+    """In progress, or scheduled and already started (beat has not moved it yet)."""
+    return window.status == MaintenanceStatus.IN_PROGRESS or window.start_at <= now < window.end_at
+
+
+def _sections(systems: list[PublicSystem]) -> tuple[list[Section], list[PublicSystem]]:
+    groups = groups_ordered()
+    by_group = {group.id: [] for group in groups}
+    ungrouped = []
+    for system in systems:
+        by_group.get(system.group_id, ungrouped).append(system)
+    sections = [Section(group, worst_status(s.impact_status for s in by_group[group.id]), by_group[group.id])
+                for group in groups]
+    return sections, ungrouped
 
 
 def public_message(health) -> str:
@@ -36,23 +124,30 @@ def public_message(health) -> str:
 
 
 def status_page(*, now: datetime) -> StatusPage:
-    systems = list(with_has_checks(system_list()))
-    # Two more queries for all systems with checks together; none when no system has one.
-    uptime = uptime_for_systems(system_ids=[s.pk for s in systems if s.has_checks], now=now)
-    names = {str(s.pk): s.name for s in systems}
-    incidents = []
-    for incident in incidents_open():
-        updates = sorted(incident.updates.all(), key=lambda u: (u.created_at, u.pk))
-        incidents.append({"title": incident.title, "status": incident.status, "severity": incident.severity,
-                          "systems": _names(incident.system_links.all(), names),
-                          "latest_update": updates[-1] if updates else None, "created_at": incident.created_at})
-    current, upcoming = [], []
-    for window in [*maintenance_current(), *maintenance_upcoming()]:
-        entry = {"title": window.title, "status": window.status, "start_at": window.start_at,
-                 "end_at": window.end_at, "systems": _names(window.system_links.all(), names)}
-        (current if window.status == "in_progress" or window.start_at <= now else upcoming).append(entry)
-    health = [{"name": s.name, "status": getattr(getattr(s, "health", None), "status", None),
-               "message": public_message(getattr(s, "health", None)),
-               "history": system_history(uptime[str(s.pk)]) if str(s.pk) in uptime else None} for s in systems]
-    return StatusPage(systems=health, incidents=incidents, current_maintenance=current,
-                      upcoming_maintenance=upcoming)
+    """Everything /status/ and summary.json show, in a number of queries that does not grow with content."""
+    systems = _systems(now)
+    sections, ungrouped = _sections(systems)
+    windows = open_maintenance()
+    current = [w for w in windows if in_progress(w, now)]
+    upcoming = [w for w in windows if not in_progress(w, now) and w.end_at > now]
+    under_maintenance = {str(link.system_id) for w in current for link in w.system_links.all()}
+    overall = overall_status(statuses=[s.impact_status for s in systems if s.id not in under_maintenance],
+                             maintenance_in_progress=bool(current))
+    page = StatusPage(overall=overall, systems=systems, sections=sections, ungrouped=ungrouped,
+                      incidents=list(incidents_open()), current_maintenance=current, upcoming_maintenance=upcoming,
+                      names={s.id: s.name for s in systems})
+    for record in [*page.incidents, *windows]:
+        record.system_names = page.system_names(link.system_id for link in record.system_links.all())
+    return page
+
+
+def system_public(pk, *, now: datetime) -> PublicSystem | None:
+    """One system as its own page shows it, with the 24-hour series of its checks (4 queries)."""
+    found = _systems(now, pk=pk)
+    if not found:
+        return None
+    [system] = found
+    if system.impacted_by_ids:  # the systems upstream were not read with this one
+        system.impacted_by = sorted(System.objects.filter(pk__in=system.impacted_by_ids)
+                                    .values_list("name", flat=True))
+    return system

@@ -8,17 +8,6 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 
-def uptime_bar_svg(bar: dict) -> SafeString:
-    """One <rect> per UTC day, oldest first; each one's <title> is its tooltip."""
-    label = escape(bar["label"])
-    rects = "".join(
-        f'<rect class="day {b.state}" x="{b.x}" y="0" width="{bar["bar_width"]}" height="{bar["height"]}" rx="1">'
-        f"<title>{escape(b.title)}</title></rect>" for b in bar["bars"])
-    return mark_safe(f'<svg class="uptime-bar" viewBox="0 0 {bar["width"]} {bar["height"]}" '
-                     f'preserveAspectRatio="none" role="img" aria-label="{label}"><title>{label}</title>'
-                     f"{rects}</svg>")
-
-
 def _grid(chart: dict) -> str:
     left, right, label_x = chart["plot_left"], chart["width"], chart["plot_left"] - 6
     rows = ((chart["plot_top"], f'{chart["top"]} ms'), (chart["mid_y"], f'{chart["mid"]} ms'),

@@ -4,6 +4,8 @@ Runs in a thread of the test process on 127.0.0.1; `delay_first` makes the first
 worker that sent it; `delay_each` makes every request take that long to answer; `trickle_seconds` answers every request
 one byte a second for that long (each request's start and end are recorded, so a test can tell whether two were served
 at once).
+`script` answers the first requests in turn (a status, or (status, headers)), then `status`; `reply` is
+the body of every answer (what a service says back).
 """
 
 import json
@@ -14,10 +16,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class Receiver:
     def __init__(self, *, delay_first: float = 0.0, status: int = 200, trickle_seconds: float = 0.0,
-                 delay_each: float = 0.0):
+                 delay_each: float = 0.0, script=(), reply: bytes = b""):
         self.requests: list[dict] = []
         self.delay_first, self.status, self.trickle_seconds = delay_first, status, trickle_seconds
         self.delay_each = delay_each
+        self.script, self.reply = list(script), reply
         self._lock = threading.Lock()
         receiver = self
 
@@ -25,11 +28,17 @@ class Receiver:
             def do_POST(self):  # http.server's naming
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                record = {"path": self.path, "headers": dict(self.headers), "body": json.loads(body or b"null"),
+                try:
+                    parsed = json.loads(body or b"null")
+                except ValueError:
+                    parsed = None
+                record = {"path": self.path, "headers": dict(self.headers), "body": parsed, "raw": body,
                           "started": time.monotonic(), "ended": None}
                 with receiver._lock:
                     receiver.requests.append(record)
                     first = len(receiver.requests) == 1
+                    answer = receiver.script.pop(0) if receiver.script else receiver.status
+                status, headers = answer if isinstance(answer, tuple) else (answer, {})
                 if first and receiver.delay_first:
                     time.sleep(receiver.delay_first)
                 if receiver.delay_each:
@@ -37,9 +46,12 @@ class Receiver:
                 if receiver.trickle_seconds:
                     self._trickle(receiver.trickle_seconds)
                 else:
-                    self.send_response(receiver.status)
-                    self.send_header("Content-Length", "0")
+                    self.send_response(status)
+                    for name, value in headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(receiver.reply)))
                     self.end_headers()
+                    self.wfile.write(receiver.reply)
                 record["ended"] = time.monotonic()
 
             def _trickle(self, seconds: float):

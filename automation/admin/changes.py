@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 
 from ..entities.delivery import change_replay
 from ..models import ChangeEvent, DerivedTriggerEvent, SubscriptionDelivery, Transition
+from .labels import LabelledChangeList, actor_cell, entity_cell
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -17,9 +18,24 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class LabelledAdmin(ReadOnlyAdmin):
+    """Rows name their entity and their run actor instead of showing raw ids."""
+
+    def get_changelist(self, request, **kwargs):
+        return LabelledChangeList
+
+    @admin.display(description="entity")
+    def entity(self, row):
+        return entity_cell(row)
+
+    @admin.display(description="actor")
+    def actor_display(self, row):
+        return actor_cell(row)
+
+
 @admin.register(Transition)
-class TransitionAdmin(ReadOnlyAdmin):
-    list_display = ["at", "kind", "entity_id", "field", "from_value", "to_value", "actor"]
+class TransitionAdmin(LabelledAdmin):
+    list_display = ["at", "kind", "entity", "field", "from_value", "to_value", "actor_display"]
     list_filter = ["kind", "field"]
     search_fields = ["=entity_id", "=change_id", "actor"]
     date_hierarchy = "at"
@@ -61,9 +77,9 @@ class ParkedFilter(admin.SimpleListFilter):
 
 
 @admin.register(ChangeEvent)
-class ChangeEventAdmin(ReadOnlyAdmin):
-    list_display = ["occurred_at", "kind", "entity_id", "changed_fields", "actor", "routed_at", "routing_attempts",
-                    "parked_at"]
+class ChangeEventAdmin(LabelledAdmin):
+    list_display = ["occurred_at", "kind", "entity", "changed_fields", "actor_display", "routed_at",
+                    "routing_attempts", "parked_at"]
     list_filter = ["kind", ("routed_at", admin.EmptyFieldListFilter), ParkedFilter]
     readonly_fields = ["routing_attempts", "first_attempted_at", "last_routing_error", "parked_at"]
     actions = ["replay"]

@@ -1,6 +1,7 @@
 """Runs in the admin: status, steps and artifacts, cancel."""
 
 from django.contrib import admin
+from django.utils.html import format_html
 
 from ..entities.actor import user_actor
 from ..models import Artifact, Run, RunStep
@@ -31,9 +32,23 @@ class ArtifactInline(_ReadOnlyInline):
     readonly_fields = fields
 
 
+# Cells cut to these lengths (the whole text in the cell's tooltip), so Status and Reason stay on screen at
+# 1,400 px whatever an automation is called or a reason says.
+NAME_CELL, EVENT_CELL, REASON_CELL = 40, 32, 90
+
+
+def _cut(text: str | None, length: int):
+    if not text:
+        return "—"
+    if len(text) <= length:
+        return text
+    return format_html('<span title="{}">{}…</span>', text, text[:length - 1])
+
+
 @admin.register(Run)
 class RunAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "automation", "event", "context_key", "status", "reason"]
+    # The context key (an entity id) is on the run's page and searchable; the list keeps what tells runs apart.
+    list_display = ["created_at", "automation_name", "event_name", "status", "short_reason"]
     list_filter = ["status", "automation", "event"]
     search_fields = ["=id", "=context_key", "automation__name"]
     date_hierarchy = "created_at"
@@ -49,6 +64,18 @@ class RunAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    @admin.display(description="automation", ordering="automation__name")
+    def automation_name(self, run):
+        return _cut(run.automation.name, NAME_CELL)
+
+    @admin.display(description="event", ordering="event")
+    def event_name(self, run):
+        return _cut(run.event, EVENT_CELL)
+
+    @admin.display(description="reason")
+    def short_reason(self, run):
+        return _cut(run.error or run.reason, REASON_CELL)
 
     @admin.display(description="Timeline")
     def timeline(self, run):

@@ -235,3 +235,56 @@ def test_transformed_secrets_are_refused_and_a_forced_document_fails_instead_of_
     assert "config.headers.A" in places["database"]  # and the dump holds the run's rows
     found = [(form, place) for form, value in LEAKED_FORMS.items() for place, text in places.items() if value in text]
     assert found == []
+
+
+CHANNEL_CANARY = "R0channelcanary7f3a9c21"
+CHANNEL_URL_CANARY = "channel-url-canary-0d8e6b52"
+
+
+def test_a_channels_secret_config_leaks_nowhere(integration, tmp_path, settings, admin_api):
+    """A PagerDuty routing key and a secret Slack URL, used by a routed incident and by notify.send on a real
+    worker (one receiver refusing with an answer that quotes the key): absent from the database dump, the
+    broker, the worker's log, the change log and every API answer."""
+    settings.CHECKSTACK_WEBHOOK_ALLOWLIST = ["127.0.0.1"]
+    monitor_log = tmp_path / "redis-monitor.log"
+    with watched_worker(integration, tmp_path, "channels", monitor_log) as worker, \
+            Receiver(status=202) as pager, Receiver(status=400, reply=f"bad {CHANNEL_URL_CANARY}".encode()) as chat:
+        pd = admin_api.post("/api/v1/channels/", {"name": "pager", "kind": "pagerduty", "events": [
+            "incident.created"], "config": {"url": pager.url, "routing_key": CHANNEL_CANARY}}, format="json")
+        assert pd.status_code == 201, pd.content
+        slack = admin_api.post("/api/v1/channels/", {"name": "chat", "kind": "slack", "events": [
+            "incident.created"], "config": {"url": f"{chat.url}/{CHANNEL_URL_CANARY}"}}, format="json")
+        assert slack.status_code == 201, slack.content
+        system_id = admin_api.post("/api/v1/systems/", {"name": "api"}, format="json").json()["id"]
+        incident = admin_api.post("/api/v1/incidents/", {"title": "down", "severity": "major",
+                                                         "system_ids": [system_id]}, format="json")
+        assert incident.status_code == 201, incident.content
+        document = {"name": "pages", "triggers": [{"event": "automation.manual"}], "actions": [
+            {"action": "notify.send", "config": {"channel": "pager", "title": "by hand", "message": "m"}}]}
+        created = admin_api.post("/api/v1/automations/", document, format="json")
+        assert created.status_code == 201, created.content
+        run_id = admin_api.post(f"/api/v1/automations/{created.json()['id']}/run/", {"payload": {}},
+                                format="json").json()["run_id"]
+        wait_for(lambda: Run.objects.filter(pk=run_id, status=RunStatus.SUCCEEDED).exists(), timeout=60,
+                 what="the notify.send run")
+        wait_for(lambda: len(pager.requests) == 2 and chat.requests, timeout=60, what="both channels' requests")
+        from notifications.channels.models import ChannelDelivery
+
+        failed = wait_for(lambda: ChannelDelivery.objects.filter(channel__name="chat", status="failed").first(),
+                          timeout=30, what="the refused delivery to fail")
+        assert failed.last_error == "HTTP 400: bad ***"
+        assert {r["body"]["routing_key"] for r in pager.requests} == {CHANNEL_CANARY}  # used, never kept
+        worker_log = worker.log()
+
+    places = {"database": pg_dump_without_secrets(),
+              "broker traffic": decoded_variants(monitor_log.read_bytes()).decode(errors="replace"),
+              "broker keys": decoded_variants(redis_contents(settings.CELERY_BROKER_URL)).decode(errors="replace"),
+              "worker log": worker_log}
+    for url in ("/api/v1/channels/", f"/api/v1/channels/{pd.json()['id']}/", f"/api/v1/runs/{run_id}/",
+                "/api/v1/transitions/", "/api/v1/incidents/"):
+        response = admin_api.get(url)
+        assert response.status_code == 200, url
+        places[url] = response.content.decode()
+    assert "HTTP 400: bad ***" in places["database"]  # the dump holds the deliveries
+    assert [(value, place) for value in (CHANNEL_CANARY, CHANNEL_URL_CANARY)
+            for place, text in places.items() if value in text] == []

@@ -240,3 +240,56 @@ def test_system_page_lists_its_checks_and_recent_results_masked(admin_client):
     assert f"/admin/checks/check/{check.pk}/change/" in page
     assert "refused ***" in page and "s3cr3t-value" not in page
     assert "40 ms" in page
+
+
+def test_adding_starts_by_choosing_the_kind(admin_client):
+    make_system()
+
+    page = admin_client.get(ADD).content.decode()
+
+    for kind in ("http", "tcp", "dns", "heartbeat"):
+        assert f'href="?kind={kind}"' in page, kind
+    assert 'name="url"' not in page and 'name="host"' not in page
+
+
+@pytest.mark.parametrize("kind, shown, hidden", [
+    ("http", ["url", "http_method", "headers"], ["host", "dns_name", "heartbeat_grace_seconds"]),
+    ("tcp", ["host", "port"], ["url", "dns_name", "heartbeat_grace_seconds"]),
+    ("dns", ["dns_name", "dns_resolver"], ["url", "host", "heartbeat_grace_seconds"]),
+    ("heartbeat", ["heartbeat_grace_seconds"], ["url", "host", "dns_name"]),
+])
+def test_the_add_form_shows_only_the_chosen_kinds_fields(admin_client, kind, shown, hidden):
+    page = admin_client.get(f"{ADD}?kind={kind}").content.decode()
+
+    for name in ["system", "name", "interval_seconds", *shown]:
+        assert f'name="{name}"' in page, name
+    for name in hidden:
+        assert f'name="{name}"' not in page, name
+    assert f'<input type="hidden" name="kind" value="{kind}"' in page
+
+
+def test_a_tcp_check_is_added_from_its_own_form(admin_client):
+    system = make_system()
+    data = {"system": str(system.pk), "name": "db port", "kind": "tcp", "enabled": "on", "interval_seconds": "60",
+            "timeout_seconds": "10", "host": "db.internal", "port": "5432"}
+
+    response = admin_client.post(f"{ADD}?kind=tcp", data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    check = Check.objects.get()
+    assert (check.kind, check.host, check.port, check.url) == ("tcp", "db.internal", 5432, "")
+
+
+def test_a_checks_page_shows_its_kind_fixed_and_only_its_fields(admin_client):
+    check = make_check(name="web")  # http
+
+    page = admin_client.get(change_url(check)).content.decode()
+    response = admin_client.post(change_url(check), {
+        "system": str(check.system.pk), "name": "web", "enabled": "on", "interval_seconds": "120",
+        "timeout_seconds": "10", "url": check.url, "http_method": "GET", "expected_status_codes": "[]",
+        "body_keyword": "", "headers": "{}", "heartbeat_grace_seconds": "60", "kind": "tcp"})
+
+    assert 'name="url"' in page and 'name="host"' not in page and 'name="kind"' not in page
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    check.refresh_from_db()
+    assert (check.kind, check.interval_seconds) == ("http", 120)  # a posted kind is ignored

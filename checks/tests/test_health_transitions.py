@@ -10,7 +10,8 @@ from automation.secrets import secret_set
 from catalog.models import HealthSource, HealthStatus, SystemHealth
 from catalog.services import health_report
 from checks.execution import check_execute
-from checks.models import ERROR_MAX_LENGTH, Check, CheckResult
+from checks.buckets import bucket_start
+from checks.models import ERROR_MAX_LENGTH, Check, CheckBucketRollup, CheckResult
 from checks.scheduling import checks_claim_due
 
 from .run_support import make_check, make_checked_system
@@ -45,6 +46,19 @@ def test_a_run_writes_one_result_updates_the_check_and_releases_its_lease():
     assert report.result.latency_ms == check.last_latency_ms is not None
     assert check.last_ok is True and check.consecutive_failures == 0 and check.lease_until is None
     assert check.last_run_at == report.result.at
+
+
+def test_each_run_counts_itself_in_its_quarter_hour_bucket_in_the_same_write():
+    system = make_checked_system()
+    with HttpTarget() as server:
+        check = make_check(system, url=server.url)
+        first, second = run(check), run(check)
+
+    buckets = list(CheckBucketRollup.objects.values_list("check_ref_id", "start", "runs", "failures", "latencies"))
+    assert buckets == [(check.pk, bucket_start(first.result.at), 2, 0,
+                        sorted([first.result.latency_ms, second.result.latency_ms]))] or (
+        # the two runs fell on both sides of a quarter hour
+        len(buckets) == 2 and sum(b[2] for b in buckets) == 2)
 
 
 def test_health_is_written_on_status_changes_only():

@@ -1,4 +1,4 @@
-"""Uptime of systems from roll-ups and raw results: no-data days, UTC midnight, the 24-hour series."""
+"""Uptime of systems from daily roll-ups and quarter-hour buckets: no-data days, UTC midnight, the 24-hour series."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -7,13 +7,16 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from catalog.services import system_create
-from checks.models import Check, CheckDailyRollup, CheckResult
 from catalog.models import System
+from checks.buckets import buckets_rebuild
+from checks.history import history_refresh
+from checks.models import Check, CheckBucketRollup, CheckDailyRollup, CheckResult, SystemDailyHistory
+from checks.results import result_record
 from checks.uptime import (
     BUCKET, HISTORY_DAYS, Tally, percent_text, series_start, uptime_for_systems, with_has_checks,
 )
 
-# Both passes: on PostgreSQL the same figures come from the SQL aggregates (percentile_cont).
+# Both passes: the grouped sums run in SQL on both databases.
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 NOW = datetime(2026, 12, 5, 7, 40, tzinfo=UTC)
@@ -48,8 +51,8 @@ def test_days_come_from_rollups_today_from_results_and_empty_days_are_no_data(sh
     CheckDailyRollup.objects.create(check_ref=http, day=TODAY - timedelta(days=40), runs=10, failures=10)
     CheckDailyRollup.objects.create(check_ref=http, day=TODAY - timedelta(days=HISTORY_DAYS), runs=9, failures=9)
     CheckDailyRollup.objects.create(check_ref=http, day=TODAY, runs=999, failures=999)  # stale: today is raw
-    CheckResult.objects.create(check_ref=http, at=NOW - timedelta(minutes=5), ok=True, latency_ms=10)
-    CheckResult.objects.create(check_ref=tcp, at=NOW - timedelta(minutes=5), ok=False, latency_ms=None)
+    result_record(check=http, at=NOW - timedelta(minutes=5), ok=True, latency_ms=10)
+    result_record(check=tcp, at=NOW - timedelta(minutes=5), ok=False, latency_ms=None)
 
     uptime = uptime_for_systems(system_ids=[shop.pk], now=NOW)[str(shop.pk)]
 
@@ -67,8 +70,8 @@ def test_days_come_from_rollups_today_from_results_and_empty_days_are_no_data(sh
 def test_utc_midnight_splits_today_from_yesterday_in_the_raw_results(shop):
     check = make_check(shop)
     midnight = datetime(2026, 12, 5, tzinfo=UTC)
-    CheckResult.objects.create(check_ref=check, at=midnight - timedelta(microseconds=1), ok=False, latency_ms=1)
-    CheckResult.objects.create(check_ref=check, at=midnight, ok=True, latency_ms=1)
+    result_record(check=check, at=midnight - timedelta(microseconds=1), ok=False, latency_ms=1)
+    result_record(check=check, at=midnight, ok=True, latency_ms=1)
 
     uptime = uptime_for_systems(system_ids=[shop.pk], now=NOW)[str(shop.pk)]
 
@@ -80,11 +83,11 @@ def test_the_series_buckets_latency_by_quarter_hour(shop):
     check = make_check(shop)
     start = series_start(NOW)
     for minute, latency in ((0, 100), (5, 200), (10, 600)):
-        CheckResult.objects.create(check_ref=check, at=start + timedelta(minutes=minute), ok=True, latency_ms=latency)
-    CheckResult.objects.create(check_ref=check, at=start - timedelta(seconds=1), ok=True, latency_ms=5000)  # before
-    CheckResult.objects.create(check_ref=check, at=NOW - timedelta(minutes=1), ok=False, latency_ms=None)
+        result_record(check=check, at=start + timedelta(minutes=minute), ok=True, latency_ms=latency)
+    result_record(check=check, at=start - timedelta(seconds=1), ok=True, latency_ms=5000)  # before
+    result_record(check=check, at=NOW - timedelta(minutes=1), ok=False, latency_ms=None)
 
-    series = uptime_for_systems(system_ids=[shop.pk], now=NOW)[str(shop.pk)].series
+    series = uptime_for_systems(system_ids=[shop.pk], now=NOW, series=True)[str(shop.pk)].series
 
     assert len(series) == 97 and series[1].start - series[0].start == BUCKET
     assert series[0].tally == Tally(3, 0)
@@ -100,7 +103,7 @@ def test_two_queries_whatever_the_number_of_systems(shop):
         system = system_create(name=f"s{n}", actor="system")
         check = make_check(system)
         CheckDailyRollup.objects.create(check_ref=check, day=TODAY - timedelta(days=2), runs=1)
-        CheckResult.objects.create(check_ref=check, at=NOW - timedelta(hours=1), ok=True, latency_ms=3)
+        result_record(check=check, at=NOW - timedelta(hours=1), ok=True, latency_ms=3)
         systems.append(system)
     make_check(shop)
 
@@ -122,21 +125,65 @@ def test_systems_are_flagged_by_whether_they_have_checks(shop):
     assert flags == {"Shop": True, "Bare": False}
 
 
-def test_postgres_buckets_match_the_portable_fallback(shop):
-    from checks.uptime import _bucket_rows_portable, _bucket_rows_postgres
-
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL")
-    check = make_check(shop)
+def test_buckets_written_with_each_result_equal_a_rebuild_from_the_results(shop):
+    check, other = make_check(shop), make_check(shop, "tcp")
     start = series_start(NOW)
     for n in range(40):
-        CheckResult.objects.create(check_ref=check, at=start + timedelta(minutes=n * 7), ok=n % 9 != 0,
-                                   latency_ms=None if n % 13 == 0 else 10 + (n * 37) % 101)
-    end = start + 97 * BUCKET
+        result_record(check=check if n % 3 else other, at=start + timedelta(minutes=n * 7), ok=n % 9 != 0,
+                      latency_ms=None if n % 13 == 0 else 10 + (n * 37) % 101)
 
-    def normal(rows):
-        return sorted((s, i, t, round(a, 6) if a is not None else None, round(p, 6) if p is not None else None)
-                      for s, i, t, a, p in rows)
+    def rows():
+        return sorted(CheckBucketRollup.objects.values_list("check_ref_id", "start", "runs", "failures", "latencies"))
 
-    assert normal(_bucket_rows_postgres([str(shop.pk)], start, end)) == \
-        normal(_bucket_rows_portable([str(shop.pk)], start, end))
+    live = rows()
+    assert buckets_rebuild(check_ids=[check.pk, other.pk], since=start, until=NOW) == len(live)
+    assert rows() == live
+    assert sum(r[2] for r in live) == 40 and all(r[4] == sorted(r[4]) for r in live)
+
+
+def test_the_page_figures_never_read_raw_results(shop):
+    check = make_check(shop)
+    result_record(check=check, at=NOW - timedelta(minutes=3), ok=False)
+    CheckResult.objects.all().delete()  # as if purged: the buckets still count the run
+
+    uptime = uptime_for_systems(system_ids=[shop.pk], now=NOW)[str(shop.pk)]
+
+    assert uptime.last_24h == Tally(1, 1) and uptime.days[-1].tally == Tally(1, 1) and uptime.series == []
+
+
+def test_the_fleet_history_gives_the_figures_of_the_roll_ups(shop):
+    http, tcp = make_check(shop), make_check(shop, "tcp")
+    for back, failures in ((1, 5), (2, 0), (40, 10), (89, 3), (90, 9)):
+        CheckDailyRollup.objects.create(check_ref=http, day=TODAY - timedelta(days=back), runs=100, failures=failures)
+    CheckDailyRollup.objects.create(check_ref=tcp, day=TODAY - timedelta(days=1), runs=50, failures=1)
+    result_record(check=http, at=NOW - timedelta(minutes=5), ok=False)
+
+    assert history_refresh(now=NOW) == 1
+    fleet = uptime_for_systems(system_ids=[shop.pk], now=NOW, fleet=True)[str(shop.pk)]
+    direct = uptime_for_systems(system_ids=[shop.pk], now=NOW)[str(shop.pk)]
+
+    assert fleet.days == direct.days and fleet.last_90d == direct.last_90d == Tally(451, 20)
+    assert fleet.days[-2].tally == Tally(150, 6)
+
+
+def test_a_history_written_yesterday_is_read_shifted_by_a_day(shop):
+    check = make_check(shop)
+    CheckDailyRollup.objects.create(check_ref=check, day=TODAY - timedelta(days=1), runs=10, failures=2)
+    CheckDailyRollup.objects.create(check_ref=check, day=TODAY - timedelta(days=89), runs=7, failures=0)
+    history_refresh(now=NOW - timedelta(days=1))  # its row ends yesterday, its first day is now out of range
+
+    days = uptime_for_systems(system_ids=[shop.pk], now=NOW, fleet=True)[str(shop.pk)].days
+
+    assert days[-2].tally == Tally(10, 2) and days[0].day == TODAY - timedelta(days=89)
+    assert days[0].tally == Tally(7, 0)
+    assert sum(d.tally.runs for d in days) == 17
+
+
+def test_a_system_without_roll_ups_loses_its_history_row(shop):
+    check = make_check(shop)
+    CheckDailyRollup.objects.create(check_ref=check, day=TODAY - timedelta(days=3), runs=10)
+    history_refresh(now=NOW)
+    check.delete()
+
+    assert history_refresh(now=NOW) == 0
+    assert not SystemDailyHistory.objects.exists()

@@ -39,6 +39,9 @@ SEEDS = [
     ),
     ("/api/v1/subscribers/", lambda ids: {"email": "seed@example.com", "system_ids": ids}),
     ("/api/v1/secrets/", lambda ids: {"name": "SEED", "value": "seed-value"}),
+    # Its URL is refused by the egress guard at once: a fuzzed test/ sends nothing off the machine.
+    ("/api/v1/channels/", lambda ids: {"name": "seed channel", "kind": "slack", "system_ids": ids,
+                                       "config": {"url": "https://127.0.0.1/seed"}, "events": ["incident.created"]}),
     (
         "/api/v1/automations/",
         lambda ids: {"name": "seed automation", "triggers": [{"event": "incident.created"}],

@@ -6,6 +6,7 @@ import pytest
 from django.core import mail
 from django.test import Client
 
+from catalog.groups import group_create, group_set_systems
 from catalog.services import system_create
 from incidents.services import incident_create
 from notifications.models import Subscriber
@@ -25,10 +26,15 @@ def link(message, kind: str) -> str:
     return re.search(rf"http://localhost:8000(/status/subscribe/{kind}/[^/\s]+/)", message.body).group(1)
 
 
-def test_the_status_page_carries_the_subscribe_form_without_internal_ids(systems):
-    html = Client().get("/status/").content.decode()
+def test_the_status_page_links_to_the_subscribe_form_which_carries_the_token_and_no_internal_ids(systems):
+    page = Client().get("/status/")
+    # The page is shared by every visitor (publicly cached): no form, no token; the form has its own page.
+    assert 'href="/status/subscribe/"' in page.content.decode() and "csrfmiddlewaretoken" not in page.content.decode()
+    form = Client().get("/status/subscribe/")
+    html = form.content.decode()
     assert 'action="/status/subscribe/"' in html and "csrfmiddlewaretoken" in html
     assert 'value="api"' in html and str(systems[0].pk) not in html
+    assert "no-cache" in form["Cache-Control"] and "private" in form["Cache-Control"]
 
 
 def test_subscribe_confirm_notify_unsubscribe(systems):
@@ -137,3 +143,23 @@ def test_an_unknown_or_expired_link_is_a_clear_page(systems, settings):
     response = Client().post(f"/status/subscribe/confirm/{token}/")
     assert response.status_code == 410
     assert not Subscriber.objects.get().confirmed
+
+
+def test_the_form_offers_groups_and_a_group_alone_is_a_valid_choice(systems):
+    payments = group_create(name="Payments", actor="system")
+    group_set_systems(group=payments, system_ids=[systems[0].pk], actor="system")
+
+    html = Client().get(SUBSCRIBE).content.decode()
+    response = Client().post(SUBSCRIBE, {"email": "gus@example.com", "groups": ["Payments"]})
+
+    assert "<legend>Groups</legend>" in html and 'value="Payments"' in html and str(payments.pk) not in html
+    assert response.status_code == 303
+    subscriber = Subscriber.objects.get()
+    assert [str(i) for i in subscriber.requested_group_ids] == [str(payments.pk)]
+
+
+def test_neither_a_group_nor_a_system_is_a_form_error(systems):
+    response = Client().post(SUBSCRIBE, {"email": "a@example.com"})
+
+    assert response.status_code == 400 and not Subscriber.objects.exists()
+    assert "Choose at least one group or system." in response.content.decode()

@@ -44,3 +44,21 @@ def test_pending_and_sending_emails_are_never_purged_nor_the_notification_they_r
 
     assert Notification.objects.filter(pk=notification.pk).exists()
     assert sorted(NotificationSend.objects.values_list("status", flat=True)) == ["pending", "sending"]
+
+
+def test_finished_channel_deliveries_past_retention_go_and_owed_ones_stay():
+    from notifications.channels.models import ChannelDelivery
+    from notifications.tests.channel_support import make_channel
+
+    channel = make_channel("ops", "slack", {"url": "https://hooks.example.com/a"})
+    rows = {status: ChannelDelivery.objects.create(channel=channel, change_id=uuid.uuid4(), event="health.changed",
+                                                   status=status)
+            for status in ("sent", "failed", "pending", "sending")}
+    ChannelDelivery.objects.update(created_at=NOW - timedelta(days=100))
+    recent = ChannelDelivery.objects.create(channel=channel, change_id=uuid.uuid4(), event="health.changed",
+                                            status="sent")
+
+    assert purge_expired(now=NOW).deleted["channel_deliveries"] == 2
+
+    assert set(ChannelDelivery.objects.values_list("pk", flat=True)) == {
+        rows["pending"].pk, rows["sending"].pk, recent.pk}

@@ -1,6 +1,5 @@
 """The status page's uptime history: the bar, the chart and the percentages of systems with checks."""
 
-import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,10 +9,15 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from catalog.services import health_report, system_create
-from checks.models import Check, CheckDailyRollup, CheckResult
+from checks.history import history_refresh
+from checks.models import Check, CheckDailyRollup
+from checks.results import result_record
 from checks.uptime import BUCKET, DayUptime, LatencyBucket, Tally, series_start
 from incidents.services import incident_create
-from statuspage.charts import day_state, latency_chart, nice_ceiling, uptime_bar
+from statuspage.bars import day_state, uptime_bar
+
+from .bars_support import drawn_days
+from statuspage.charts import latency_chart, nice_ceiling
 
 pytestmark = pytest.mark.django_db
 
@@ -25,42 +29,51 @@ def with_history(name: str, *, failures_yesterday: int = 0):
     CheckDailyRollup.objects.create(check_ref=check, day=today - timedelta(days=1), runs=1440,
                                     failures=failures_yesterday, latency_p50_ms=40)
     CheckDailyRollup.objects.create(check_ref=check, day=today - timedelta(days=2), runs=1440, failures=0)
-    CheckResult.objects.create(check_ref=check, at=timezone.now() - timedelta(minutes=1), ok=True, latency_ms=42,
+    history_refresh(now=timezone.now())  # what the roll-up refresh does after writing roll-ups
+    result_record(check=check, at=timezone.now() - timedelta(minutes=1), ok=True, latency_ms=42,
                                error="")
     return system
 
 
 @pytest.mark.postgres  # also on PostgreSQL, where the figures are aggregated in SQL
-def test_a_system_with_checks_shows_its_bar_chart_and_uptime_and_others_stay_as_they_were():
-    with_history("Shop", failures_yesterday=30)
+def test_a_system_with_checks_shows_its_bar_and_uptime_its_page_the_chart_and_others_stay_as_they_were():
+    shop = with_history("Shop", failures_yesterday=30)
     plain = system_create(name="Reported only", actor="system")
     health_report(system=plain, status="healthy", actor="system")
 
     html = Client().get("/status/").content.decode()
+    own_page = Client().get(f"/status/systems/{shop.pk}/").content.decode()
 
-    assert html.count('class="uptime-bar"') == 1 and html.count('class="latency-chart"') == 1
-    assert len(re.findall(r'<rect class="day ', html)) == 90
-    assert len(re.findall(r'<rect class="day nodata"', html)) == 87
-    yesterday = (timezone.now().astimezone(UTC).date() - timedelta(days=1)).isoformat()
+    # The main page draws the bars of every system; the 24-hour chart is on the system's own page.
+    assert html.count('class="uptime-bar"') == 1 and html.count('class="latency-chart"') == 0
+    assert f'href="/status/systems/{shop.pk}/"' in html
+    assert own_page.count('class="uptime-bar"') == 1 and own_page.count('class="latency-chart"') == 1
+    assert 'data-avg-ms="42"' in own_page
+    assert drawn_days(html) == 90 and drawn_days(html, "nodata") == 87
+    today = timezone.now().astimezone(UTC).date()
+    yesterday = (today - timedelta(days=1)).isoformat()
+    # The 87 days without data are one mark with one tooltip; each other day is its own.
+    assert html.count('data-days="87"') == 1 and html.count("<rect class=\"day ") == 4
+    assert (f"<title>{today - timedelta(days=89):%Y-%m-%d} to {today - timedelta(days=3):%Y-%m-%d}: no data"
+            "</title>") in html
     assert f"<title>{yesterday}: 97.91 % up (30 of 1440 checks failed)</title>" in html
     assert "24 hours: <strong>100.00 %</strong>" in html
     assert "30 days: <strong>98.95 %</strong>" in html  # (2881 - 30) / 2881, rounded down
     assert (f'aria-label="Uptime over the last 90 days: 1 day with failures, 87 days without data. '
             f'Most recent failures: {yesterday} 97.91 %."') in html
-    assert 'data-avg-ms="42"' in html
     shop, reported = html.index("<strong>Shop</strong>"), html.index("<strong>Reported only</strong>")
     assert reported < shop < html.index("uptime-bar")  # by name; only Shop's entry has a bar
 
 
 def test_the_history_shows_nothing_of_the_checks_themselves():
     system = with_history("Shop")
-    CheckResult.objects.create(check_ref=system.checks.get(), at=timezone.now(), ok=False,
+    result_record(check=system.checks.get(), at=timezone.now(), ok=False,
                                error="connection refused by 10.1.2.3")
 
-    html = Client().get("/status/").content.decode()
-
-    for hidden in ("10.1.2.3", "internal-path", "web", "connection refused", str(system.pk)):
-        assert hidden not in html, hidden
+    for path in ("/status/", f"/status/systems/{system.pk}/"):
+        html = Client().get(path).content.decode()
+        for hidden in ("10.1.2.3", "internal-path", "web", "connection refused"):
+            assert hidden not in html, (path, hidden)
 
 
 def page_queries() -> int:
@@ -80,7 +93,7 @@ def test_query_count_is_the_same_for_one_or_many_systems_with_checks():
     for n in range(1, 8):
         add(n)
 
-    assert page_queries() == one <= 10
+    assert page_queries() == one <= 15  # the page's 11 and the ETag's 4
     assert Client().get("/status/").content.decode().count('class="uptime-bar"') == 8
 
 
@@ -91,6 +104,20 @@ def test_day_states_and_the_bar_label():
     bar = uptime_bar([DayUptime(day, Tally(100, 2)), DayUptime(day, Tally())])
     assert [b.title for b in bar["bars"]] == ["2026-12-01: 98.00 % up (2 of 100 checks failed)", "2026-12-01: no data"]
     assert bar["width"] == 14
+
+
+def test_a_run_of_days_without_failures_is_one_mark_with_one_tooltip():
+    first = datetime(2026, 12, 1, tzinfo=UTC).date()
+    tallies = [Tally(), Tally(), Tally(100, 0), Tally(200, 0), Tally(100, 1), Tally(100, 0)]
+    days = [DayUptime(first + timedelta(days=n), t) for n, t in enumerate(tallies)]
+
+    marks = uptime_bar(days)["bars"]
+
+    assert [(m.x, m.state, m.days) for m in marks] == [(0, "nodata", 2), (16, "up", 2), (32, "partial", 1),
+                                                       (40, "up", 1)]
+    assert [m.title for m in marks] == [
+        "2026-12-01 to 2026-12-02: no data", "2026-12-03 to 2026-12-04: 100.00 % up (0 of 300 checks failed)",
+        "2026-12-05: 99.00 % up (1 of 100 checks failed)", "2026-12-06: 100.00 % up (0 of 100 checks failed)"]
 
 
 def test_the_chart_breaks_its_line_at_buckets_without_latency_and_scales_to_a_round_top():

@@ -6,7 +6,9 @@ import pytest
 from django.utils import timezone
 
 from catalog.services import system_create
-from checks.models import Check, CheckDailyRollup, CheckResult
+from checks.history import history_refresh
+from checks.models import Check, CheckDailyRollup
+from checks.results import result_record
 from testing.browser import browser_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -22,25 +24,34 @@ def test_uptime_bar_and_chart_in_chromium(live_server):
     bad_day, good_day = today - timedelta(days=3), today - timedelta(days=10)
     CheckDailyRollup.objects.create(check_ref=check, day=bad_day, runs=1440, failures=72)
     CheckDailyRollup.objects.create(check_ref=check, day=good_day, runs=1440, failures=0)
+    history_refresh(now=now)
     for hours, latency in LATENCIES.items():
-        CheckResult.objects.create(check_ref=check, at=now - timedelta(hours=hours), ok=True, latency_ms=latency)
-    CheckResult.objects.create(check_ref=check, at=now - timedelta(hours=5), ok=False, latency_ms=None,
+        result_record(check=check, at=now - timedelta(hours=hours), ok=True, latency_ms=latency)
+    result_record(check=check, at=now - timedelta(hours=5), ok=False, latency_ms=None,
                                error="timed out")
 
     with browser_page() as page:
         page.goto(f"{live_server.url}/status/")
-        bars = page.locator("svg.uptime-bar rect.day")
-        assert bars.count() == 90
-        # Drawn, side by side, oldest on the left.
-        boxes = [bars.nth(n).bounding_box() for n in (0, 89)]
-        assert boxes[0]["width"] > 2 and boxes[0]["height"] > 20 and boxes[0]["x"] < boxes[1]["x"]
-        bad = bars.nth(89 - 3)
-        assert bad.get_attribute("class") == "day down"
+        # A day with failures is its own mark; a run of days without failures or without data is one mark.
+        marks = page.locator("svg.uptime-bar .day")
+        assert [marks.nth(n).get_attribute("class") for n in range(marks.count())] == [
+            "day nodata", "day up", "day nodata", "day down", "day nodata", "day down"]
+        # Drawn, side by side, oldest on the left; the first run of 79 days without data as wide as its days.
+        boxes = [marks.nth(n).bounding_box() for n in range(6)]
+        assert all(a["x"] + a["width"] < b["x"] for a, b in zip(boxes, boxes[1:]))
+        assert boxes[1]["width"] > 2 and boxes[1]["height"] > 20 and boxes[0]["width"] > 70 * boxes[1]["width"]
+        bad = marks.nth(3)
         assert bad.locator("title").text_content() == f"{bad_day:%Y-%m-%d}: 95.00 % up (72 of 1440 checks failed)"
-        assert bars.nth(89 - 10).get_attribute("class") == "day up"
-        assert bars.nth(89 - 11).get_attribute("class") == "day nodata"
-        assert "no data" in bars.nth(89 - 11).locator("title").text_content()
+        assert marks.nth(1).locator("title").text_content() == (
+            f"{good_day:%Y-%m-%d}: 100.00 % up (0 of 1440 checks failed)")
+        assert marks.nth(2).locator("title").text_content() == (
+            f"{good_day + timedelta(days=1):%Y-%m-%d} to {bad_day - timedelta(days=1):%Y-%m-%d}: no data")
         assert page.locator("svg.uptime-bar").get_attribute("aria-label").startswith("Uptime over the last 90 days")
+
+        assert page.locator("svg.latency-chart").count() == 0  # the chart is on the system's own page
+        page.click("text=Checkout API")
+        page.wait_for_url(f"**/status/systems/{system.pk}/")
+        assert page.locator("svg.uptime-bar .day").count() == 6  # the same bar as on the main page
 
         outage = page.locator("svg.latency-chart circle.failed")
         assert outage.count() == 1 and outage.get_attribute("cy") == "112"  # on the 0 line

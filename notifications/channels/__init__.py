@@ -1,0 +1,1 @@
+"""Notification channels: chat, pager and signed-webhook destinations that hear about changes exactly once."""
