@@ -7,8 +7,10 @@ from .models import Check, CheckResult
 
 
 def result_record(*, check: Check, at: datetime, ok: bool, latency_ms: int | None = None,
-                  error: str = "") -> CheckResult:
-    """Write one result of `check` and count it in its bucket; call it holding the system's row lock."""
-    result = CheckResult.objects.create(check_ref=check, at=at, ok=ok, latency_ms=latency_ms, error=error)
+                  error: str = "", location_id=None) -> CheckResult:
+    """Write one result of `check` (run from `location_id`; None: centrally) and count it in its bucket; call it
+    holding the system's row lock."""
+    result = CheckResult.objects.create(check_ref=check, at=at, ok=ok, latency_ms=latency_ms, error=error,
+                                        location_id=location_id)
     bucket_add(check_id=check.pk, at=at, ok=ok, latency_ms=latency_ms)
     return result

@@ -19,8 +19,9 @@ from django.utils import timezone
 from catalog.models import System
 
 from ..health import system_health_follow
-from ..models import ERROR_MAX_LENGTH, Check, CheckKind, CheckLocation, CheckResult
+from ..models import ERROR_MAX_LENGTH, Check, CheckKind, CheckLocation
 from ..probes.secret_headers import HeaderError, headers_render
+from ..results import result_record
 from ..scheduling import LEASE_MARGIN_SECONDS, jitter_seconds
 from ..validation import CONFIG_FIELDS
 from .state import check_quorum_refresh
@@ -105,8 +106,8 @@ def _record_one(location_id, result: dict, now: datetime) -> str | None:
             consecutive_failures=0 if ok else F("consecutive_failures") + 1)
         if not written or system is None:
             return "not claimed under this lease (replayed, forged, lapsed, or another location's check)"
-        CheckResult.objects.create(check_ref_id=result["check_id"], location_id=location_id, at=at, ok=ok,
-                                   latency_ms=result.get("latency_ms"), error=error)
+        result_record(check=Check(pk=result["check_id"]), location_id=location_id, at=at, ok=ok,
+                      latency_ms=result.get("latency_ms"), error=error)
         check_quorum_refresh(check_id=result["check_id"], quorum=placement["check_ref__health_quorum"], run_at=at)
         system_health_follow(system=system)
     return None

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('checks', '0002_check_last_latency_and_lease_index'),
+        ('checks', '0004_system_daily_history'),
     ]
 
     operations = [
