@@ -185,3 +185,5 @@ def system_checks_panel(system) -> str:
         '<th>Consecutive failures</th></tr></thead><tbody>{}</tbody></table>'
         '<table class="check-results"><thead><tr><th>At (UTC)</th><th>Check</th><th>Result</th><th>Latency</th>'
         '<th>Error</th></tr></thead><tbody>{}</tbody></table>', summary, recent or "")
+
+from .slos import admin as slo_admin  # noqa: E402,F401  (registers the objectives admin: autodiscovery reads this module)

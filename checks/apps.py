@@ -9,8 +9,10 @@ class ChecksConfig(AppConfig):
         from catalog.admin_panels import register_system_panel
 
         from . import facts, retention
+        from .slos import entities as slo_entities
         from .admin import system_checks_panel
 
         facts.register()
         retention.register()
+        slo_entities.register()
         register_system_panel(system_checks_panel)

@@ -162,3 +162,5 @@ class CheckDailyRollup(models.Model):
 
     def __str__(self):
         return f"{self.check_ref_id} {self.day}: {self.runs - self.failures}/{self.runs}"
+
+from .slos.models import Slo, SloDayTally  # noqa: E402,F401  (models of the checks app, kept in their package)
