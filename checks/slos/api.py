@@ -143,6 +143,12 @@ class SloViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceViewSe
     def destroy(self, request, *args, **kwargs):
         return self.service_delete(services.slo_delete, slo=self.get_object())
 
+    def handle_exception(self, exc):
+        # Errors are JSON whatever was asked for (a CSV report's 400 or 404 too): clients parse one error shape.
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer, self.request.accepted_media_type = renderers.JSONRenderer(), "application/json"
+        return response
+
     @extend_schema(parameters=[*SLO_ID, OpenApiParameter("month", str, description="YYYY-MM")],
                    responses={200: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"], renderer_classes=[renderers.JSONRenderer, CsvRenderer])
