@@ -16,6 +16,7 @@ from catalog.models import System
 
 from .health import system_health_follow
 from .models import ERROR_MAX_LENGTH, Check, CheckResult
+from .numeric_state import numeric_watches_follow
 from .probes import ProbeOutcome, probe_run
 from .scheduling import lease_renew
 
@@ -53,6 +54,7 @@ def _record(check: Check, lease, at, outcome: ProbeOutcome) -> RunReport | None:
             return None  # deleted while it ran: nothing to record
         result = CheckResult.objects.create(check_ref=check, at=at, ok=outcome.ok, latency_ms=outcome.latency_ms,
                                             error=outcome.error)
+        numeric_watches_follow(check=check, result=result)
         health = system_health_follow(system=system)
     return RunReport(result, health.status if health is not None else None)
 

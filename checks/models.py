@@ -129,6 +129,10 @@ class CheckResult(models.Model):
     ok = models.BooleanField()
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
     error = models.CharField(max_length=ERROR_MAX_LENGTH, blank=True)  # masked, cut to fit
+    # An https check's certificate: whole days until it expires (negative once expired).
+    tls_days_left = models.IntegerField(null=True, blank=True)
+    # The number a JSON assertion yielded, if it yielded one (check.numeric_state's `value`).
+    value = models.FloatField(null=True, blank=True)
 
     class Meta:
         ordering = ["-at"]
@@ -163,4 +167,5 @@ class CheckDailyRollup(models.Model):
     def __str__(self):
         return f"{self.check_ref_id} {self.day}: {self.runs - self.failures}/{self.runs}"
 
+from .numeric_models import NumericWatch  # noqa: E402,F401
 from .slos.models import Slo, SloDayTally  # noqa: E402,F401  (models of the checks app, kept in their package)

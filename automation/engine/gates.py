@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ..definitions import trigger_filter
 from ..expressions.evaluate import ExpressionError, evaluate, is_true
 from .conditions import condition_holds
 from .durations import DurationError, duration_seconds
@@ -59,7 +60,7 @@ class Gate:
 
 def filter_gate(trigger: dict, scope: dict) -> Gate:
     """The trigger's `filter` on the firing's scope; an expression error is a miss that carries the error."""
-    expression = trigger.get("filter")
+    expression = trigger_filter(trigger)
     if not expression:
         return Gate("filter", True, "no filter")
     try:

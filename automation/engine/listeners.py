@@ -12,6 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from ..columns import fit_text
+from ..definitions import trigger_filter
 from ..models import Automation, AutomationTrigger
 from ..row_sql import read_with_related
 from .gates import filter_gate
@@ -138,7 +139,7 @@ def _trigger_of(automation: Automation, trigger_id: str, event: str) -> dict | N
 
 
 def _filter_passes(automation: Automation, trigger: dict, arrival: Arrival, errors: FilterErrors) -> bool:
-    if not trigger.get("filter"):
+    if not trigger_filter(trigger):
         return True
     scope = firing_scope(trigger_id=trigger["id"], event=arrival.event, actor=arrival.actor, payload=arrival.payload)
     gate = filter_gate(trigger, scope)
