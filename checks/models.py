@@ -64,6 +64,10 @@ class Check(models.Model):
     body_keyword = models.CharField(max_length=200, blank=True)
     # {name: value}; a value may name a secret (`{{ secret("NAME") }}`), resolved only when the check runs.
     headers = models.JSONField(default=dict, blank=True)
+    # https: fail when the certificate expires in fewer days than this (null: days left are recorded only).
+    tls_expiry_days = models.PositiveIntegerField(null=True, blank=True)
+    # A bare expression over response.json / .status / .headers (checks/assertions.py); empty: none.
+    json_assertion = models.TextField(blank=True)
 
     # tcp
     host = models.CharField(max_length=253, blank=True)

@@ -17,10 +17,12 @@ class ProbeOutcome:
     ok: bool
     latency_ms: int | None = None  # None when nothing was timed (a heartbeat, a refused target)
     error: str = ""
+    tls_days_left: int | None = None  # an https answer's certificate: whole days until it expires
+    value: float | None = None  # the number a JSON assertion yielded
 
     @classmethod
-    def failed(cls, error: str, latency_ms: int | None = None) -> "ProbeOutcome":
-        return cls(ok=False, latency_ms=latency_ms, error=error)
+    def failed(cls, error: str, latency_ms: int | None = None, **found) -> "ProbeOutcome":
+        return cls(ok=False, latency_ms=latency_ms, error=error, **found)
 
 
 def elapsed_ms(started: float) -> int:
