@@ -71,7 +71,7 @@ class CheckAdmin(ServiceDeleteAdmin, admin.ModelAdmin):
         (None, {"fields": ["system", "name", "kind", "enabled", "interval_seconds", "timeout_seconds"]}),
         ("HTTP", {"fields": ["url", "http_method", "expected_status_codes", "body_keyword", "headers",
                              "tls_expiry_days", "json_assertion"]}),
-        ("TCP", {"fields": ["host", "port"]}),
+        ("TCP and ping", {"fields": ["host", "port"]}),
         ("DNS", {"fields": ["dns_name", "dns_record_type", "dns_expected", "dns_resolver", "dns_resolver_port"]}),
         ("Heartbeat", {"fields": ["heartbeat_grace_seconds", "heartbeat_ping_url", "last_ping_at"]}),
         ("State", {"fields": ["next_run_at", "last_run_at", "last_ok", "shown_last_error", "consecutive_failures",

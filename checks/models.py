@@ -23,6 +23,7 @@ class CheckKind(models.TextChoices):
     TCP = "tcp", "TCP"
     DNS = "dns", "DNS"
     HEARTBEAT = "heartbeat", "Heartbeat"
+    PING = "ping", "Ping (ICMP)"
 
 
 class HttpMethod(models.TextChoices):

@@ -57,7 +57,7 @@ NEEDS_SECRET = "this header carries a credential: give its value with a secret, 
 
 # Fields of each kind that must be given.
 REQUIRED = {CheckKind.HTTP: ("url",), CheckKind.TCP: ("host", "port"), CheckKind.DNS: ("dns_name",),
-            CheckKind.HEARTBEAT: ()}
+            CheckKind.HEARTBEAT: (), CheckKind.PING: ("host",)}
 # Every field a check's configuration has, with its default (a new check starts from these).
 DEFAULTS = {
     "name": "", "kind": "", "enabled": True, "interval_seconds": 60, "timeout_seconds": 10,
@@ -222,7 +222,7 @@ def _kind_errors(values: Mapping, errors: dict, known_secrets) -> None:
         errors["url"] = _url_errors(values["url"])
     if kind == CheckKind.HTTP:
         _assertion_errors(values, errors)
-    if kind == CheckKind.TCP and values["host"] and not errors["host"]:
+    if kind in (CheckKind.TCP, CheckKind.PING) and values["host"] and not errors["host"]:
         errors["host"] = _host_errors(values["host"])
     dns_name = values["dns_name"]
     if kind == CheckKind.DNS and dns_name and not errors["dns_name"] and not HOST_NAME.match(dns_name):
