@@ -187,3 +187,29 @@ def test_rollups_of_other_systems_do_not_count():
     rollup(b, 1, runs=10, failures=10)
     assert CheckDailyRollup.objects.count() == 1
     assert shown(slo).budget_remaining_percent == 100.0
+
+
+def test_a_pass_costs_the_same_statements_for_any_number_of_objectives():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def statements():
+        with CaptureQueriesContext(connection) as queries:
+            slos_evaluate(now=NOW)
+        return len(queries)
+
+    system, (a,) = checked_system()
+    objective(system, window_days=7)
+    objective(system, "fast", indicator="latency", latency_threshold_ms=100, window_days=30)
+    results(a, at=NOW - timedelta(days=2), count=5)
+    slos_evaluate(now=NOW)  # first tallies and states written
+    few = statements()
+    for n in range(10):
+        other, (b,) = checked_system(f"S{n}")
+        rollup(b, 1, runs=100, failures=0)
+        objective(other, window_days=7 + n)
+        objective(other, "fast", indicator="latency", latency_threshold_ms=100, window_days=30)
+    slos_evaluate(now=NOW)
+    # Latency objectives, the oldest result and the tallies kept (the fill, nothing to write); the objectives;
+    # the roll-up sums and the tally sums; today's and the burn windows' results.
+    assert statements() == few == 7
