@@ -132,6 +132,7 @@ def simulate(automation: Automation, *, event: str, payload: dict, trigger_id: s
         scope = firing_scope(trigger_id=trigger["id"], event=event, actor="simulate", payload=payload)
         steps = []
         _steps(automation.document.get("actions"), "actions", scope, steps)
-        traces.append({"trigger_id": trigger["id"], "index_key": index_key_of(trigger_filter(trigger)), "gates": trace_gates,
+        traces.append({"trigger_id": trigger["id"], "index_key": index_key_of(trigger_filter(trigger)),
+                       "gates": trace_gates,
                        "would_start": all(g["passed"] for g in trace_gates), "steps": steps})
     return {"matched": True, "enabled": automation.enabled, "traces": traces}

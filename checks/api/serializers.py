@@ -16,7 +16,8 @@ from ..validation import CONFIG_FIELDS, check_field_errors
 
 CONFIG_OUT = ["name", "kind", "enabled", "interval_seconds", "timeout_seconds", "url", "http_method",
               "expected_status_codes", "body_keyword", "headers", "tls_expiry_days", "json_assertion", "host", "port",
-              "dns_name", "dns_record_type", "dns_expected", "dns_resolver", "dns_resolver_port", "heartbeat_grace_seconds"]
+              "dns_name", "dns_record_type", "dns_expected", "dns_resolver", "dns_resolver_port",
+              "heartbeat_grace_seconds"]
 STATE_OUT = ["last_ping_at", "next_run_at", "last_run_at", "last_ok", "last_error", "consecutive_failures",
              "created_at", "updated_at"]
 # The heartbeat's ping URL is a credential (anyone holding it can report the system alive): only those who
