@@ -147,3 +147,24 @@ def test_simulate_and_why_show_the_watch_as_the_filter():
     assert explained["gates"][0] == {"gate": "filter", "passed": True,
                                      "detail": f"trigger.payload.watch == '{watch}' is True"}
     assert DerivedTriggerEvent.objects.filter(event="check.numeric_state").count() == 1
+
+
+def test_deleting_a_watched_check_or_its_system_takes_its_watch_rows():
+    from catalog.services import system_delete
+    from checks.models import Check, Slo
+    from checks.services import check_delete
+
+    from .slo_support import objective
+
+    system, (check, other) = checked_system(checks=2)
+    watching(check, above=500)
+    watching(other, above=500)
+    objective(system)
+    for c in (check, other):
+        numeric_watches_follow(check=c, result=result(c, 100))
+    assert NumericWatch.objects.count() == 2
+
+    check_delete(check=check)
+    assert list(NumericWatch.objects.values_list("check_ref_id", flat=True)) == [other.pk]
+    system_delete(system=system, actor="user:test")
+    assert not (NumericWatch.objects.exists() or Check.objects.exists() or Slo.objects.exists())
