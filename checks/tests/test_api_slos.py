@@ -192,6 +192,8 @@ def test_health_system_slos_in_expressions(shop):
     assert evaluate("health.system.slos | map(attribute='name') | list", scope) == ["a-fast", "b-avail"]
     assert evaluate("health.system.slos[0].status", scope) == "exhausted"
     assert evaluate("health.system.slos[1].budget_remaining_percent", scope) == 100.0
+    # The example of docs/expressions.md.
+    assert evaluate('health.system.slos | selectattr("status", "equalto", "exhausted") | list | length > 0', scope)
 
 
 def test_a_csv_request_gets_its_errors_as_json(admin_api, shop):
