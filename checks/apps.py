@@ -8,9 +8,12 @@ class ChecksConfig(AppConfig):
     def ready(self):
         from catalog.admin_panels import register_system_panel
 
-        from . import facts, retention
+        from . import facts, numeric_state, retention
+        from .slos import entities as slo_entities
         from .admin import system_checks_panel
 
         facts.register()
         retention.register()
+        numeric_state.register()
+        slo_entities.register()
         register_system_panel(system_checks_panel)

@@ -4,11 +4,15 @@ from datetime import datetime
 
 from .buckets import bucket_add
 from .models import Check, CheckResult
+from .numeric_state import numeric_watches_follow
 
 
-def result_record(*, check: Check, at: datetime, ok: bool, latency_ms: int | None = None,
-                  error: str = "") -> CheckResult:
-    """Write one result of `check` and count it in its bucket; call it holding the system's row lock."""
-    result = CheckResult.objects.create(check_ref=check, at=at, ok=ok, latency_ms=latency_ms, error=error)
+def result_record(*, check: Check, at: datetime, ok: bool, latency_ms: int | None = None, error: str = "",
+                  tls_days_left: int | None = None, value: float | None = None) -> CheckResult:
+    """Write one result of `check`, count it in its bucket and let the numeric watches of its check follow it;
+    call it holding the system's row lock."""
+    result = CheckResult.objects.create(check_ref=check, at=at, ok=ok, latency_ms=latency_ms, error=error,
+                                        tls_days_left=tls_days_left, value=value)
     bucket_add(check_id=check.pk, at=at, ok=ok, latency_ms=latency_ms)
+    numeric_watches_follow(check=check, result=result)
     return result
