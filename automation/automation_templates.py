@@ -39,6 +39,10 @@ class WebhookParameters(_Parameters):
         pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+class FastBurnParameters(_Parameters):
+    severity: Literal["critical", "major", "minor"] = "critical"
+
+
 def _sustained(p: SustainedParameters) -> dict:
     return {
         "name": "Open an incident on sustained degradation",
@@ -110,6 +114,30 @@ def _maintenance_notes(p: MaintenanceNotesParameters) -> dict:
     }
 
 
+def _fast_burn(p: FastBurnParameters) -> dict:
+    # One run per objective (its id is the context key): it opens the incident when the multiwindow rule says
+    # the budget burns, then waits for the same objective to be ok again (exhausted in between keeps it open).
+    return {
+        "name": "Page on fast burn",
+        "description": "Opens an incident when a service-level objective starts burning its error budget; "
+                       "resolves it when the objective is ok again.",
+        "mode": "single",
+        "concurrency_scope": "context_key",
+        "triggers": [{"event": "slo.status_changed", "filter": 'trigger.payload.new_status == "burning"'}],
+        "actions": [
+            {"id": "open", "action": "incident.create", "config": {
+                "title": "{{ trigger.payload.name }}: the error budget is burning fast",
+                "severity": p.severity,
+                "system_ids": ["{{ trigger.payload.system_id }}"]}},
+            {"wait_for_trigger": {
+                "event": "slo.status_changed", "filter": 'event.payload.new_status == "ok"',
+                "timeout": {"hours": 720}, "continue_on_timeout": False}},
+            {"action": "incident.resolve", "config": {
+                "message": "The error budget has stopped burning: {{ resume.payload.name }} is ok again."}},
+        ],
+    }
+
+
 def _incident_webhook(p: WebhookParameters) -> dict:
     config = {"url": str(p.url), "method": "POST", "body": {
         "event": "{{ trigger.event }}",
@@ -160,6 +188,11 @@ TEMPLATES = {t.id: t for t in [
         description="Post an incident update on the open incidents of a maintenance window's systems when the "
                     "window starts and when it ends.",
         parameters=MaintenanceNotesParameters, build=_maintenance_notes),
+    AutomationTemplate(
+        id="page-on-fast-burn", name="Page on fast burn",
+        description="Open a critical incident when a service-level objective starts burning its error budget "
+                    "(the multiwindow burn-rate rule), resolve it when the objective is ok again.",
+        parameters=FastBurnParameters, build=_fast_burn),
     AutomationTemplate(
         id="webhook-on-incident-change", name="Webhook on every incident change",
         description="POST a JSON summary to a URL on every incident creation, update and resolution.",

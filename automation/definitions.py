@@ -28,6 +28,10 @@ class TriggerDefinition:
     # Builds the payload this event would have from the entity's current state (dwell re-checks filters).
     payload_from_state: Callable[[str, dict], dict] | None = None
     config_schema: type[BaseModel] | None = None  # built-in triggers with config (cron, interval)
+    # A trigger whose config narrows the events it takes (check.numeric_state: which check, field and range)
+    # says so as a filter expression built from its config: routing, the index, dwells, simulate and why then
+    # treat it as they treat a filter (see `trigger_filter`).
+    config_filter: Callable[[dict], str | None] | None = None
 
     def context_key(self, payload: dict) -> str | None:
         if self.context_key_field is None:
@@ -159,6 +163,21 @@ def register_health_fact(name: str, fact: Callable[[str], Any]) -> None:
 
 def trigger(event_id: str) -> TriggerDefinition | None:
     return definitions.triggers.get(event_id)
+
+
+def trigger_filter(trigger: dict) -> str | None:
+    """The filter a document's trigger applies: its config's (if its definition has one) and its own `filter`."""
+    own = trigger.get("filter")
+    definition = definitions.triggers.get(trigger.get("event"))
+    if definition is None or definition.config_filter is None:
+        return own
+    try:
+        implied = definition.config_filter(trigger.get("config") or {})
+    except (TypeError, ValueError):
+        implied = None  # an invalid config (the validator reports it): nothing implied
+    if not implied:
+        return own
+    return f"{implied} and ({own})" if own else implied
 
 
 def action(action_id: str) -> ActionDefinition | None:

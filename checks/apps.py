@@ -8,11 +8,14 @@ class ChecksConfig(AppConfig):
     def ready(self):
         from catalog.admin_panels import register_system_panel
 
-        from . import facts, retention
+        from . import facts, numeric_state, retention
+        from .slos import entities as slo_entities
         from .admin import system_checks_panel
         from .locations import entities as location_entities
 
         facts.register()
         location_entities.register()
         retention.register()
+        numeric_state.register()
+        slo_entities.register()
         register_system_panel(system_checks_panel)

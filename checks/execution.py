@@ -37,7 +37,8 @@ def _probe_masked(check: Check) -> ProbeOutcome:
         except Exception as exc:  # a bug in a probe is this run's failure, not a stuck lease
             logger.exception("check %s: the probe raised", check.pk)
             outcome = ProbeOutcome.failed(f"internal error: {type(exc).__name__}")
-        return ProbeOutcome(outcome.ok, outcome.latency_ms, mask(outcome.error)[:ERROR_MAX_LENGTH])
+        return ProbeOutcome(outcome.ok, outcome.latency_ms, mask(outcome.error)[:ERROR_MAX_LENGTH],
+                            outcome.tls_days_left, outcome.value)
 
 
 def _record(check: Check, lease, at, outcome: ProbeOutcome) -> RunReport | None:
@@ -54,7 +55,7 @@ def _record(check: Check, lease, at, outcome: ProbeOutcome) -> RunReport | None:
             return None  # deleted while it ran: nothing to record
         # Under the system's lock taken above: the only writer of this check's bucket now.
         result = result_record(check=check, at=at, ok=outcome.ok, latency_ms=outcome.latency_ms,
-                               error=outcome.error)
+                               error=outcome.error, tls_days_left=outcome.tls_days_left, value=outcome.value)
         health = system_health_follow(system=system)
     return RunReport(result, health.status if health is not None else None)
 

@@ -24,6 +24,7 @@ class CheckKind(models.TextChoices):
     TCP = "tcp", "TCP"
     DNS = "dns", "DNS"
     HEARTBEAT = "heartbeat", "Heartbeat"
+    PING = "ping", "Ping (ICMP)"
 
 
 class HttpMethod(models.TextChoices):
@@ -94,6 +95,10 @@ class Check(models.Model):
     body_keyword = models.CharField(max_length=200, blank=True)
     # {name: value}; a value may name a secret (`{{ secret("NAME") }}`), resolved only when the check runs.
     headers = models.JSONField(default=dict, blank=True)
+    # https: fail when the certificate expires in fewer days than this (null: days left are recorded only).
+    tls_expiry_days = models.PositiveIntegerField(null=True, blank=True)
+    # A bare expression over response.json / .status / .headers (checks/assertions.py); empty: none.
+    json_assertion = models.TextField(blank=True)
 
     # tcp
     host = models.CharField(max_length=253, blank=True)
@@ -194,6 +199,10 @@ class CheckResult(models.Model):
     ok = models.BooleanField()
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
     error = models.CharField(max_length=ERROR_MAX_LENGTH, blank=True)  # masked, cut to fit
+    # An https check's certificate: whole days until it expires (negative once expired).
+    tls_days_left = models.IntegerField(null=True, blank=True)
+    # The number a JSON assertion yielded, if it yielded one (check.numeric_state's `value`).
+    value = models.FloatField(null=True, blank=True)
     # Where it ran from; None: the central workers.
     location = models.ForeignKey(Location, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
@@ -273,3 +282,7 @@ class SystemDailyHistory(models.Model):
 
     def __str__(self):
         return f"{self.system_id} until {self.last_day}"
+
+
+from .numeric_models import NumericWatch  # noqa: E402,F401
+from .slos.models import Slo, SloDayTally  # noqa: E402,F401  (models of the checks app, kept in their package)

@@ -39,7 +39,8 @@ __all__ = ["ERROR_MAX_LENGTH", "check_field_errors", "check_validate", "header_s
 
 # Longest text of each field (the model's column sizes: longer would be a database error on PostgreSQL).
 MAX_LENGTHS = {"name": 200, "url": 2000, "body_keyword": 200, "host": 253, "dns_name": 253,
-               "dns_expected": 500, "dns_resolver": 45}
+               "dns_expected": 500, "dns_resolver": 45, "json_assertion": 2000}
+MAX_TLS_EXPIRY_DAYS = 3650
 MAX_HEADERS = 20
 MAX_HEADER_NAME = 100
 MAX_HEADER_VALUE = 1000
@@ -60,11 +61,12 @@ NEEDS_SECRET = "this header carries a credential: give its value with a secret, 
 
 # Fields of each kind that must be given.
 REQUIRED = {CheckKind.HTTP: ("url",), CheckKind.TCP: ("host", "port"), CheckKind.DNS: ("dns_name",),
-            CheckKind.HEARTBEAT: ()}
+            CheckKind.HEARTBEAT: (), CheckKind.PING: ("host",)}
 # Every field a check's configuration has, with its default (a new check starts from these).
 DEFAULTS = {
     "name": "", "kind": "", "enabled": True, "interval_seconds": 60, "timeout_seconds": 10,
     "url": "", "http_method": HttpMethod.GET, "expected_status_codes": [], "body_keyword": "", "headers": {},
+    "tls_expiry_days": None, "json_assertion": "",
     "host": "", "port": None,
     "dns_name": "", "dns_record_type": DnsRecordType.A, "dns_expected": "", "dns_resolver": "",
     "dns_resolver_port": 53,
@@ -226,7 +228,9 @@ def _kind_errors(values: Mapping, errors: dict, known_secrets) -> None:
             errors[name] = [f"A {kind} check needs this field."]
     if kind == CheckKind.HTTP and values["url"] and not errors["url"]:
         errors["url"] = _url_errors(values["url"])
-    if kind == CheckKind.TCP and values["host"] and not errors["host"]:
+    if kind == CheckKind.HTTP:
+        _assertion_errors(values, errors)
+    if kind in (CheckKind.TCP, CheckKind.PING) and values["host"] and not errors["host"]:
         errors["host"] = _host_errors(values["host"])
     dns_name = values["dns_name"]
     if kind == CheckKind.DNS and dns_name and not errors["dns_name"] and not HOST_NAME.match(dns_name):
@@ -241,6 +245,18 @@ def _kind_errors(values: Mapping, errors: dict, known_secrets) -> None:
             errors["dns_resolver"] = [f"Refused target: {reason}."] if reason else []
     # Headers are validated whatever the kind: they are stored, and may name secrets.
     errors["headers"] = _headers_errors(values["headers"], known_secrets)
+
+
+def _assertion_errors(values: Mapping, errors: dict) -> None:
+    from .assertions import assertion_errors
+
+    days = values["tls_expiry_days"]
+    if days is not None:
+        errors["tls_expiry_days"] = _int_errors(days, 1, MAX_TLS_EXPIRY_DAYS, nullable=True)
+        if not errors["tls_expiry_days"] and not str(values["url"]).lower().startswith("https://"):
+            errors["tls_expiry_days"] = ["Only an https URL has a certificate to check."]
+    if values["json_assertion"] and not errors["json_assertion"]:
+        errors["json_assertion"] = assertion_errors(values["json_assertion"])
 
 
 def check_field_errors(values: Mapping, *, known_secrets: Collection[str] | None = None) -> dict[str, list[str]]:

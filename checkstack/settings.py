@@ -373,11 +373,16 @@ CHECKSTACK_STATUS_MESSAGE_CHARS = env.int("CHECKSTACK_STATUS_MESSAGE_CHARS", def
 # Days of daily check roll-ups kept (the status page's uptime history); never fewer than 90 (checks/rollups.py).
 CHECKSTACK_RETAIN_CHECK_ROLLUPS_DAYS = env.int("CHECKSTACK_RETAIN_CHECK_ROLLUPS_DAYS", default=400)
 # Task modules that are not an app's tasks.py (Celery's autodiscovery finds only those).
-CELERY_IMPORTS = ["checks.rollup_tasks"]
+CELERY_IMPORTS = ["checks.rollup_tasks", "checks.slos.tasks"]
 # Today's and yesterday's roll-ups, and any day the result purge would otherwise lose. Not a routing slot.
 CELERY_BEAT_SCHEDULE["checks-rollups-refresh"] = {
     "task": "checkstack.rollups_refresh", "schedule": 300.0, "options": {"expires": 290.0}}
 CELERY_TASK_ROUTES["checkstack.rollups_refresh"] = {"queue": "checkstack.deliveries"}
+# Every objective's figures, and its `slo` entity where status or budget band moved (checks/slos/evaluation.py).
+# Every minute: the multiwindow rule's short window is 5 minutes.
+CELERY_BEAT_SCHEDULE["checks-slos-evaluate"] = {
+    "task": "checkstack.slos_evaluate", "schedule": 60.0, "options": {"expires": 55.0}}
+CELERY_TASK_ROUTES["checkstack.slos_evaluate"] = {"queue": "checkstack.deliveries"}
 
 # --- Checks (running) ---
 # Checks leased (in flight) at once, whatever the number of workers: docs/checks-running.md.

@@ -9,6 +9,7 @@ from django.db import transaction
 
 from foundation.service_errors import ServiceConflict
 
+from ..definitions import trigger_filter
 from ..engine.firing.trigger_index import index_of
 from ..entities.mutation import entity_mutate
 from ..models import Automation, AutomationTrigger, AutomationVersion, Run
@@ -34,7 +35,7 @@ def _reindex(automation: Automation) -> None:
     old_rows.delete()
     rows = []
     for trigger in automation.document["triggers"]:
-        key, field = index_of(trigger.get("filter"))
+        key, field = index_of(trigger_filter(trigger))
         rows.append(AutomationTrigger(automation=automation, event=trigger["event"], trigger_id=trigger["id"],
                                       enabled=automation.enabled, index_key=key, index_field=field,
                                       last_tick=last_ticks.get(trigger["id"])))

@@ -51,7 +51,7 @@ def install(template_id, editor, **parameters):
 
 def test_the_catalogue_lists_each_template_with_its_parameters_and_a_valid_preview(admin_api):
     body = admin_api.get(URL).json()
-    assert body["count"] == 4
+    assert body["count"] == 5
     ids = [item["id"] for item in body["results"]]
     assert sorted(ids) == sorted(TEMPLATES)
     sustained = admin_api.get(f"{URL}incident-on-sustained-degradation/").json()
@@ -128,7 +128,8 @@ def test_checkstack_demo_is_idempotent(admin_user):
     call_command("checkstack_demo")
     counts = (System.objects.count(), Incident.objects.count(), MaintenanceWindow.objects.count(),
               Automation.objects.count(), ChangeEvent.objects.count())
-    assert counts[:4] == (5, 2, 1, 4)  # four demo systems and Checkstack itself (checked); one incident resolved
+    assert counts[:4] == (5, 2, 1, 5)  # four demo systems and Checkstack itself (checked); one incident resolved;
+    # the five templates
     assert not Automation.objects.get(name="Webhook on every incident change").enabled
     call_command("checkstack_demo")
     assert (System.objects.count(), Incident.objects.count(), MaintenanceWindow.objects.count(),

@@ -15,9 +15,9 @@ from ..result_errors import masked_error
 from ..validation import CONFIG_FIELDS, check_field_errors
 
 CONFIG_OUT = ["name", "kind", "enabled", "interval_seconds", "timeout_seconds", "url", "http_method",
-              "expected_status_codes", "body_keyword", "headers", "host", "port", "dns_name", "dns_record_type",
-              "dns_expected", "dns_resolver", "dns_resolver_port", "heartbeat_grace_seconds", "location_ids",
-              "health_quorum"]
+              "expected_status_codes", "body_keyword", "headers", "tls_expiry_days", "json_assertion", "host", "port",
+              "dns_name", "dns_record_type", "dns_expected", "dns_resolver", "dns_resolver_port",
+              "heartbeat_grace_seconds", "location_ids", "health_quorum"]
 STATE_OUT = ["last_ping_at", "next_run_at", "last_run_at", "last_ok", "last_error", "consecutive_failures",
              "created_at", "updated_at"]
 # The heartbeat's ping URL is a credential (anyone holding it can report the system alive): only those who
@@ -74,6 +74,8 @@ class CheckWriteSerializer(serializers.Serializer):
     body_keyword = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
     headers = serializers.DictField(child=serializers.CharField(allow_blank=True, trim_whitespace=False),
                                     required=False)
+    tls_expiry_days = serializers.IntegerField(required=False, allow_null=True)
+    json_assertion = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
     host = serializers.CharField(required=False, allow_blank=True)
     port = serializers.IntegerField(required=False, allow_null=True)
     dns_name = serializers.CharField(required=False, allow_blank=True)
@@ -103,7 +105,7 @@ class CheckWriteSerializer(serializers.Serializer):
 class CheckResultSerializer(serializers.ModelSerializer):
     class Meta:
         model = CheckResult
-        fields = ["at", "ok", "latency_ms", "error"]
+        fields = ["at", "ok", "latency_ms", "tls_days_left", "value", "error"]
         read_only_fields = fields
 
 

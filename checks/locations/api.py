@@ -83,6 +83,8 @@ class ResultSerializer(serializers.Serializer):
     ok = serializers.BooleanField()
     latency_ms = serializers.IntegerField(min_value=0, max_value=2_147_483_647, required=False, allow_null=True)
     error = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
+    tls_days_left = serializers.IntegerField(required=False, allow_null=True, min_value=-100_000, max_value=100_000)
+    value = serializers.FloatField(required=False, allow_null=True)
 
 
 class ProberView(APIView):

@@ -106,8 +106,9 @@ def _record_one(location_id, result: dict, now: datetime) -> str | None:
             consecutive_failures=0 if ok else F("consecutive_failures") + 1)
         if not written or system is None:
             return "not claimed under this lease (replayed, forged, lapsed, or another location's check)"
-        result_record(check=Check(pk=result["check_id"]), location_id=location_id, at=at, ok=ok,
-                      latency_ms=result.get("latency_ms"), error=error)
+        check = Check(pk=result["check_id"], system_id=placement["check_ref__system_id"])
+        result_record(check=check, location_id=location_id, at=at, ok=ok, latency_ms=result.get("latency_ms"),
+                      error=error, tls_days_left=result.get("tls_days_left"), value=result.get("value"))
         check_quorum_refresh(check_id=result["check_id"], quorum=placement["check_ref__health_quorum"], run_at=at)
         system_health_follow(system=system)
     return None

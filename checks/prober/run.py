@@ -6,6 +6,8 @@ watches its own network.
 """
 
 import logging
+import math
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from automation.masking import mask, masking_scope
@@ -35,6 +37,7 @@ def claim_run(claim: dict) -> dict:
             except Exception as exc:  # a bug in a probe is this run's failure, not a lost claim
                 logger.exception("check %s: the probe raised", claim.get("check_id"))
                 outcome = ProbeOutcome.failed(f"internal error: {type(exc).__name__}")
-            outcome = ProbeOutcome(outcome.ok, outcome.latency_ms, mask(outcome.error)[:ERROR_MAX_LENGTH])
+            outcome = replace(outcome, error=mask(outcome.error)[:ERROR_MAX_LENGTH])
     return {"claim": claim["claim"], "check_id": claim["check_id"], "at": at.isoformat(), "ok": outcome.ok,
-            "latency_ms": outcome.latency_ms, "error": outcome.error}
+            "latency_ms": outcome.latency_ms, "error": outcome.error, "tls_days_left": outcome.tls_days_left,
+            "value": outcome.value if outcome.value is not None and math.isfinite(outcome.value) else None}

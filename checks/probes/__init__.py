@@ -17,10 +17,12 @@ class ProbeOutcome:
     ok: bool
     latency_ms: int | None = None  # None when nothing was timed (a heartbeat, a refused target)
     error: str = ""
+    tls_days_left: int | None = None  # an https answer's certificate: whole days until it expires
+    value: float | None = None  # the number a JSON assertion yielded
 
     @classmethod
-    def failed(cls, error: str, latency_ms: int | None = None) -> "ProbeOutcome":
-        return cls(ok=False, latency_ms=latency_ms, error=error)
+    def failed(cls, error: str, latency_ms: int | None = None, **found) -> "ProbeOutcome":
+        return cls(ok=False, latency_ms=latency_ms, error=error, **found)
 
 
 def elapsed_ms(started: float) -> int:
@@ -36,11 +38,12 @@ def describe_error(exc: BaseException) -> str:
 
 def probe_run(check, *, now: datetime | None = None) -> ProbeOutcome:
     """Run `check` once; a network probe ends within the check's timeout (name resolution aside: http.py)."""
-    from . import dns, heartbeat, http, tcp
+    from . import dns, heartbeat, http, icmp, tcp
 
     if check.kind == CheckKind.HEARTBEAT:
         return heartbeat.probe(check, now=now)
-    network_probe = {CheckKind.HTTP: http.probe, CheckKind.TCP: tcp.probe, CheckKind.DNS: dns.probe}.get(check.kind)
+    network_probe = {CheckKind.HTTP: http.probe, CheckKind.TCP: tcp.probe, CheckKind.DNS: dns.probe,
+                     CheckKind.PING: icmp.probe}.get(check.kind)
     if network_probe is None:
         return ProbeOutcome.failed(f"unknown check kind {check.kind!r}")
     return network_probe(check, deadline=time.monotonic() + check.timeout_seconds)

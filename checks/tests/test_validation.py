@@ -127,7 +127,7 @@ def test_text_at_its_limit_saves_and_one_more_character_is_a_field_error(field):
     long_name = ".".join(["a" * 63] * 3 + ["b" * (limit - 192)])  # labels of at most 63 characters
     fits = {"name": "n" * limit, "url": "http://h/" + "p" * (limit - 9), "body_keyword": "k" * limit,
             "host": long_name, "dns_name": long_name,
-            "dns_expected": "e" * limit, "dns_resolver": ""}[field]
+            "dns_expected": "e" * limit, "dns_resolver": "", "json_assertion": "'" + "a" * (limit - 2) + "'"}[field]
     kind = {"host": "tcp", "dns_name": "dns", "dns_resolver": "dns"}.get(field, "http")
     base = {"http": {"url": "http://127.0.0.1/"}, "tcp": {"host": "127.0.0.1", "port": 80},
             "dns": {"dns_name": "example.com"}}[kind]

@@ -29,6 +29,7 @@ QUEUES = {
     "checkstack.send_subscription_confirmation": DELIVERIES,
     "checkstack.purge_expired": DELIVERIES,
     "checkstack.rollups_refresh": DELIVERIES,
+    "checkstack.slos_evaluate": DELIVERIES,
     "checkstack.schedule_checks": "celery",
     "checkstack.run_check": "checkstack.checks",
     "checkstack.broadcast_change": "checkstack.broadcast",

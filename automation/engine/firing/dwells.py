@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from ...columns import fit_key, fit_text
 from ...definitions import trigger as trigger_definition
+from ...definitions import trigger_filter
 from ...expressions.evaluate import is_true
 from ...models import ChangeEvent, Dwell, Timer
 from ..scope import firing_scope
@@ -22,7 +23,7 @@ def dwell_condition_holds(dwell_trigger: dict, event: str, entity_id: str, state
         return False
     if definition is not None and definition.holds is not None and not definition.holds(state):
         return False
-    condition = dwell_trigger.get("filter")
+    condition = trigger_filter(dwell_trigger)
     if condition and definition is not None and definition.payload_from_state is not None:
         payload = definition.payload_from_state(entity_id, state)
         try:

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from billiard.exceptions import SoftTimeLimitExceeded
 
+from ...definitions import trigger_filter
 from ...expressions.evaluate import ExpressionError, evaluate, is_true
 from ..waiting.durations import DurationError, duration_seconds
 from .conditions import condition_holds
@@ -68,7 +69,7 @@ class Gate:
 
 def filter_gate(trigger: dict, scope: dict) -> Gate:
     """The trigger's `filter` on the firing's scope; an expression error is a miss that carries the error."""
-    expression = trigger.get("filter")
+    expression = trigger_filter(trigger)
     if not expression:
         return Gate("filter", True, "no filter")
     try:

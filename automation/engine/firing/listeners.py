@@ -11,6 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from ...columns import fit_text
+from ...definitions import trigger_filter
 from ...models import Automation, AutomationTrigger
 from ...sql.firing import automations_lock, trigger_rows_matching
 from ..scope import firing_scope
@@ -125,7 +126,7 @@ def _trigger_of(automation: Automation, trigger_id: str, event: str) -> dict | N
 
 
 def _filter_passes(automation: Automation, trigger: dict, arrival: Arrival, errors: FilterErrors) -> bool:
-    if not trigger.get("filter"):
+    if not trigger_filter(trigger):
         return True
     scope = firing_scope(trigger_id=trigger["id"], event=arrival.event, actor=arrival.actor, payload=arrival.payload)
     gate = filter_gate(trigger, scope)

@@ -6,6 +6,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from ...definitions import action as action_definition
+from ...definitions import trigger_filter
 from ...expressions.evaluate import ExpressionError, is_true, render_config
 from ...masking import MASK
 from ...models import Automation, Dwell, WindowHit
@@ -130,7 +131,7 @@ def simulate(automation: Automation, *, event: str, payload: dict, trigger_id: s
         scope = firing_scope(trigger_id=trigger["id"], event=event, actor="simulate", payload=payload)
         steps = []
         _steps(automation.document.get("actions"), "actions", scope, steps)
-        traces.append({"trigger_id": trigger["id"], "index_key": index_key_of(trigger.get("filter")),
+        traces.append({"trigger_id": trigger["id"], "index_key": index_key_of(trigger_filter(trigger)),
                        "gates": trace_gates,
                        "would_start": all(g["passed"] for g in trace_gates), "steps": steps})
     return {"matched": True, "enabled": automation.enabled, "traces": traces}

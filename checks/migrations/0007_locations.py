@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('checks', '0004_system_daily_history'),
+        ('checks', '0006_numeric_state_assertions_ping'),
     ]
 
     operations = [

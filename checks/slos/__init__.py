@@ -1,0 +1,1 @@
+"""Service-level objectives over a system's check results: model, arithmetic, evaluation, reports, API."""
