@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from catalog.models import System
+from checks.locations.selectors import system_locations
 
 from .badges import status_badge, uptime_badge
 from .caching import public_page
@@ -37,7 +38,8 @@ def system(request, pk):
     found = system_public(pk, now=timezone.now())
     if found is None:
         raise Http404
-    return render(request, "status/system.html", page_context(system=found, system_html=system_item(found)))
+    return render(request, "status/system.html", page_context(system=found, system_html=system_item(found),
+                                                              locations=system_locations(pk)))
 
 
 def _system_names(ids) -> list[str]:
