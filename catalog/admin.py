@@ -14,7 +14,7 @@ from .models import MAX_HEALTH_MESSAGE, MAX_LATENCY_MS, HealthSource, HealthStat
 from .selectors import system_health, system_impact
 
 SYSTEM_FIELDS = ("name", "description", "metadata", "group")
-POLICY_FIELDS = ("health_source", "health_failure_threshold", "health_degraded_latency_ms")
+POLICY_FIELDS = ("health_source", "health_failure_threshold", "health_degraded_latency_ms", "health_quorum")
 HEALTH_FIELDS = ("health_status", "health_message", "health_latency_ms")
 NOT_REPORTED = "none"
 

@@ -85,6 +85,11 @@ class System(TrackedModel):
     health_failure_threshold = models.PositiveSmallIntegerField(
         default=3, help_text="Consecutive failures of a check that make the system unhealthy."
     )
+    # Checks run from several locations fail when this many of their locations fail; None: a majority
+    # (a check's own health_quorum wins; checks/locations/quorum.py).
+    health_quorum = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Locations that must fail for a check run from several to fail; "
+                                         "empty: a majority.")
     health_degraded_latency_ms = models.PositiveIntegerField(
         null=True, blank=True, help_text="Latency above which a passing check makes the system degraded."
     )

@@ -23,7 +23,9 @@ from .models import MAX_LATENCY_MS, HealthSource, System, SystemHealth, SystemIm
 
 SYSTEM_FIELDS = frozenset({"name", "description", "metadata", "group_id"})
 # How the system's health is set (not reactive state: changing them writes no change event).
-HEALTH_POLICY_FIELDS = frozenset({"health_source", "health_failure_threshold", "health_degraded_latency_ms"})
+HEALTH_POLICY_FIELDS = frozenset({"health_source", "health_failure_threshold", "health_degraded_latency_ms",
+                                  "health_quorum"})
+MAX_QUORUM = 100
 MAX_FAILURE_THRESHOLD = 100
 NAME_TAKEN = "A system with this name already exists."
 
@@ -105,6 +107,10 @@ def health_policy_errors(fields: dict) -> dict[str, list[str]]:
     if latency is not None and (isinstance(latency, bool) or not isinstance(latency, int)
                                 or not 1 <= latency <= MAX_LATENCY_MS):
         errors["health_degraded_latency_ms"] = [f"Empty, or a whole number from 1 to {MAX_LATENCY_MS}."]
+    quorum = fields.get("health_quorum")
+    if quorum is not None and (isinstance(quorum, bool) or not isinstance(quorum, int)
+                               or not 1 <= quorum <= MAX_QUORUM):
+        errors["health_quorum"] = [f"Empty, or a whole number from 1 to {MAX_QUORUM}."]
     return errors
 
 

@@ -57,11 +57,12 @@ class SystemSerializer(serializers.ModelSerializer):
         # The health policy: where health comes from (`reported` by clients, or `checks`) and the rule that
         # derives it from checks (docs/checks.md).
         fields = ["id", "name", "description", "metadata", "group_id", "health_source", "health_failure_threshold",
-                  "health_degraded_latency_ms", "health"]
+                  "health_degraded_latency_ms", "health_quorum", "health"]
         extra_kwargs = {
             "name": {"validators": [UniqueValidator(queryset=System.objects.all(), message=NAME_TAKEN)]},
             "health_failure_threshold": {"min_value": 1, "max_value": MAX_FAILURE_THRESHOLD},
             "health_degraded_latency_ms": {"min_value": 1, "max_value": MAX_LATENCY_MS},
+            "health_quorum": {"min_value": 1, "max_value": 100},
         }
 
     @extend_schema_field(HealthSerializer)

@@ -24,7 +24,7 @@ from ..probes.secret_headers import HeaderError, headers_render
 from ..results import result_record
 from ..scheduling import LEASE_MARGIN_SECONDS, jitter_seconds
 from ..validation import CONFIG_FIELDS
-from .state import check_quorum_refresh
+from .state import check_quorum_refresh, effective_quorum
 
 # Fields a prober needs to run a check: its configuration, without what only the core uses.
 CORE_ONLY = ("name", "enabled", "heartbeat_grace_seconds", "health_quorum")
@@ -90,7 +90,8 @@ def _record_one(location_id, result: dict, now: datetime) -> str | None:
     """Record one result under its claim; the reason it is refused, or None."""
     token = result["claim"]
     placement = (CheckLocation.objects.filter(location_id=location_id, check_ref_id=result["check_id"])
-                 .values("check_ref__system_id", "check_ref__health_quorum", "lease_token", "lease_until").first())
+                 .values("check_ref__system_id", "check_ref__health_quorum", "check_ref__system__health_quorum",
+                         "lease_token", "lease_until").first())
     if placement is None or not token or not secrets.compare_digest(placement["lease_token"], token):
         return "not claimed under this lease (replayed, forged, lapsed, or another location's check)"
     with transaction.atomic():
@@ -109,7 +110,9 @@ def _record_one(location_id, result: dict, now: datetime) -> str | None:
         check = Check(pk=result["check_id"], system_id=placement["check_ref__system_id"])
         result_record(check=check, location_id=location_id, at=at, ok=ok, latency_ms=result.get("latency_ms"),
                       error=error, tls_days_left=result.get("tls_days_left"), value=result.get("value"))
-        check_quorum_refresh(check_id=result["check_id"], quorum=placement["check_ref__health_quorum"], run_at=at)
+        check_quorum_refresh(check_id=result["check_id"], run_at=at,
+                             quorum=effective_quorum(placement["check_ref__health_quorum"],
+                                                     placement["check_ref__system__health_quorum"]))
         system_health_follow(system=system)
     return None
 

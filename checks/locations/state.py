@@ -11,6 +11,11 @@ from ..models import ERROR_MAX_LENGTH, Check, CheckLocation, LocationStatus
 from .quorum import LocationState, quorum_combine
 
 
+def effective_quorum(check_quorum: int | None, system_quorum: int | None) -> int | None:
+    """The check's own quorum, else its system's; None: a majority."""
+    return check_quorum if check_quorum is not None else system_quorum
+
+
 def location_states(check_id) -> list[LocationState]:
     """The check's per-location states; offline locations' as "no data"."""
     rows = (CheckLocation.objects.filter(check_ref_id=check_id)
@@ -33,11 +38,12 @@ def check_quorum_refresh(*, check_id, quorum: int | None, run_at=None) -> None:
 def location_checks_follow(*, location_id) -> None:
     """After a location's status changed: refresh each of its checks, then each system's health, once."""
     rows = (CheckLocation.objects.filter(location_id=location_id)
-            .values_list("check_ref__system_id", "check_ref_id", "check_ref__health_quorum")
+            .values_list("check_ref__system_id", "check_ref_id", "check_ref__health_quorum",
+                         "check_ref__system__health_quorum")
             .order_by("check_ref__system_id", "check_ref_id"))
     by_system: dict = {}
-    for system_id, check_id, quorum in rows:
-        by_system.setdefault(system_id, []).append((check_id, quorum))
+    for system_id, check_id, quorum, system_quorum in rows:
+        by_system.setdefault(system_id, []).append((check_id, effective_quorum(quorum, system_quorum)))
     for system_id, checks in by_system.items():
         system = System.objects.select_for_update().filter(pk=system_id).first()
         if system is None:

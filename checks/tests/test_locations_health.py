@@ -89,3 +89,22 @@ def test_an_offline_location_is_no_data_and_the_others_decide(settings):
     # us passes, ap fails: one of two is below the majority (2): the check passes, eu counts for nothing.
     assert (check.last_ok, check.consecutive_failures) == (True, 0)
     assert _status(system) == "healthy"
+
+
+@pytest.mark.django_db
+@pytest.mark.postgres
+def test_the_systems_quorum_applies_unless_the_check_sets_its_own(admin_api):
+    locations = [make_location(name) for name in ("eu", "us", "ap")]
+    strict = make_system("strict", health_source="checks", health_failure_threshold=1, health_quorum=1)
+    relaxed = make_system("relaxed", health_source="checks", health_failure_threshold=1, health_quorum=1)
+    everywhere = [str(loc.pk) for loc, _ in locations]
+    make_check(strict, url="http://127.0.0.1:1/", location_ids=everywhere)
+    make_check(relaxed, url="http://127.0.0.1:1/", location_ids=everywhere, health_quorum=3)
+    (_, eu), (_, us), (_, ap) = locations
+
+    _run(eu, ok=True), _run(us, ok=True), _run(ap, ok=False)
+
+    assert (_status(strict), _status(relaxed)) == ("unhealthy", "healthy")
+    assert admin_api.get(f"/api/v1/systems/{strict.pk}/").json()["health_quorum"] == 1
+    bad = admin_api.patch(f"/api/v1/systems/{strict.pk}/", {"health_quorum": 0}, format="json")
+    assert bad.status_code == 400 and "health_quorum" in bad.json()
