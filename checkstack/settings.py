@@ -400,6 +400,9 @@ CELERY_BEAT_SCHEDULE["schedule-checks"] = {"task": "checkstack.schedule_checks",
 CHECKSTACK_PROBER_OFFLINE_SECONDS = env.int("CHECKSTACK_PROBER_OFFLINE_SECONDS", default=30)
 # Requests one location's prober may make per minute (heartbeats, claims, result batches); more answer 429.
 CHECKSTACK_PROBER_RATE_LIMIT = env.int("CHECKSTACK_PROBER_RATE_LIMIT", default=1200)
+# Beyond a check's timeout, how long a prober's claim holds: the time to post its result. A dead prober's
+# checks are claimed again once it passes (at their next due time).
+CHECKSTACK_PROBER_LEASE_MARGIN_SECONDS = env.int("CHECKSTACK_PROBER_LEASE_MARGIN_SECONDS", default=30)
 # Most checks one claim leases and most results one batch carries; a larger batch answers 413.
 CHECKSTACK_PROBER_MAX_BATCH = env.int("CHECKSTACK_PROBER_MAX_BATCH", default=500)
 CELERY_BEAT_SCHEDULE["locations-sweep"] = {"task": "checkstack.locations_sweep", "schedule": 5.0,

@@ -12,6 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -22,7 +23,7 @@ from ..health import system_health_follow
 from ..models import ERROR_MAX_LENGTH, Check, CheckKind, CheckLocation
 from ..probes.secret_headers import HeaderError, headers_render
 from ..results import result_record
-from ..scheduling import LEASE_MARGIN_SECONDS, jitter_seconds
+from ..scheduling import jitter_seconds
 from ..validation import CONFIG_FIELDS
 from .state import check_quorum_refresh, effective_quorum
 
@@ -72,7 +73,8 @@ def prober_claim(*, location_id, limit: int, now: datetime | None = None) -> lis
     for placement in claimed:
         check = placement.check_ref
         placement.lease_token = secrets.token_urlsafe(24)
-        placement.lease_until = now + timedelta(seconds=check.timeout_seconds + LEASE_MARGIN_SECONDS)
+        margin = settings.CHECKSTACK_PROBER_LEASE_MARGIN_SECONDS
+        placement.lease_until = now + timedelta(seconds=check.timeout_seconds + margin)
         placement.next_run_at = _next_due(placement, check.interval_seconds, now)
     CheckLocation.objects.bulk_update(claimed, ["lease_token", "lease_until", "next_run_at"])
     return [{"claim": p.lease_token, "check_id": str(p.check_ref_id), "lease_until": p.lease_until.isoformat(),

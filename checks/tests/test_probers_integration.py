@@ -103,3 +103,31 @@ def test_three_probers_run_their_checks_and_the_quorum_decides(integration, tmp_
                 prober.stop()
             web.stop()
             v6.shutdown()
+
+
+def test_a_prober_restarted_mid_run_never_runs_a_due_run_twice(integration, tmp_path):
+    eu = location_create(name="eu", actor=ACTOR)
+    with HttpTarget(delay=1.5) as target:
+        web, url = start_web(tmp_path, CHECKSTACK_PROBER_LEASE_MARGIN_SECONDS=2)
+        first = start_prober(tmp_path, "eu-1", url, eu.token)
+        # Created once the prober polls, so its first due time is now and the next ones 10 s apart.
+        check = make_check(make_system("slow"), url=f"{target.url}/", interval_seconds=10, timeout_seconds=3,
+                           location_ids=[str(eu.location.pk)])
+        second = None
+        try:
+            _until(lambda: len(target.requests) == 1, timeout=20, what="the first run to start")
+            first.kill()  # mid-run: its claim's result is never posted
+            second = start_prober(tmp_path, "eu-2", url, eu.token)
+            _until(lambda: CheckResult.objects.filter(check_ref=check).count() >= 2, timeout=40,
+                   what="two runs after the restart")
+        finally:
+            for prober in (first, second):
+                if prober is not None:
+                    prober.stop()
+            web.stop()
+        starts = [r["at"] for r in target.requests]
+    # One request per due time (10 s apart, a little jitter): the lost run is lost, never run a second time.
+    gaps = [later - earlier for earlier, later in zip(starts, starts[1:], strict=False)]
+    assert gaps and min(gaps) > 8, gaps
+    results = list(CheckResult.objects.filter(check_ref=check).order_by("at").values_list("at", flat=True))
+    assert len(results) == len(starts) - 1  # the killed run posted nothing; every other run exactly once
