@@ -9,8 +9,8 @@ class ChecksConfig(AppConfig):
         from catalog.admin_panels import register_system_panel
 
         from . import facts, numeric_state, retention
-        from .slos import entities as slo_entities
         from .admin import system_checks_panel
+        from .slos import entities as slo_entities
 
         facts.register()
         retention.register()

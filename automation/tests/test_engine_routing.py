@@ -94,8 +94,8 @@ def test_a_routed_health_change_starts_runs(journal):
 
 
 def test_routing_task_advances_the_first_run_it_started_and_leaves_the_others_to_messages(journal):
-    from automation.engine.runs.wakeups import runs_woken_here
     from automation.engine.runs.runner import route_and_start
+    from automation.engine.runs.wakeups import runs_woken_here
     from automation.models import ChangeEvent
 
     make_automation(doc("first"))

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 from django.apps import apps
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from automation.engine.firing.routing import route_trigger_event

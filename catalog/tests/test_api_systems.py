@@ -12,7 +12,8 @@ from .factories import ACTOR, api_as, change_events, log_size, make_system, tran
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
-DEFAULT_POLICY = {"group_id": None, "health_source": "reported", "health_failure_threshold": 3, "health_degraded_latency_ms": None}
+DEFAULT_POLICY = {"group_id": None, "health_source": "reported", "health_failure_threshold": 3,
+                  "health_degraded_latency_ms": None}
 URL = "/api/v1/systems/"
 SYSTEM_PERMS = ("catalog.view_system", "catalog.add_system", "catalog.change_system", "catalog.delete_system")
 UNREPORTED = {"status": None, "message": "", "latency_ms": None, "updated_at": None, "impact_status": None,
