@@ -32,8 +32,19 @@ from django.db.models import Exists, Min, OuterRef, Q
 from django.utils import timezone
 
 from .models import (
-    TERMINAL_STATUSES, Artifact, ChangeEvent, DerivedTriggerEvent, Dwell, Run, RunStep, SubscriptionDelivery,
-    Timer, Transition, Wait, WaitRead, WindowHit,
+    TERMINAL_STATUSES,
+    Artifact,
+    ChangeEvent,
+    DerivedTriggerEvent,
+    Dwell,
+    Run,
+    RunStep,
+    SubscriptionDelivery,
+    Timer,
+    Transition,
+    Wait,
+    WaitRead,
+    WindowHit,
 )
 
 CHANGES_FLOOR = timedelta(days=7)  # the default backtest range; covers the longest window (1440 min) too

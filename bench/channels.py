@@ -60,7 +60,7 @@ class Inbox:
         inbox = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's naming
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 arrived = time.time()
                 if hang:
@@ -106,7 +106,7 @@ def start_pools(tmp: Path) -> list:
                 [celery, "-A", "checkstack", "beat", "-l", "WARNING", "-s", str(tmp / "beat-schedule")]]
     processes = []
     for index, command in enumerate(commands):
-        log = open(tmp / f"celery-{index}.log", "wb")  # noqa: SIM115 - open for the process's life
+        log = open(tmp / f"celery-{index}.log", "wb")
         processes.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                                           start_new_session=True))
     return processes

@@ -19,7 +19,6 @@ Figures:
 The last output line is one JSON object.
 """
 
-from itertools import pairwise
 import argparse
 import json
 import os
@@ -32,6 +31,7 @@ import time
 from bisect import bisect_right
 from collections import defaultdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import pairwise
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent

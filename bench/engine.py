@@ -17,7 +17,6 @@ The last output line is one JSON object.
 """
 
 import argparse
-from contextlib import contextmanager
 import json
 import os
 import statistics
@@ -25,6 +24,7 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))

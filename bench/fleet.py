@@ -8,7 +8,6 @@ import uuid
 
 from routing import PREFIX, bench_user, route_in_process, summary
 
-
 FLEET_EVENT = "healthcheck.system_health_changed"
 
 
@@ -53,8 +52,8 @@ def fleet_change(system, status: str) -> dict:
     """
     from django.db import connection, transaction
 
-    from automation.engine.runs.wakeups import runs_woken_here
     from automation.engine.runs.runner import run_advance
+    from automation.engine.runs.wakeups import runs_woken_here
     from automation.entities.delivery import route_change_event
     from automation.models import ChangeEvent, Run
     from catalog.services import health_report

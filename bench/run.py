@@ -126,7 +126,8 @@ def impact_rows(r: dict) -> list[tuple[str, str, str, str]]:
     i = r["impact"]
     return [
         (f"Impact of a health change recomputed, {i['systems']} systems and {i['edges']} edges (p50 / p99)",
-         p50(i["recompute"]), f"target < {i['target_ms']} ms", f"{round(i['recompute']['p99_ms'] / i['target_ms'], 2)}"),
+         p50(i["recompute"]), f"target < {i['target_ms']} ms",
+         f"{round(i['recompute']['p99_ms'] / i['target_ms'], 2)}"),
         (f"Health report with every dependent's impact written (up to {i['dependents_reached']['max']} dependents)",
          p50(i["report_with_impact_writes"]), "", ""),
     ]
@@ -163,12 +164,14 @@ def statuspage_rows(sp: dict | None) -> list[tuple[str, str, str, str]]:
     page, summary = sp["status_uncached"], sp["summary_uncached"]
     return [
         (f"/status/ uncached render p50 / p99, {size}", f"{page['p50_ms']} ms / {page['p99_ms']} ms",
-         f"target p50 ≤ {sp['target_uncached_p50_ms']} ms", f"{round(page['p50_ms'] / sp['target_uncached_p50_ms'], 2)}"),
+         f"target p50 ≤ {sp['target_uncached_p50_ms']} ms",
+         f"{round(page['p50_ms'] / sp['target_uncached_p50_ms'], 2)}"),
         ("/status/summary.json uncached p50 / p99, same data", f"{summary['p50_ms']} ms / {summary['p99_ms']} ms",
          "", ""),
         ("/status/ under gunicorn -w 2, cache headers honoured (Django's cache middleware)",
          f"{sp['gunicorn_cached_per_s']} req/s", f"every request rendered {sp['gunicorn_rendered_per_s']} req/s",
-         f"{round(sp['gunicorn_cached_per_s'] / sp['target_cached_per_s'], 2)} of the {sp['target_cached_per_s']}/s target"),
+         f"{round(sp['gunicorn_cached_per_s'] / sp['target_cached_per_s'], 2)} of the "
+         f"{sp['target_cached_per_s']}/s target"),
     ]
 
 

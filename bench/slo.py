@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from mutations import check_database, configure_environment  # noqa: E402
+from mutations import check_database, configure_environment
 
 PREFIX = "bench-slo-"
 ACTOR = "bench"
@@ -81,8 +81,8 @@ def measure(slo_ids=None) -> dict:
     """Median seconds and statements of an evaluation pass (over the objectives `slo_ids`, or all)."""
     from django.db import connection
 
-    from checks.slos.evaluation import slos_evaluate, slos_figures
     from checks.models import Slo
+    from checks.slos.evaluation import slos_evaluate, slos_figures
 
     statements = []
 

@@ -27,7 +27,6 @@ from automation.sql.locks import advisory_lock
 from .impact_graph import Impact, compute_impacts, dependents_closure
 from .models import Dependency, DependencyGraphVersion, SystemHealth, SystemImpact
 
-
 GRAPH_LOCK = "catalog.dependency-graph"
 IMPACT_LOCK = "catalog.impact"
 # How many affected systems impact_plan reads the stored impacts of by id; more, and it reads them all.

@@ -210,3 +210,6 @@ class DependencyGraphVersion(models.Model):
 
     class Meta:
         constraints = [models.CheckConstraint(condition=models.Q(id=1), name="dependency_graph_version_single")]
+
+    def __str__(self):
+        return f"dependency graph version {self.version}"

@@ -16,8 +16,8 @@ from catalog.models import System
 
 from .health import system_health_follow
 from .models import ERROR_MAX_LENGTH, Check, CheckResult
-from .results import result_record
 from .probes import ProbeOutcome, probe_run
+from .results import result_record
 from .scheduling import lease_renew
 
 logger = logging.getLogger(__name__)

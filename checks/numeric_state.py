@@ -108,7 +108,9 @@ def numeric_watches_follow(*, check, result, actor: str = ACTOR) -> list[str]:
         if current is now_inside:
             continue
 
-        def write(locked, watch=watch, row_id=row_id, now_inside=now_inside, value=getattr(result, field)):
+        value = getattr(result, field)
+
+        def write(locked, watch=watch, row_id=row_id, now_inside=now_inside, value=value):
             row = locked or NumericWatch(id=row_id, check_ref_id=check.pk, watch=watch)
             row.inside, row.value, row.at = now_inside, value, result.at
             row.save(force_insert=locked is None)

@@ -19,7 +19,6 @@ from django.db import connection
 from django.db.models import Exists, Max, Min, OuterRef
 from django.utils import timezone
 
-
 from .history import history_refresh
 from .models import Check, CheckDailyRollup, CheckResult
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import NamedTuple
 from datetime import UTC, date, datetime, timedelta
+from typing import NamedTuple
 
 from django.db.models import Case, Exists, OuterRef, QuerySet, Sum, Value, When
 

@@ -27,8 +27,8 @@ from catalog.dependencies import dependency_create
 from catalog.groups import group_create
 from catalog.models import Dependency, Group, HealthSource, System
 from catalog.services import health_report, system_create, system_update
-from checks.models import Check, CheckDailyRollup, CheckKind, CheckResult
 from checks.buckets import buckets_rebuild
+from checks.models import Check, CheckDailyRollup, CheckKind, CheckResult
 from checks.rollups import rollups_refresh
 from checks.services import check_create
 from incidents.models import Incident

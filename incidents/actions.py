@@ -10,7 +10,6 @@ from django.db import transaction
 from pydantic import BaseModel, ConfigDict, Field
 
 from automation.action_targets import ActionTarget, validation_message
-from automation.sql.locks import advisory_lock
 from automation.definitions import (
     ActionContext,
     ActionDefinition,
@@ -19,6 +18,7 @@ from automation.definitions import (
     register_action,
     register_artifact_type,
 )
+from automation.sql.locks import advisory_lock
 
 from .entities import incident_state
 from .models import Incident

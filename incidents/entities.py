@@ -3,8 +3,8 @@
 from automation.entities.actor import SYSTEM_ACTOR
 from automation.entities.registry import (
     Change,
-    DerivedEvent,
     Delivery,
+    DerivedEvent,
     EntityKind,
     is_tombstone,
     register_deriver,

@@ -7,8 +7,8 @@ from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 
 from automation.entities.actor import user_actor
-from automation.service_admin import ServiceDeleteAdmin
 from automation.masking import masking_scope
+from automation.service_admin import ServiceDeleteAdmin
 
 from .channels import services
 from .channels.kinds import ConfigError, config_validate

@@ -6,7 +6,8 @@ from catalog.models import Group, System
 class SubscribeForm(forms.Form):
     """The public form: an address and the groups and systems to hear about (at least one of either)."""
 
-    email = forms.EmailField(max_length=254, label="Email address")
+    email = forms.EmailField(max_length=254, label="Email address",
+                             widget=forms.EmailInput(attrs={"id": "subscribe-email", "autocomplete": "email"}))
     # A group brings every system in it, including systems added to it later.
     groups = forms.ModelMultipleChoiceField(
         queryset=Group.objects.order_by("position", "name"),

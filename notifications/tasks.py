@@ -4,6 +4,7 @@ from celery import shared_task
 
 from . import confirmations, sending, sweeping
 
+
 # No autoretry: a send's retries live in its row (the sweeper wakes them), and a redelivered message
 # finds the row already claimed and does nothing.
 # The sends are delivery work (a slow mail server, a burst of one email per follower): CELERY_TASK_ROUTES

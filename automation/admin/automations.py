@@ -4,13 +4,13 @@ import difflib
 from functools import partial
 
 from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
-from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
 
 from ..documents.io import dump_yaml
 from ..entities.actor import user_actor

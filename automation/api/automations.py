@@ -9,21 +9,21 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, viewsets
-from rest_framework.exceptions import NotFound
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from foundation.json_text import validate_no_nul_characters
 from foundation.permissions import ActionAwarePermissions
 
 from ..documents.validate import validate_document
+from ..engine.inspection.simulate import simulate
+from ..engine.inspection.why import DEFAULT_LIMIT, MAX_LIMIT, why_fired
 from ..entities.actor import user_actor
 from ..models import Automation, ChangeEvent
 from ..secrets import secret_names
 from ..services.automation_save import automation_save
 from ..services.automations import automation_delete, automation_set_enabled
-from ..engine.inspection.simulate import simulate
-from ..engine.inspection.why import DEFAULT_LIMIT, MAX_LIMIT, why_fired
 from ..services.runs import automation_run_now, simulate_change
 from .parsers import DocumentJSONParser, TextYAMLParser, YAMLParser
 

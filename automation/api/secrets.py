@@ -7,7 +7,6 @@ from rest_framework.response import Response
 from ..models import Secret
 from ..secrets import secret_delete, secret_set
 
-
 SECRET_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 
 

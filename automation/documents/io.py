@@ -97,7 +97,7 @@ def load_yaml(text: str):
     """Safe YAML without aliases. libyaml's parser where installed (the pure-Python one took 24 s for 1 MB):
     it composes the node graph in C, which is checked for aliases and depth before anything is constructed."""
     if not hasattr(yaml, "CSafeLoader"):
-        return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_NoAliasLoader)
     if _too_deep_for_libyaml(text):
         raise RecursionError  # reported as "nested too deeply"
     return _compose_c(text)

@@ -12,7 +12,6 @@ from ..expressions.evaluate import (
 )
 from ..expressions.secret_use import template_secret_errors
 
-
 # Distinct expressions and templates one document may hold: compiling one costs about a millisecond, so this
 # bounds a document's validation at about a second however its bytes are spent (25,000 tiny distinct templates
 # fit in the document limit). A repeated source is compiled once and counts once.

@@ -8,7 +8,6 @@ import json
 import re
 from dataclasses import dataclass, field
 
-
 from foundation.json_text import nul_character_path
 
 from ..definitions import definitions

@@ -6,8 +6,16 @@ from jinja2 import pass_context
 from jinja2.filters import make_attrgetter
 from jinja2.utils import _PassArg
 
-from .budgets import MAX_LOOP_ITERATIONS, MAX_SIZE, BudgetExceeded, check_printf, check_replace, check_size, \
-    measure, tick
+from .budgets import (
+    MAX_LOOP_ITERATIONS,
+    MAX_SIZE,
+    BudgetExceeded,
+    check_printf,
+    check_replace,
+    check_size,
+    measure,
+    tick,
+)
 from .costs import DROPPED_FILTERS, FILTER_COSTS, bounded_input, check_test
 
 # Filters that turn any value into a string (str(), JSON, repr): a container must be measured first, since a

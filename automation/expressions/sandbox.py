@@ -5,15 +5,26 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from django.utils import timezone
-
 from jinja2 import ChainableUndefined, nodes, pass_context
 from jinja2.runtime import LoopContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter
 from jinja2.visitor import NodeTransformer
 
 from .bounded_filters import bounded_filters, bounded_tests
-from .budgets import MAX_SIZE, BudgetExceeded, check_binop, check_call, check_format_spec, check_size, \
-    check_source, check_tree, count_output, counted, measure, tick
+from .budgets import (
+    MAX_SIZE,
+    BudgetExceeded,
+    check_binop,
+    check_call,
+    check_format_spec,
+    check_size,
+    check_source,
+    check_tree,
+    count_output,
+    counted,
+    measure,
+    tick,
+)
 from .costs import check_method, method_allowed
 
 MAX_OUTPUT = 64 * 1024  # characters a template may render, and a captured block may hold

@@ -1,5 +1,5 @@
-from .branches import OPEN_BRANCH_STATUSES, BranchStatus, RunBranch
 from .automations import Automation, AutomationTrigger, AutomationVersion, ConcurrencyScope, Mode
+from .branches import OPEN_BRANCH_STATUSES, BranchStatus, RunBranch
 from .changes import ChangeEvent, DerivedTriggerEvent, SubscriptionDelivery, Transition
 from .runs import ACTIVE_STATUSES, TERMINAL_STATUSES, Artifact, Run, RunStatus, RunStep, StepStatus
 from .secrets import Secret

@@ -6,10 +6,10 @@ from django.utils import timezone
 from pydantic import ValidationError as PydanticError
 
 from ..definitions import trigger as trigger_definition
-from ..entities.actor import user_actor
-from ..engine.runs.claims import run_cancel as _cancel
 from ..engine.firing.firings import Firing
 from ..engine.firing.routing import record_firing
+from ..engine.runs.claims import run_cancel as _cancel
+from ..entities.actor import user_actor
 from ..models import Automation, Run
 from .permissions import check_can_run
 

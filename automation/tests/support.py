@@ -13,7 +13,6 @@ from django.conf import settings
 from pydantic import BaseModel, ConfigDict
 
 from automation.definitions import ActionDefinition, ActionOutcome, definitions
-
 from automation.entities.registry import Delivery, subscribe
 
 SEEN_KEY = "checkstack-tests:system-changes-seen"

@@ -1,8 +1,8 @@
 """Change delivery against PostgreSQL, Redis and real Celery worker processes."""
 
-from itertools import pairwise
 import threading
 import time
+from itertools import pairwise
 
 import pytest
 from django.db import connection

@@ -6,10 +6,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from automation.engine.runs.leases import LeaseLost
-from automation.engine.runs.claims import locked_run, run_claim
-from automation.engine.runs.recovery import recover_stalled_runs
 from automation.engine.firing.routing import route_trigger_event
+from automation.engine.runs.claims import locked_run, run_claim
+from automation.engine.runs.leases import LeaseLost
+from automation.engine.runs.recovery import recover_stalled_runs
 from automation.engine.runs.runner import run_advance
 from automation.models import Run, RunStatus
 from automation.services.runs import run_cancel

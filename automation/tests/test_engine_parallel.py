@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 
 from automation.definitions import ActionDefinition, ActionOutcome, definitions
-from automation.engine.branches.runner import BranchWalker, branch_advance
 from automation.engine.branches.forks import branch_claim, locked_branch
+from automation.engine.branches.runner import BranchWalker, branch_advance
 from automation.engine.runs.leases import PARALLEL_OWNER, LeaseLost
 from automation.engine.runs.recovery import recover_stalled_runs
 from automation.engine.runs.runner import run_advance

@@ -6,8 +6,13 @@ import time
 import pytest
 
 from automation.expressions.budgets import MAX_DEPTH, MAX_LOOP_ITERATIONS, MAX_SIZE, MAX_SOURCE
-from automation.expressions.evaluate import ExpressionError, compile_expression, compile_template, evaluate, \
-    render_template
+from automation.expressions.evaluate import (
+    ExpressionError,
+    compile_expression,
+    compile_template,
+    evaluate,
+    render_template,
+)
 
 QUICK = 1.0  # seconds: generous for a loaded machine; the unbudgeted cases took minutes or a gigabyte
 

@@ -21,8 +21,8 @@ LOG = [{"action": "automation.log", "config": {"message": "x"}}]
 class Recording(GateFacts):
     """Facts that say what was asked of them, and decide as told."""
 
-    def __init__(self, *, window_passes=True, bucket=Bucket()):
-        self.asked, self.window_passes, self.bucket_ = [], window_passes, bucket
+    def __init__(self, *, window_passes=True, bucket=None):
+        self.asked, self.window_passes, self.bucket_ = [], window_passes, bucket or Bucket()
 
     def window(self, judged, key):
         self.asked.append(("window", key))
@@ -83,7 +83,8 @@ def fire(automation, key, *, depth=0, up=False):
 @pytest.mark.django_db
 @pytest.mark.postgres
 def test_routing_records_the_gate_that_stopped_each_skipped_run():
-    automation = make_automation({"name": "a", "mode": "single", "triggers": [{"id": "t", "event": "automation.manual"}],
+    automation = make_automation({"name": "a", "mode": "single",
+                                  "triggers": [{"id": "t", "event": "automation.manual"}],
                                   "conditions": ["trigger.payload.up"], "actions": LOG})
     fire(automation, "deep", depth=99, up=True)
     fire(automation, "down")
@@ -98,9 +99,9 @@ def test_routing_records_the_gate_that_stopped_each_skipped_run():
 @pytest.mark.django_db
 @pytest.mark.postgres
 def test_why_reads_the_recorded_gate_not_the_reason_text(admin_api):
-    from catalog.services import health_report, system_create
     from automation.entities.delivery import route_change_event
     from automation.models import ChangeEvent
+    from catalog.services import health_report, system_create
 
     automation = make_automation({
         "name": "w", "triggers": [{"id": "t", "event": "healthcheck.system_health_changed"}],

@@ -5,8 +5,22 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from automation.engine.firing.gates import (
-    REASON_ACTIVE, REASON_CONDITIONS, REASON_FILTER, REASON_LOOP, REASON_MAX_RUNS, REASON_QUEUE_FULL, Bucket, Gate,
-    conditions_gate, dwell_gate, filter_gate, loop_guard, mode_gate, partition_key, window_gate, window_start,
+    REASON_ACTIVE,
+    REASON_CONDITIONS,
+    REASON_FILTER,
+    REASON_LOOP,
+    REASON_MAX_RUNS,
+    REASON_QUEUE_FULL,
+    Bucket,
+    Gate,
+    conditions_gate,
+    dwell_gate,
+    filter_gate,
+    loop_guard,
+    mode_gate,
+    partition_key,
+    window_gate,
+    window_start,
 )
 from automation.engine.inspection.replay import WindowMemory, replay_time_gates
 

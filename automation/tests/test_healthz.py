@@ -17,6 +17,8 @@ def test_healthz_reports_database_and_broker(client):
         "oldest_undelivered_change_seconds": None,
         "oldest_overdue_timer_seconds": None,
         "parked_changes": 0,
+        "channel_deliveries_pending": 0,
+        "channel_deliveries_failed": 0,
     }
 
 

@@ -124,7 +124,8 @@ def test_the_scan_sees_the_package_and_its_imports():
     assert "automation.entities.delivery" in graph["automation.tasks"]
     # (A task imports the engine inside its body: tasks are thin, and the engine is loaded when one runs.)
     assert "automation.engine.runs.runner" not in graph["automation.tasks"]
-    assert "automation.engine.runs.runner" in imported(files["automation.tasks"], "automation.tasks", top_level_only=False)
+    assert "automation.engine.runs.runner" in imported(files["automation.tasks"], "automation.tasks",
+                                                       top_level_only=False)
 
 
 def test_the_cycle_check_finds_a_cycle():

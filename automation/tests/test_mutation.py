@@ -102,7 +102,8 @@ def test_delete_is_a_tombstone():
     tombstones = ChangeEvent.objects.filter(entity_id=str(system_id), next__isnull=True).order_by("id")
     assert [(e.kind, e.delta, sorted(e.prev), e.changed_fields) for e in tombstones] == [
         ("health", {}, ["latency_ms", "message", "status"], ["latency_ms", "message", "status"]),
-        ("system", {}, ["description", "group_id", "metadata", "name"], ["description", "group_id", "metadata", "name"]),
+        ("system", {}, ["description", "group_id", "metadata", "name"],
+         ["description", "group_id", "metadata", "name"]),
     ]
     # latency_ms was null and stays null, yet a tombstone records every previous field.
     assert transitions(system_id)[-7:] == [

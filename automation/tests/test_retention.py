@@ -8,8 +8,18 @@ from django.conf import settings
 from django.utils import timezone
 
 from automation.models import (
-    Artifact, ChangeEvent, DerivedTriggerEvent, Dwell, Run, RunStep, SubscriptionDelivery, Timer, Transition, Wait,
-    WaitRead, WindowHit,
+    Artifact,
+    ChangeEvent,
+    DerivedTriggerEvent,
+    Dwell,
+    Run,
+    RunStep,
+    SubscriptionDelivery,
+    Timer,
+    Transition,
+    Wait,
+    WaitRead,
+    WindowHit,
 )
 from automation.retention import purge_expired
 from automation.tests.engine_support import make_automation

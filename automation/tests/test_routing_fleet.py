@@ -6,7 +6,7 @@ import threading
 
 import pytest
 from django.apps import apps
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from automation.engine.firing.routing import route_trigger_event
@@ -60,8 +60,10 @@ def test_a_filter_miss_of_a_routed_change_leaves_no_row(journal):
 
     route_change_event(str(ChangeEvent.objects.order_by("-id").first().change_id))
 
-    # Only the change's own trigger events; no run, no window hit, nothing of the automation.
-    assert grown(before) == {"DerivedTriggerEvent": 2}  # system_degraded and system_health_changed
+    # Only what the change itself routes to: its trigger events (system_degraded, system_health_changed) and the
+    # notification channels' delivery (a health status change is one a channel may want); no run, no window
+    # hit, nothing of the automation.
+    assert grown(before) == {"DerivedTriggerEvent": 2, "SubscriptionDelivery": 1}
     assert ChangeEvent.objects.filter(kind="health").get().routed_at is not None
 
 

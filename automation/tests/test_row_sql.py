@@ -86,8 +86,8 @@ def test_a_step_row_is_inserted_fenced_only_while_the_claim_holds_half_its_lease
 
     from django.utils import timezone
 
-    from automation.engine.runs.leases import Claim
     from automation.engine.runs.claims import insert_fenced, run_claim
+    from automation.engine.runs.leases import Claim
     from automation.models import RunStep
 
     automation = make_automation({"name": "a", "triggers": [{"event": "automation.manual"}],

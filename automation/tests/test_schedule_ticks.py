@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.conf import settings
 
-from automation.engine.runs.recovery import recover_stalled_runs
 from automation.engine.firing.schedules import schedules_fire
+from automation.engine.runs.recovery import recover_stalled_runs
 from automation.engine.waiting.timers import timers_fire_due
 from automation.models import AutomationTrigger, Run
 from automation.retention import purge_expired

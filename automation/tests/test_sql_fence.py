@@ -13,8 +13,19 @@ from django.db.models import Count, Q
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.utils import timezone
 
-from automation.models import (ACTIVE_STATUSES, Automation, AutomationTrigger, ChangeEvent, Dwell, Run, RunStatus,
-                               RunStep, Transition, Wait, WaitRead)
+from automation.models import (
+    ACTIVE_STATUSES,
+    Automation,
+    AutomationTrigger,
+    ChangeEvent,
+    Dwell,
+    Run,
+    RunStatus,
+    RunStep,
+    Transition,
+    Wait,
+    WaitRead,
+)
 from automation.sql import changes, firing, runs
 from automation.sql.rows import FAST_WRITTEN, insert_instances
 from automation.tests.engine_support import make_automation
@@ -304,5 +315,6 @@ def test_the_waiting_on_flags_are_the_orms_exists(journal):
                                     ("system", "s3", ["e.one", "e.two"])]:
         orm = (WaitRead.objects.filter(kind=kind, entity_id=entity_id).exists(),
                Dwell.objects.filter(context_key=entity_id).exists(),
-               bool(events) and Wait.objects.filter(kind=Wait.Kind.TRIGGER, outcome__isnull=True, event__in=events).exists())
+               bool(events) and Wait.objects.filter(kind=Wait.Kind.TRIGGER, outcome__isnull=True,
+                                                    event__in=events).exists())
         assert firing.waiting_on_flags(kind=kind, entity_id=entity_id, events=events) == orm

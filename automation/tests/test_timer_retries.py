@@ -7,8 +7,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from automation.engine.waiting import handlers as timer_handlers
 from automation.engine.runs.runner import run_advance
+from automation.engine.waiting import handlers as timer_handlers
 from automation.engine.waiting.timers import MAX_ATTEMPTS, timers_fire_due
 from automation.models import Run, RunStatus, RunStep, Timer
 from automation.services.runs import run_manual

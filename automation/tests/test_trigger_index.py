@@ -4,8 +4,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from automation.engine.scope import trigger_scope
 from automation.engine.firing.trigger_index import index_key_of, index_of, payload_keys
+from automation.engine.scope import trigger_scope
 from automation.expressions.evaluate import ExpressionError, is_true
 
 

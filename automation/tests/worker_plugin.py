@@ -9,8 +9,13 @@ from automation.engine.waiting.handlers import HANDLERS
 from automation.entities.registry import register_deriver, register_trigger_consumer
 
 from .support import (
-    holding_routing_recorder, poison_deriver, record_timer, seen_client, register, register_failing_action,
+    holding_routing_recorder,
+    poison_deriver,
+    record_timer,
+    register,
+    register_failing_action,
     register_fault_actions,
+    seen_client,
 )
 
 register()

@@ -98,7 +98,8 @@ class DependencySerializer(serializers.ModelSerializer):
     system_id = serializers.UUIDField(help_text="The system that depends on the other.")
     depends_on_id = serializers.UUIDField(help_text="The system it depends on.")
     impact = serializers.ChoiceField(choices=DependencyImpact.choices, default=DependencyImpact.FULL,
-                                     help_text="full: its impact status passes on unchanged; partial: at most degraded.")
+                                     help_text="full: its impact status passes on unchanged; "
+                                               "partial: at most degraded.")
 
     class Meta:
         model = Dependency

@@ -84,7 +84,8 @@ def test_adding_and_removing_an_edge_moves_the_impact_of_the_system_and_its_depe
 
     # The queue's first edge gives it an impact entity (its own health); its dependents are made worse.
     queue = str(extra.pk)
-    assert sorted(impact_changes(marker)) == sorted([(queue, {"status": "unhealthy", "impacted_by": []}, "user:ops")] + [
+    assert sorted(impact_changes(marker)) == sorted(
+        [(queue, {"status": "unhealthy", "impacted_by": []}, "user:ops")] + [
         (str(chain[name].pk), {"status": "degraded", "impacted_by": [queue]}, "user:ops")
         for name in ("web", "api", "cache")])
     marker = last_event_id()

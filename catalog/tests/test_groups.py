@@ -6,7 +6,7 @@ import pytest
 
 from automation.entities.tracked import UntrackedWriteError
 from automation.models import ChangeEvent
-from catalog.groups import group_create, group_delete
+from catalog.groups import group_create
 from catalog.models import Group, System
 from catalog.selectors import status_sections
 from catalog.services import health_report, system_update

@@ -1,5 +1,6 @@
 """Impact against PostgreSQL, Redis and real Celery workers; the graph's locks raced from two connections."""
 
+import itertools
 import threading
 import time
 
@@ -24,7 +25,7 @@ def make_chain() -> dict:
     systems = {name: system_create(name=name, actor="system") for name in LEVELS}
     for name in LEVELS:
         health_report(system=systems[name], status="healthy", actor="system")
-    for upper, lower in zip(LEVELS, LEVELS[1:]):
+    for upper, lower in itertools.pairwise(LEVELS):
         dependency_create(system_id=systems[upper].pk, depends_on_id=systems[lower].pk, actor="system")
     return systems
 

@@ -9,8 +9,8 @@ from automation.models import ChangeEvent, Transition
 from automation.secrets import secret_set
 from catalog.models import HealthSource, HealthStatus, SystemHealth
 from catalog.services import health_report
-from checks.execution import check_execute
 from checks.buckets import bucket_start
+from checks.execution import check_execute
 from checks.models import ERROR_MAX_LENGTH, Check, CheckBucketRollup, CheckResult
 from checks.scheduling import checks_claim_due
 

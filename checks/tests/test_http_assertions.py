@@ -64,7 +64,8 @@ def test_tls_expiry_needs_https(system):
 def test_a_degraded_json_body_fails_the_assertion(system):
     body = b'{"status": "degraded", "queue": 12}'
     with HttpTarget(body=body, headers={"Content-Type": "application/json"}) as server:
-        failing = probe_run(make_check(system, url=f"{server.url}/health", json_assertion='response.json.status == "ok"'))
+        failing = probe_run(make_check(system, url=f"{server.url}/health",
+                                       json_assertion='response.json.status == "ok"'))
         server.body = b'{"status": "ok", "queue": 12}'
         passing = probe_run(make_check(system, name="b", url=f"{server.url}/health",
                                        json_assertion='response.json.status == "ok" and response.status == 200 and '

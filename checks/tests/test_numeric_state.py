@@ -113,7 +113,7 @@ def test_results_no_automation_watches_cost_one_query_and_write_nothing():
     changes_before = ChangeEvent.objects.count()
 
     with CaptureQueriesContext(connection) as queries:
-        flipped = [numeric_watches_follow(check=c, result=r) for c, r in zip(checks, results)]
+        flipped = [numeric_watches_follow(check=c, result=r) for c, r in zip(checks, results, strict=True)]
 
     assert flipped == [[]] * 1000
     assert len(queries) == 1000  # the index look-up, nothing else

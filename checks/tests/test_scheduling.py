@@ -7,7 +7,12 @@ from django.utils import timezone
 
 from checks.models import Check, CheckKind
 from checks.scheduling import (
-    FIRST_RUN_SPREAD_SECONDS, LEASE_MARGIN_SECONDS, checks_claim_due, jitter_seconds, lease_renew, next_due,
+    FIRST_RUN_SPREAD_SECONDS,
+    LEASE_MARGIN_SECONDS,
+    checks_claim_due,
+    jitter_seconds,
+    lease_renew,
+    next_due,
 )
 from checks.tasks import schedule_checks
 

@@ -6,14 +6,20 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from catalog.services import system_create
 from catalog.models import System
+from catalog.services import system_create
 from checks.buckets import buckets_rebuild
 from checks.history import history_refresh
 from checks.models import Check, CheckBucketRollup, CheckDailyRollup, CheckResult, SystemDailyHistory
 from checks.results import result_record
 from checks.uptime import (
-    BUCKET, HISTORY_DAYS, Tally, percent_text, series_start, uptime_for_systems, with_has_checks,
+    BUCKET,
+    HISTORY_DAYS,
+    Tally,
+    percent_text,
+    series_start,
+    uptime_for_systems,
+    with_has_checks,
 )
 
 # Both passes: the grouped sums run in SQL on both databases.

@@ -36,13 +36,13 @@ def fill(n: int, automation_id) -> None:
             SELECT now() - i * interval '1 minute', 'resume', i::text,
                    CASE WHEN i % 20000 = 5 THEN NULL ELSE now() END, 0, '', now()
             FROM generate_series(1, {n}) AS i""")
-        cursor.execute(f"""
+        cursor.execute("""
             INSERT INTO automation_runstep (run_id, path, iteration, step_id, kind, status, attempts, result, error)
-            SELECT id, 'actions.0', '', '', 'action', 'succeeded', 1, '{{}}', ''
+            SELECT id, 'actions.0', '', '', 'action', 'succeeded', 1, '{}', ''
             FROM automation_run r WHERE NOT EXISTS (SELECT 1 FROM automation_runstep s WHERE s.run_id = r.id)""")
-        cursor.execute(f"""
+        cursor.execute("""
             INSERT INTO automation_wait (run_id, path, iteration, kind, event, mark, outcome, created_at)
-            SELECT id, 'actions.0', '', 'delay', '', 0, '{{"completed": true}}', created_at
+            SELECT id, 'actions.0', '', 'delay', '', 0, '{"completed": true}', created_at
             FROM automation_run r WHERE NOT EXISTS (SELECT 1 FROM automation_wait w WHERE w.run_id = r.id)""")
         cursor.execute(f"""
             INSERT INTO automation_transition (kind, entity_id, field, to_value, at, actor, change_id)

@@ -90,7 +90,8 @@ def test_each_figure_counts_what_the_database_holds(state_of_things, admin_user)
     assert {key: f.count for key, f in figures.items()} == expected_counts(state_of_things)
     unrouted = ChangeEvent.objects.exclude(kind="system").count() - 1  # one of them is parked
     assert expected_counts(state_of_things) == {
-        "systems_unhealthy": 2, "systems_degraded": 1, "systems_impacted": 2, "incidents_open": 2, "maintenance_in_progress": 1,
+        "systems_unhealthy": 2, "systems_degraded": 1, "systems_impacted": 2, "incidents_open": 2,
+        "maintenance_in_progress": 1,
         "maintenance_scheduled": 2, "runs_failed": 2, "routing_lag": unrouted, "changes_parked": 1,
         "timers_overdue": 2}
     assert unrouted > 0 and figures["routing_lag"].value != "none"

@@ -8,7 +8,6 @@ import pytest
 from django.utils import timezone
 
 from automation.models import Timer
-from catalog.services import system_create
 from foundation.log_context import ContextFilter, JSONFormatter, log_context
 
 pytestmark = pytest.mark.django_db

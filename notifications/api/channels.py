@@ -5,6 +5,7 @@ generated signing secret appears once, in the create response.
 """
 
 from contextlib import contextmanager
+
 from django.db import IntegrityError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer

@@ -21,9 +21,9 @@ from django.db import transaction
 from django.db.models import F, Min
 from django.utils import timezone
 
-from foundation.egress import TargetRefused
 from automation.entities.delivery import send_wakeup
 from automation.masking import mask, masking_scope
+from foundation.egress import TargetRefused
 
 from ..conf import channel_max_attempts, channel_retry_delay, channel_timeout
 from .formats import build_request

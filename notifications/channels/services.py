@@ -15,10 +15,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from foundation.egress import TargetRefused
 from automation.masking import masking_scope
 from catalog.models import Group
 from catalog.selectors import existing_system_ids
+from foundation.egress import TargetRefused
 
 from ..conf import channel_timeout
 from .events import direct_message

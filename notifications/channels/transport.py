@@ -13,9 +13,9 @@ from http.client import HTTPException
 
 from django.core.mail import EmailMessage, get_connection
 
+from automation.masking import mask
 from foundation.deadline import cut_off_at, seconds_left
 from foundation.egress import open_connection, resolve_target
-from automation.masking import mask
 
 from .formats import Outbound, OutboundEmail
 

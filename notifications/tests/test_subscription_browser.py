@@ -23,7 +23,7 @@ def test_subscription_path_in_chromium(live_server, tmp_path):
     api = system_create(name="Checkout API", actor="system")
     system_create(name="Search", actor="system")
     with browser_page() as page:
-        page.goto(f"{live_server.url}/status/")
+        page.goto(f"{live_server.url}/status/subscribe/")
         page.check("form.subscribe input[value='Checkout API']")
         page.fill("#subscribe-email", "visitor@example.com")
         page.click("form.subscribe button[type=submit]")

@@ -105,7 +105,7 @@ def fire_isolated(firing: Firing, *, skipped: str | None = None, stopped_by: str
     try:
         with transaction.atomic():
             return record_firing(firing, skipped=skipped, stopped_by=stopped_by) if skipped else past_filter(firing)
-    except Exception as exc:  # noqa: BLE001 - one firing's failure is recorded, never the change's
+    except Exception as exc:
         if is_transient(exc):
             raise
         reason = str(exc) if isinstance(exc, GateFailed) else f"error in routing: {error_text(exc)}"
@@ -114,7 +114,7 @@ def fire_isolated(firing: Firing, *, skipped: str | None = None, stopped_by: str
     try:
         with transaction.atomic():
             return record_firing(firing, skipped=reason, stopped_by=stopped_by)
-    except Exception as exc:  # noqa: BLE001 - even the record failed: logged, the change routes on
+    except Exception as exc:
         if is_transient(exc):
             raise
         logger.exception("could not record the failed firing of %s on %s", firing.automation.pk, firing.firing_key)

@@ -20,13 +20,13 @@ from ...models import Run, RunStep, StepStatus
 from ...secrets import secret_resolve
 from ...sql.rows import insert_instances, update_instance
 from ..branches.forks import branches_fork
+from ..firing.gates import TIME_LIMIT_TEXT, SoftTimeLimitExceeded
 from ..scope import context_system_id, trigger_scope
 from .claims import insert_fenced, locked_run, run_succeed_fenced
 from .leases import Claim, LeaseLost, step_budget_seconds
 from .outcomes import Forked, StepError, StopRun, Suspend
 from .step_paths import CONTAINER_KINDS, step_kind
 from .steps import EXECUTORS, REPLAYERS
-from ..firing.gates import TIME_LIMIT_TEXT, SoftTimeLimitExceeded
 
 
 def _last_action_path(actions: list) -> str | None:

@@ -53,33 +53,47 @@ def _check_permissions(walker, definition, config) -> None:
             raise StepError(f"permission denied: {perm}")
 
 
-def execute(walker, step, row, repeat):
-    definition = action_definition(step["action"])
-    if definition is None:
-        raise StepError(f"unknown action {step['action']}")
-    raw_config = step.get("config") or {}
-    _check_permissions(walker, definition, raw_config)
+def _validated_config(walker, definition, raw_config: dict, repeat):
+    """The step's config rendered in the run's scope and checked by the action's schema."""
     # Secrets resolve only while the declared fields render: anywhere else secret() is undefined.
     rendered = render_config(raw_config, walker.scope(repeat=repeat), secret_resolver=walker.secret_resolver,
                              secret_fields=definition.secret_fields)
     try:
-        config = definition.config_schema.model_validate(rendered)
+        return definition.config_schema.model_validate(rendered)
     except ValidationError as exc:
         raise StepError(_config_error(exc)) from exc
 
+
+def _consumed_rows(walker, definition) -> dict:
+    """The open artifacts of the types the action consumes, by type."""
     consumed_rows = {}
     for type_id in definition.consumes:
         artifact = find_open_artifact(run=walker.run, type_id=type_id, produced_in_run=walker.state.artifact_rows)
         if artifact is not None:
             consumed_rows[type_id] = artifact
-    consumed = {type_id: artifact.data for type_id, artifact in consumed_rows.items()}
-    context = ActionContext(
+    return consumed_rows
+
+
+def _action_context(walker, definition, row) -> ActionContext:
+    return ActionContext(
         run_id=str(walker.run.pk), automation_id=str(walker.run.automation_id), actor=run_actor(walker.run.pk),
         run_as_user_id=walker.run.automation.run_as_id, step_path=row.path, iteration=row.iteration,
         depth=walker.run.depth + 1,
         # An outside call runs outside the run's lock: it must end inside the lease (see step_deadline).
         deadline=walker.step_deadline() if definition.external else None,
     )
+
+
+def execute(walker, step, row, repeat):
+    definition = action_definition(step["action"])
+    if definition is None:
+        raise StepError(f"unknown action {step['action']}")
+    raw_config = step.get("config") or {}
+    _check_permissions(walker, definition, raw_config)
+    config = _validated_config(walker, definition, raw_config, repeat)
+    consumed_rows = _consumed_rows(walker, definition)
+    consumed = {type_id: artifact.data for type_id, artifact in consumed_rows.items()}
+    context = _action_context(walker, definition, row)
 
     def perform() -> ActionOutcome:
         with acting_as(context.actor, depth=context.depth):
