@@ -37,7 +37,8 @@ def check_quorum_refresh(*, check_id, quorum: int | None, run_at=None) -> None:
 
 def location_checks_follow(*, location_id) -> None:
     """After a location's status changed: refresh each of its checks, then each system's health, once."""
-    rows = (CheckLocation.objects.filter(location_id=location_id)
+    # Only placements with a result there change anything: a location's first heartbeat touches no check.
+    rows = (CheckLocation.objects.filter(location_id=location_id, last_ok__isnull=False)
             .values_list("check_ref__system_id", "check_ref_id", "check_ref__health_quorum",
                          "check_ref__system__health_quorum")
             .order_by("check_ref__system_id", "check_ref_id"))
