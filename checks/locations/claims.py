@@ -52,6 +52,8 @@ def _next_due(placement: CheckLocation, interval: int, now: datetime) -> datetim
 def probe_config(check: Check) -> dict:
     """What the prober runs: the check's probe fields, its header secrets resolved (sent over the API only)."""
     config = {name: getattr(check, name) for name in PROBE_FIELDS}
+    if not check.headers:
+        return config  # nothing to render (the common case: no template engine per claim)
     try:
         config["headers"] = headers_render(check.headers or {})
     except HeaderError as exc:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from automation.entities.mutation import entity_mutate
 
 from ..models import Location, LocationStatus
-from .state import location_checks_follow
+from .state import location_checks, location_checks_follow
 from .tokens import new_location_token, token_digest
 
 LOCATION_FIELDS = frozenset({"name", "description"})
@@ -68,7 +68,10 @@ def location_delete(*, location: Location, actor: str) -> None:
 
     def write(current: Location | None):
         if current is not None:
+            affected = location_checks(current.pk)
             current.delete()
+            # Its results no longer count: the checks it ran are what their other locations say.
+            location_checks_follow(location_id=current.pk, rows=affected)
         return None
 
     entity_mutate(kind="location", entity_id=location.pk, write=write, actor=actor, deleting=True)

@@ -35,13 +35,21 @@ def check_quorum_refresh(*, check_id, quorum: int | None, run_at=None) -> None:
     Check.objects.filter(pk=check_id).update(**fields)
 
 
-def location_checks_follow(*, location_id) -> None:
-    """After a location's status changed: refresh each of its checks, then each system's health, once."""
-    # Only placements with a result there change anything: a location's first heartbeat touches no check.
-    rows = (CheckLocation.objects.filter(location_id=location_id, last_ok__isnull=False)
-            .values_list("check_ref__system_id", "check_ref_id", "check_ref__health_quorum",
-                         "check_ref__system__health_quorum")
-            .order_by("check_ref__system_id", "check_ref_id"))
+def location_checks(location_id) -> list[tuple]:
+    """(system id, check id, check quorum, system quorum) of the checks with a result at the location.
+
+    Only placements with a result there change anything: a location's first heartbeat touches no check.
+    """
+    return list(CheckLocation.objects.filter(location_id=location_id, last_ok__isnull=False)
+                .values_list("check_ref__system_id", "check_ref_id", "check_ref__health_quorum",
+                             "check_ref__system__health_quorum")
+                .order_by("check_ref__system_id", "check_ref_id"))
+
+
+def location_checks_follow(*, location_id, rows: list[tuple] | None = None) -> None:
+    """After a location's status changed (or it was deleted, with `rows` read before): refresh each of its
+    checks, then each system's health, once."""
+    rows = location_checks(location_id) if rows is None else rows
     by_system: dict = {}
     for system_id, check_id, quorum, system_quorum in rows:
         by_system.setdefault(system_id, []).append((check_id, effective_quorum(quorum, system_quorum)))

@@ -108,3 +108,21 @@ def test_the_systems_quorum_applies_unless_the_check_sets_its_own(admin_api):
     assert admin_api.get(f"/api/v1/systems/{strict.pk}/").json()["health_quorum"] == 1
     bad = admin_api.patch(f"/api/v1/systems/{strict.pk}/", {"health_quorum": 0}, format="json")
     assert bad.status_code == 400 and "health_quorum" in bad.json()
+
+
+@pytest.mark.django_db
+@pytest.mark.postgres
+def test_deleting_the_failing_location_leaves_the_check_to_the_others(admin_api):
+    locations = [make_location(name) for name in ("eu", "us")]
+    system = make_system(health_source="checks", health_failure_threshold=1)
+    check = make_check(system, url="http://127.0.0.1:1/", location_ids=[str(loc.pk) for loc, _ in locations],
+                       health_quorum=1)
+    (eu_loc, eu), (_, us) = locations
+    _run(eu, ok=False), _run(us, ok=True)
+    assert _status(system) == "unhealthy"  # one failing location is enough under a quorum of 1
+
+    assert admin_api.delete(f"/api/v1/locations/{eu_loc.pk}/").status_code == 204
+
+    check.refresh_from_db()  # no new run: the deletion itself refreshed the check and the health
+    assert (check.last_ok, _status(system)) == (True, "healthy")
+    assert list(check.placements.values_list("location__name", flat=True)) == ["us"]
