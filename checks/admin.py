@@ -13,7 +13,8 @@ from automation.service_admin import ServiceDeleteAdmin
 
 from . import services
 from .locations import admin as _location_admin  # noqa: F401 (registers LocationAdmin)
-from .models import Check, CheckKind, CheckResult
+from .locations.admin import location_states_table
+from .models import Check, CheckKind, CheckResult, Location
 from .ping import ping_url
 from .result_errors import masked_error, masked_errors
 from .validation import CONFIG_FIELDS, check_validate
@@ -31,8 +32,19 @@ class CheckAdminForm(forms.ModelForm):
     headers = forms.JSONField(required=False, initial=dict, help_text=(
         'A JSON object. Credentials come from secrets: {"Authorization": "Bearer {{ secret(\'API_TOKEN\') }}"}.'))
 
+    # Not the model's many-to-many: the services write placements (each due at once), never the form.
+    location_choices = forms.ModelMultipleChoiceField(
+        queryset=Location.objects.order_by("name"), required=False, label="Locations",
+        help_text="Where the check runs from (remote probers); none: the central workers.")
+
     # Set per request by CheckAdmin.get_form: who saves (the secrets rule needs it).
     editor = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and "location_choices" in self.fields:
+            self.fields["location_choices"].initial = list(self.instance.placements.values_list("location_id",
+                                                                                                  flat=True))
 
     class Meta:
         model = Check
@@ -71,7 +83,7 @@ class CheckAdmin(ServiceDeleteAdmin, admin.ModelAdmin):
     search_fields = ["name", "system__name"]
     actions = ["regenerate_token"]
     readonly_fields = ["heartbeat_ping_url", "last_ping_at", "next_run_at", "last_run_at", "last_ok",
-                       "shown_last_error", "consecutive_failures", "recent_results"]
+                       "shown_last_error", "consecutive_failures", "recent_results", "per_location"]
     # Adding is two steps with plain admin pages: choose the kind (add_view without ?kind=), then fill in the
     # general fields and that kind's only. A check's page shows its own kind's fields; the kind is fixed.
     general = (None, {"fields": ["system", "name", "kind", "enabled", "interval_seconds", "timeout_seconds"]})
@@ -85,10 +97,11 @@ class CheckAdmin(ServiceDeleteAdmin, admin.ModelAdmin):
         CheckKind.HEARTBEAT: ("Heartbeat", {"fields": ["heartbeat_grace_seconds", "heartbeat_ping_url",
                                                        "last_ping_at"]}),
     }
-    state = ("State", {"fields": ["next_run_at", "last_run_at", "last_ok", "shown_last_error", "consecutive_failures",
-                                  "recent_results"]})
+    where = ("Locations", {"fields": ["location_choices", "health_quorum"]})
+    state = ("State", {"fields": ["per_location", "next_run_at", "last_run_at", "last_ok", "shown_last_error",
+                                  "consecutive_failures", "recent_results"]})
     # Every field once (what Django's admin checks read); a ping shares its `host` with TCP.
-    fieldsets = [general, *(fs for kind, fs in kind_fieldsets.items() if kind != CheckKind.PING), state]
+    fieldsets = [general, *(fs for kind, fs in kind_fieldsets.items() if kind != CheckKind.PING), where, state]
 
     def chosen_kind(self, request, obj=None) -> str | None:
         """The check's kind, or the kind chosen in the add view's first step (None: not chosen yet)."""
@@ -131,6 +144,12 @@ class CheckAdmin(ServiceDeleteAdmin, admin.ModelAdmin):
             return "— (heartbeat checks only, once saved)"
         return ping_url(obj)
 
+    @admin.display(description="Per location")
+    def per_location(self, obj: Check):
+        if obj is None or obj._state.adding:
+            return "—"
+        return location_states_table(obj)
+
     @admin.display(description="Recent results")
     def recent_results(self, obj: Check):
         if obj is None or obj._state.adding:
@@ -139,7 +158,7 @@ class CheckAdmin(ServiceDeleteAdmin, admin.ModelAdmin):
 
     def get_fieldsets(self, request, obj=None):
         kind = self.chosen_kind(request, obj)
-        fieldsets = [self.general, *([self.kind_fieldsets[kind]] if kind else []),
+        fieldsets = [self.general, *([self.kind_fieldsets[kind], self.where] if kind else []),
                      *([self.state] if obj is not None else [])]
         if self.has_change_permission(request, obj):
             return fieldsets
@@ -149,6 +168,8 @@ class CheckAdmin(ServiceDeleteAdmin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         data = {name: form.cleaned_data[name] for name in CONFIG_FIELDS if name in form.cleaned_data}
+        if "location_choices" in form.cleaned_data and (not change or "location_choices" in form.changed_data):
+            data["location_ids"] = [location.pk for location in form.cleaned_data["location_choices"]]
         if not change:
             saved = services.check_create(system=form.cleaned_data["system"], editor=request.user, **data)
             # The admin links to and logs the instance it holds: make it the row the service created.
@@ -157,6 +178,8 @@ class CheckAdmin(ServiceDeleteAdmin, admin.ModelAdmin):
             obj._state.adding, obj._state.db = False, saved._state.db
             return
         changed = {name: data[name] for name in form.changed_data if name in data}
+        if "location_ids" in data:
+            changed["location_ids"] = data["location_ids"]
         system = form.cleaned_data["system"] if "system" in form.changed_data else None
         if changed or system is not None:
             services.check_update(check=obj, editor=request.user, system=system, **changed)

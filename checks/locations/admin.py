@@ -67,3 +67,14 @@ def _state(placement: CheckLocation) -> str:
     if placement.last_ok is None:
         return "no data"
     return "ok" if placement.last_ok else f"failing ({placement.consecutive_failures}): {placement.last_error}"
+
+
+def location_states_table(check) -> str:
+    """A check's state and latency at each of its locations (the quorum's inputs), or a note when central."""
+    rows = check.placements.select_related("location").order_by("location__name")
+    if not rows:
+        return "Runs on the central workers."
+    cells = ((p.location.name, p.location.status, _state(p) if p.location.status == "online" else "no data",
+              "-" if p.last_latency_ms is None else f"{p.last_latency_ms} ms") for p in rows)
+    row = "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"
+    return format_html("<table>{}</table>", format_html_join("", row, cells))

@@ -3,7 +3,7 @@
 import pytest
 
 from catalog.tests.factories import make_system
-from checks.models import Location
+from checks.models import Check, Location
 
 from .config_factories import make_check
 from .location_factories import make_location, prober_api, result_for
@@ -68,3 +68,22 @@ def test_an_admin_delete_goes_through_the_service(admin_client):
     admin_client.post(f"/admin/checks/location/{eu.pk}/delete/", {"post": "yes"})
 
     assert not Location.objects.exists()
+
+
+def test_the_check_admin_places_a_check_through_the_service_and_shows_each_location(admin_client):
+    eu, token = make_location("eu")
+    us, _ = make_location("us")
+    system = make_system("shop")
+
+    admin_client.post("/admin/checks/check/add/?kind=http", {
+        "system": str(system.pk), "name": "web", "kind": "http", "enabled": "on", "interval_seconds": 60,
+        "timeout_seconds": 10, "url": "http://127.0.0.1:1/", "http_method": "GET", "expected_status_codes": "[]",
+        "headers": "{}", "location_choices": [str(eu.pk), str(us.pk)], "health_quorum": "2"})
+
+    check = Check.objects.get()
+    assert sorted(check.placements.values_list("location__name", flat=True)) == ["eu", "us"]
+    assert check.health_quorum == 2 and all(p.next_run_at for p in check.placements.all())
+    _report(token, ok=True, latency_ms=23)
+    page = admin_client.get(f"/admin/checks/check/{check.pk}/change/").content.decode()
+    assert "<td>eu</td><td>online</td><td>ok</td><td>23 ms</td>" in page
+    assert "<td>us</td><td>online</td><td>no data</td><td>-</td>" in page
