@@ -15,9 +15,9 @@ from checks.results import result_record
 from checks.uptime import BUCKET, DayUptime, LatencyBucket, Tally, series_start
 from incidents.services import incident_create
 from statuspage.bars import day_state, uptime_bar
+from statuspage.charts import latency_chart, nice_ceiling
 
 from .bars_support import drawn_days
-from statuspage.charts import latency_chart, nice_ceiling
 
 pytestmark = pytest.mark.django_db
 

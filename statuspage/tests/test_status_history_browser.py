@@ -38,7 +38,7 @@ def test_uptime_bar_and_chart_in_chromium(live_server):
             "day nodata", "day up", "day nodata", "day down", "day nodata", "day down"]
         # Drawn, side by side, oldest on the left; the first run of 79 days without data as wide as its days.
         boxes = [marks.nth(n).bounding_box() for n in range(6)]
-        assert all(a["x"] + a["width"] < b["x"] for a, b in zip(boxes, boxes[1:]))
+        assert all(a["x"] + a["width"] < b["x"] for a, b in zip(boxes, boxes[1:], strict=False))
         assert boxes[1]["width"] > 2 and boxes[1]["height"] > 20 and boxes[0]["width"] > 70 * boxes[1]["width"]
         bad = marks.nth(3)
         assert bad.locator("title").text_content() == f"{bad_day:%Y-%m-%d}: 95.00 % up (72 of 1440 checks failed)"
