@@ -175,6 +175,6 @@ def uptime_bar_markup(*, dates: list[date], tallies: list) -> SafeString:
     if failures:
         failing, recent = failing + 1, (*recent, *_failing([today], [(runs, failures)]))[-5:]
     label = escape(_label(len(dates), failing, empty + (not runs), list(recent)))
-    return mark_safe(f'<svg class="uptime-bar" viewBox="0 0 {len(dates) * STEP - BAR_GAP} {BAR_HEIGHT}" '
-                     f'preserveAspectRatio="none" role="img" aria-label="{label}"><title>{label}</title>'
-                     f"{marks}</svg>")
+    return SafeString(f'<svg class="uptime-bar" viewBox="0 0 {len(dates) * STEP - BAR_GAP} {BAR_HEIGHT}" '
+                      f'preserveAspectRatio="none" role="img" aria-label="{label}"><title>{label}</title>'
+                      f"{marks}</svg>")
