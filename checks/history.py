@@ -7,11 +7,14 @@ are as fresh as the roll-ups; a check deleted or added shows in the bars at the 
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Sum, TextField
+from django.db.models.functions import Cast
 
 from .models import CheckDailyRollup, SystemDailyHistory
 
@@ -38,17 +41,25 @@ def history_refresh(*, now: datetime) -> int:
     return len(days)
 
 
-def past_days(system_ids, *, dates: list[date]) -> dict[str, list]:
-    """[runs, failures] of each of `dates` (past days, oldest first) by system id, from the rows (one query)."""
+@lru_cache(maxsize=8192)
+def _decoded(raw: str) -> tuple:
+    """A row's days as ((runs, failures), ...), decoded once per process: the rows change only at a refresh,
+    and decoding 500 rows of 90 pairs was a fifth of a 500-system page's render."""
+    return tuple(tuple(pair) for pair in json.loads(raw))
+
+
+def past_days(system_ids, *, dates: list[date]) -> dict[str, tuple]:
+    """(runs, failures) of each of `dates` (past days, oldest first) by system id, from the rows (one query)."""
     out = {}
-    rows = SystemDailyHistory.objects.filter(system_id__in=list(system_ids)).values_list("system_id", "last_day",
-                                                                                         "days")
-    for system_id, last_day, values in rows:
+    rows = (SystemDailyHistory.objects.filter(system_id__in=list(system_ids))
+            .annotate(raw=Cast("days", TextField())).values_list("system_id", "last_day", "raw"))
+    for system_id, last_day, raw in rows:
+        values = _decoded(raw)
         # values[-1] is last_day; a date before the row's window, or after it (not refreshed since), has no data.
         start = HISTORY_DAYS - 1 - (last_day - dates[0]).days
         if 0 <= start and start + len(dates) <= len(values):
             out[str(system_id)] = values[start:start + len(dates)]  # the usual case: refreshed today
         else:
-            out[str(system_id)] = [values[start + n] if 0 <= start + n < len(values) else [0, 0]
-                                   for n in range(len(dates))]
+            out[str(system_id)] = tuple(values[start + n] if 0 <= start + n < len(values) else (0, 0)
+                                        for n in range(len(dates)))
     return out

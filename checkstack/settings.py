@@ -425,9 +425,11 @@ CHECKSTACK_STATUS_CACHE_SECONDS = env.int("CHECKSTACK_STATUS_CACHE_SECONDS", def
 # deployment without a caching proxy or CDN in front. Only responses that say `public, max-age>0` are kept:
 # CACHE_MIDDLEWARE_SECONDS is 0, so the admin, the API and the subscribe form (no max-age, or private) never are.
 CHECKSTACK_STATUS_SERVER_CACHE = env.bool("CHECKSTACK_STATUS_SERVER_CACHE", default=False)
+# A hit is answered before every other middleware (sessions, auth, CSRF): only public pages are kept, the same
+# for every visitor, and their stored response already carries the headers those middlewares added.
 if CHECKSTACK_STATUS_SERVER_CACHE:
-    MIDDLEWARE = ["django.middleware.cache.UpdateCacheMiddleware", *MIDDLEWARE,
-                  "django.middleware.cache.FetchFromCacheMiddleware"]
+    MIDDLEWARE = ["django.middleware.cache.UpdateCacheMiddleware", "django.middleware.cache.FetchFromCacheMiddleware",
+                  *MIDDLEWARE]
     CACHE_MIDDLEWARE_SECONDS = 0
     CACHE_MIDDLEWARE_KEY_PREFIX = "status"
 # The public subscribe form's limits: requests per address and per client IP in each window.

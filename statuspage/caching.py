@@ -10,7 +10,9 @@ whole render.) The fingerprint moves whenever anything the pages show may have c
   its incident's or window's `updated_at`;
 - the newest check result: the uptime bars and the chart follow the results;
 - today's date (the 90-day bars move at midnight UTC), the page's settings and the request's language.
-The pages are the same for every visitor (no form, no CSRF token, no session), so shared caches may keep them.
+The pages are the same for every visitor (no form, no CSRF token, no session), so shared caches may keep them:
+nothing on their path reads the session (ActorMiddleware looks the user up only when a request writes), so
+no `Vary: Cookie` splits the cache per visitor.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.translation import get_language
+from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import condition
 
 from automation.models import ChangeEvent
@@ -64,8 +67,10 @@ def _last_modified(request, *args, **kwargs) -> datetime:
 
 
 def public_page(view):
-    """Serve `view` as a public, cacheable page: conditional GET with 304s, `Cache-Control: public`."""
-    conditional = condition(etag_func=_etag, last_modified_func=_last_modified)(view)
+    """Serve `view` as a public, cacheable page: conditional GET with 304s, `Cache-Control: public`, gzipped
+    for clients that accept it (`Vary: Accept-Encoding`; a weak ETag then). Compression leaks nothing here
+    (BREACH needs a secret in the body next to text the attacker controls; these pages have neither)."""
+    conditional = gzip_page(condition(etag_func=_etag, last_modified_func=_last_modified)(view))
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):

@@ -64,7 +64,7 @@ def system_item(system: PublicSystem, *, link: str | None = None, words: dict | 
     message = f'<span class="muted">{escape(system.message)}</span>' if system.message else ""
     history = _history(system, words) if system.uptime else ""
     badge = f'<span class="badge {status or "unknown"}">{escape(words.get(status) or words[None])}</span>'
-    return mark_safe(f'<li class="system">{name} {badge} {note}{message}{history}</li>')
+    return SafeString(f'<li class="system">{name} {badge} {note}{message}{history}</li>')
 
 
 def system_items(systems: list[PublicSystem]) -> SafeString:

@@ -71,8 +71,19 @@ def history(request):
     raw = request.GET.get("page", "1")
     if not raw.isdigit() or int(raw) < 1 or int(raw) > 10_000:
         raise Http404
-    page = history_page(now=timezone.now(), number=int(raw))
-    return render(request, "status/history.html", page_context(history=page))
+    now = timezone.now()
+    page = history_page(now=now, number=int(raw))
+    return render(request, "status/history.html", page_context(history=page, monthly_uptime=_monthly(now)))
+
+
+def _monthly(now) -> list[dict]:
+    """The last 3 months' uptime of every system with checks, by name (2 queries, however many systems)."""
+    from checks.models import Check
+    from checks.slos.monthly import monthly_uptime
+
+    systems = (System.objects.filter(pk__in=Check.objects.values("system_id")).order_by("name")
+               .only("pk", "name"))
+    return monthly_uptime(systems=systems, now=now)
 
 
 @require_safe

@@ -42,15 +42,41 @@ def acting_as(actor: str, *, depth: int = 0):
         _acting.reset(token)
 
 
+class _RequestActing:
+    """A request's Acting, resolved on its first read: the user is looked up only when the request writes.
+
+    Reading `request.user` loads the session, and SessionMiddleware then adds `Vary: Cookie` to the response:
+    the public status pages, which never write, would differ per visitor for every shared cache.
+    """
+
+    def __init__(self, request, outer: Acting):
+        self._request, self._outer, self._resolved = request, outer, None
+
+    def _resolve(self) -> Acting:
+        if self._resolved is None:
+            user = getattr(self._request, "user", None)
+            authenticated = user is not None and user.is_authenticated
+            self._resolved = Acting(actor=user_actor(user)) if authenticated else self._outer
+        return self._resolved
+
+    @property
+    def actor(self) -> str:
+        return self._resolve().actor
+
+    @property
+    def depth(self) -> int:
+        return self._resolve().depth
+
+
 class ActorMiddleware:
-    """Attribute a request's implicit writes (admin saves) to its authenticated user."""
+    """Attribute a request's implicit writes (admin saves) to its authenticated user, looked up lazily."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        user = getattr(request, "user", None)
-        if user is None or not user.is_authenticated:
+        token = _acting.set(_RequestActing(request, _acting.get()))
+        try:
             return self.get_response(request)
-        with acting_as(user_actor(user)):
-            return self.get_response(request)
+        finally:
+            _acting.reset(token)

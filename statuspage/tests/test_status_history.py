@@ -147,3 +147,26 @@ def test_a_quarter_hour_of_failures_without_a_response_is_a_red_point_on_the_zer
     assert (failed.y, failed.avg_ms, failed.failed) == (112, None, True)
     assert failed.title == "08:15–08:30 UTC: no response (3 checks, 3 failed)"
     assert chart["lines"] == [f"{chart['points'][0].x},{chart['points'][0].y}"]
+
+
+def test_today_is_its_own_mark_and_the_label_counts_it_with_the_past_drawn_once():
+    from statuspage.bars import _past_bar, uptime_bar_markup
+
+    first = datetime(2026, 12, 1, tzinfo=UTC).date()
+    dates = [first + timedelta(days=n) for n in range(8)]
+    past = [(100, 0), (100, 1), (100, 2), (0, 0), (100, 3), (100, 4), (100, 5)]
+    _past_bar.cache_clear()
+
+    markup = uptime_bar_markup(dates=dates, tallies=[*past, (10, 0)])
+    again = uptime_bar_markup(dates=dates, tallies=[*past, (10, 1)])  # a new result today: the past reused
+
+    assert _past_bar.cache_info().hits == 1 and _past_bar.cache_info().misses == 1
+    # A day without failures after one with none is still its own mark when it is today.
+    assert "<title>2026-12-08: 100.00 % up (0 of 10 checks failed)</title>" in markup
+    assert "<title>2026-12-08: 90.00 % up (1 of 10 checks failed)</title>" in again
+    assert ('aria-label="Uptime over the last 8 days: 5 days with failures, 1 day without data. Most recent '
+            'failures: 2026-12-07 95.00 %, 2026-12-06 96.00 %, 2026-12-05 97.00 %, 2026-12-03 98.00 %, '
+            '2026-12-02 99.00 %."') in markup
+    assert ('aria-label="Uptime over the last 8 days: 6 days with failures, 1 day without data. Most recent '
+            'failures: 2026-12-08 90.00 %, 2026-12-07 95.00 %, 2026-12-06 96.00 %, 2026-12-05 97.00 %, '
+            '2026-12-03 98.00 %."') in again
