@@ -17,6 +17,13 @@ class ProberUser:
     is_staff = False
     is_superuser = False
 
+    def __init__(self, location: Location):
+        self.location = location
+
+    def get_username(self) -> str:
+        # Implicit writes of a prober's request are attributed to its location (actor "user:location:<name>").
+        return f"location:{self.location.name}"
+
     def has_perm(self, *_args) -> bool:
         return False
 
@@ -38,7 +45,7 @@ class LocationTokenAuthentication(BaseAuthentication):
         location = Location.objects.filter(token_hash=token_digest(token)).first()
         if location is None:
             raise exceptions.AuthenticationFailed("Invalid token.")
-        return ProberUser(), location
+        return ProberUser(location), location
 
     def authenticate_header(self, request):
         return "Bearer"
