@@ -72,6 +72,7 @@ def prober_claim(*, location_id, limit: int, now: datetime | None = None) -> lis
            .filter(Q(lease_until__isnull=True) | Q(lease_until__lte=now))
            .order_by("next_run_at")[:limit])
     claimed = list(due)
+    due_at = {placement.pk: placement.next_run_at for placement in claimed}  # the run each claim is for
     for placement in claimed:
         check = placement.check_ref
         placement.lease_token = secrets.token_urlsafe(24)
@@ -80,7 +81,7 @@ def prober_claim(*, location_id, limit: int, now: datetime | None = None) -> lis
         placement.next_run_at = _next_due(placement, check.interval_seconds, now)
     CheckLocation.objects.bulk_update(claimed, ["lease_token", "lease_until", "next_run_at"])
     return [{"claim": p.lease_token, "check_id": str(p.check_ref_id), "lease_until": p.lease_until.isoformat(),
-             "due_at": now.isoformat(), "check": probe_config(p.check_ref)} for p in claimed]
+             "due_at": due_at[p.pk].isoformat(), "check": probe_config(p.check_ref)} for p in claimed]
 
 
 def _run_time(at: datetime | None, now: datetime, lease_until: datetime | None) -> datetime:

@@ -122,6 +122,7 @@ def test_a_claim_leases_only_its_own_locations_due_checks_once():
     system = make_system()
     both = _located(system, eu, us, name="both")
     only_us = _located(system, us, name="us-only")
+    due_before = CheckLocation.objects.get(check_ref=both, location=eu).next_run_at
 
     eu_claims = prober_api(eu_token).post("/api/v1/prober/claim/", {"max": 10}, format="json").json()["claims"]
     again = prober_api(eu_token).post("/api/v1/prober/claim/", {"max": 10}, format="json").json()["claims"]
@@ -129,6 +130,7 @@ def test_a_claim_leases_only_its_own_locations_due_checks_once():
 
     assert [c["check_id"] for c in eu_claims] == [str(both.pk)]
     assert eu_claims[0]["check"]["url"] == "http://127.0.0.1:1/" and "name" not in eu_claims[0]["check"]
+    assert eu_claims[0]["due_at"] == due_before.isoformat()  # the run it is for, not the claim's time
     assert again == []  # leased: not handed out twice
     assert sorted(c["check_id"] for c in us_claims) == sorted([str(both.pk), str(only_us.pk)])
 
