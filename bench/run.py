@@ -34,6 +34,7 @@ SCRIPTS = {
     "statuspage": (["bench/statuspage.py"], ["--quick"]),
     "impact": (["bench/impact.py"], ["--systems", "200", "--edges", "600", "--changes", "20"]),
     "channels": (["bench/channels.py"], ["--samples", "5", "--channels", "20"]),
+    "backlog": (["bench/backlog.py"], ["--sizes", "500,2000", "--sample", "50"]),
 }
 
 
@@ -152,7 +153,21 @@ def later_rows(r: dict) -> list[tuple[str, str, str, str]]:
          "equal" if c["transitions_written"] == c["status_changes"] else "DIFFERENT"),
         *statuspage_rows(r.get("statuspage")),
         *channel_rows(r.get("channels")),
+        *backlog_rows(r.get("backlog")),
     ]
+
+
+def backlog_rows(b: dict | None) -> list[tuple[str, str, str, str]]:
+    """Routing drain rate by backlog size and planner statistics (absent before bench/backlog.py existed)."""
+    if b is None:
+        return []
+    sizes = sorted(int(k) for k in b if k.isdigit())
+    rows = [(f"Backlog of {size} unrouted changes drained: never analyzed / stale / fresh statistics",
+             " / ".join(f"{b[str(size)][mode]}/s" for mode in ("never_analyzed_per_s", "stale_per_s", "fresh_per_s")),
+             "", "") for size in sizes]
+    rows.append(("Backlog drain rate, slowest ÷ fastest over every size and statistics", "", "",
+                 f"{b['spread_slowest_vs_fastest']} (target ≥ 0.8)"))
+    return rows
 
 
 def statuspage_rows(sp: dict | None) -> list[tuple[str, str, str, str]]:
