@@ -132,7 +132,7 @@ def measure(sizes: list[int], sample: int, entities: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000,10000,50000", help="unrouted changes in the backlog")
-    parser.add_argument("--sample", type=int, default=300, help="changes routed and timed per size and mode")
+    parser.add_argument("--sample", type=int, default=1000, help="changes routed and timed per size and mode")
     parser.add_argument("--entities", type=int, default=20, help="entities the backlog's changes belong to")
     parser.add_argument("--any-database", action="store_true", help="allow a database not named for benches")
     args = parser.parse_args()
