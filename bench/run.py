@@ -215,6 +215,12 @@ def fleet_rows(fleet: dict, throughput: dict) -> list[tuple[str, str, str, str]]
                      f"1 automation p50 {fleet[str(levels[0])]['p50_ms']} ms",
                      f"{round(f['p50_ms'] / fleet[str(levels[0])]['p50_ms'], 2)}"))
     rows[-1] = (*rows[-1][:3], f"{rows[-1][3]} (target ≤ 1.3)")
+    if "saves" in fleet:
+        saves = fleet["saves"]
+        rows.append((f"Fleet: automation save with {levels[-1]} installed (last creations p50; an edit p50 / p99)",
+                     f"{saves['create_last_p50_ms']} ms; {p50(saves['edit_at_full_fleet'])}",
+                     f"first creations p50 {saves['create_first_p50_ms']} ms",
+                     f"{saves['ratio_create_last_vs_first_p50']} (peak RSS {saves['peak_rss_mb']} MB)"))
     crowd = throughput["crowd"]
     for workers in (1, 2):
         with_, without = throughput[f"with_{workers}w"], throughput[f"without_{workers}w"]
