@@ -1,18 +1,19 @@
 """How fast routing drains a backlog of unrouted changes, by the backlog's size and the planner's statistics.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/checkstack_bench .venv/bin/python bench/backlog.py \
-        [--sizes 1000,10000,50000] [--sample 300]
+        [--sizes 1000,10000,50000] [--sample 1000]
 
-For each size N: N unrouted changes of `--entities` entities (a burst on a few systems; copies of one real `system` change, written by raw
-INSERT ... SELECT generate_series, so the backlog is there before anything routes it), then `--sample` of them
-routed oldest first with `route_change_event`, one after another in this process, as the sweeper drains
-(the first few executions are custom plans; psycopg then prepares the statements, and PostgreSQL switches to
-a generic plan, so the sample runs mostly on the plan that went wrong in issue 33). Measured three times per
-size: never analyzed (the change table's statistics deleted and its row count unknown: autovacuum is off on this
-machine, and a fresh install under a burst looks the same), stale statistics (ANALYZE ran when the table held
-2,000 changes, all routed: the statistics say nothing is unrouted) and fresh ones (ANALYZE with the backlog). Figures: changes/s per size and mode, and the spread: slowest ÷ fastest rate (target ≤ 1.2 /
-0.8, i.e. the same rate ± 20 %). Writes to the named database (deletes its own changes at the end); PostgreSQL
-only. The last output line is one JSON object.
+For each size N: N unrouted changes of `--entities` entities (a burst on a few systems; copies of one real
+`system` change, written by raw INSERT ... SELECT generate_series, so the backlog is there before anything
+routes it), then `--sample` of them routed oldest first with `route_change_event`, one after another in this
+process, as the sweeper drains (psycopg prepares the statements after five executions, and PostgreSQL then
+switches to a generic plan, so the sample runs mostly on the plan that went wrong in issue 33). Measured three
+times per size: never analyzed (the change table's statistics deleted and its row count unknown: autovacuum is
+off on this machine, and a fresh install under a burst looks the same), stale statistics (ANALYZE ran when the
+table held 2,000 changes, all routed: the statistics say nothing is unrouted) and fresh ones (ANALYZE with the
+backlog). Figures: changes/s per size and mode, and slowest ÷ fastest rate (target ≥ 0.8: the same rate
+± 20 %). Writes to the named database (superuser: it rewrites the change table's statistics, VACUUMs it, and
+deletes its own changes at the end); PostgreSQL only. The last output line is one JSON object.
 """
 
 import argparse
@@ -24,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from mutations import check_database, configure_environment  # noqa: E402 - the shared refusal rules
+from mutations import check_database, configure_environment  # the shared refusal rules
 
 KIND = "system"
 ENTITY_PREFIX = "bench-backlog-"

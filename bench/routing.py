@@ -14,10 +14,11 @@ Measured in this process, with no worker (nothing routes behind the clock): `hea
 transaction, then `route_change_event` of that change inside `runs_woken_here()` as the worker's task calls it;
 p50/p99 of report + route, and the Run rows (and their bytes, `pg_column_size`) written per change beside the
 runs started. The run it started is walked afterwards, off the clock.
-Levels share one event, so they cannot all listen at once: as many systems and automations as the largest level are created once and
-the level is the number enabled (the first N; system 0's is always among them). Beside them, automation save
-time with the fleet installed (the first and last creations, edits at full size) and the peak RSS. Levels are interleaved in
-blocks of `--fleet-block` changes in mirrored rounds (1, 100, 1000, 1000, 100, 1, ...) until each has
+Levels share one event, so they cannot all listen at once: as many systems and automations as the largest
+level are created once and the level is the number enabled (the first N; system 0's is always among them).
+Beside them, automation save time with the fleet installed (the first and last creations, edits at full size)
+and the peak RSS. Levels are interleaved in blocks of `--fleet-block` changes in mirrored rounds
+(1, 1000, 10000, 10000, 1000, 1, ...) until each has
 `--fleet-changes` (default 200): a drift of the machine's load falls on every level alike, and half of the
 switches toggle nothing. A switch enables or disables the automations between the two levels through
 `automation_set_enabled` (the service, so the index rows follow as they would for an operator), routes the
