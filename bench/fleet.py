@@ -18,20 +18,48 @@ def fleet_document(index: int, system_id, *, enabled: bool) -> dict:
             "actions": [{"action": "automation.log", "config": {"message": "health changed"}}]}
 
 
+SAVES = []  # seconds of each automation_create of the last create_fleet, in order (save time by fleet size)
+
+
 def create_fleet(size: int, *, enabled: int, start: int = 0) -> tuple[list, list]:
-    """`size` systems, each with its automation; the first `enabled` automations enabled. Returns both lists."""
+    """`size` systems, each with its automation; the first `enabled` automations enabled. Returns both lists.
+    Each automation_create's time is kept in SAVES (the n-th save meets n - 1 automations on the event)."""
     from automation.documents.validate import validate_document
     from automation.services.automations import automation_create
     from catalog.services import system_create
 
     systems, automations = [], []
+    SAVES.clear()
     for index in range(start, start + size):
         system = system_create(name=f"{PREFIX}fleet-{index:05d}-{uuid.uuid4().hex[:6]}", actor="bench")
         result = validate_document(fleet_document(index, system.pk, enabled=index - start < enabled))
         assert not result.errors, result.errors
         systems.append(system)
+        started = time.perf_counter()
         automations.append(automation_create(document=result.document, actor="bench", run_as=bench_user()))
+        SAVES.append(time.perf_counter() - started)
     return systems, automations
+
+
+def save_figures(automations: list, *, samples: int = 20) -> dict:
+    """Automation save time with the whole fleet installed: its first and last creations (p50 of `samples`
+    each), then `samples` edits (a new version, its index rows rewritten) of the last automation; and this
+    process's peak RSS. The index rows of one automation are rewritten per save, never the whole index."""
+    import resource
+
+    from automation.services.automations import automation_update
+
+    edits, automation = [], automations[-1]
+    for index in range(samples):
+        document = {**automation.document, "description": f"edit {index}"}
+        started = time.perf_counter()
+        automation = automation_update(automation=automation, document=document, actor="bench")
+        edits.append(time.perf_counter() - started)
+    first, last = summary(SAVES[:samples]), summary(SAVES[-samples:])
+    return {"create_first_p50_ms": first["p50_ms"], "create_last_p50_ms": last["p50_ms"],
+            "edit_at_full_fleet": summary(edits), "ratio_create_last_vs_first_p50":
+            round(last["p50_ms"] / first["p50_ms"], 2),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
 
 
 def fleet_enable(automations: list, *, enabled: int, currently: int) -> None:
@@ -113,4 +141,6 @@ def fleet_case(levels: list[int], *, changes: int, block: int, warmup: int = 2) 
                            "runs_started_per_change": round(statistics.mean(v["runs_started"] for v in values), 2),
                            "run_bytes_per_change": round(statistics.mean(v["run_bytes"] for v in values))}
     out["ratio_p50_largest_vs_1"] = round(out[str(levels[-1])]["p50_ms"] / out[str(levels[0])]["p50_ms"], 2)
+    out["saves"] = save_figures(automations)
+    route_in_process()
     return out

@@ -7,16 +7,18 @@ The worker case: commit → first action started with 1 and more enabled automat
 run (same worker, same broker). Starts a private redis-server (port 6394, BENCH_REDIS_PORT overrides) and one
 Celery worker on the named PostgreSQL database; the fast path delivers (no beat).
 
-The fleet case (`--fleet-levels`, default 1, 100 and 1,000): an operator installs one automation per system,
+The fleet case (`--fleet-levels`, default 1, 1,000 and 10,000): an operator installs one automation per system,
 all on `healthcheck.system_health_changed`, each with `filter: trigger.payload.system_id == '<its system>'` and
 one no-op step (automation.log); health changes of one system, so exactly one automation matches whatever N.
 Measured in this process, with no worker (nothing routes behind the clock): `health_report` in its own
 transaction, then `route_change_event` of that change inside `runs_woken_here()` as the worker's task calls it;
 p50/p99 of report + route, and the Run rows (and their bytes, `pg_column_size`) written per change beside the
 runs started. The run it started is walked afterwards, off the clock.
-Levels share one event, so they cannot all listen at once: 1,000 systems and automations are created once and
-the level is the number enabled (the first N; system 0's is always among them). Levels are interleaved in
-blocks of `--fleet-block` changes in mirrored rounds (1, 100, 1000, 1000, 100, 1, ...) until each has
+Levels share one event, so they cannot all listen at once: as many systems and automations as the largest
+level are created once and the level is the number enabled (the first N; system 0's is always among them).
+Beside them, automation save time with the fleet installed (the first and last creations, edits at full size)
+and the peak RSS. Levels are interleaved in blocks of `--fleet-block` changes in mirrored rounds
+(1, 1000, 10000, 10000, 1000, 1, ...) until each has
 `--fleet-changes` (default 200): a drift of the machine's load falls on every level alike, and half of the
 switches toggle nothing. A switch enables or disables the automations between the two levels through
 `automation_set_enabled` (the service, so the index rows follow as they would for an operator), routes the
@@ -281,7 +283,7 @@ def main():
     parser.add_argument("--samples", type=int, default=100)
     parser.add_argument("--levels", default="1,1000",
                         help="enabled automations in all (one matches, the others listen elsewhere)")
-    parser.add_argument("--fleet-levels", default="1,100,1000",
+    parser.add_argument("--fleet-levels", default="1,1000,10000",
                         help="the fleet case: automations on the same event, each filtering on its own system")
     parser.add_argument("--fleet-changes", type=int, default=200, help="measured health changes per fleet level")
     parser.add_argument("--fleet-block", type=int, default=50, help="changes per level before switching level")

@@ -34,6 +34,7 @@ SCRIPTS = {
     "statuspage": (["bench/statuspage.py"], ["--quick"]),
     "impact": (["bench/impact.py"], ["--systems", "200", "--edges", "600", "--changes", "20"]),
     "channels": (["bench/channels.py"], ["--samples", "5", "--channels", "20"]),
+    "backlog": (["bench/backlog.py"], ["--sizes", "500,2000", "--sample", "50"]),
 }
 
 
@@ -153,7 +154,21 @@ def later_rows(r: dict) -> list[tuple[str, str, str, str]]:
          "equal" if c["transitions_written"] == c["status_changes"] else "DIFFERENT"),
         *statuspage_rows(r.get("statuspage")),
         *channel_rows(r.get("channels")),
+        *backlog_rows(r.get("backlog")),
     ]
+
+
+def backlog_rows(b: dict | None) -> list[tuple[str, str, str, str]]:
+    """Routing drain rate by backlog size and planner statistics (absent before bench/backlog.py existed)."""
+    if b is None:
+        return []
+    sizes = sorted(int(k) for k in b if k.isdigit())
+    rows = [(f"Backlog of {size} unrouted changes drained: never analyzed / stale / fresh statistics",
+             " / ".join(f"{b[str(size)][mode]}/s" for mode in ("never_analyzed_per_s", "stale_per_s", "fresh_per_s")),
+             "", "") for size in sizes]
+    rows.append(("Backlog drain rate, slowest ÷ fastest over every size and statistics", "", "",
+                 f"{b['spread_slowest_vs_fastest']} (target ≥ 0.8)"))
+    return rows
 
 
 def statuspage_rows(sp: dict | None) -> list[tuple[str, str, str, str]]:
@@ -203,6 +218,12 @@ def fleet_rows(fleet: dict, throughput: dict) -> list[tuple[str, str, str, str]]
                      f"1 automation p50 {fleet[str(levels[0])]['p50_ms']} ms",
                      f"{round(f['p50_ms'] / fleet[str(levels[0])]['p50_ms'], 2)}"))
     rows[-1] = (*rows[-1][:3], f"{rows[-1][3]} (target ≤ 1.3)")
+    if "saves" in fleet:
+        saves = fleet["saves"]
+        rows.append((f"Fleet: automation save with {levels[-1]} installed (last creations p50; an edit p50 / p99)",
+                     f"{saves['create_last_p50_ms']} ms; {p50(saves['edit_at_full_fleet'])}",
+                     f"first creations p50 {saves['create_first_p50_ms']} ms",
+                     f"{saves['ratio_create_last_vs_first_p50']} (peak RSS {saves['peak_rss_mb']} MB)"))
     crowd = throughput["crowd"]
     for workers in (1, 2):
         with_, without = throughput[f"with_{workers}w"], throughput[f"without_{workers}w"]

@@ -63,15 +63,29 @@ def _change_id_value(change_id):
 # One statement per attempt: count it on the head of the entity of the given event, up to that event. The
 # outer conditions are re-checked by PostgreSQL after waiting for a routing worker's lock on the row, so a
 # head routed meanwhile is not counted (no row returned; the caller looks again). {async_commit}: see below.
+#
+# Its plan must not depend on the planner's statistics (issue 33: with statistics taken when every change was
+# routed, the partial index change_unrouted looked empty, and the cached generic plan read it whole for every
+# attempt: a backlog drained at 4.5/s). So the given event is read by its unique change_id in scalar
+# subqueries (one-time InitPlans), and "neither routed nor parked" is written UNROUTED, the predicate of the
+# partial index change_entity_unrouted (kind, entity_id, id; migration 0014) and not a form the planner can
+# match to change_unrouted's. The entity's head is then the first entry of its range in that index: stale
+# statistics make the index look small, which only makes it more attractive, and fresh ones show it exact.
+# The counted row's own recheck is written STILL_UNROUTED, the same test in a form matching no partial index's
+# predicate: a partial index that looks empty would otherwise be read whole to find one id (it was).
+UNROUTED = "COALESCE({alias}routed_at, {alias}parked_at) IS NULL"
+STILL_UNROUTED = "COALESCE(parked_at, routed_at) IS NULL"
+ENTITY_RANGE = ("{alias}.kind = (SELECT kind FROM {table} WHERE change_id = %s) "
+                "AND {alias}.entity_id = (SELECT entity_id FROM {table} WHERE change_id = %s) "
+                "AND {alias}.id <= (SELECT id FROM {table} WHERE change_id = %s)")
+HEAD_SQL = """
+        SELECT h.id FROM {table} h WHERE {range} AND {unrouted}
+        ORDER BY h.id LIMIT 1"""
 COUNT_SQL = """
     UPDATE {table} SET routing_attempts = routing_attempts + 1,
                        first_attempted_at = COALESCE(first_attempted_at, %s)
     {async_commit}
-    WHERE routed_at IS NULL AND parked_at IS NULL AND id = (
-        SELECT h.id FROM {table} h JOIN {table} c ON c.change_id = %s
-        WHERE h.kind = c.kind AND h.entity_id = c.entity_id AND h.id <= c.id
-          AND h.routed_at IS NULL AND h.parked_at IS NULL
-        ORDER BY h.id LIMIT 1)
+    WHERE {still_unrouted} AND id = ({head})
     RETURNING id, change_id, routing_attempts, first_attempted_at
 """
 # The count must survive a killed worker, not a database crash: it is a retry counter that only decides
@@ -93,10 +107,10 @@ def change_attempt_count(*, change_id, now) -> ChangeEvent | None:
     if value is None:
         return None
     async_commit = connection.vendor == "postgresql" and not connection.in_atomic_block
-    sql = COUNT_SQL.format(table=ChangeEvent._meta.db_table, async_commit=ASYNC_COMMIT if async_commit else "")
+    sql = count_sql(async_commit=async_commit)
     attempted = ChangeEvent._meta.get_field("first_attempted_at")
     with connection.cursor() as cursor:
-        cursor.execute(sql, [attempted.get_db_prep_value(now, connection), value])
+        cursor.execute(sql, [attempted.get_db_prep_value(now, connection)] + [value] * 3)
         row = cursor.fetchone()
     if row is None:
         return None
@@ -113,6 +127,20 @@ def _read_back(name: str, raw):
     return raw
 
 
+def lock_unrouted_where(table: str) -> str:
+    """changes_lock_unrouted_up_to's condition on `t` (the change id three times), in COUNT_SQL's form."""
+    return f"{ENTITY_RANGE.format(alias='t', table=table)} AND {UNROUTED.format(alias='t.')}"
+
+
+def count_sql(*, async_commit: bool) -> str:
+    """change_attempt_count's statement (the time, then the change id three times)."""
+    table = ChangeEvent._meta.db_table
+    head = HEAD_SQL.format(table=table, range=ENTITY_RANGE.format(alias="h", table=table),
+                           unrouted=UNROUTED.format(alias="h."))
+    return COUNT_SQL.format(table=table, head=head, still_unrouted=STILL_UNROUTED,
+                            async_commit=ASYNC_COMMIT if async_commit else "")
+
+
 def changes_lock_unrouted_up_to(*, change_id) -> list[ChangeEvent]:
     """This event and the earlier unrouted, unparked events of its entity, oldest first, locked; [] if none.
 
@@ -123,9 +151,7 @@ def changes_lock_unrouted_up_to(*, change_id) -> list[ChangeEvent]:
     value = _change_id_value(change_id)
     if value is None:
         return []
-    table = ChangeEvent._meta.db_table
-    where = (f"t.routed_at IS NULL AND t.parked_at IS NULL AND t.id <= (SELECT id FROM {table} WHERE change_id = %s) "
-             f"AND t.kind = (SELECT kind FROM {table} WHERE change_id = %s) "
-             f"AND t.entity_id = (SELECT entity_id FROM {table} WHERE change_id = %s)")
+    where = lock_unrouted_where(ChangeEvent._meta.db_table)
     # NO KEY UPDATE: the trigger events and deliveries inserted for these rows reference them (FOR KEY SHARE).
+    # By the entity's entries in change_entity_unrouted, whatever the statistics: see COUNT_SQL.
     return lock_rows(ChangeEvent, where, [value] * 3, order_by="t.id", no_key=True)

@@ -318,3 +318,52 @@ def test_the_waiting_on_flags_are_the_orms_exists(journal):
                bool(events) and Wait.objects.filter(kind=Wait.Kind.TRIGGER, outcome__isnull=True,
                                                     event__in=events).exists())
         assert firing.waiting_on_flags(kind=kind, entity_id=entity_id, events=events) == orm
+
+
+def _explain_generic(cursor, sql: str, args: list, types: list[str], name: str) -> str:
+    """EXPLAIN of `sql` as a prepared statement's generic plan (what psycopg's prepared statements run)."""
+    count = sql.count("%s")
+    for number in range(1, count + 1):
+        sql = sql.replace("%s", f"${number}", 1)
+    cursor.execute(f"PREPARE {name}({', '.join(types)}) AS {sql}")
+    literals = ", ".join(f"'{value}'::{kind}" for value, kind in zip(args, types, strict=True))  # our own values
+    cursor.execute(f"EXPLAIN EXECUTE {name}({literals})")
+    return "\n".join(row[0] for row in cursor.fetchall())
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.postgres
+def test_routing_statements_read_the_entity_index_whatever_the_statistics():
+    """Issue 33: statistics taken when every change was routed made change_unrouted look empty, and the
+    cached generic plan read it whole for every attempt. The head is read by the entity's unrouted entries,
+    and neither statement can fall back on the primary key's order or on change_unrouted."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("plans are PostgreSQL's")
+    event = {"kind": "system", "prev": {}, "next": {}, "delta": {}, "changed_fields": [], "actor": "x", "depth": 0}
+    now = timezone.now()
+    ChangeEvent.objects.bulk_create([ChangeEvent(change_id=uuid.uuid4(), entity_id=str(i % 5), occurred_at=now,
+                                                 routed_at=now, **event) for i in range(500)])
+    table = ChangeEvent._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {table}")  # the statistics say: nothing unrouted
+    ChangeEvent.objects.bulk_create([ChangeEvent(change_id=uuid.uuid4(), entity_id=str(i % 5), occurred_at=now,
+                                                 **event) for i in range(3000)])
+    target = str(ChangeEvent.objects.filter(routed_at=None).order_by("id").first().change_id)
+    with connection.cursor() as cursor:
+        cursor.execute("SET plan_cache_mode = force_generic_plan")
+        try:
+            counting = _explain_generic(cursor, changes.count_sql(async_commit=False), [now] + [target] * 3,
+                                        ["timestamptz"] + ["uuid"] * 3, "c33")
+            locking = _explain_generic(cursor, f"SELECT t.id FROM {table} t WHERE "
+                                       f"{changes.lock_unrouted_where(table)} ORDER BY t.id FOR NO KEY UPDATE OF t",
+                                       [target] * 3, ["uuid"] * 3, "l33")
+        finally:
+            cursor.execute("DEALLOCATE ALL")
+            cursor.execute("RESET plan_cache_mode")
+    for plan in (counting, locking):
+        assert "change_entity_unrouted" in plan, plan
+        assert "change_unrouted" not in plan, plan
+    # The counted row itself is found by its primary key, not by scanning a partial index for its id.
+    assert f"{table}_pkey" in counting, counting
