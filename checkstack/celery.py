@@ -20,6 +20,12 @@ class RecycledAfterTimeLimit(Task):
     message is acknowledged, not redelivered) and the pool starts a fresh process.
     """
 
+    def _get_exec_options(self):
+        # The limits are the worker's settings, not the publisher's: Celery stamps the publishing process's
+        # task limits (its own task_soft_time_limit) into the message, and the worker obeys the message over
+        # its own configuration. Left out, the worker's task.soft_time_limit / time_limit apply.
+        return {**super()._get_exec_options(), "time_limit": None, "soft_time_limit": None}
+
     def __call__(self, *args, **kwargs):
         started = time.monotonic()
         try:

@@ -4,6 +4,7 @@ with an error naming the bound, and a property test calls each one with inputs a
 
 import functools
 import time
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -196,3 +197,23 @@ def test_every_task_has_the_documented_time_limits(settings):
     tasks = [task for name, task in app.tasks.items() if name.startswith("checkstack.")]
     assert len(tasks) >= 15 and all(isinstance(task, RecycledAfterTimeLimit) for task in tasks)
     assert {(task.soft_time_limit, task.time_limit) for task in tasks} == {(300, 330)}  # none overrides them
+
+
+def test_a_published_task_leaves_its_time_limits_to_the_worker_that_runs_it():
+    # The worker obeys a message's limits over its own settings; Celery would stamp the publisher's there.
+    from celery import signature
+
+    from automation import tasks
+    from automation.entities.delivery import ROUTE_CHANGE_EVENT
+    from checkstack.celery import app
+
+    sent = []
+
+    def capture(*args, **kwargs):
+        sent.append(kwargs["headers"]["timelimit"])
+
+    with app.producer_or_acquire() as producer, mock.patch.object(producer, "publish", capture):
+        tasks.route_change_event.apply_async(("c1",), producer=producer)
+        signature(ROUTE_CHANGE_EVENT).apply_async(("c2",), producer=producer)  # by name, as wake_router sends
+        tasks.route_change_event.apply_async(("c3",), producer=producer, soft_time_limit=7)  # explicit: kept
+    assert sent == [[None, None], [None, None], [None, 7]]
