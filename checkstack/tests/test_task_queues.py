@@ -22,6 +22,7 @@ QUEUES = {
     "checkstack.sweep_notifications": "celery",
     "checkstack.sweep_channel_deliveries": "celery",
     "checkstack.maintenance_advance_schedule": "celery",
+    "checkstack.locations_sweep": "celery",
     "checkstack.deliver_change": DELIVERIES,
     "checkstack.send_notification": DELIVERIES,
     "checkstack.send_channel_delivery": DELIVERIES,
