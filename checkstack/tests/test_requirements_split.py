@@ -54,3 +54,41 @@ def test_the_install_stamp_changes_when_an_included_file_changes(tmp_path, monke
     assert after != before and "Django==5.2.20" in after and "pytest==9.0.1" in after
     assert path.name == ".installed-requirements-test.txt"
     assert dev.installed_stamp("requirements.txt")[0].name == ".installed-requirements.txt"
+
+
+def runtime_distributions() -> set[str]:
+    """The distributions requirements.txt pins, and everything they depend on, as installed here."""
+    from importlib import metadata
+
+    wanted, seen = list(pinned("requirements.txt")), set()
+    while wanted:
+        name = re.sub(r"[-_.]+", "-", wanted.pop()).lower()
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            requires = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            continue
+        # Extras' requirements ("; extra == ...") count only for the extras requirements.txt asks for.
+        wanted += [re.split(r"[\s\[<>=!~;(]", line)[0] for line in requires
+                   if "extra ==" not in line or 'extra == "redis"' in line]
+    return seen
+
+
+def test_every_package_production_code_imports_is_a_runtime_requirement():
+    """A fresh `dev.py run` installs requirements.txt only: an import it does not cover fails there first."""
+    import sys
+    from importlib import metadata
+
+    local = {path.name for path in ROOT.iterdir() if path.is_dir() or path.suffix == ".py"}
+    local |= {path.stem for path in ROOT.iterdir() if path.suffix == ".py"}
+    importable = metadata.packages_distributions()
+    runtime = runtime_distributions()
+    missing = {}
+    for path in production_files():
+        for name in top_level_imports(path) - local - set(sys.stdlib_module_names):
+            dists = {re.sub(r"[-_.]+", "-", dist).lower() for dist in importable.get(name, [name])}
+            if dists.isdisjoint(runtime):
+                missing.setdefault(name, []).append(str(path.relative_to(ROOT)))
+    assert missing == {}
