@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 
 from ..documents.io import dump_yaml
@@ -138,12 +138,8 @@ class AutomationAdmin(admin.ModelAdmin):
             old, new = versions[int(request.GET.get("from", 0))], versions[int(request.GET.get("to", 0))]
         except (KeyError, ValueError):
             raise Http404("no such versions") from None
-        table = difflib.HtmlDiff(wrapcolumn=80).make_table(
-            dump_yaml(old.document).splitlines(), dump_yaml(new.document).splitlines(),
-            f"version {old.version} ({old.created_by})", f"version {new.version} ({new.created_by})",
-        )
         context = {**self.admin_site.each_context(request), "title": f"{automation.name}: v{old.version} → "
-                   f"v{new.version}", "diff_table": mark_safe(table), "automation": automation,
+                   f"v{new.version}", "diff_table": version_diff_table(old, new), "automation": automation,
                    "opts": self.model._meta}
         return TemplateResponse(request, "admin/automation/automation/diff.html", context)
 
@@ -205,3 +201,14 @@ class AutomationAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{automation.name} not started: {text}", messages.ERROR)
                 continue
             self.message_user(request, f"Started run {run.pk} of {automation.name}.", messages.SUCCESS)
+
+
+def version_diff_table(old: AutomationVersion, new: AutomationVersion) -> str:
+    """Two versions' documents side by side as an HTML table, every user-written text escaped."""
+    # HtmlDiff escapes the lines it compares (&, <, >; they are only ever text between tags), but writes
+    # the column headers as given: the authors (an actor string, any text) are escaped here.
+    table = difflib.HtmlDiff(wrapcolumn=80).make_table(
+        dump_yaml(old.document).splitlines(), dump_yaml(new.document).splitlines(),
+        escape(f"version {old.version} ({old.created_by})"), escape(f"version {new.version} ({new.created_by})"),
+    )
+    return mark_safe(table)  # built above from escaped text only

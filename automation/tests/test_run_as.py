@@ -146,6 +146,23 @@ def test_version_diff_page_shows_both_versions(admin_client, system):
     assert admin_client.get(f"/admin/automation/automation/{automation.pk}/diff/?from=1&to=9").status_code == 404
 
 
+def test_version_diff_page_escapes_the_editors_and_the_documents_text(admin_client, system):
+    from automation.services.automations import automation_create, automation_update
+
+    # Given versions whose author and text carry markup
+    automation = automation_create(document=_validated(opening_document(system.pk)),
+                                   actor="user:<script>alert('author')</script>")
+    changed = _validated({**opening_document(system.pk), "description": "</td><script>alert('doc')</script>"})
+    automation_update(automation=automation, document=changed, actor="gitops:<img src=x onerror=alert(1)>")
+    # When the diff is shown
+    page = admin_client.get(f"/admin/automation/automation/{automation.pk}/diff/?from=1&to=2").content.decode()
+    # Then every piece of it is text, never markup
+    assert "<script>alert" not in page and "<img src=x" not in page and "</td><script>" not in page
+    assert "version 1 (user:&lt;script&gt;alert(&#x27;author&#x27;)&lt;/script&gt;)" in page
+    assert "version 2 (gitops:&lt;img src=x onerror=alert(1)&gt;)" in page
+    assert "&lt;/td&gt;&lt;script&gt;alert" in page
+
+
 def test_admin_lists_automations_whose_run_as_is_inactive(django_user_model, admin_client, system):
     from automation.services.automations import automation_create
 
