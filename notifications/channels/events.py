@@ -21,12 +21,13 @@ TOPIC_EVENTS = {
     Topic.MAINTENANCE_STARTED: ChannelEvent.MAINTENANCE_STARTED,
     Topic.MAINTENANCE_COMPLETED: ChannelEvent.MAINTENANCE_COMPLETED,
 }
-# Kinds whose change events reach channels. `slo` (slo.status_changed) is accepted in a channel's events
-# already, but no `slo` entity kind exists yet: when the SLO issue adds it, add "slo" here and map its
-# status changes in channel_event. Until then no change is ever slo.status_changed.
-CHANNEL_KINDS = ("incident", "maintenance", "health", "impact")
+# Kinds whose change events reach channels.
+CHANNEL_KINDS = ("incident", "maintenance", "health", "impact", "slo")
 # A system's own health (health.changed), and its health as its dependencies make it (impact.changed).
 STATUS_EVENTS = {"health": ChannelEvent.HEALTH_CHANGED, "impact": ChannelEvent.IMPACT_CHANGED}
+# An objective's status moving between ok, burning and exhausted: the same changes as fire the
+# `slo.status_changed` trigger (checks/slos/entities.py); a new objective, or its budget band alone, is none.
+SLO_SEVERITIES = {"exhausted": "critical", "burning": "warning"}
 RESOLVING = {ChannelEvent.INCIDENT_RESOLVED, ChannelEvent.MAINTENANCE_COMPLETED}
 # PagerDuty / Opsgenie severities by incident severity.
 SEVERITIES = {"critical": "critical", "major": "error", "minor": "warning"}
@@ -38,13 +39,17 @@ def channel_event(change: Change) -> str | None:
         return TOPIC_EVENTS.get(notification_topic(change))
     if change.kind in STATUS_EVENTS and not change.is_delete and "status" in change.changed_fields:
         return STATUS_EVENTS[change.kind]
+    if change.kind == "slo" and not change.is_create and not change.is_delete and "status" in change.changed_fields:
+        return ChannelEvent.SLO_STATUS_CHANGED
     return None
 
 
 def affected_system_ids(change: Change) -> list[str]:
-    """The systems the change concerns (a health change: its own system)."""
+    """The systems the change concerns (a health change: its own system; an objective's: the one it is about)."""
     if change.kind in ("incident", "maintenance"):
         return [str(pk) for pk in (change.next or {}).get("system_ids") or []]
+    if change.kind == "slo":
+        return [str((change.next or {}).get("system_id"))]
     return [str(change.entity_id)]
 
 
@@ -66,6 +71,8 @@ def change_message(change: Change, event: str, entity) -> dict:
         systems, status = context["systems"], context["status"]
         url, key = f"{base}/status/{path}/{change.entity_id}/", str(change.entity_id)
         resolved = event in RESOLVING
+    elif change.kind == "slo":
+        return _slo_message(change, event, base)
     else:
         systems = _system_names([change.entity_id])
         status = change.next.get("status")
@@ -78,6 +85,19 @@ def change_message(change: Change, event: str, entity) -> dict:
     return {"event": event, "title": title, "text": text, "systems": systems, "status": status,
             "severity": severity, "url": url, "key": key, "resolved": resolved,
             "entity_kind": change.kind, "entity_id": str(change.entity_id),
+            "occurred_at": change.occurred_at.isoformat()}
+
+
+def _slo_message(change: Change, event: str, base: str) -> dict:
+    """An objective's status change: "<system> / <objective> is burning", resolved when it is ok again."""
+    state = change.next
+    systems = _system_names([state.get("system_id")])
+    status = state.get("status")
+    title = f"{systems[0] if systems else state.get('system_id')} / {state.get('name')} is {status}"
+    text = f"Error budget left: about {state.get('budget_band')} % (it was {(change.prev or {}).get('status')})"
+    return {"event": event, "title": title, "text": text, "systems": systems, "status": status,
+            "severity": SLO_SEVERITIES.get(status, "info"), "url": f"{base}/status/", "key": f"slo:{change.entity_id}",
+            "resolved": status == "ok", "entity_kind": change.kind, "entity_id": str(change.entity_id),
             "occurred_at": change.occurred_at.isoformat()}
 
 
