@@ -324,3 +324,43 @@ def test_a_run_created_claimed_by_a_worker_that_died_is_recovered_when_its_lease
     assert run_advance(run_id=run.pk) == RunStatus.SUCCEEDED
     run.refresh_from_db()
     assert run.attempts == 2 and journal.texts() == ["1"]
+
+
+@pytest.mark.integration  # the PostgreSQL pass only: it races two claims on their own connections
+def test_a_queued_run_is_not_claimed_while_the_run_ahead_of_it_starts_between_two_reads(journal):
+    """The claim of a pending queued run decides "nothing ahead of me" on one snapshot of its bucket: the older
+    pending run ahead of it, claimed by another worker in the middle of that decision, is seen either pending
+    or running, never neither (two reads could miss it in both, and both runs would be active at once)."""
+    import threading
+
+    from django.db import connection
+
+    from automation.engine.runs.wakeups import runs_woken_here
+
+    if connection.vendor != "postgresql":
+        pytest.fail("needs PostgreSQL: run it in the PostgreSQL pass of the test command")
+    automation("queued", max_runs=5)
+    first, [first_wake_up] = claimed_on_creation(1)
+    second, third = fire(2), fire(3)
+    with runs_woken_here():  # the second's wake-up is ours to act on, not a message's
+        assert run_advance(run_id=first.pk, claim=first_wake_up.claim) == RunStatus.SUCCEEDED
+    other_claims, looked = [], []
+    run_table = Run._meta.db_table
+
+    def the_other_worker_claims_the_second(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        # Right after the third's claim first reads its bucket (the row lock is taken before, FOR UPDATE)
+        if run_table in sql and "FOR UPDATE" not in sql and not looked:
+            looked.append(sql)
+            thread = threading.Thread(target=lambda: (other_claims.append(run_claim(run_id=second.pk)),
+                                                      connection.close()))
+            thread.start()
+            thread.join(20)
+        return result
+
+    with connection.execute_wrapper(the_other_worker_claims_the_second):
+        third_claim = run_claim(run_id=third.pk)
+    assert looked and other_claims[0] is not None  # the race happened: the second started meanwhile
+    assert third_claim is None
+    assert dict(Run.objects.filter(pk__in=[second.pk, third.pk]).values_list("payload__n", "status")) == {
+        2: RunStatus.RUNNING, 3: RunStatus.PENDING}

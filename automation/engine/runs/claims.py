@@ -8,10 +8,11 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ...masking import mask
-from ...models import ACTIVE_STATUSES, Run, RunStatus
+from ...models import Run, RunStatus
 from ...sql.rows import lock_row, update_instance
 from ...sql.runs import run_row_insert_fenced
 from ...sql.runs import run_succeed_fenced as sql_run_succeed_fenced
@@ -35,10 +36,13 @@ def _startable(run: Run) -> bool:
     """A pending run may start unless its bucket is queued behind an older or active run."""
     if run.automation.mode != "queued":
         return True
-    ahead = Run.objects.filter(bucket=run.bucket, status__in=ACTIVE_STATUSES).exclude(pk=run.pk)
-    return not ahead.filter(status__in=[RunStatus.RUNNING, RunStatus.WAITING]).exists() and not ahead.filter(
-        status=RunStatus.PENDING, created_at__lt=run.created_at
-    ).exists()
+    # One statement, so one snapshot: the run ahead, claimed by another worker meanwhile, is seen either
+    # pending or running. Two reads (running? then older pending?) could see it pending in the first and
+    # running in the second, miss it in both, and start this run beside it.
+    older = Q(created_at__lt=run.created_at) | Q(created_at=run.created_at, pk__lt=run.pk)
+    ahead = Run.objects.filter(bucket=run.bucket).exclude(pk=run.pk).filter(
+        Q(status__in=[RunStatus.RUNNING, RunStatus.WAITING]) | Q(older, status=RunStatus.PENDING))
+    return not ahead.exists()
 
 
 def run_claim(*, run_id, resume: bool = False) -> Claim | None:
@@ -164,7 +168,8 @@ def _end_from_outside(run_id, status: str, *, error: str = "", reason: str = "")
 def _wake_bucket(bucket: str) -> None:
     """When a run ends, start the oldest pending run of its bucket (queued mode)."""
     nxt = (
-        Run.objects.filter(bucket=bucket, status=RunStatus.PENDING).order_by("created_at").values_list("pk", flat=True)
+        Run.objects.filter(bucket=bucket, status=RunStatus.PENDING).order_by("created_at", "pk")
+        .values_list("pk", flat=True)
     ).first()
     if nxt is not None:
         wake_run(nxt)
