@@ -104,8 +104,9 @@ def register_deriver(kind: str, deriver: Callable[[Change], list[DerivedEvent]])
 
 def subscribe(kind: str, handler: Callable[[Change], None], *, name: str, delivery: Delivery,
               wants: Callable[[Change], bool] | None = None) -> None:
-    """Run `handler` for every change of `kind` that `wants(change)` (pure; every change if None); `name` is
-    its stable id in delivery records."""
+    """Run `handler` for every change of `kind` that `wants(change)` (every change if None); `name` is
+    its stable id in delivery records. `wants` is asked inside routing's transaction: a pure check, or at
+    most one cheap read (the notification channels' gate)."""
     registry.subscriptions[name] = Subscription(name=name, kind=kind, handler=handler, delivery=delivery,
                                                 **({} if wants is None else {"wants": wants}))
 

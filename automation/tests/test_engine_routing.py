@@ -186,7 +186,7 @@ def test_routing_a_change_that_starts_one_run_takes_ten_statements(journal):
     from django.test.utils import CaptureQueriesContext
 
     from automation.entities.delivery import route_change_event
-    from automation.models import ChangeEvent
+    from automation.models import ChangeEvent, SubscriptionDelivery
 
     make_automation(doc("on-degraded"))
     system = system_create(name="api", actor="system")
@@ -201,11 +201,12 @@ def test_routing_a_change_that_starts_one_run_takes_ten_statements(journal):
     # Count the attempt on the entity's head (its own committed transaction), lock the entity's unrouted
     # events, read the listeners the index lets through (no lock), lock the automations whose filter passed,
     # then in the event's savepoint: insert its trigger events, probe for waits, count the bucket's active
-    # runs, insert the run (in the firing's savepoint), insert the notification channels' delivery (a health
-    # status change is one a channel may want: its planning reads the channels after commit, never here), mark
-    # the event routed.
-    assert work == ["UPDATE", "SELECT", "SELECT", "SELECT", "INSERT", "SELECT", "SELECT", "INSERT", "INSERT",
+    # runs, insert the run (in the firing's savepoint), ask whether an enabled channel wants a health change (a
+    # health status change is a channel event; with no channel listening no delivery row is written, nor its
+    # task and transaction run), mark the event routed.
+    assert work == ["UPDATE", "SELECT", "SELECT", "SELECT", "INSERT", "SELECT", "SELECT", "INSERT", "SELECT",
                     "UPDATE"]
+    assert not SubscriptionDelivery.objects.exists()
     # Isolation (docs/operations.md, Parked changes): a savepoint for the firing that passed its filter; the
     # event, the head routed alone, needs none (its failure rolls back the whole attempt and is recorded).
     assert statements.count("SAVEPOINT") == 1

@@ -60,10 +60,9 @@ def test_a_filter_miss_of_a_routed_change_leaves_no_row(journal):
 
     route_change_event(str(ChangeEvent.objects.order_by("-id").first().change_id))
 
-    # Only what the change itself routes to: its trigger events (system_degraded, system_health_changed) and the
-    # notification channels' delivery (a health status change is one a channel may want); no run, no window
-    # hit, nothing of the automation.
-    assert grown(before) == {"DerivedTriggerEvent": 2, "SubscriptionDelivery": 1}
+    # Only what the change itself routes to: its trigger events (system_degraded, system_health_changed); no
+    # channel delivery (no channel listens), no run, no window hit, nothing of the automation.
+    assert grown(before) == {"DerivedTriggerEvent": 2}
     assert ChangeEvent.objects.filter(kind="health").get().routed_at is not None
 
 

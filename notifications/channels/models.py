@@ -59,6 +59,8 @@ class Channel(models.Model):
         ordering = ["name"]
         permissions = [("use_channel", "Can send messages through channels from automations")]
         constraints = [models.CheckConstraint(condition=Q(kind__in=ChannelKind.values), name="channel_kind_valid")]
+        # Routing's gate (planning.channels_listening) reads the enabled channels for every channel event.
+        indexes = [models.Index(fields=["enabled"], name="channel_enabled")]
 
     def __str__(self):
         return f"{self.name} ({self.kind})"

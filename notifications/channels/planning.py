@@ -109,8 +109,22 @@ def wake_deliveries(delivery_ids: list[int]) -> None:
 
 
 def wanted(change: Change) -> bool:
-    """Whether the change is a channel event at all (pure): the others cost no delivery."""
-    return channel_event(change) is not None
+    """Whether the change is a channel event some enabled channel subscribes to: the others cost no delivery.
+
+    Asked by routing, inside its transaction, for each change of a channel kind. The pure check comes first,
+    so a change that is no channel event costs nothing; a channel event costs one read of the enabled
+    channels, instead of a delivery row, its task and its transaction when no channel listens (e.g. a health
+    change on an installation without channels). Not a cached flag: a channel saved in one process must be
+    heard by the routing workers at once, and a read is the only way to know without one.
+    """
+    event = channel_event(change)
+    return event is not None and channels_listening(event)
+
+
+def channels_listening(event: str) -> bool:
+    """Whether an enabled channel has `event` among its events (one statement; index channel_enabled)."""
+    return any(event in (events or []) for events in
+               Channel.objects.filter(enabled=True).values_list("events", flat=True))
 
 
 def register() -> None:
