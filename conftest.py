@@ -68,14 +68,22 @@ def private_redis():
     if started_here:
         server.start()
     yield server
+    from testing.process_fixtures import stop_launched
+
+    stop_launched()  # before its broker goes: a worker left by a test without the `integration` fixture
     if started_here and server.running:
         server.stop()
 
 
 @pytest.fixture
 def integration(private_redis, transactional_db):
-    """PostgreSQL + Redis for a test that runs real Celery processes; fails if either is missing."""
-    from testing.process_fixtures import require_integration_services
+    """PostgreSQL + Redis for a test that runs real Celery processes; fails if either is missing.
+
+    At teardown, every Celery process the test launched and left running (it failed before stopping it) is
+    stopped with its whole process group: no worker or pool child outlives the test to consume later tests'
+    messages.
+    """
+    from testing.process_fixtures import require_integration_services, stop_launched
 
     require_integration_services()
     if private_redis is None:
@@ -83,7 +91,8 @@ def integration(private_redis, transactional_db):
     if not private_redis.running:
         private_redis.start()
     private_redis.flush()
-    return private_redis
+    yield private_redis
+    stop_launched()
 
 
 @pytest.fixture

@@ -158,6 +158,9 @@ class Supervised:
     def check(self, now: float):
         """Restart this process, after its back-off, when it exited."""
         if self.due is None and (code := self.proc.poll()) is not None:
+            # What it left in its group goes with it (a Celery pool whose parent was killed would go on
+            # beside the restarted worker's pool); its leader is gone, so no parent can hang on a lock.
+            self.signal_group(signal.SIGKILL)
             if now - self.started >= STABLE_SECONDS:
                 self.restarts = 0
             delay = RESTART_DELAYS[min(self.restarts, len(RESTART_DELAYS) - 1)]
@@ -206,6 +209,8 @@ def stop_all(processes: list[Supervised], grace: float, poll: float = 0.05):
         log("supervisor", f"{process.name} did not stop within {grace}s; killing it")
         process.signal_group(signal.SIGKILL)
         process.proc.wait()
+    for process in processes:  # what an exited process left in its group and SIGTERM did not end
+        process.signal_group(signal.SIGKILL)
 
 
 def supervise(procfile: dict[str, str], env: dict, *, poll: float = 0.2, grace: float = 10) -> int:

@@ -85,8 +85,65 @@ def process_env(**extra) -> dict:
     return env
 
 
+def group_members(pgid: int) -> list[int]:
+    """The live (not zombie) processes of process group `pgid`, read from /proc.
+
+    Not `killpg(pgid, 0)`: an orphaned zombie still counts there, and a container's pid 1 may never reap it.
+    """
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # exited meanwhile
+            continue
+        # pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses, so split after its last ")".
+        state, _ppid, pgrp = stat[stat.rindex(")") + 2:].split()[:3]
+        if int(pgrp) == pgid and state != "Z":
+            members.append(int(entry.name))
+    return members
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process `pid` runs (a zombie does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2:].split()[0] != "Z"
+
+
+def kill_group(pgid: int, *, timeout: float = 10) -> None:
+    """SIGKILL every process left in group `pgid` and wait until none is alive; fail the test otherwise."""
+    deadline = time.monotonic() + timeout
+    while group_members(pgid):
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"processes {group_members(pgid)} of group {pgid} survived SIGKILL for {timeout}s")
+        time.sleep(0.05)
+
+
+# Every Celery process a test launched: the `integration` fixture stops whatever a test left running (a test
+# that failed before its own stop), so no worker outlives it to consume a later test's queue.
+_launched: list["CeleryProcess"] = []
+
+
+def stop_launched() -> None:
+    """Stop every launched Celery process still running, its whole process group with it."""
+    while _launched:
+        _launched.pop().stop()
+
+
 class CeleryProcess:
-    """A `celery worker` or `celery beat` subprocess with its log in the test's temporary folder."""
+    """A `celery worker` or `celery beat` subprocess with its log in the test's temporary folder.
+
+    It leads a process group of its own (its prefork pool children are in it): stopping or killing it ends
+    the whole group, even after the leader itself is gone, so no pool child is left behind.
+    """
 
     def __init__(self, args: list[str], log_path: Path, env: dict):
         self.args, self.log_path, self.env = args, log_path, env
@@ -102,12 +159,18 @@ class CeleryProcess:
             [CELERY_BIN, "-A", "checkstack", *self.args],
             cwd=BASE_DIR, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )
+        _launched.append(self)
         return self
 
     def wait_ready(self, ready_text: str, timeout: float = 30):
-        wait_for(lambda: ready_text in self.log() or self.proc.poll() is not None, timeout=timeout,
-                 what=f"celery {self.args[0]} to start")
+        try:
+            wait_for(lambda: ready_text in self.log() or self.proc.poll() is not None, timeout=timeout,
+                     what=f"celery {self.args[0]} to start")
+        except BaseException:
+            self.stop()  # it may still be booting: not left to consume a queue after this test failed
+            raise
         if self.proc.poll() is not None:
+            self.stop()  # its pool children may have outlived it
             pytest.fail(f"celery {self.args[0]} exited at start:\n{self.log()[-3000:]}")
         return self
 
@@ -115,18 +178,29 @@ class CeleryProcess:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def kill(self, sig=signal.SIGKILL):
-        """Signal the whole process group (the prefork children too)."""
-        if self.proc and self.proc.poll() is None:
+        """Signal the whole process group (the prefork children too), even when its leader already exited."""
+        if self.proc is None:
+            return
+        try:
             os.killpg(self.proc.pid, sig)
+        except ProcessLookupError:  # nothing of the group is left
+            pass
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
+        """Stop the process (SIGTERM to the group, SIGKILL after 15 s), then kill whatever is left in its group
+        and wait until nothing is: a leader that died alone leaves its pool children behind."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
             self.kill(signal.SIGTERM)
             try:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.kill(signal.SIGKILL)
                 self.proc.wait(timeout=5)
+        kill_group(self.proc.pid)
+        if self in _launched:
+            _launched.remove(self)
         if getattr(self, "_log", None):
             self._log.close()
 

@@ -1,6 +1,7 @@
 """Loaded only by integration-test workers: test hooks registered there, not in the test process."""
 
 import os
+import time
 
 from celery import shared_task
 from django.db import connection
@@ -29,6 +30,14 @@ if os.environ.get("CHECKSTACK_TEST_POISON_DERIVER"):
     register_deriver("system", poison_deriver)
 # A timer kind whose firing is recorded in Redis, so a test can count firings per timer.
 HANDLERS["test_count"] = record_timer
+
+
+@shared_task(name="tests.busy_pool_process")
+def busy_pool_process(pid_path: str, seconds: float) -> None:
+    """Write this pool process's pid to `pid_path`, then stay busy: a pool child that outlives a killed parent."""
+    with open(pid_path, "w") as pid_file:
+        pid_file.write(str(os.getpid()))
+    time.sleep(seconds)
 
 
 @shared_task(name="tests.record_backend_pid")

@@ -12,7 +12,7 @@ import urllib.request
 from pathlib import Path
 
 from testing.embedded_stack import free_port
-from testing.process_fixtures import BASE_DIR, process_env, wait_for
+from testing.process_fixtures import BASE_DIR, kill_group, process_env, wait_for
 
 BIN = Path(sys.executable).parent
 
@@ -36,7 +36,14 @@ class Process:
             self.proc.wait(timeout=15)
 
     def stop(self):
-        self.kill(signal.SIGTERM)
+        """SIGTERM the group (SIGKILL after 15 s), then kill whatever is left in it (gunicorn's workers
+        when the master went first)."""
+        try:
+            self.kill(signal.SIGTERM)
+        except subprocess.TimeoutExpired:
+            self.kill(signal.SIGKILL)
+        if self.proc is not None:
+            kill_group(self.proc.pid)
         if getattr(self, "_log", None):
             self._log.close()
 

@@ -57,3 +57,31 @@ def test_a_process_that_exits_is_restarted_and_the_others_keep_running(tmp_path)
     assert "stopping every process" in log
     assert marker.read_text() == "x\n"  # the steady process was never restarted
     assert "steady exited" not in log and "steady was killed" not in log
+
+
+def test_a_process_that_exits_leaves_nothing_of_its_group_running(tmp_path):
+    """A process that dies leaving children in its group (a Celery worker killed with its pool still up) has
+    them ended before it is restarted, and Ctrl-C ends what the last one left."""
+    from testing.process_fixtures import pid_alive, wait_for
+
+    # Given a process that starts a child in its own group, then exits with code 3
+    pids = tmp_path / "children"
+    leaky = tmp_path / "leaky.sh"
+    leaky.write_text(f"sleep 300 &\necho $! >> {pids}\nsleep 0.3\nexit 3\n")
+    script = f"import dev, os; dev.supervise({{'leaky': 'sh {leaky}'}}, dict(os.environ), grace=5)"
+    log_path = tmp_path / "supervisor.log"
+    with open(log_path, "wb") as log_file:
+        proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT)
+        try:
+            # When it has exited and been restarted, the child of its first run is gone
+            wait_for_text(log_path, "leaky exited with code 3; restarting in 2s")
+            first = int(pids.read_text().split()[0])
+            wait_for(lambda: not pid_alive(first), timeout=5, what=f"the first run's child {first} to end")
+            # Then Ctrl-C: no child of any run is left
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=15) == 0
+        finally:
+            proc.kill()
+    children = [int(pid) for pid in pids.read_text().split()]
+    assert len(children) >= 2
+    wait_for(lambda: not any(pid_alive(pid) for pid in children), timeout=5, what="every child to end")

@@ -1,0 +1,51 @@
+"""The tests' Celery processes end with their whole process group: no pool child outlives a test to go on
+working (a busy pool child finishes its task after its parent died, writing to the database meanwhile)."""
+
+import os
+import signal
+
+import pytest
+from celery import current_app
+
+from testing.process_fixtures import group_members, pid_alive, start_worker, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+def busy_pool_child(worker, tmp_path, name: str) -> int:
+    """A pool child of `worker` busy with a one-minute task; its pid."""
+    pid_path = tmp_path / f"{name}.pid"
+    current_app.send_task("tests.busy_pool_process", args=[str(pid_path), 60])
+    wait_for(lambda: pid_path.exists() and pid_path.read_text(), timeout=30, what="a pool process to take the task")
+    pid = int(pid_path.read_text())
+    assert pid in group_members(worker.proc.pid)
+    return pid
+
+
+def test_stopping_a_worker_whose_main_process_died_alone_ends_its_busy_pool_child(integration, tmp_path):
+    # Given a worker whose main process was killed alone (the OOM killer, a kill of its pid) while a pool child
+    # was busy: the child goes on with its task
+    worker = start_worker(tmp_path, name="orphaned", concurrency=2)
+    child = busy_pool_child(worker, tmp_path, "orphaned")
+    os.kill(worker.proc.pid, signal.SIGKILL)
+    worker.proc.wait(timeout=10)
+    assert pid_alive(child)
+    # When the test stops the worker
+    worker.stop()
+    # Then nothing of its group is left
+    assert not pid_alive(child)
+    assert group_members(worker.proc.pid) == []
+
+
+def test_a_worker_a_test_leaves_running_is_ended_with_its_pool_when_the_test_ends(request, tmp_path):
+    left = {}
+
+    def nothing_left():  # registered before the `integration` fixture was set up: runs after its teardown
+        assert left and group_members(left["group"]) == [] and not pid_alive(left["child"])
+
+    request.addfinalizer(nothing_left)
+    request.getfixturevalue("integration")
+    # Given a worker with a busy pool child that the test never stops (as when it fails before its stop)
+    worker = start_worker(tmp_path, name="forgotten", concurrency=2)
+    left.update(group=worker.proc.pid, child=busy_pool_child(worker, tmp_path, "forgotten"))
+    # Then (nothing_left) the fixture's teardown ended its whole group
