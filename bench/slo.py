@@ -119,7 +119,10 @@ def main() -> None:
 
     django.setup()
     check_database(args.any_database)
+    from django.core.management import call_command
     from django.db import connection
+
+    call_command("migrate", verbosity=0)  # a fresh bench database (`bench/run.py --only slo`) has no tables yet
 
     from checks.models import Slo
 
