@@ -1,4 +1,4 @@
-"""The bench scripts must not rot: the quick engine, routing and fleet throughput benches run end to end and end
+"""The bench scripts must not rot: the quick engine, routing, fleet throughput and SLO benches run end to end and end
 with their JSON figures.
 
 No timing is asserted here (speed is measured by `python bench/run.py`, not by tests).
@@ -40,3 +40,12 @@ def test_the_quick_fleet_benches_print_their_figures():
     throughput = figures["fleet_throughput"]
     assert {"ratio_with_crowd_vs_without_1w", "ratio_with_crowd_vs_without_2w"} <= set(throughput)
     assert all(throughput[key]["changes"] == 16 for key in ("without_1w", "without_2w", "with_1w", "with_2w"))
+
+
+def test_the_quick_slo_bench_prints_its_figures():
+    result = subprocess.run([sys.executable, "bench/run.py", "--quick", "--only", "slo"], cwd=settings.BASE_DIR,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])["slo"]
+    assert (figures["objectives"], figures["days"]) == (100, 7)
+    assert figures["pass_s"] > 0 and figures["statements_per_pass"] > 0
