@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -85,45 +86,70 @@ def process_env(**extra) -> dict:
     return env
 
 
-def group_members(pgid: int) -> list[int]:
-    """The live (not zombie) processes of process group `pgid`, read from /proc.
+# Each process a test starts carries a mark of its own in its environment, inherited by its children: the
+# pid of a leader that exited and was reaped may be reused (pid_max may be 32768 on a busy machine) by
+# another program's group, which must never be signalled for ours.
+MARK_VARIABLE = "CHECKSTACK_TEST_PROCESS"
 
-    Not `killpg(pgid, 0)`: an orphaned zombie still counts there, and a container's pid 1 may never reap it.
+
+def marked(env: dict) -> tuple[dict, bytes]:
+    """`env` with a new mark; the mark as it reads in /proc/<pid>/environ."""
+    mark = uuid.uuid4().hex
+    return {**env, MARK_VARIABLE: mark}, f"{MARK_VARIABLE}={mark}\0".encode()
+
+
+def _state_and_group(pid: str) -> tuple[str, int] | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # exited meanwhile
+        return None
+    # pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses, so split after its last ")".
+    state, _ppid, pgrp = stat[stat.rindex(")") + 2:].split()[:3]
+    return state, int(pgrp)
+
+
+def group_members(pgid: int, *, mark: bytes | None = None) -> list[int]:
+    """The live (not zombie) processes of process group `pgid` (with `mark`: only those carrying it).
+
+    Read from /proc, not `killpg(pgid, 0)`: an orphaned zombie counts there, and a container's pid 1 may never
+    reap it.
     """
     members = []
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
+        found = _state_and_group(entry.name) if entry.name.isdigit() else None
+        if found is None or found[1] != pgid or found[0] == "Z":
             continue
         try:
-            stat = (entry / "stat").read_text()
-        except OSError:  # exited meanwhile
+            if mark is not None and mark not in (entry / "environ").read_bytes():
+                continue
+        except OSError:  # another user's, or gone: not ours
             continue
-        # pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses, so split after its last ")".
-        state, _ppid, pgrp = stat[stat.rindex(")") + 2:].split()[:3]
-        if int(pgrp) == pgid and state != "Z":
-            members.append(int(entry.name))
+        members.append(int(entry.name))
     return members
 
 
 def pid_alive(pid: int) -> bool:
     """Whether process `pid` runs (a zombie does not)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2:].split()[0] != "Z"
+    found = _state_and_group(str(pid))
+    return found is not None and found[0] != "Z"
 
 
-def kill_group(pgid: int, *, timeout: float = 10) -> None:
-    """SIGKILL every process left in group `pgid` and wait until none is alive; fail the test otherwise."""
-    deadline = time.monotonic() + timeout
-    while group_members(pgid):
+def signal_marked(pgid: int, mark: bytes, sig) -> None:
+    """Signal each process of group `pgid` that carries `mark`, one by one (never the group: see MARK_VARIABLE)."""
+    for pid in group_members(pgid, mark=mark):
         try:
-            os.killpg(pgid, signal.SIGKILL)
+            os.kill(pid, sig)
         except ProcessLookupError:
-            return
+            pass
+
+
+def kill_group(pgid: int, mark: bytes, *, timeout: float = 10) -> None:
+    """SIGKILL every process of group `pgid` carrying `mark` until none is alive; fail the test otherwise."""
+    deadline = time.monotonic() + timeout
+    while group_members(pgid, mark=mark):
+        signal_marked(pgid, mark, signal.SIGKILL)
         if time.monotonic() > deadline:
-            pytest.fail(f"processes {group_members(pgid)} of group {pgid} survived SIGKILL for {timeout}s")
+            pytest.fail(f"processes {group_members(pgid, mark=mark)} of group {pgid} survived SIGKILL for {timeout}s")
         time.sleep(0.05)
 
 
@@ -146,7 +172,8 @@ class CeleryProcess:
     """
 
     def __init__(self, args: list[str], log_path: Path, env: dict):
-        self.args, self.log_path, self.env = args, log_path, env
+        self.args, self.log_path = args, log_path
+        self.env, self.mark = marked(env)
         self.proc = None
 
     def start(self, ready_text: str, timeout: float = 30):
@@ -181,10 +208,10 @@ class CeleryProcess:
         """Signal the whole process group (the prefork children too), even when its leader already exited."""
         if self.proc is None:
             return
-        try:
+        if self.proc.poll() is None:  # not reaped: its pid, the group's id, cannot have been reused
             os.killpg(self.proc.pid, sig)
-        except ProcessLookupError:  # nothing of the group is left
-            pass
+        else:
+            signal_marked(self.proc.pid, self.mark, sig)
 
     def stop(self):
         """Stop the process (SIGTERM to the group, SIGKILL after 15 s), then kill whatever is left in its group
@@ -198,7 +225,7 @@ class CeleryProcess:
             except subprocess.TimeoutExpired:
                 self.kill(signal.SIGKILL)
                 self.proc.wait(timeout=5)
-        kill_group(self.proc.pid)
+        kill_group(self.proc.pid, self.mark)
         if self in _launched:
             _launched.remove(self)
         if getattr(self, "_log", None):

@@ -12,14 +12,15 @@ import urllib.request
 from pathlib import Path
 
 from testing.embedded_stack import free_port
-from testing.process_fixtures import BASE_DIR, kill_group, process_env, wait_for
+from testing.process_fixtures import BASE_DIR, kill_group, marked, process_env, wait_for
 
 BIN = Path(sys.executable).parent
 
 
 class Process:
     def __init__(self, args: list[str], log_path: Path, env: dict):
-        self.args, self.log_path, self.env, self.proc = args, log_path, env, None
+        self.args, self.log_path, self.proc = args, log_path, None
+        self.env, self.mark = marked(env)
 
     def start(self):
         self._log = open(self.log_path, "ab")
@@ -43,7 +44,7 @@ class Process:
         except subprocess.TimeoutExpired:
             self.kill(signal.SIGKILL)
         if self.proc is not None:
-            kill_group(self.proc.pid)
+            kill_group(self.proc.pid, self.mark)
         if getattr(self, "_log", None):
             self._log.close()
 
