@@ -15,7 +15,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from testing.process_fixtures import BASE_DIR, wait_for
+from testing.process_fixtures import BASE_DIR, kill_group, marked, wait_for
 
 TEST_SECRET_KEY = "checkstack-tests-only-not-a-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 BIN = str(Path(sys.executable).parent)
@@ -56,7 +56,8 @@ class EmbeddedStack:
     """dev.py's supervisor running a Procfile (the repository's, possibly with test hooks appended)."""
 
     def __init__(self, tmp_path: Path, env: dict, procfile: str):
-        self.env, self.tmp_path = env, tmp_path
+        self.env, self.mark = marked(env)
+        self.tmp_path = tmp_path
         self.procfile = tmp_path / "Procfile"
         self.procfile.write_text(procfile)
         self.log_path = tmp_path / "supervisor.log"
@@ -92,6 +93,9 @@ class EmbeddedStack:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=5)
+        # The supervisor's processes lead sessions of their own: what it left (it hung and was killed, or a
+        # process of it ignored the stop) is found by this stack's mark, wherever it is.
+        kill_group(None, self.mark)
         if getattr(self, "_log", None):
             self._log.close()
 

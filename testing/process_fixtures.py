@@ -108,8 +108,9 @@ def _state_and_group(pid: str) -> tuple[str, int] | None:
     return state, int(pgrp)
 
 
-def group_members(pgid: int, *, mark: bytes | None = None) -> list[int]:
-    """The live (not zombie) processes of process group `pgid` (with `mark`: only those carrying it).
+def group_members(pgid: int | None, *, mark: bytes | None = None) -> list[int]:
+    """The live (not zombie) processes of process group `pgid` (None: of any group), with `mark`: only those
+    carrying it.
 
     Read from /proc, not `killpg(pgid, 0)`: an orphaned zombie counts there, and a container's pid 1 may never
     reap it.
@@ -117,7 +118,7 @@ def group_members(pgid: int, *, mark: bytes | None = None) -> list[int]:
     members = []
     for entry in Path("/proc").iterdir():
         found = _state_and_group(entry.name) if entry.name.isdigit() else None
-        if found is None or found[1] != pgid or found[0] == "Z":
+        if found is None or (pgid is not None and found[1] != pgid) or found[0] == "Z":
             continue
         try:
             if mark is not None and mark not in (entry / "environ").read_bytes():
@@ -134,8 +135,9 @@ def pid_alive(pid: int) -> bool:
     return found is not None and found[0] != "Z"
 
 
-def signal_marked(pgid: int, mark: bytes, sig) -> None:
-    """Signal each process of group `pgid` that carries `mark`, one by one (never the group: see MARK_VARIABLE)."""
+def signal_marked(pgid: int | None, mark: bytes, sig) -> None:
+    """Signal each process of group `pgid` (None: of any group) that carries `mark`, one by one (never the
+    group: see MARK_VARIABLE)."""
     for pid in group_members(pgid, mark=mark):
         try:
             os.kill(pid, sig)
@@ -143,8 +145,9 @@ def signal_marked(pgid: int, mark: bytes, sig) -> None:
             pass
 
 
-def kill_group(pgid: int, mark: bytes, *, timeout: float = 10) -> None:
-    """SIGKILL every process of group `pgid` carrying `mark` until none is alive; fail the test otherwise."""
+def kill_group(pgid: int | None, mark: bytes, *, timeout: float = 10) -> None:
+    """SIGKILL every process of group `pgid` (None: every process, e.g. the supervisor's children, each in a
+    session of its own) carrying `mark` until none is alive; fail the test otherwise."""
     deadline = time.monotonic() + timeout
     while group_members(pgid, mark=mark):
         signal_marked(pgid, mark, signal.SIGKILL)

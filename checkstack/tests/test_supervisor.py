@@ -85,3 +85,31 @@ def test_a_process_that_exits_leaves_nothing_of_its_group_running(tmp_path):
     children = [int(pid) for pid in pids.read_text().split()]
     assert len(children) >= 2
     wait_for(lambda: not any(pid_alive(pid) for pid in children), timeout=5, what="every child to end")
+
+
+def test_what_a_killed_supervisor_left_running_is_found_by_its_mark_and_ended(tmp_path):
+    """The supervisor's processes lead sessions of their own: killing the supervisor leaves them running, and
+    the tests' stack (testing/embedded_stack.py) ends them by the mark in their environment."""
+    import os
+
+    from testing.process_fixtures import group_members, kill_group, marked, pid_alive, wait_for
+
+    env, mark = marked(dict(os.environ))
+    script = "import dev, os; dev.supervise({'steady': 'sleep 300'}, dict(os.environ), grace=5)"
+    log_path = tmp_path / "supervisor.log"
+    with open(log_path, "wb") as log_file:
+        proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=env, stdout=log_file,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            wait_for_text(log_path, "steady     | started")
+            [steady] = wait_for(lambda: group_members(None, mark=mark) and
+                                [pid for pid in group_members(None, mark=mark) if pid != proc.pid],
+                                timeout=10, what="the supervised process")
+            proc.kill()  # the supervisor dies without stopping anything
+            proc.wait(timeout=5)
+            assert pid_alive(steady)
+            kill_group(None, mark)
+            assert not pid_alive(steady) and group_members(None, mark=mark) == []
+        finally:
+            proc.kill()
+            kill_group(None, mark)
