@@ -107,13 +107,14 @@ def _check_bucket_tallies(checks: dict[str, str], start: datetime, midnight: dat
             .annotate(today=Case(When(start__gte=midnight, then=Value(True)), default=Value(False)))
             .values("check_ref_id", "today").annotate(runs=Sum("runs"), failures=Sum("failures"))
             .order_by().values_list("check_ref_id", "today", "runs", "failures"))
-    out = {}
+    sums = {}
     for check_id, today, runs, failures in rows:
         system_id = checks.get(str(check_id))
         if system_id is not None:
-            key = (system_id, today)
-            out[key] = out.get(key, Tally()) + Tally(runs, failures)
-    return out
+            total = sums.setdefault((system_id, today), [0, 0])
+            total[0] += runs
+            total[1] += failures
+    return {key: Tally(runs, failures) for key, (runs, failures) in sums.items()}
 
 
 def _bucket_series(system_ids, start: datetime) -> dict[tuple[str, datetime], tuple]:
@@ -178,12 +179,15 @@ def uptime_for_systems(*, system_ids, now: datetime, series: bool = False, fleet
         points = {}
         tallies = (_bucket_tallies(wanted, start, midnight) if checks is None
                    else _check_bucket_tallies(checks, start, midnight))
-    result = {}
+    result, none = {}, Tally()
     for system_id in wanted:
         days = past.get(system_id, empty)
-        today_tally = tallies.get((system_id, True), Tally())
+        today_tally = tallies.get((system_id, True), none)
+        runs, failures = today_tally
+        earlier = tallies.get((system_id, False), none)
         result[system_id] = SystemUptime(
             dates=dates, tallies=[*days.tallies, today_tally], series=points.get(system_id, []),
-            last_24h=today_tally + tallies.get((system_id, False), Tally()),
-            last_30d=Tally(*days.recent) + today_tally, last_90d=Tally(*days.total) + today_tally)
+            last_24h=Tally(runs + earlier[0], failures + earlier[1]),
+            last_30d=Tally(days.recent[0] + runs, days.recent[1] + failures),
+            last_90d=Tally(days.total[0] + runs, days.total[1] + failures))
     return result
