@@ -102,8 +102,18 @@ def system_impact(*, system: System) -> Impact:
     try:
         impact = system.impact
     except SystemImpact.DoesNotExist:
-        return Impact(status=system_health(system=system).status)
-    return Impact(status=impact.status, impacted_by=tuple(impact.impacted_by))
+        return impact_from(row=None, health_status=system_health(system=system).status)
+    return impact_from(row=(impact.status, impact.impacted_by), health_status=None)
+
+
+def impact_from(*, row: tuple | None, health_status: str | None) -> Impact:
+    """The impact of a system from its impact row's (status, impacted_by), or its own health without the row.
+
+    Pure, for pages that read the columns as plain values rather than model instances.
+    """
+    if row is None:
+        return Impact(status=health_status)
+    return Impact(status=row[0], impacted_by=tuple(row[1]))
 
 
 def impact_of(*, system_id) -> Impact:

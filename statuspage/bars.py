@@ -93,8 +93,8 @@ def _failing(dates: list[date], tallies) -> list[str]:
             for day, tally in zip(dates, tallies, strict=True) if tally[1]]
 
 
-def _label(count: int, failing: int, empty: int, recent: list[str]) -> str:
-    language = get_language()
+def _label(count: int, failing: int, empty: int, recent: list[str], language: str | None = None) -> str:
+    language = language or get_language()
     words = _words(language)
     label = words["label"] % {"count": count, "failing": _days(failing, language), "empty": _days(empty, language)}
     if recent:
@@ -162,19 +162,26 @@ def _past_bar(first: date, tallies: tuple, language: str | None) -> tuple[str, i
     return marks, len(failing), sum(1 for tally in tallies if not tally[0]), tuple(failing[-5:])
 
 
-def uptime_bar_markup(*, dates: list[date], tallies: list) -> SafeString:
+@lru_cache(maxsize=8192)
+def _label_markup(count: int, failing: int, empty: int, recent: tuple[str, ...], language: str | None) -> str:
+    """The bar's opening <svg> with its label, escaped; memoised, as most systems' labels repeat across views."""
+    label = escape(_label(count, failing, empty, list(recent), language))
+    return (f'<svg class="uptime-bar" viewBox="0 0 {count * STEP - BAR_GAP} {BAR_HEIGHT}" '
+            f'preserveAspectRatio="none" role="img" aria-label="{label}"><title>{label}</title>')
+
+
+def uptime_bar_markup(*, dates: list[date], tallies, language: str | None = None) -> SafeString:
     """The bar as inline SVG, oldest day on the left; each mark's <title> is its tooltip.
 
-    Today is always its own mark (it moves with every result), the past days as `_past_bar` draws them.
+    `tallies`: (runs, failures) tuples, one per date. Today is always its own mark (it moves with every
+    result), the past days as `_past_bar` draws them. `language`: the request's, when the caller has it.
     """
-    language = get_language()
-    marks, failing, empty, recent = _past_bar(dates[0], tuple(map(tuple, tallies[:-1])), language)
+    language = language or get_language()
+    marks, failing, empty, recent = _past_bar(dates[0], tuple(tallies[:-1]), language)
     (runs, failures), today = tallies[-1], dates[-1]
-    marks += _mark_svg(Bar(x=(len(dates) - 1) * STEP, state=_state(runs, failures),
-                           title=_day_title(today, runs, failures, language)))
     if failures:
         failing, recent = failing + 1, (*recent, *_failing([today], [(runs, failures)]))[-5:]
-    label = escape(_label(len(dates), failing, empty + (not runs), list(recent)))
-    return SafeString(f'<svg class="uptime-bar" viewBox="0 0 {len(dates) * STEP - BAR_GAP} {BAR_HEIGHT}" '
-                      f'preserveAspectRatio="none" role="img" aria-label="{label}"><title>{label}</title>'
-                      f"{marks}</svg>")
+    today_mark = _mark_svg(Bar(x=(len(dates) - 1) * STEP, state=_state(runs, failures),
+                               title=_day_title(today, runs, failures, language)))
+    return SafeString(f"{_label_markup(len(dates), failing, empty + (not runs), recent, language)}"
+                      f"{marks}{today_mark}</svg>")

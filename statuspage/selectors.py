@@ -14,7 +14,7 @@ from django.db.models import Prefetch
 
 from catalog.impact_graph import worst_status
 from catalog.models import HealthSource, System
-from checks.uptime import SystemUptime, uptime_for_systems, with_has_checks
+from checks.uptime import SystemUptime, uptime_for_systems
 from incidents.selectors import incidents_open
 from maintenance.models import (
     MaintenanceStatus,
@@ -26,8 +26,6 @@ from maintenance.models import (
 from .catalog_reads import (
     PublicGroup,
     groups_ordered,
-    impact_of,
-    system_group_id,
     systems_for_page,
 )
 from .overall import Overall, overall_status
@@ -69,24 +67,18 @@ class StatusPage:
 
 
 def _systems(now: datetime, *, pk=None) -> list[PublicSystem]:
-    systems = with_has_checks(systems_for_page())
-    systems = list(systems if pk is None else systems.filter(pk=pk))
+    rows = systems_for_page(pk=pk)
     # Two more queries for all systems with checks together; none when no system has one. One system's page
     # also draws its 24-hour chart.
-    uptime = uptime_for_systems(system_ids=[s.pk for s in systems if s.has_checks], now=now, series=pk is not None,
-                                fleet=pk is None)
-    names = {str(s.pk): s.name for s in systems}
-    out = []
-    for system in systems:
-        health = getattr(system, "health", None)
-        status = getattr(health, "status", None)
-        impact_status, impacted_by = impact_of(system)
-        out.append(PublicSystem(
-            id=str(system.pk), name=system.name, status=status, impact_status=impact_status,
-            impacted_by=sorted(names[i] for i in impacted_by if i in names), impacted_by_ids=impacted_by,
-            message=public_message(health),
-            group_id=system_group_id(system), uptime=uptime.get(str(system.pk))))
-    return out
+    checks = {check_id: row.id for row in rows for check_id in row.check_ids}
+    uptime = uptime_for_systems(system_ids=set(checks.values()), now=now, series=pk is not None,
+                                fleet=pk is None, checks=None if pk is not None else checks)
+    names = {row.id: row.name for row in rows}
+    return [PublicSystem(
+        id=row.id, name=row.name, status=row.status, impact_status=row.impact_status,
+        impacted_by=sorted(names[i] for i in row.impacted_by if i in names), impacted_by_ids=list(row.impacted_by),
+        message=public_message(source=row.source, message=row.message), group_id=row.group_id,
+        uptime=uptime.get(row.id)) for row in rows]
 
 
 def open_maintenance() -> list[MaintenanceWindow]:
@@ -114,13 +106,13 @@ def _sections(systems: list[PublicSystem]) -> tuple[list[Section], list[PublicSy
     return sections, ungrouped
 
 
-def public_message(health) -> str:
+def public_message(*, source: str | None, message: str) -> str:
     """The health message the public may read: a reported one, cut to the setting's length; never one written
-    by checks (it quotes probe errors: host names, addresses, banners)."""
-    if health is None or health.source != HealthSource.REPORTED:
+    by checks (it quotes probe errors: host names, addresses, banners). `source` None: no health yet."""
+    if source != HealthSource.REPORTED:
         return ""
     limit = settings.CHECKSTACK_STATUS_MESSAGE_CHARS
-    return health.message if len(health.message) <= limit else health.message[: limit - 1] + "…"
+    return message if len(message) <= limit else message[: limit - 1] + "…"
 
 
 def status_page(*, now: datetime) -> StatusPage:

@@ -193,3 +193,46 @@ def test_a_system_without_roll_ups_loses_its_history_row(shop):
 
     assert history_refresh(now=NOW) == 0
     assert not SystemDailyHistory.objects.exists()
+
+
+def test_the_fleet_read_by_check_gives_the_figures_of_the_join_and_only_for_the_systems_asked(shop):
+    # Given a system with two checks, another with one, and buckets on both sides of midnight
+    other = system_create(name="Other", actor="system")
+    http, tcp, elsewhere = make_check(shop), make_check(shop, "tcp"), make_check(other)
+    result_record(check=http, at=NOW - timedelta(minutes=5), ok=False, latency_ms=10)
+    result_record(check=tcp, at=NOW - timedelta(minutes=20), ok=True, latency_ms=10)
+    result_record(check=tcp, at=NOW - timedelta(hours=10), ok=False)  # yesterday, inside the 24 hours
+    result_record(check=elsewhere, at=NOW - timedelta(minutes=5), ok=True, latency_ms=3)
+    history_refresh(now=NOW)
+
+    # When the fleet's figures are read by check (every bucket, no id list) and by the join
+    with CaptureQueriesContext(connection) as queries:
+        by_check = uptime_for_systems(system_ids=[shop.pk], now=NOW, fleet=True,
+                                      checks={str(http.pk): str(shop.pk), str(tcp.pk): str(shop.pk)})
+    joined = uptime_for_systems(system_ids=[shop.pk], now=NOW, fleet=True)
+
+    # Then both say the same, the other system's check is left out, and no query sends an id list
+    assert set(by_check) == {str(shop.pk)}
+    mine = by_check[str(shop.pk)]
+    assert mine.last_24h == joined[str(shop.pk)].last_24h == Tally(3, 2)
+    # (yesterday's result is in the 24 hours; the days before today come from roll-ups, none written here)
+    assert mine.days[-1].tally == Tally(2, 1) and mine.last_90d == mine.last_30d == Tally(2, 1)
+    assert len(queries) == 2 and not any(str(shop.pk).replace("-", "") in q["sql"].replace("-", "")
+                                         for q in queries)
+
+
+def test_a_rewritten_history_row_is_read_afresh_in_the_same_process(shop):
+    # Given a fleet page read once (its rows decoded and summed once per process)
+    check = make_check(shop)
+    CheckDailyRollup.objects.create(check_ref=check, day=TODAY - timedelta(days=3), runs=10, failures=1)
+    history_refresh(now=NOW)
+    before = uptime_for_systems(system_ids=[shop.pk], now=NOW, fleet=True)[str(shop.pk)]
+
+    # When the refresh rewrites the row with a new day of roll-ups
+    CheckDailyRollup.objects.create(check_ref=check, day=TODAY - timedelta(days=40), runs=5, failures=5)
+    history_refresh(now=NOW)
+    after = uptime_for_systems(system_ids=[shop.pk], now=NOW, fleet=True)[str(shop.pk)]
+
+    # Then the new figures show, the 30 days without the older day
+    assert before.last_90d == Tally(10, 1) and after.last_90d == Tally(15, 6)
+    assert after.last_30d == Tally(10, 1) and after.days[-41].tally == Tally(5, 5)
