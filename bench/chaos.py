@@ -120,7 +120,7 @@ def settle(timeout: float) -> dict:
     from chaos_audit import quiet
     from django.db import connection
 
-    deadline, owed = time.monotonic() + timeout, None
+    deadline, owed, shown = time.monotonic() + timeout, None, time.monotonic()
     while time.monotonic() < deadline:
         try:
             owed = quiet()
@@ -131,6 +131,9 @@ def settle(timeout: float) -> dict:
             continue
         if not any(owed.values()):
             return owed
+        if time.monotonic() >= shown + 10:
+            shown = time.monotonic()
+            log(f"settling: still owed {owed}")
         time.sleep(1)
     return owed
 
@@ -220,14 +223,17 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--full", action="store_true", help="600 s")
-    parser.add_argument("--rate", type=float, default=6.0, help="client writes per second, all clients together")
+    parser.add_argument("--rate", type=float, default=4.0, help="client writes per second, all clients together")
     parser.add_argument("--kill-every", type=float, default=5.0, help="seconds between kills (± half)")
-    parser.add_argument("--settle", type=float, default=90.0, help="seconds allowed to settle after the soak")
+    parser.add_argument("--settle", type=float, default=None,
+                        help="seconds allowed to settle after the soak (default 90, 300 with --full)")
     parser.add_argument("--keep", action="store_true", help="keep the soak's folder (logs) and print its path")
     parser.add_argument("--redis-port", type=int, default=int(os.environ.get("BENCH_REDIS_PORT", "6412")))
     args = parser.parse_args()
     if args.full:
         args.seconds = 600
+    if args.settle is None:
+        args.settle = 300.0 if args.full else 90.0
     root = temporary_root()
     try:
         result = soak(args, root)
