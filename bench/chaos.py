@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import sys
 import time
 import urllib.error
@@ -207,7 +208,9 @@ def soak(args, root: Path) -> dict:
                  and controller.pg_restarts == 1 and controller.error is None)
     return {"seconds": args.seconds, "writes_attempted": clients.attempts, **found, **faults,
             "controller_error": repr(controller.error) if controller.error else None,
-            "settle_seconds": settle_seconds, "still_owed": owed, "lost": lost, "duplicated": duplicated,
+            # Not settled: what is still owed counts as lost, though it may only be late (a backlog).
+            "settled": not any(owed.values()), "settle_seconds": settle_seconds, "still_owed": owed,
+            "lost": lost, "duplicated": duplicated,
             "pass": lost == 0 and duplicated == 0 and not any(owed.values()) and faults_ok}
 
 
@@ -234,7 +237,9 @@ def main():
         args.seconds = 600
     if args.settle is None:
         args.settle = 300.0 if args.full else 90.0
-    root = temporary_root()
+    # SIGTERM (a CI timeout) ends the soak like Ctrl-C: its `finally` blocks stop every process it started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(f"chaos: terminated after {time.monotonic() - begun:.0f} s"))
+    begun, root = time.monotonic(), temporary_root()
     try:
         result = soak(args, root)
     finally:

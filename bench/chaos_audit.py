@@ -25,7 +25,7 @@ from checkstack.tests.faults.invariants import transition_gaps
 from incidents.models import Incident, IncidentStatus, IncidentUpdate
 from maintenance.models import MaintenanceStatus, MaintenanceWindow
 from notifications.channels.models import ChannelDelivery, DeliveryStatus
-from notifications.models import NotificationSend, SendStatus
+from notifications.models import Notification, NotificationSend, SendStatus
 
 PENDING_SENDS = (SendStatus.PENDING, SendStatus.SENDING)
 PENDING_DELIVERIES = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
@@ -68,17 +68,26 @@ def acknowledged_writes(acks: list[tuple[str, str]]) -> dict:
             "examples": [f"{what} {key}" for what, key, n in counts if n != 1][:5]}
 
 
+def _created() -> Q:
+    """The changes that created an incident or a maintenance window."""
+    return Q(kind__in=["incident", "maintenance"], prev__isnull=True)
+
+
+def _unplanned(change_ids: set, planned) -> int:
+    """How many of these changes have no row in `planned` (a queryset of change ids)."""
+    return len(change_ids - set(planned))
+
+
 def routing() -> dict:
     """Every change routed exactly once: routed, one derived event per (change, event), each subscriber once;
     and the history whole (each transition starts where the entity's previous one ended)."""
     derived_twice = DerivedTriggerEvent.objects.values("change", "event").annotate(n=Count("id")).filter(n__gt=1)
     delivered_twice = SubscriptionDelivery.objects.values("subscriber", "change").annotate(n=Count("id")) \
         .filter(n__gt=1)
-    # Changes the derivers must turn into an event: a health status change, an incident's creation.
-    wanted = ChangeEvent.objects.filter(Q(kind="health", changed_fields__contains=["status"]) |
-                                        Q(kind="incident", prev__isnull=True))
+    # Changes the derivers must turn into an event: a health status change, an incident's or a window's creation.
+    wanted = ChangeEvent.objects.filter(Q(kind="health", changed_fields__contains=["status"]) | _created())
     without_event = wanted.exclude(trigger_events__event__in=["healthcheck.system_health_changed",
-                                                              "incident.created"]).count()
+                                                              "incident.created", "maintenance.created"]).count()
     return {"changes": ChangeEvent.objects.count(), "transition_gaps": len(transition_gaps()),
             "routed": ChangeEvent.objects.exclude(routed_at=None).count(),
             "unrouted": ChangeEvent.objects.filter(routed_at=None).count(),
@@ -147,11 +156,11 @@ def channel_messages(channel_name: str, received: list[str]) -> dict:
     figures["lost"] += figures["not_sent"]
     figures["duplicated"] += sum(r["n"] - 1 for r in rows.values("change_id").annotate(n=Count("id"))
                                  .filter(n__gt=1))
-    # Each health status change (as a channel event) must have been planned for the channel.
-    health = set(ChangeEvent.objects.filter(kind="health", changed_fields__contains=["status"])
+    # Each health status change and each creation (channel events the channel wants) must have been planned.
+    wanted = set(ChangeEvent.objects.filter(Q(kind="health", changed_fields__contains=["status"]) | _created())
                  .values_list("change_id", flat=True))
-    figures["health_changes_unplanned"] = len(health - set(rows.values_list("change_id", flat=True)))
-    figures["lost"] += figures["health_changes_unplanned"]
+    figures["changes_unplanned"] = _unplanned(wanted, rows.values_list("change_id", flat=True))
+    figures["lost"] += figures["changes_unplanned"]
     return figures
 
 
@@ -164,4 +173,8 @@ def subscriber_emails(received: list[str]) -> dict:
     # A row failed as "outcome unknown" (its worker died during or after the SMTP exchange) is never re-sent,
     # so no subscriber gets it twice; the receiver's log, not the row, says whether it arrived.
     figures["statuses"] = dict(Counter(status for *_, status in sends))
+    # Each creation of an incident or a window (on the subscriber's systems: all of them) must have a notification.
+    created = set(ChangeEvent.objects.filter(_created()).values_list("change_id", flat=True))
+    figures["changes_unplanned"] = _unplanned(created, Notification.objects.values_list("change_id", flat=True))
+    figures["lost"] += figures["changes_unplanned"]
     return figures
