@@ -20,14 +20,14 @@ pytestmark = [pytest.mark.integration, pytest.mark.faults]
 def test_chaos_soak_loses_and_duplicates_nothing(request, capsys):
     # Given the Procfile's processes under the supervisor, clients writing through the API, and a controller
     # killing a web, worker or beat process every ~3 s and restarting Redis and PostgreSQL once
-    seconds = 600 if request.config.getoption("--full") else 60
+    full = request.config.getoption("--full")
     soak = subprocess.Popen(
-        [sys.executable, "bench/chaos.py", "--seconds", str(seconds), "--kill-every", "3",
+        [sys.executable, "bench/chaos.py", *(["--full"] if full else ["--seconds", "60", "--kill-every", "3"]),
          "--redis-port", str(free_port())],
         cwd=BASE_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
-        stdout, stderr = soak.communicate(timeout=seconds + 420)
+        stdout, stderr = soak.communicate(timeout=(600 + 300 if full else 60 + 90) + 300)
     except subprocess.TimeoutExpired:
         soak.terminate()  # the soak stops what it started (its cluster, Redis, the supervisor) on SIGTERM
         stdout, stderr = soak.communicate(timeout=120)
