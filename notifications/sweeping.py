@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from django.db.models import F
 from django.utils import timezone
 
-from automation.entities.delivery import send_wakeup
+from automation.entities.delivery import MAX_HOLD_BACK, MIN_HOLD_BACK, send_wakeup
 
 from .conf import confirm_max_age, send_max_attempts, sending_timeout, sweep_grace
 from .models import NotificationSend, SendStatus
@@ -41,6 +41,19 @@ def _take_back_lost_claims(now) -> tuple[int, int]:
     return recovered, failed
 
 
+def _hold_back(due, rows: list, *, now) -> None:
+    """Woken sends are not woken again before they have been owed twice as long (1 s to 5 min), the rule the
+    change sweeper holds its re-sends to (automation.entities.delivery.hold_back).
+
+    Under a backlog a woken send's wake-up is still queued: waking every due send at every sweep flooded the
+    deliveries queue with duplicates that starved the real work (the chaos soak, docs/chaos.md). `due` limits
+    the write to rows still pending and due, so a retry's back-off written meanwhile stands.
+    """
+    for row in rows:
+        row.next_attempt_at = now + min(max(now - row.created_at, MIN_HOLD_BACK), MAX_HOLD_BACK)
+    due.bulk_update(rows, ["next_attempt_at"], batch_size=500)
+
+
 def notifications_sweep(*, now=None, limit: int = 500) -> SweepResult:
     """Run every safety net once; safe from several processes at once (every step is conditional)."""
     from . import tasks
@@ -48,10 +61,9 @@ def notifications_sweep(*, now=None, limit: int = 500) -> SweepResult:
     now = now or timezone.now()
     recovered, failed = _take_back_lost_claims(now)
     due = NotificationSend.objects.filter(status=SendStatus.PENDING, next_attempt_at__lte=now - sweep_grace())
-    woken = sum(
-        send_wakeup(tasks.send_notification, send_id)
-        for send_id in due.order_by("next_attempt_at").values_list("id", flat=True)[:limit]
-    )
+    rows = list(due.order_by("next_attempt_at").only("id", "created_at", "next_attempt_at")[:limit])
+    woken = [row for row in rows if send_wakeup(tasks.send_notification, row.pk)]
+    _hold_back(due, woken, now=now)
     owed = subscribers_confirmation_owed(now=now, grace=sweep_grace(), max_age=confirm_max_age())
     confirmations = sum(
         send_wakeup(tasks.send_subscription_confirmation, str(pk))
@@ -61,6 +73,7 @@ def notifications_sweep(*, now=None, limit: int = 500) -> SweepResult:
     if recovered or failed or woken or confirmations or purged:
         logger.info(
             "notifications sweep: %s recovered, %s failed, %s woken, %s confirmations, %s purged",
-            recovered, failed, woken, confirmations, purged,
+            recovered, failed, len(woken), confirmations, purged,
         )
-    return SweepResult(recovered=recovered, failed=failed, woken=woken, confirmations=confirmations, purged=purged)
+    return SweepResult(recovered=recovered, failed=failed, woken=len(woken), confirmations=confirmations,
+                       purged=purged)

@@ -11,9 +11,10 @@ from automation.entities import delivery
 from automation.models import SubscriptionDelivery
 from incidents.services import incident_add_update, incident_create, incident_resolve, incident_update
 from maintenance.services import maintenance_add_update, maintenance_close, maintenance_create, maintenance_update
+from notifications.conf import sweep_grace
 from notifications.models import Notification, NotificationSend, SendStatus, Subscriber
 from notifications.sending import notification_send
-from notifications.sweeping import notifications_sweep
+from notifications.sweeping import _hold_back, notifications_sweep
 
 from .support import inboxes, make_world, pump, route_and_deliver
 
@@ -186,3 +187,41 @@ def test_a_lost_worker_is_decided_by_whether_the_server_had_the_message(world, s
     assert second.status == SendStatus.PENDING
     assert notification_send(send_id=second.pk) == SendStatus.SENT
     assert [m.subject for m in mail.outbox] == ["Incident: API still down"]
+
+
+def test_the_sweep_wakes_a_pending_send_again_only_once_held_back_as_long_as_it_was_owed(world):
+    # Given a send owed for a minute whose wake-up is still queued (a backlog) or was lost
+    api, _db = world
+    incident_create(title="API down", system_ids=[api.pk], actor="user:ops")
+    route_and_deliver()
+    [send] = NotificationSend.objects.all()
+    owed_for, grace = timedelta(minutes=1), sweep_grace()
+    now = send.created_at + owed_for
+    NotificationSend.objects.filter(pk=send.pk).update(next_attempt_at=send.created_at)
+    # When the sweep wakes it, then sweeps again and again within the minute
+    assert notifications_sweep(now=now).woken == 1
+    assert [notifications_sweep(now=now + timedelta(seconds=s)).woken for s in (1, 30, 59)] == [0, 0, 0]
+    # Then it was held back for as long as it had been owed, still pending, and woken again only after that
+    send.refresh_from_db()
+    assert (send.status, send.next_attempt_at) == (SendStatus.PENDING, now + owed_for)
+    assert notifications_sweep(now=now + owed_for + grace).woken == 1
+
+
+def test_holding_back_leaves_a_retry_back_off_written_meanwhile(world):
+    # Given two sends woken by a sweep, one of which a worker then tried, failed and backed off for an hour
+    api, _db = world
+    incident_create(title="API down", system_ids=[api.pk], actor="user:ops")
+    incident_create(title="API still down", system_ids=[api.pk], actor="user:ops")
+    route_and_deliver()
+    now = timezone.now()
+    NotificationSend.objects.update(next_attempt_at=now - timedelta(minutes=1))
+    due = NotificationSend.objects.filter(status=SendStatus.PENDING, next_attempt_at__lte=now - sweep_grace())
+    woken = list(due.order_by("id"))
+    backed_off = now + timedelta(hours=1)
+    NotificationSend.objects.filter(pk=woken[1].pk).update(next_attempt_at=backed_off)
+    # When the sweep holds its woken sends back
+    _hold_back(due, woken, now=now)
+    # Then the one still due is held back; the back-off stands
+    held, tried = NotificationSend.objects.order_by("id")
+    assert held.next_attempt_at == now + max(now - held.created_at, timedelta(seconds=1))
+    assert tried.next_attempt_at == backed_off
