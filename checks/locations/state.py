@@ -18,21 +18,39 @@ def effective_quorum(check_quorum: int | None, system_quorum: int | None) -> int
 
 def location_states(check_id) -> list[LocationState]:
     """The check's per-location states; offline locations' as "no data"."""
-    rows = (CheckLocation.objects.filter(check_ref_id=check_id)
-            .values_list("location__name", "location__status", "last_ok", "consecutive_failures",
+    return locations_states([check_id]).get(str(check_id), [])
+
+
+def locations_states(check_ids) -> dict[str, list[LocationState]]:
+    """location_states of several checks, by check id (one query)."""
+    out: dict[str, list[LocationState]] = {}
+    rows = (CheckLocation.objects.filter(check_ref_id__in=list(check_ids))
+            .values_list("check_ref_id", "location__name", "location__status", "last_ok", "consecutive_failures",
                          "last_latency_ms", "last_error"))
-    return [LocationState(name, ok if status == LocationStatus.ONLINE else None, failures, latency, error)
-            for name, status, ok, failures, latency, error in rows]
+    for check_id, name, status, ok, failures, latency, error in rows:
+        state = LocationState(name, ok if status == LocationStatus.ONLINE else None, failures, latency, error)
+        out.setdefault(str(check_id), []).append(state)
+    return out
 
 
 def check_quorum_refresh(*, check_id, quorum: int | None, run_at=None) -> None:
     """Write the check's state as its locations amount to; the system's row must be locked by the caller."""
-    combined = quorum_combine(location_states(check_id), quorum)
-    fields = {"last_ok": combined.last_ok, "consecutive_failures": combined.consecutive_failures,
-              "last_latency_ms": combined.latency_ms, "last_error": combined.error[:ERROR_MAX_LENGTH]}
-    if run_at is not None:
-        fields["last_run_at"] = run_at
-    Check.objects.filter(pk=check_id).update(**fields)
+    checks_quorum_refresh(checks=[(check_id, quorum, run_at)])
+
+
+def checks_quorum_refresh(*, checks: list[tuple]) -> None:
+    """check_quorum_refresh of several checks, (check id, quorum, run at or None) each: one read, one write per
+    set of fields; the systems' rows must be locked by the caller."""
+    states = locations_states(check_id for check_id, _quorum, _run_at in checks)
+    by_fields: dict[bool, list[Check]] = {False: [], True: []}
+    for check_id, quorum, run_at in checks:
+        combined = quorum_combine(states.get(str(check_id), []), quorum)
+        by_fields[run_at is not None].append(Check(
+            pk=check_id, last_ok=combined.last_ok, consecutive_failures=combined.consecutive_failures,
+            last_latency_ms=combined.latency_ms, last_error=combined.error[:ERROR_MAX_LENGTH], last_run_at=run_at))
+    fields = ["last_ok", "consecutive_failures", "last_latency_ms", "last_error"]
+    for with_run, rows in by_fields.items():
+        Check.objects.bulk_update(rows, fields + ["last_run_at"] if with_run else fields)
 
 
 def location_checks(location_id) -> list[tuple]:
