@@ -34,7 +34,7 @@ def bucket_add(*, check_id, at: datetime, ok: bool, latency_ms: int | None) -> N
 
 
 def buckets_add(*, rows: list[tuple]) -> None:
-    """Count results, (check id, at, ok, latency ms) each, in their buckets: one read, at most two writes.
+    """Count results, (check id, at, ok, latency ms) each, in their buckets: one read, one write.
 
     The caller holds the system row lock of every check named (see the module): the rows read here are then
     written by no one else until it commits, so the new counts are computed here, not in SQL.
@@ -64,8 +64,11 @@ def buckets_add(*, rows: list[tuple]) -> None:
             bisect.insort(merged, latency_ms)
         row.latencies = merged
         changed.append(row)
-    CheckBucketRollup.objects.bulk_create(fresh)
-    CheckBucketRollup.objects.bulk_update(changed, ["runs", "failures", "latencies"])
+    # One upsert for new and counted buckets alike (the system locks keep anyone else from writing them).
+    if fresh or changed:
+        CheckBucketRollup.objects.bulk_create(fresh + changed, update_conflicts=True,
+                                              unique_fields=["check_ref", "start"],
+                                              update_fields=["runs", "failures", "latencies"])
 
 
 def buckets_rebuild(*, check_ids, since: datetime, until: datetime) -> int:

@@ -9,6 +9,7 @@ pass and the placements are claimed again by whichever prober of that location a
 """
 
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,6 +24,7 @@ from ..health import systems_health_follow
 from ..models import ERROR_MAX_LENGTH, Check, CheckKind, CheckLocation
 from ..probes.secret_headers import HeaderError, headers_render
 from ..results import ResultIn, results_record
+from ..row_writes import locked_rows_write
 from ..scheduling import jitter_seconds
 from ..validation import CONFIG_FIELDS
 from .state import checks_quorum_refresh, effective_quorum
@@ -79,7 +81,7 @@ def prober_claim(*, location_id, limit: int, now: datetime | None = None) -> lis
         margin = settings.CHECKSTACK_PROBER_LEASE_MARGIN_SECONDS
         placement.lease_until = now + timedelta(seconds=check.timeout_seconds + margin)
         placement.next_run_at = _next_due(placement, check.interval_seconds, now)
-    CheckLocation.objects.bulk_update(claimed, ["lease_token", "lease_until", "next_run_at"])
+    locked_rows_write(CheckLocation, claimed, ["lease_token", "lease_until", "next_run_at"])
     return [{"claim": p.lease_token, "check_id": str(p.check_ref_id), "lease_until": p.lease_until.isoformat(),
              "due_at": due_at[p.pk].isoformat(), "check": probe_config(p.check_ref)} for p in claimed]
 
@@ -94,6 +96,11 @@ def _run_time(at: datetime | None, now: datetime, lease_until: datetime | None) 
 REFUSED = "not claimed under this lease (replayed, forged, lapsed, or another location's check)"
 
 
+def _uuid(value) -> uuid.UUID:
+    # UUIDs, not strings, in the IN lists: Django converts each string again when it compiles them.
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
 def _holds(placement, token: str) -> bool:
     return bool(placement is not None and token and placement.lease_token
                 and secrets.compare_digest(placement.lease_token, token))
@@ -102,7 +109,7 @@ def _holds(placement, token: str) -> bool:
 def _fence(location_id, held: list[tuple[int, dict]], now: datetime) -> tuple[list, list[Refusal]]:
     """Lock the batch's systems, then its placements (the lock order of every health write: checks/health.py),
     and keep the results whose claim is still current; (system, placement, result) of each kept, the refused."""
-    check_ids = {str(result["check_id"]) for _index, result in held}
+    check_ids = {_uuid(result["check_id"]) for _index, result in held}
     system_of = dict(Check.objects.filter(pk__in=check_ids).values_list("pk", "system_id"))
     # Sorted: two batches sharing systems lock them in one order and never deadlock.
     systems = {s.pk: s for s in System.objects.select_for_update().filter(pk__in=set(system_of.values()))
@@ -133,7 +140,7 @@ def _record_held(location_id, held: list[tuple[int, dict]], now: datetime) -> li
     kept, refused = _fence(location_id, held, now)
     if not kept:
         return refused
-    CheckLocation.objects.bulk_update([placement for _s, placement, _r in kept], [
+    locked_rows_write(CheckLocation, [placement for _s, placement, _r in kept], [
         "lease_token", "lease_until", "last_run_at", "last_ok", "last_error", "last_latency_ms",
         "consecutive_failures"])
     results_record(results=[ResultIn(placement.check_ref_id, system.pk, r["at"], r["ok"], r.get("latency_ms"),
@@ -156,7 +163,7 @@ def prober_results_record(*, location_id, results: list[dict]) -> tuple[int, lis
     """
     now = timezone.now()
     tokens = {str(check_id): token for check_id, token in CheckLocation.objects.filter(
-        location_id=location_id, check_ref_id__in={str(r["check_id"]) for r in results})
+        location_id=location_id, check_ref_id__in={_uuid(r["check_id"]) for r in results})
         .values_list("check_ref_id", "lease_token")}
     held, refused = [], []
     for index, result in enumerate(results):

@@ -8,6 +8,7 @@ from catalog.models import System
 
 from ..health import system_health_follow
 from ..models import ERROR_MAX_LENGTH, Check, CheckLocation, LocationStatus
+from ..row_writes import locked_rows_write
 from .quorum import LocationState, quorum_combine
 
 
@@ -39,18 +40,21 @@ def check_quorum_refresh(*, check_id, quorum: int | None, run_at=None) -> None:
 
 
 def checks_quorum_refresh(*, checks: list[tuple]) -> None:
-    """check_quorum_refresh of several checks, (check id, quorum, run at or None) each: one read, one write per
-    set of fields; the systems' rows must be locked by the caller."""
+    """check_quorum_refresh of several checks, (check id, quorum, run at or None) each: two reads and one write;
+    the systems' rows must be locked by the caller (the checks' are locked here, after them)."""
     states = locations_states(check_id for check_id, _quorum, _run_at in checks)
-    by_fields: dict[bool, list[Check]] = {False: [], True: []}
+    locked = {str(check.pk): check for check in Check.objects.select_for_update(of=("self",))
+              .filter(pk__in=[check_id for check_id, _quorum, _run_at in checks]).order_by("pk")}
     for check_id, quorum, run_at in checks:
+        check = locked.get(str(check_id))
+        if check is None:
+            continue  # deleted meanwhile
         combined = quorum_combine(states.get(str(check_id), []), quorum)
-        by_fields[run_at is not None].append(Check(
-            pk=check_id, last_ok=combined.last_ok, consecutive_failures=combined.consecutive_failures,
-            last_latency_ms=combined.latency_ms, last_error=combined.error[:ERROR_MAX_LENGTH], last_run_at=run_at))
-    fields = ["last_ok", "consecutive_failures", "last_latency_ms", "last_error"]
-    for with_run, rows in by_fields.items():
-        Check.objects.bulk_update(rows, fields + ["last_run_at"] if with_run else fields)
+        check.last_ok, check.consecutive_failures = combined.last_ok, combined.consecutive_failures
+        check.last_latency_ms, check.last_error = combined.latency_ms, combined.error[:ERROR_MAX_LENGTH]
+        check.last_run_at = run_at or check.last_run_at
+    locked_rows_write(Check, list(locked.values()), ["last_ok", "consecutive_failures", "last_latency_ms",
+                                                     "last_error", "last_run_at"])
 
 
 def location_checks(location_id) -> list[tuple]:
