@@ -1,7 +1,7 @@
 """Check capacity: HTTP checks per second one worker process sustains against a local server answering in 10 ms.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/checkstack_bench .venv/bin/python bench/check_capacity.py \
-        [--rates 100,150,200,250,300,400] [--baseline-rates 10,20,40,80] [--interval 10] [--window 20]
+        [--rates 25,50,75,100,150,200,250,300] [--baseline-rates 5,10,15,20,30] [--interval 10] [--window 20]
 
 Creates a pool of HTTP checks (`--interval` s, timeout 5 s) on systems whose health their checks set, against
 an HTTP server in a process of its own that answers every request after 10 ms. Starts a private redis-server
@@ -222,8 +222,8 @@ def ramp(ids, rates: list[float], args, tmp: Path, **env) -> dict:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rates", default="100,150,200,250,300,400")
-    parser.add_argument("--baseline-rates", default="10,20,40,80")
+    parser.add_argument("--rates", default="25,50,75,100,150,200,250,300")
+    parser.add_argument("--baseline-rates", default="5,10,15,20,30")
     parser.add_argument("--interval", type=int, default=10)
     parser.add_argument("--window", type=float, default=20.0)
     parser.add_argument("--quick", action="store_true", help="two short steps each")
