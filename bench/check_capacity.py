@@ -255,9 +255,9 @@ def main():
         print("batched: CHECKSTACK_CHECKS_BATCH=50, CHECKSTACK_CHECKS_PROBE_THREADS=50")
         batched = ramp(ids, rates, args, tmp, CHECKSTACK_CHECKS_BATCH=50, CHECKSTACK_CHECKS_PROBE_THREADS=50)
     finally:
-        cleanup()
-        shutil.rmtree(tmp, ignore_errors=True)
         target.terminate()
+        shutil.rmtree(tmp, ignore_errors=True)
+        cleanup()
     at_80 = batched["at_80_percent"] or {}
     result = {"interval_s": args.interval, "window_s": args.window, "answer_ms": ANSWER_S * 1000,
               "capacity_per_s": batched["capacity_per_s"], "baseline_capacity_per_s": baseline["capacity_per_s"],
