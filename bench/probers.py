@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.append(str(Path(__file__).resolve().parent))  # after ROOT: `checks` must stay the app
 
-from mutations import check_database, configure_environment  # noqa: E402
+from mutations import check_database, configure_environment, forget_changes  # noqa: E402
 
 PREFIX = "bench-probers-"
 TARGET_P99_S = 2.0
@@ -82,10 +82,14 @@ def cleanup():
     from checks.locations.services import location_delete
     from checks.models import Location
 
+    ids = []
     for system in System.objects.filter(name__startswith=PREFIX):
+        ids.append(str(system.pk))
         system_delete(system=system, actor="bench")
     for location in Location.objects.filter(name__startswith=PREFIX):
+        ids.append(str(location.pk))
         location_delete(location=location, actor="bench")
+    forget_changes(ids)  # no worker runs here: unrouted, they would load the next script's worker
 
 
 def create(n: int, interval: int, url: str):

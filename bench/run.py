@@ -36,6 +36,8 @@ SCRIPTS = {
     "channels": (["bench/channels.py"], ["--samples", "5", "--channels", "20"]),
     "backlog": (["bench/backlog.py"], ["--sizes", "500,2000", "--sample", "50"]),
     "slo": (["bench/slo.py"], ["--objectives", "100", "--days", "7", "--today-results", "10"]),
+    "probers": (["bench/probers.py"], ["--checks", "100", "--interval", "10", "--seconds", "20"]),
+    "check_capacity": (["bench/check_capacity.py"], ["--quick"]),
 }
 
 
@@ -157,6 +159,8 @@ def later_rows(r: dict) -> list[tuple[str, str, str, str]]:
         *channel_rows(r.get("channels")),
         *backlog_rows(r.get("backlog")),
         *slo_rows(r.get("slo")),
+        *prober_rows(r.get("probers")),
+        *capacity_rows(r.get("check_capacity")),
     ]
 
 
@@ -169,6 +173,35 @@ def slo_rows(s: dict | None) -> list[tuple[str, str, str, str]]:
          f"{s['pass_s']} s", "target ≤ 1 s", f"{s['pass_s']}"),
         ("SLO statements: a whole pass over every objective / the figures of a tenth of them",
          f"{s['statements_per_pass']} / {s['statements_tenth']}", "", "none per objective"),
+    ]
+
+
+def prober_rows(p: dict | None) -> list[tuple[str, str, str, str]]:
+    """Remote probers' results ingested by the core (absent before bench/probers.py was run by this script)."""
+    if p is None:
+        return []
+    return [
+        (f"Probers: {p['locations']} × {p['checks']} HTTP checks every {p['interval_s']} s, results ingested",
+         f"{p['results_per_s']}/s; core CPU {p['core_cpu_s_per_1000_results']} s per 1,000 results",
+         f"expected {round(p['expected'] / p['window_s'], 1)}/s",
+         f"{round(p['results_per_s'] * p['window_s'] / max(1, p['expected']), 2)}"),
+        ("Probers: start lateness p50 / p99", f"{p['lateness_p50_s']} s / {p['lateness_p99_s']} s",
+         f"target p99 ≤ {p['target_p99_s']} s", f"{round(p['lateness_p99_s'] / p['target_p99_s'], 2)}"),
+    ]
+
+
+def capacity_rows(c: dict | None) -> list[tuple[str, str, str, str]]:
+    """Checks per second one worker process sustains (absent before bench/check_capacity.py existed)."""
+    if c is None:
+        return []
+    return [
+        (f"Check capacity of one worker process (HTTP, {c['answer_ms']:.0f} ms answers; target ≥ "
+         f"{c['target_per_s']}/s)", f"{c['capacity_per_s']}/s",
+         f"one message per check, one probe at a time {c['baseline_capacity_per_s']}/s", f"{c['ratio_vs_baseline']}"),
+        ("Check start lateness p50 / p99 at 80 % of that capacity",
+         f"{c['at_80_percent_lateness_p50_s']} s / {c['at_80_percent_lateness_p99_s']} s",
+         f"target p99 ≤ {c['target_p99_s']} s",
+         f"{round((c['at_80_percent_lateness_p99_s'] or 0) / c['target_p99_s'], 2)}"),
     ]
 
 

@@ -13,8 +13,6 @@ import bisect
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import F
-
 from .models import CheckBucketRollup, CheckResult
 
 BUCKET = timedelta(minutes=15)
@@ -32,18 +30,45 @@ def bucket_start(at: datetime) -> datetime:
 
 def bucket_add(*, check_id, at: datetime, ok: bool, latency_ms: int | None) -> None:
     """Count one result in its bucket. The caller holds the check's system row lock (see the module)."""
-    start = bucket_start(at)
-    row = CheckBucketRollup.objects.filter(check_ref_id=check_id, start=start).only("pk", "latencies").first()
-    if row is None:
-        CheckBucketRollup.objects.create(check_ref_id=check_id, start=start, runs=1, failures=int(not ok),
-                                         latencies=[] if latency_ms is None else [latency_ms])
+    buckets_add(rows=[(check_id, at, ok, latency_ms)])
+
+
+def buckets_add(*, rows: list[tuple]) -> None:
+    """Count results, (check id, at, ok, latency ms) each, in their buckets: one read, one write.
+
+    The caller holds the system row lock of every check named (see the module): the rows read here are then
+    written by no one else until it commits, so the new counts are computed here, not in SQL.
+    """
+    runs, failures, latencies = defaultdict(int), defaultdict(int), defaultdict(list)
+    for check_id, at, ok, latency_ms in rows:
+        key = (str(check_id), bucket_start(at))
+        runs[key] += 1
+        failures[key] += not ok
+        if latency_ms is not None:
+            latencies[key].append(latency_ms)
+    if not runs:
         return
-    fields = {"runs": F("runs") + 1, "failures": F("failures") + int(not ok)}
-    if latency_ms is not None:
-        latencies = list(row.latencies)
-        bisect.insort(latencies, latency_ms)
-        fields["latencies"] = latencies
-    CheckBucketRollup.objects.filter(pk=row.pk).update(**fields)
+    existing = {(str(row.check_ref_id), row.start): row for row in CheckBucketRollup.objects.filter(
+        check_ref_id__in={check_id for check_id, _ in runs}, start__in={start for _, start in runs})
+        .only("pk", "check_ref_id", "start", "runs", "failures", "latencies")}  # bucket_one_per_check_start
+    fresh, changed = [], []
+    for key, count in runs.items():
+        row = existing.get(key)
+        if row is None:
+            fresh.append(CheckBucketRollup(check_ref_id=key[0], start=key[1], runs=count, failures=failures[key],
+                                           latencies=sorted(latencies[key])))
+            continue
+        row.runs, row.failures = row.runs + count, row.failures + failures[key]
+        merged = list(row.latencies)
+        for latency_ms in latencies[key]:
+            bisect.insort(merged, latency_ms)
+        row.latencies = merged
+        changed.append(row)
+    # One upsert for new and counted buckets alike (the system locks keep anyone else from writing them).
+    if fresh or changed:
+        CheckBucketRollup.objects.bulk_create(fresh + changed, update_conflicts=True,
+                                              unique_fields=["check_ref", "start"],
+                                              update_fields=["runs", "failures", "latencies"])
 
 
 def buckets_rebuild(*, check_ids, since: datetime, until: datetime) -> int:

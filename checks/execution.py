@@ -29,7 +29,7 @@ class RunReport:
     health_status: str | None  # the status written, None when unchanged (or not managed by checks)
 
 
-def _probe_masked(check: Check) -> ProbeOutcome:
+def probe_masked(check: Check) -> ProbeOutcome:
     """Probe inside a masking scope: whatever it resolved is masked in the error before the scope ends."""
     with masking_scope():
         try:
@@ -69,5 +69,5 @@ def check_execute(*, check_id, lease: str) -> RunReport | None:
     if renewed is None:
         return None
     at = timezone.now()
-    outcome = _probe_masked(check)
+    outcome = probe_masked(check)
     return _record(check, renewed, at, outcome)

@@ -85,20 +85,39 @@ def inside(value: float | None, above: float | None, below: float | None) -> boo
     return (above is None or value > above) and (below is None or value < below)
 
 
-def _watches(check) -> list[str]:
-    """The watch keys of enabled automations that name this check, its system or every check."""
+def watches_of(checks) -> dict[str, list[str]]:
+    """The watch keys of enabled automations naming each of `checks` (pairs of check id and system id), its
+    system or every check, by check id: one query for the lot (index trigger_index_event_key)."""
+    checks = {str(check_id): str(system_id) for check_id, system_id in checks}
+    if not checks:
+        return {}
     prefix = "eq:watch:"
-    scopes = (Q(index_key__startswith=f"{prefix}c:{check.pk}:") | Q(index_key__startswith=f"{prefix}a::")
-              | Q(index_key__startswith=f"{prefix}s:{check.system_id}:"))
-    keys = (AutomationTrigger.objects.filter(scopes, event=EVENT, enabled=True)  # index trigger_index_event_key
-            .values_list("index_key", flat=True).distinct())
-    return sorted(key[len(prefix):] for key in keys)
+    scopes = Q(index_key__startswith=f"{prefix}a::")
+    for check_id in checks:
+        scopes |= Q(index_key__startswith=f"{prefix}c:{check_id}:")
+    for system_id in set(checks.values()):
+        scopes |= Q(index_key__startswith=f"{prefix}s:{system_id}:")
+    keys = {key[len(prefix):] for key in AutomationTrigger.objects.filter(scopes, event=EVENT, enabled=True)
+            .values_list("index_key", flat=True).distinct()}
+    out = {check_id: [] for check_id in checks}
+    for key in sorted(keys):
+        scope = parse_watch(key)[3]
+        for check_id, system_id in checks.items():
+            if scope in ("a:", f"c:{check_id}", f"s:{system_id}"):
+                out[check_id].append(key)
+    return out
 
 
-def numeric_watches_follow(*, check, result, actor: str = ACTOR) -> list[str]:
-    """After `result` of `check` (in its transaction): flip the watches it moves across; the keys flipped."""
+def numeric_watches_follow(*, check, result, actor: str = ACTOR, watches: list[str] | None = None) -> list[str]:
+    """After `result` of `check` (in its transaction): flip the watches it moves across; the keys flipped.
+
+    `watches`: the check's watch keys when the caller looked them up already (watches_of, for a batch);
+    a check nobody watches then costs no query at all.
+    """
+    if watches is None:
+        watches = watches_of([(check.pk, check.system_id)])[str(check.pk)]
     flipped = []
-    for watch in _watches(check):
+    for watch in watches:
         field, above, below, _scope = parse_watch(watch)
         now_inside = inside(getattr(result, field), above, below)
         if now_inside is None:

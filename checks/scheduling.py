@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from .models import Check, CheckKind, CheckLocation
 from .probes.heartbeat import heartbeat_deadline
+from .row_writes import locked_rows_write
 
 # Beyond the probe's own timeout, the time a leased run may wait in the queue and write its result.
 LEASE_MARGIN_SECONDS = 30
@@ -98,7 +99,7 @@ def checks_claim_due(*, now: datetime | None = None) -> list[Claim]:
     claimed = list(due)
     for check in claimed:
         check.lease_until, check.next_run_at = lease_end(check, now=now), next_due(check, now=now)
-    Check.objects.bulk_update(claimed, ["lease_until", "next_run_at"])  # the rows are locked: one statement
+    locked_rows_write(Check, claimed, ["lease_until", "next_run_at"])  # the rows are locked: one statement
     return [Claim(str(check.pk), check.lease_until.isoformat()) for check in claimed]
 
 

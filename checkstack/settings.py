@@ -391,6 +391,11 @@ CHECKSTACK_RETAIN_CHECK_RESULTS_DAYS = env.int("CHECKSTACK_RETAIN_CHECK_RESULTS_
 # Runs of checks on a queue of their own, so slow targets never delay routing or deliveries.
 CELERY_TASK_QUEUES.append(Queue("checkstack.checks", Exchange("checkstack.checks"), routing_key="checkstack.checks"))
 CELERY_TASK_ROUTES["checkstack.run_check"] = {"queue": "checkstack.checks"}
+CELERY_TASK_ROUTES["checkstack.run_checks"] = {"queue": "checkstack.checks"}
+# Claims per run message: a batch's leases are renewed and its results recorded in one transaction each.
+CHECKSTACK_CHECKS_BATCH = env.int("CHECKSTACK_CHECKS_BATCH", default=50)
+# Probe threads per worker process: how many of its checks wait on their targets at once (checks/run_batches.py).
+CHECKSTACK_CHECKS_PROBE_THREADS = env.int("CHECKSTACK_CHECKS_PROBE_THREADS", default=50)
 # Drops a tick still queued when the next is due (the claim is idempotent: a missed tick is the next one's).
 CELERY_BEAT_SCHEDULE["schedule-checks"] = {"task": "checkstack.schedule_checks", "schedule": 1.0,
                                            "options": {"expires": 5.0}}

@@ -9,23 +9,25 @@ pass and the placements are claimed again by whichever prober of that location a
 """
 
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from catalog.models import System
 
-from ..health import system_health_follow
+from ..health import systems_health_follow
 from ..models import ERROR_MAX_LENGTH, Check, CheckKind, CheckLocation
 from ..probes.secret_headers import HeaderError, headers_render
-from ..results import result_record
+from ..results import ResultIn, results_record
+from ..row_writes import locked_rows_write
 from ..scheduling import jitter_seconds
 from ..validation import CONFIG_FIELDS
-from .state import check_quorum_refresh, effective_quorum
+from .state import checks_quorum_refresh, effective_quorum
 
 # Fields a prober needs to run a check: its configuration, without what only the core uses.
 CORE_ONLY = ("name", "enabled", "heartbeat_grace_seconds", "health_quorum")
@@ -79,7 +81,7 @@ def prober_claim(*, location_id, limit: int, now: datetime | None = None) -> lis
         margin = settings.CHECKSTACK_PROBER_LEASE_MARGIN_SECONDS
         placement.lease_until = now + timedelta(seconds=check.timeout_seconds + margin)
         placement.next_run_at = _next_due(placement, check.interval_seconds, now)
-    CheckLocation.objects.bulk_update(claimed, ["lease_token", "lease_until", "next_run_at"])
+    locked_rows_write(CheckLocation, claimed, ["lease_token", "lease_until", "next_run_at"])
     return [{"claim": p.lease_token, "check_id": str(p.check_ref_id), "lease_until": p.lease_until.isoformat(),
              "due_at": due_at[p.pk].isoformat(), "check": probe_config(p.check_ref)} for p in claimed]
 
@@ -91,43 +93,85 @@ def _run_time(at: datetime | None, now: datetime, lease_until: datetime | None) 
     return at
 
 
-def _record_one(location_id, result: dict, now: datetime) -> str | None:
-    """Record one result under its claim; the reason it is refused, or None."""
-    token = result["claim"]
-    placement = (CheckLocation.objects.filter(location_id=location_id, check_ref_id=result["check_id"])
-                 .values("check_ref__system_id", "check_ref__health_quorum", "check_ref__system__health_quorum",
-                         "lease_token", "lease_until").first())
-    if placement is None or not token or not secrets.compare_digest(placement["lease_token"], token):
-        return "not claimed under this lease (replayed, forged, lapsed, or another location's check)"
-    with transaction.atomic():
-        # The system first, then the placement and the check: the lock order of every health write.
-        system = System.objects.select_for_update().filter(pk=placement["check_ref__system_id"]).first()
-        at = _run_time(result.get("at"), now, placement["lease_until"])
+REFUSED = "not claimed under this lease (replayed, forged, lapsed, or another location's check)"
+
+
+def _uuid(value) -> uuid.UUID:
+    # UUIDs, not strings, in the IN lists: Django converts each string again when it compiles them.
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def _holds(placement, token: str) -> bool:
+    return bool(placement is not None and token and placement.lease_token
+                and secrets.compare_digest(placement.lease_token, token))
+
+
+def _fence(location_id, held: list[tuple[int, dict]], now: datetime) -> tuple[list, list[Refusal]]:
+    """Lock the batch's systems, then its placements (the lock order of every health write: checks/health.py),
+    and keep the results whose claim is still current; (system, placement, result) of each kept, the refused."""
+    check_ids = {_uuid(result["check_id"]) for _index, result in held}
+    system_of = dict(Check.objects.filter(pk__in=check_ids).values_list("pk", "system_id"))
+    # Sorted: two batches sharing systems lock them in one order and never deadlock.
+    systems = {s.pk: s for s in System.objects.select_for_update().filter(pk__in=set(system_of.values()))
+               .order_by("pk")}
+    placements = {str(p.check_ref_id): p for p in CheckLocation.objects.select_for_update()
+                  .filter(location_id=location_id, check_ref_id__in=check_ids).order_by("pk")}
+    kept, refused = [], []
+    for index, result in held:
+        placement = placements.get(str(result["check_id"]))
+        system = systems.get(system_of.get(placement.check_ref_id)) if placement is not None else None
+        # The fence, on the locked row: only the claim holding the current token writes, once (cleared below,
+        # so the same claim twice in one batch is refused the second time).
+        if system is None or not _holds(placement, result["claim"]):
+            refused.append(Refusal(index, REFUSED))
+            continue
+        at = _run_time(result.get("at"), now, placement.lease_until)
         ok, error = result["ok"], (result.get("error") or "")[:ERROR_MAX_LENGTH]
-        # The fence: only the claim holding the current token writes, once (the token is cleared here).
-        written = CheckLocation.objects.filter(location_id=location_id, check_ref_id=result["check_id"],
-                                               lease_token=token).update(
-            lease_token="", lease_until=None, last_run_at=at, last_ok=ok, last_error=error,
-            last_latency_ms=result.get("latency_ms"),
-            consecutive_failures=0 if ok else F("consecutive_failures") + 1)
-        if not written or system is None:
-            return "not claimed under this lease (replayed, forged, lapsed, or another location's check)"
-        check = Check(pk=result["check_id"], system_id=placement["check_ref__system_id"])
-        result_record(check=check, location_id=location_id, at=at, ok=ok, latency_ms=result.get("latency_ms"),
-                      error=error, tls_days_left=result.get("tls_days_left"), value=result.get("value"))
-        check_quorum_refresh(check_id=result["check_id"], run_at=at,
-                             quorum=effective_quorum(placement["check_ref__health_quorum"],
-                                                     placement["check_ref__system__health_quorum"]))
-        system_health_follow(system=system)
-    return None
+        placement.lease_token, placement.lease_until, placement.last_run_at = "", None, at
+        placement.last_ok, placement.last_error, placement.last_latency_ms = ok, error, result.get("latency_ms")
+        placement.consecutive_failures = 0 if ok else placement.consecutive_failures + 1
+        kept.append((system, placement, {**result, "at": at, "error": error}))
+    return kept, refused
+
+
+@transaction.atomic
+def _record_held(location_id, held: list[tuple[int, dict]], now: datetime) -> list[Refusal]:
+    """Record the results whose claims looked current, in one transaction; the ones refused on the locked rows."""
+    kept, refused = _fence(location_id, held, now)
+    if not kept:
+        return refused
+    locked_rows_write(CheckLocation, [placement for _s, placement, _r in kept], [
+        "lease_token", "lease_until", "last_run_at", "last_ok", "last_error", "last_latency_ms",
+        "consecutive_failures"])
+    results_record(results=[ResultIn(placement.check_ref_id, system.pk, r["at"], r["ok"], r.get("latency_ms"),
+                                     r["error"], r.get("tls_days_left"), r.get("value"), location_id)
+                            for system, placement, r in kept])
+    quorums = dict(Check.objects.filter(pk__in=[p.check_ref_id for _s, p, _r in kept])
+                   .values_list("pk", "health_quorum"))
+    checks_quorum_refresh(checks=[(p.check_ref_id, effective_quorum(quorums.get(p.check_ref_id), s.health_quorum),
+                                   r["at"]) for s, p, r in kept])
+    systems = {system.pk: system for system, _p, _r in kept}
+    systems_health_follow(systems=[systems[pk] for pk in sorted(systems)])
+    return refused
 
 
 def prober_results_record(*, location_id, results: list[dict]) -> tuple[int, list[Refusal]]:
-    """Record a batch of results, each in its own transaction; how many were recorded, and the refusals."""
+    """Record a batch of results in one transaction; how many were recorded, and the refusals.
+
+    A first unlocked read refuses what holds no current claim (a replayed batch costs one query); the rest
+    is fenced again on the locked rows and written in a fixed number of statements, whatever its size.
+    """
     now = timezone.now()
-    refused = []
+    tokens = {str(check_id): token for check_id, token in CheckLocation.objects.filter(
+        location_id=location_id, check_ref_id__in={_uuid(r["check_id"]) for r in results})
+        .values_list("check_ref_id", "lease_token")}
+    held, refused = [], []
     for index, result in enumerate(results):
-        reason = _record_one(location_id, result, now)
-        if reason:
-            refused.append(Refusal(index, reason))
+        token = tokens.get(str(result["check_id"]))
+        if token and result["claim"] and secrets.compare_digest(token, result["claim"]):
+            held.append((index, result))
+        else:
+            refused.append(Refusal(index, REFUSED))
+    if held:
+        refused = sorted(refused + _record_held(location_id, held, now), key=lambda refusal: refusal.index)
     return len(results) - len(refused), refused

@@ -8,6 +8,7 @@ from catalog.models import System
 
 from ..health import system_health_follow
 from ..models import ERROR_MAX_LENGTH, Check, CheckLocation, LocationStatus
+from ..row_writes import locked_rows_write
 from .quorum import LocationState, quorum_combine
 
 
@@ -18,21 +19,42 @@ def effective_quorum(check_quorum: int | None, system_quorum: int | None) -> int
 
 def location_states(check_id) -> list[LocationState]:
     """The check's per-location states; offline locations' as "no data"."""
-    rows = (CheckLocation.objects.filter(check_ref_id=check_id)
-            .values_list("location__name", "location__status", "last_ok", "consecutive_failures",
+    return locations_states([check_id]).get(str(check_id), [])
+
+
+def locations_states(check_ids) -> dict[str, list[LocationState]]:
+    """location_states of several checks, by check id (one query)."""
+    out: dict[str, list[LocationState]] = {}
+    rows = (CheckLocation.objects.filter(check_ref_id__in=list(check_ids))
+            .values_list("check_ref_id", "location__name", "location__status", "last_ok", "consecutive_failures",
                          "last_latency_ms", "last_error"))
-    return [LocationState(name, ok if status == LocationStatus.ONLINE else None, failures, latency, error)
-            for name, status, ok, failures, latency, error in rows]
+    for check_id, name, status, ok, failures, latency, error in rows:
+        state = LocationState(name, ok if status == LocationStatus.ONLINE else None, failures, latency, error)
+        out.setdefault(str(check_id), []).append(state)
+    return out
 
 
 def check_quorum_refresh(*, check_id, quorum: int | None, run_at=None) -> None:
     """Write the check's state as its locations amount to; the system's row must be locked by the caller."""
-    combined = quorum_combine(location_states(check_id), quorum)
-    fields = {"last_ok": combined.last_ok, "consecutive_failures": combined.consecutive_failures,
-              "last_latency_ms": combined.latency_ms, "last_error": combined.error[:ERROR_MAX_LENGTH]}
-    if run_at is not None:
-        fields["last_run_at"] = run_at
-    Check.objects.filter(pk=check_id).update(**fields)
+    checks_quorum_refresh(checks=[(check_id, quorum, run_at)])
+
+
+def checks_quorum_refresh(*, checks: list[tuple]) -> None:
+    """check_quorum_refresh of several checks, (check id, quorum, run at or None) each: two reads and one write;
+    the systems' rows must be locked by the caller (the checks' are locked here, after them)."""
+    states = locations_states(check_id for check_id, _quorum, _run_at in checks)
+    locked = {str(check.pk): check for check in Check.objects.select_for_update(of=("self",))
+              .filter(pk__in=[check_id for check_id, _quorum, _run_at in checks]).order_by("pk")}
+    for check_id, quorum, run_at in checks:
+        check = locked.get(str(check_id))
+        if check is None:
+            continue  # deleted meanwhile
+        combined = quorum_combine(states.get(str(check_id), []), quorum)
+        check.last_ok, check.consecutive_failures = combined.last_ok, combined.consecutive_failures
+        check.last_latency_ms, check.last_error = combined.latency_ms, combined.error[:ERROR_MAX_LENGTH]
+        check.last_run_at = run_at or check.last_run_at
+    locked_rows_write(Check, list(locked.values()), ["last_ok", "consecutive_failures", "last_latency_ms",
+                                                     "last_error", "last_run_at"])
 
 
 def location_checks(location_id) -> list[tuple]:

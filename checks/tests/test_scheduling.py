@@ -132,14 +132,20 @@ def test_a_claim_whose_lease_passed_in_the_queue_does_not_start(system):
                        now=now + timedelta(seconds=5 + LEASE_MARGIN_SECONDS + 1)) is None
 
 
-def test_the_beat_task_queues_one_run_per_claim_on_the_checks_queue(system, django_capture_on_commit_callbacks):
+def test_the_beat_task_queues_its_claims_in_batches_on_the_checks_queue(system, django_capture_on_commit_callbacks,
+                                                                       settings):
     from checkstack.celery import app
 
-    check = make_check(system)
-    _due(check, timezone.now())
+    settings.CHECKSTACK_CHECKS_BATCH = 2
+    checks = [make_check(system, name=f"c{n}") for n in range(5)]
+    for check in checks:
+        _due(check, timezone.now())
     with django_capture_on_commit_callbacks() as callbacks:
-        assert schedule_checks() == 1
-    assert len(callbacks) == 1
-    route = app.amqp.router.route({}, "checkstack.run_check")
-    assert route["queue"].name == "checkstack.checks" and route["queue"].exchange.name == "checkstack.checks"
+        assert schedule_checks() == 5
+    batches = [callback.args[0] for callback in callbacks]  # partial(run_checks.delay, batch)
+    assert [len(batch) for batch in batches] == [2, 2, 1]
+    assert sorted(check_id for batch in batches for check_id, _lease in batch) == sorted(str(c.pk) for c in checks)
+    for name in ("checkstack.run_checks", "checkstack.run_check"):
+        route = app.amqp.router.route({}, name)
+        assert route["queue"].name == "checkstack.checks" and route["queue"].exchange.name == "checkstack.checks"
     assert app.amqp.router.route({}, "checkstack.schedule_checks")["queue"].name == "celery"
