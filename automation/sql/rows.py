@@ -192,14 +192,19 @@ def _update_sql(model, names: tuple[str, ...]) -> tuple[str, tuple]:
 def update_instance(obj, fields: list[str] | tuple[str, ...]) -> None:
     """Write these fields of a saved instance, as `save(update_fields=fields)` would store them, in one
     precompiled UPDATE (no signals: only for models that have none, on paths that lock the row first)."""
+    sql, params = update_sql_params(obj, fields)
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def update_sql_params(obj, fields: list[str] | tuple[str, ...]) -> tuple[str, list]:
+    """update_instance's statement (`UPDATE … WHERE <pk> = %s`, without RETURNING) and its parameters."""
     conn = connections[DEFAULT_DB_ALIAS]
     _fast_written(type(obj))
     sql, model_fields = _update_sql(type(obj), tuple(fields))
     params = [f.get_db_prep_save(f.pre_save(obj, add=False), conn) for f in model_fields]
-    pk = obj._meta.pk
-    params.append(pk.get_db_prep_value(obj.pk, conn))
-    with conn.cursor() as cursor:
-        cursor.execute(sql, params)
+    params.append(obj._meta.pk.get_db_prep_value(obj.pk, conn))
+    return sql, params
 
 
 def insert_guarded(obj, guard: str, params: list) -> bool:
