@@ -25,6 +25,7 @@ from ..models import (
     RunStep,
     Transition,
 )
+from .transactions import execute
 
 # The models written here without save(): no custom save(), no signal receivers (test_sql_fence.py checks).
 FAST_WRITTEN = frozenset({ChangeEvent, DerivedTriggerEvent, Run, RunBranch, RunStep, Transition})
@@ -68,8 +69,8 @@ def _read(model, fields, tail: str, params: list, *, no_key: bool = False) -> li
     conn = connections[DEFAULT_DB_ALIAS]  # once: every proxy attribute lookup costs a thread-local read
     select, attnames, converters = _reader(model, fields)
     with conn.cursor() as cursor:
-        cursor.execute(f"SELECT {select} FROM {_quote(model._meta.db_table)} t {tail}{_lock_clause(conn, no_key)}",
-                       params)
+        execute(cursor, f"SELECT {select} FROM {_quote(model._meta.db_table)} t {tail}{_lock_clause(conn, no_key)}",
+                params)
         rows = cursor.fetchall()
     return [_instance(model, attnames, converters, row, conn) for row in rows]
 
@@ -91,7 +92,7 @@ def read_with_related(model, related: str, where: str, params: list, *, order_by
            f"ON r.{_quote(target._meta.pk.column)} = t.{_quote(field.column)} "
            f"WHERE {where} ORDER BY {order_by}{_lock_clause(conn, no_key) if lock else ''}")
     with conn.cursor() as cursor:
-        cursor.execute(sql, params)
+        execute(cursor, sql, params)
         rows = cursor.fetchall()
     out, width = [], len(attnames)
     pk_at = width + r_attnames.index(target._meta.pk.attname)  # NULL there: no related row

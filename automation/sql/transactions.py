@@ -21,3 +21,18 @@ def transaction_begun() -> bool:
     if conn.vendor == "sqlite":
         return raw.in_transaction
     return True
+
+
+def execute(cursor, sql: str, params: list) -> None:
+    """`cursor.execute(sql, params)`; as the first statement of a PostgreSQL transaction, sent together with
+    the BEGIN psycopg starts it with (a pipeline): one round trip where there were two.
+
+    Errors are raised as Django's, as from any cursor; a lock statement is the first of most hot-path
+    transactions (a tracked write's entity, routing's changes, a step's run).
+    """
+    conn = cursor.db
+    if conn.vendor != "postgresql" or transaction_begun():
+        cursor.execute(sql, params)
+        return
+    with conn.wrap_database_errors, conn.connection.pipeline():
+        cursor.execute(sql, params)

@@ -222,3 +222,21 @@ def test_transaction_begun_tells_an_outermost_block_that_has_sent_nothing():
             nested = transaction_begun()
     # SQLite's atomic block begins at once, so only PostgreSQL has a block that has sent nothing
     assert (fresh, after_a_read, nested) == (connection.vendor != "postgresql", True, True)
+
+
+def test_the_first_statement_of_a_transaction_goes_with_its_begin_and_fails_as_djangos():
+    from django.db import DatabaseError, connection
+
+    from automation.sql.transactions import execute
+
+    # Given a transaction that has sent nothing yet, its first statement (pipelined with BEGIN on
+    # PostgreSQL) reads as any other, and the transaction goes on after it
+    with transaction.atomic(), connection.cursor() as cursor:
+        execute(cursor, "SELECT 1 + %s", [1])
+        assert cursor.fetchall() == [(2,)]
+        system = system_create(name="after", actor="user:ann")
+    assert System.objects.filter(pk=system.pk).exists()
+    # ... and a failing one raises Django's error, and rolls back its transaction
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        execute(cursor, "SELECT %s FROM no_such_table", [0])
+    assert System.objects.count() == 1
