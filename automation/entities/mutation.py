@@ -15,6 +15,7 @@ from ..masking import mask
 from ..models import ChangeEvent
 from ..sql.changes import write_change
 from ..sql.rows import lock_row
+from ..sql.transactions import transaction_begun
 from .actor import current_acting
 from .delivery import wake_router
 from .diff import diff_states
@@ -34,13 +35,18 @@ def entity_mutate(
     """Run `write(locked_instance_or_None)` as a tracked change of one entity.
 
     `write` returns the instance after the write, or None when it deleted it. Returns that result and
-    the change event written (None when nothing tracked changed). Joins the caller's transaction.
+    the change event written (None when nothing tracked changed). Joins the caller's transaction; a failed
+    write inside a block that had run nothing yet leaves that block to roll back whole (as Django's
+    `savepoint=False` does), one inside a block that had rolls back to its savepoint.
     `deleting`: the write deletes the entity, so its row is locked FOR UPDATE from the start.
     """
     spec = entity_kind(kind)
     entity_id = str(entity_id)
     acting = current_acting()
-    with transaction.atomic():
+    # A savepoint keeps what the caller's transaction did before this write when the write fails. In a
+    # block that has sent nothing yet (a service's own outermost one) there is nothing to keep: the failure
+    # rolls the block back whole, and SAVEPOINT and RELEASE were two of every tracked write's seven statements.
+    with transaction.atomic(savepoint=transaction_begun()):
         # A write that keeps the row locks it FOR NO KEY UPDATE: enough to serialise the entity's writes, and
         # rows inserted meanwhile that reference it (an incident's update, a system's check; FOR KEY SHARE)
         # neither wait on it nor make it wait, the lock-wait shape routing's automation lock shed. A delete

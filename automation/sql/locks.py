@@ -8,6 +8,8 @@ import hashlib
 
 from django.db import connection
 
+from .transactions import execute
+
 
 def advisory_key(name: str) -> int:
     """A stable signed 64-bit key for `name` (the same in every process)."""
@@ -21,4 +23,4 @@ def advisory_lock(name: str, *, shared: bool = False) -> None:
         return
     function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {function}(%s)", [advisory_key(name)])
+        execute(cursor, f"SELECT {function}(%s)", [advisory_key(name)])

@@ -25,6 +25,7 @@ from ..models import (
     RunStep,
     Transition,
 )
+from .transactions import execute
 
 # The models written here without save(): no custom save(), no signal receivers (test_sql_fence.py checks).
 FAST_WRITTEN = frozenset({ChangeEvent, DerivedTriggerEvent, Run, RunBranch, RunStep, Transition})
@@ -68,8 +69,8 @@ def _read(model, fields, tail: str, params: list, *, no_key: bool = False) -> li
     conn = connections[DEFAULT_DB_ALIAS]  # once: every proxy attribute lookup costs a thread-local read
     select, attnames, converters = _reader(model, fields)
     with conn.cursor() as cursor:
-        cursor.execute(f"SELECT {select} FROM {_quote(model._meta.db_table)} t {tail}{_lock_clause(conn, no_key)}",
-                       params)
+        execute(cursor, f"SELECT {select} FROM {_quote(model._meta.db_table)} t {tail}{_lock_clause(conn, no_key)}",
+                params)
         rows = cursor.fetchall()
     return [_instance(model, attnames, converters, row, conn) for row in rows]
 
@@ -91,7 +92,7 @@ def read_with_related(model, related: str, where: str, params: list, *, order_by
            f"ON r.{_quote(target._meta.pk.column)} = t.{_quote(field.column)} "
            f"WHERE {where} ORDER BY {order_by}{_lock_clause(conn, no_key) if lock else ''}")
     with conn.cursor() as cursor:
-        cursor.execute(sql, params)
+        execute(cursor, sql, params)
         rows = cursor.fetchall()
     out, width = [], len(attnames)
     pk_at = width + r_attnames.index(target._meta.pk.attname)  # NULL there: no related row
@@ -192,14 +193,19 @@ def _update_sql(model, names: tuple[str, ...]) -> tuple[str, tuple]:
 def update_instance(obj, fields: list[str] | tuple[str, ...]) -> None:
     """Write these fields of a saved instance, as `save(update_fields=fields)` would store them, in one
     precompiled UPDATE (no signals: only for models that have none, on paths that lock the row first)."""
+    sql, params = update_sql_params(obj, fields)
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def update_sql_params(obj, fields: list[str] | tuple[str, ...]) -> tuple[str, list]:
+    """update_instance's statement (`UPDATE … WHERE <pk> = %s`, without RETURNING) and its parameters."""
     conn = connections[DEFAULT_DB_ALIAS]
     _fast_written(type(obj))
     sql, model_fields = _update_sql(type(obj), tuple(fields))
     params = [f.get_db_prep_save(f.pre_save(obj, add=False), conn) for f in model_fields]
-    pk = obj._meta.pk
-    params.append(pk.get_db_prep_value(obj.pk, conn))
-    with conn.cursor() as cursor:
-        cursor.execute(sql, params)
+    params.append(obj._meta.pk.get_db_prep_value(obj.pk, conn))
+    return sql, params
 
 
 def insert_guarded(obj, guard: str, params: list) -> bool:

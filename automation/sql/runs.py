@@ -4,7 +4,10 @@ that is also its fence, a concurrency bucket's counts."""
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from ..models import ACTIVE_STATUSES, Run, RunStatus
-from .rows import insert_guarded
+from .rows import insert_guarded, update_sql_params
+
+# What a step's end writes on its row.
+STEP_OUTCOME = ("status", "result", "finished_at")
 
 # Once per firing that passed its gates: a plain statement, not a queryset compiled each time.
 BUCKET_COUNTS_SQL = (f"SELECT COUNT(*), COUNT(CASE WHEN status = %s THEN 1 END) FROM {Run._meta.db_table} "
@@ -44,17 +47,37 @@ def run_row_insert_fenced(*, row, run_id, token: int, lease_after) -> bool:
     return insert_guarded(row, guard, params)
 
 
-def run_succeed_fenced(*, run_id, token: int, finished_at) -> str | None:
+def run_succeed_fenced(*, run_id, token: int, finished_at, step=None) -> str | None:
     """End the run as succeeded if it is running under this fencing token, in one UPDATE that is also the
-    fence and the row lock; its bucket, or None when the token no longer holds it (nothing written)."""
+    fence and the row lock; its bucket, or None when the token no longer holds it (nothing written).
+
+    `step`: a step row of this run's, whose outcome (STEP_OUTCOME, as set on it) is written only if the run
+    was ended, in the same statement on PostgreSQL (a data-modifying CTE), two elsewhere.
+    """
     conn = connections[DEFAULT_DB_ALIAS]
     quote = conn.ops.quote_name
+    run_sql = (f"UPDATE {quote(Run._meta.db_table)} SET status = %s, error = '', reason = '', finished_at = %s, "
+               f"lease_owner = '', lease_expires_at = NULL WHERE id = %s AND fencing_token = %s AND status = %s "
+               f"RETURNING bucket")
+    params = [RunStatus.SUCCEEDED.value, Run._meta.get_field("finished_at").get_db_prep_value(finished_at, conn),
+              _run_pk(conn, run_id), token, RunStatus.RUNNING.value]
+    if step is None:
+        return _bucket(conn, run_sql, params)
+    step_sql, step_params = update_sql_params(step, STEP_OUTCOME)
+    if conn.vendor != "postgresql":
+        bucket = _bucket(conn, run_sql, params)
+        if bucket is not None:
+            with conn.cursor() as cursor:
+                cursor.execute(step_sql, step_params)
+        return bucket
+    # A data-modifying CTE runs whether or not the query reads it: the step's UPDATE checks that the run's
+    # matched, so a lost fence writes neither row.
+    return _bucket(conn, f"WITH r AS ({run_sql}), s AS ({step_sql} AND EXISTS (SELECT 1 FROM r) RETURNING 1) "
+                         "SELECT bucket FROM r", params + step_params)
+
+
+def _bucket(conn, sql: str, params: list) -> str | None:
     with conn.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {quote(Run._meta.db_table)} SET status = %s, error = '', reason = '', finished_at = %s, "
-            f"lease_owner = '', lease_expires_at = NULL WHERE id = %s AND fencing_token = %s AND status = %s "
-            f"RETURNING bucket",
-            [RunStatus.SUCCEEDED.value, Run._meta.get_field("finished_at").get_db_prep_value(finished_at, conn),
-             _run_pk(conn, run_id), token, RunStatus.RUNNING.value])
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     return None if row is None else row[0]

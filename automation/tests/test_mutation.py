@@ -168,3 +168,75 @@ def test_state_history_helpers():
     assert transition_count(kind="health", entity_id=system.pk, field="status", window=timedelta(minutes=5)) == 2
     assert transition_count(kind="health", entity_id=system.pk, field="message", window=timedelta(minutes=5)) == 2
     assert in_state_since(kind="health", entity_id=system.pk, field="nothing") is None
+
+
+def test_a_service_write_alone_takes_no_savepoint_and_one_after_other_work_does():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    system = system_create(name="api", actor="user:ann")
+
+    # When a service's own block is the transaction, the write needs no savepoint: nothing came before it
+    with CaptureQueriesContext(connection) as alone:
+        system_update(system=system, description="one", actor="user:ann")
+    # ... and when the caller's transaction did work first, a savepoint keeps that work from a failed write
+    with transaction.atomic(), CaptureQueriesContext(connection) as after_work:
+        system_create(name="other", actor="user:ann")
+        system_update(system=system, description="two", actor="user:ann")
+
+    def savepoints(captured):
+        return [q["sql"] for q in captured.captured_queries if q["sql"].upper().startswith("SAVEPOINT")]
+
+    expected = 0 if connection.vendor == "postgresql" else 1  # SQLite's atomic block always begins at once
+    assert len(savepoints(alone)) == expected
+    assert len(savepoints(after_work)) == 4  # each nested service's block and each write's own, as before
+    assert ChangeEvent.objects.filter(entity_id=str(system.pk)).count() == 3
+
+
+def test_a_failed_write_after_other_work_leaves_the_callers_transaction_usable():
+    system_create(name="taken", actor="user:ann")
+    other = system_create(name="free", actor="user:ann")
+
+    with transaction.atomic():
+        kept = system_create(name="kept", actor="user:ann")
+        with pytest.raises(Exception, match="already exists"):
+            system_update(system=other, name="taken", actor="user:ann")
+        system_update(system=kept, description="still here", actor="user:ann")  # the transaction goes on
+
+    assert System.objects.get(pk=kept.pk).description == "still here"
+    assert System.objects.get(pk=other.pk).name == "free"
+    assert [e.changed_fields for e in ChangeEvent.objects.filter(entity_id=str(other.pk))] == [
+        ["description", "group_id", "metadata", "name"]]
+
+
+def test_transaction_begun_tells_an_outermost_block_that_has_sent_nothing():
+    from django.db import connection
+
+    from automation.sql.transactions import transaction_begun
+
+    with transaction.atomic():
+        fresh = transaction_begun()
+        System.objects.exists()
+        after_a_read = transaction_begun()
+        with transaction.atomic():
+            nested = transaction_begun()
+    # SQLite's atomic block begins at once, so only PostgreSQL has a block that has sent nothing
+    assert (fresh, after_a_read, nested) == (connection.vendor != "postgresql", True, True)
+
+
+def test_the_first_statement_of_a_transaction_goes_with_its_begin_and_fails_as_djangos():
+    from django.db import DatabaseError, connection
+
+    from automation.sql.transactions import execute
+
+    # Given a transaction that has sent nothing yet, its first statement (pipelined with BEGIN on
+    # PostgreSQL) reads as any other, and the transaction goes on after it
+    with transaction.atomic(), connection.cursor() as cursor:
+        execute(cursor, "SELECT 1 + %s", [1])
+        assert cursor.fetchall() == [(2,)]
+        system = system_create(name="after", actor="user:ann")
+    assert System.objects.filter(pk=system.pk).exists()
+    # ... and a failing one raises Django's error, and rolls back its transaction
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        execute(cursor, "SELECT %s FROM no_such_table", [0])
+    assert System.objects.count() == 1

@@ -41,8 +41,8 @@ ALLOWED = {
     "checkstack/embedded_broker.py",  # sqlite3 on the broker's own file, not Django's database
 }
 SKIPPED_DIRS = {".venv", "node_modules", "tests", "migrations", "bench", "testing", ".git", "seeds"}
-# The fence's mechanics that take SQL fragments: only the fence's own operations may call them.
-FRAGMENT_TAKERS = {"lock_rows", "read_with_related", "insert_guarded", "insert_sql"}
+# The fence's mechanics that take or return SQL fragments: only the fence's own operations may call them.
+FRAGMENT_TAKERS = {"lock_rows", "read_with_related", "insert_guarded", "insert_sql", "update_sql_params"}
 
 
 def _receiver_text(node: ast.AST) -> str:
@@ -281,6 +281,35 @@ def test_a_fenced_insert_and_finish_decide_as_the_orm_fence(journal):
     assert Run.objects.filter(pk=run.pk).values("status", "error", "reason", "finished_at", "lease_owner",
                                                 "lease_expires_at").get() == dict(
         status=RunStatus.SUCCEEDED, error="", reason="", finished_at=now, lease_owner="", lease_expires_at=None)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.postgres
+def test_a_finish_with_its_last_step_writes_the_step_as_the_orm_only_when_the_fence_holds(journal):
+    automation = make_automation(automation_doc())
+    now = timezone.now()
+    [run] = insert_instances([a_run(automation, firing_key="k", status=RunStatus.RUNNING)])
+    Run.objects.filter(pk=run.pk).update(fencing_token=3, lease_expires_at=now + timedelta(seconds=60))
+    [step, twin] = insert_instances([
+        RunStep(run=run, path=f"actions.{i}", iteration="", kind="action", attempts=1, status="running",
+                started_at=now) for i in range(2)])
+    outcome = dict(status="succeeded", result={"message": "done", "n": [1, 2]}, finished_at=now)
+    for name, value in outcome.items():
+        setattr(step, name, value)
+
+    # A lost fence writes neither the run nor the step
+    assert runs.run_succeed_fenced(run_id=str(run.pk), token=4, finished_at=now, step=step) is None
+    assert Run.objects.get(pk=run.pk).status == RunStatus.RUNNING
+    assert RunStep.objects.get(pk=step.pk).status == "running"
+    # A holding one ends the run and stores the step's outcome exactly as the ORM's save would
+    assert runs.run_succeed_fenced(run_id=str(run.pk), token=3, finished_at=now, step=step) == str(automation.pk)
+    assert Run.objects.get(pk=run.pk).status == RunStatus.SUCCEEDED
+    for name, value in outcome.items():
+        setattr(twin, name, value)
+    twin.save(update_fields=list(outcome))
+    fields = ("status", "result", "finished_at", "attempts", "started_at")
+    assert RunStep.objects.filter(pk=step.pk).values(*fields).get() == \
+        RunStep.objects.filter(pk=twin.pk).values(*fields).get()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -115,11 +115,11 @@ def finish_locked(run: Run, status: str, error: str = "", reason: str = "", *, w
         transaction.on_commit(partial(_wake_bucket, run.bucket), robust=True)
 
 
-def run_succeed_fenced(claim: Claim, *, wake_bucket: bool) -> None:
-    """In the caller's transaction: end the run as succeeded if this claim still holds it (LeaseLost
-    otherwise), in one UPDATE that is also the fence and the row lock (locked_run and finish_locked at once).
-    `wake_bucket`: as in finish_locked."""
-    bucket = sql_run_succeed_fenced(run_id=claim.run_id, token=claim.token, finished_at=timezone.now())
+def run_succeed_fenced(claim: Claim, *, wake_bucket: bool, step=None) -> None:
+    """End the run as succeeded if this claim still holds it (LeaseLost otherwise), in one UPDATE that is
+    also the fence and the row lock (locked_run and finish_locked at once), in the caller's transaction if
+    any. `wake_bucket`: as in finish_locked. `step`: its last step's row, whose outcome is written with it."""
+    bucket = sql_run_succeed_fenced(run_id=claim.run_id, token=claim.token, finished_at=timezone.now(), step=step)
     if bucket is None:
         raise LeaseLost(claim.run_id)
     if wake_bucket:

@@ -19,6 +19,8 @@ from ...masking import mask
 from ...models import Run, RunStep, StepStatus
 from ...secrets import secret_resolve
 from ...sql.rows import insert_instances, update_instance
+from ...sql.runs import STEP_OUTCOME
+from ...sql.transactions import transaction_begun
 from ..branches.forks import branches_fork
 from ..firing.gates import TIME_LIMIT_TEXT, SoftTimeLimitExceeded
 from ..scope import context_system_id, trigger_scope
@@ -191,20 +193,29 @@ class Walker:
     def complete(self, row: RunStep, result: dict, *, inside: Callable[[], Any] | None = None,
                  status: str = StepStatus.SUCCEEDED) -> Any:
         """Mark the step done; `inside` runs in the same transaction (a database-only action's write)."""
-        ends_run = status == StepStatus.SUCCEEDED and row.iteration == "" and row.path == self.ends_run_at
+        if status == StepStatus.SUCCEEDED and row.iteration == "" and row.path == self.ends_run_at:
+            return self._complete_ending_run(row, result, inside)
         with transaction.atomic():
-            if ends_run:
-                # Nothing after it: the run ends here, its fence and row lock the same statement, and no
-                # transaction of its own. A failure below rolls the ending back with the rest.
-                run_succeed_fenced(self.claim, wake_bucket=self.run.automation.mode == "queued")
-            else:
-                self.lock()
+            self.lock()
             value = inside() if inside is not None else None
-            row.status = status
-            row.result = mask(result if value is None else {**result, **value.get("result", {})})
-            row.finished_at = timezone.now()
-            update_instance(row, ("status", "result", "finished_at"))
-        self.finished = ends_run
+            _settle(row, result, value, status)
+            update_instance(row, STEP_OUTCOME)
+        return value
+
+    def _complete_ending_run(self, row: RunStep, result: dict, inside: Callable[[], Any] | None) -> Any:
+        """The run's last step succeeded: end the run with the step's outcome, in one statement that is also
+        the fence and the row lock, after the action's own writes in their transaction (a lost fence rolls
+        them back). An action that sent nothing leaves that statement alone, a transaction of its own."""
+        wake_bucket = self.run.automation.mode == "queued"
+        with transaction.atomic():
+            value = inside() if inside is not None else None
+            _settle(row, result, value, StepStatus.SUCCEEDED)
+            alone = not transaction_begun()
+            if not alone:
+                run_succeed_fenced(self.claim, wake_bucket=wake_bucket, step=row)
+        if alone:  # BEGIN and COMMIT cost more than the statement itself
+            run_succeed_fenced(self.claim, wake_bucket=wake_bucket, step=row)
+        self.finished = True
         return value
 
     def fail(self, row: RunStep, exc: BaseException) -> None:
@@ -214,6 +225,13 @@ class Walker:
             row.error = mask(step_error_text(exc))[:10000]
             row.finished_at = timezone.now()
             update_instance(row, ("status", "error", "finished_at"))
+
+
+def _settle(row: RunStep, result: dict, value: dict | None, status: str) -> None:
+    """Set the step's outcome on its row (the action's own result merged in)."""
+    row.status = status
+    row.result = mask(result if value is None else {**result, **value.get("result", {})})
+    row.finished_at = timezone.now()
 
 
 def step_error_text(exc: BaseException) -> str:
