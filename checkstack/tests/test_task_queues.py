@@ -33,6 +33,7 @@ QUEUES = {
     "checkstack.slos_evaluate": DELIVERIES,
     "checkstack.schedule_checks": "celery",
     "checkstack.run_check": "checkstack.checks",
+    "checkstack.run_checks": "checkstack.checks",
     "checkstack.broadcast_change": "checkstack.broadcast",
 }
 
