@@ -123,14 +123,14 @@ def test_http_silent_server_is_cut_off_at_the_timeout(system):
         outcome = probe_run(make_check(system, url=server.url, timeout_seconds=1))
         took = time.monotonic() - started
     assert not outcome.ok and outcome.error == "timed out after 1 s"
-    assert 0.9 <= took < 1.8
+    assert 0.9 <= took < 2.8  # well short of never; room for a loaded machine
 
 
 def test_http_slow_server_is_cut_off_at_the_timeout(system):
     with HttpTarget(delay=3) as server:
         started = time.monotonic()
         outcome = probe_run(make_check(system, url=server.url, timeout_seconds=1))
-    assert not outcome.ok and outcome.error == "timed out after 1 s" and time.monotonic() - started < 1.8
+    assert not outcome.ok and outcome.error == "timed out after 1 s" and time.monotonic() - started < 2.8
 
 
 def test_http_metadata_target_is_refused_without_connecting(system):
@@ -203,7 +203,7 @@ def test_dns_silent_resolver_times_out_by_the_deadline(system):
     with DnsStub(RECORDS, silent=True) as stub:
         started = time.monotonic()
         outcome = probe_run(_dns_check(system, stub, timeout_seconds=1))
-    assert not outcome.ok and outcome.error == "timed out after 1 s" and time.monotonic() - started < 1.8
+    assert not outcome.ok and outcome.error == "timed out after 1 s" and time.monotonic() - started < 2.8
 
 
 def test_dns_link_local_resolver_is_refused(system):
