@@ -25,11 +25,16 @@ def busy_pool_child(worker, tmp_path, name: str) -> int:
 def test_stopping_a_worker_whose_main_process_died_alone_ends_its_busy_pool_child(integration, tmp_path):
     # Given a worker whose main process was killed alone (the OOM killer, a kill of its pid) while a pool child
     # was busy: the child goes on with its task
-    worker = start_worker(tmp_path, name="orphaned", concurrency=2)
-    child = busy_pool_child(worker, tmp_path, "orphaned")
-    os.kill(worker.proc.pid, signal.SIGKILL)
-    worker.proc.wait(timeout=10)
-    assert pid_alive(child)
+    # (Under load a child sometimes ends with its parent anyway; the case needs one that goes on: try again.)
+    for attempt in range(3):
+        worker = start_worker(tmp_path, name=f"orphaned{attempt}", concurrency=2)
+        child = busy_pool_child(worker, tmp_path, f"orphaned{attempt}")
+        os.kill(worker.proc.pid, signal.SIGKILL)
+        worker.proc.wait(timeout=10)
+        if pid_alive(child):
+            break
+        worker.stop()
+    assert pid_alive(child), "no busy pool child outlived its killed parent in three tries"
     # When the test stops the worker
     worker.stop()
     # Then nothing of its group is left
