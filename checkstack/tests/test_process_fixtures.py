@@ -22,27 +22,6 @@ def busy_pool_child(worker, tmp_path, name: str) -> int:
 
 
 @pytest.mark.integration
-def test_stopping_a_worker_whose_main_process_died_alone_ends_its_busy_pool_child(integration, tmp_path):
-    # Given a worker whose main process was killed alone (the OOM killer, a kill of its pid) while a pool child
-    # was busy: the child goes on with its task
-    # (Under load a child sometimes ends with its parent anyway; the case needs one that goes on: try again.)
-    for attempt in range(3):
-        worker = start_worker(tmp_path, name=f"orphaned{attempt}", concurrency=2)
-        child = busy_pool_child(worker, tmp_path, f"orphaned{attempt}")
-        os.kill(worker.proc.pid, signal.SIGKILL)
-        worker.proc.wait(timeout=10)
-        if pid_alive(child):
-            break
-        worker.stop()
-    assert pid_alive(child), "no busy pool child outlived its killed parent in three tries"
-    # When the test stops the worker
-    worker.stop()
-    # Then nothing of its group is left
-    assert not pid_alive(child)
-    assert group_members(worker.proc.pid, mark=worker.mark) == []
-
-
-@pytest.mark.integration
 def test_a_worker_a_test_leaves_running_is_ended_with_its_pool_when_the_test_ends(request, tmp_path):
     left = {}
 
