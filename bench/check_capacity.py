@@ -49,29 +49,9 @@ ANSWER_S = 0.010
 
 def serve(port_out) -> None:
     """The monitored server (in its own process, so its threads do not share this process's interpreter)."""
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from ok_server import ok_server
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self):  # http.server's naming
-            time.sleep(ANSWER_S)
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *_args):
-            pass
-
-    class Server(ThreadingHTTPServer):
-        daemon_threads = True
-        request_queue_size = 1024
-
-        def handle_error(self, request, client_address):
-            pass  # a client that hung up: nothing to report
-
-    server = Server(("127.0.0.1", 0), Handler)
+    server = ok_server(ANSWER_S)
     port_out.put(server.server_address[1])
     server.serve_forever()
 

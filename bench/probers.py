@@ -27,7 +27,6 @@ import time
 from bisect import bisect_right
 from collections import defaultdict
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.append(str(Path(__file__).resolve().parent))  # after ROOT: `checks` must stay the app
 
 from mutations import check_database, configure_environment, forget_changes  # noqa: E402
+from ok_server import ok_server  # noqa: E402
 
 PREFIX = "bench-probers-"
 TARGET_P99_S = 2.0
@@ -45,26 +45,7 @@ class Target:
     """The monitored servers: one local HTTP server answering 200 on every path."""
 
     def __init__(self):
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self):  # http.server's naming
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *_args):
-                pass
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-            request_queue_size = 1024
-
-            def handle_error(self, request, client_address):
-                pass  # a client that hung up: nothing to report
-
-        self.server = Server(("127.0.0.1", 0), Handler)
+        self.server = ok_server()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
